@@ -1,0 +1,71 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from './descriptor.js';
+
+// The capability interfaces every transfer is written against (design §2, oras
+// content.Storage). A remote repository, a store repository and a bundle reader
+// are sources; a remote repository and a store repository are targets. Targets are
+// scoped to one repository, because blob links and auth scopes are per repository.
+
+export interface FetchOptions {
+  /** Start at this byte (HTTP Range); for resuming an interrupted download. */
+  offset?: number;
+  signal?: AbortSignal;
+}
+
+export interface ReferrersOptions {
+  artifactType?: string;
+  signal?: AbortSignal;
+}
+
+export interface ContentSource {
+  /** A tag or a digest in this repository → the descriptor of what it names. */
+  resolve(reference: string, options?: { signal?: AbortSignal }): Promise<Descriptor>;
+  /** The bytes of a manifest or blob, streamed and NOT verified: callers verify while they copy. */
+  fetch(desc: Descriptor, options?: FetchOptions): Promise<Readable>;
+  /** Manifests whose `subject` is `subject` (signatures, SBOMs, attestations). */
+  referrers?(subject: Descriptor, options?: ReferrersOptions): AsyncIterable<Descriptor>;
+  /** Every tag of this repository. */
+  tags?(options?: { signal?: AbortSignal }): AsyncIterable<string>;
+}
+
+export interface PushOptions {
+  signal?: AbortSignal;
+  /**
+   * `body` starts at this byte: the target already holds the bytes before it
+   * (it said so through `resumeOffset`). Default 0.
+   */
+  offset?: number;
+  /** Called with byte counts as they are written, for progress. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface ContentTarget {
+  exists(desc: Descriptor, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /**
+   * Stores `body` as `desc`. Manifests (by media type) are stored as manifests,
+   * everything else as blobs. Verifies digest and size while writing and commits
+   * nothing on a mismatch. Pushing what already exists is not an error.
+   */
+  push(desc: Descriptor, body: Readable, options?: PushOptions): Promise<void>;
+  /** Points `tag` at a manifest that is already in this repository. */
+  tag(tag: string, desc: Descriptor, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * How many leading bytes of `desc` the target already holds from an
+   * interrupted push (a partial ingest), so the caller can fetch the rest with
+   * Range. Targets that cannot resume leave this out.
+   */
+  resumeOffset?(desc: Descriptor): Promise<number>;
+  /** Links a blob already held by `fromRepository` on the same registry or store; false when it could not. */
+  mount?(desc: Descriptor, fromRepository: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+}
+
+/** A repository that is both: a remote repository or a store repository. */
+export interface Repository extends ContentSource, ContentTarget {
+  /** Repository path, e.g. `library/nginx`. */
+  readonly name: string;
+}
+
+/** A registry or a store: hands out repositories by name. */
+export interface Namespace<R extends Repository = Repository> {
+  repository(name: string): R;
+}

@@ -1,0 +1,12 @@
+// src/core: pure types and functions shared by every layer. No fs, no network, no sqlite.
+export * from './content.js';
+export * from './descriptor.js';
+export * from './digest.js';
+export * from './errors.js';
+export * from './hashing.js';
+export * from './limits.js';
+export * from './manifest.js';
+export * from './media-types.js';
+export * from './platform.js';
+export * from './read-capped.js';
+export * from './reference.js';

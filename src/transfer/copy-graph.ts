@@ -1,0 +1,122 @@
+import { Readable, Transform } from 'node:stream';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { ContentSource, ContentTarget } from '../core/content.js';
+import type { Descriptor } from '../core/descriptor.js';
+import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import { successors as manifestSuccessors, type Manifest } from '../core/manifest.js';
+import { isManifest } from '../core/media-types.js';
+import { emptyReport, recordNode, type CopyReport } from './copy-report.js';
+import { noEvents, type EventSink, type NodeAction } from './events.js';
+import { readManifest } from './read-manifest.js';
+import { backoffDelay, isRetryable, sleep } from './retryable.js';
+
+// copyGraph: copy everything under some roots from a source to a target (oras
+// CopyGraph). Children before parents, so a manifest lands only once all it
+// names is in place; tags last. A node the target already has prunes its whole
+// subtree. A node holds a concurrency slot only while it moves bytes, never while
+// it waits for its children, so the walk cannot deadlock.
+
+export interface CopyRoot {
+  descriptor: Descriptor;
+  /** Tags to point at the root once the whole graph is in the target. */
+  tags?: string[];
+}
+
+export type SuccessorsFn = (desc: Descriptor, manifest: Manifest) => Descriptor[];
+
+export interface CopyGraphOptions {
+  /** Shared limiter, so several copies together stay within one bound. */
+  limit?: LimitFunction;
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+  /** The children to copy before a manifest (default: config + layers, or an index's manifests). */
+  successors?: SuccessorsFn;
+  /** Whole-transfer attempts for a blob; each resumes from what the target holds. */
+  attempts?: number;
+  /** Shared map of nodes in flight or done, to dedupe across copies into the same target. */
+  inflight?: Map<string, Promise<NodeAction>>;
+  /** Repositories that may hold a blob already, for cross-repository mounts. */
+  mountCandidates?: (desc: Descriptor) => string[];
+  /** Names the target repository in events. */
+  repository?: string;
+}
+
+export async function copyGraph(source: ContentSource, target: ContentTarget, roots: CopyRoot[], options: CopyGraphOptions = {}): Promise<CopyReport> {
+  const limit = options.limit ?? pLimit(DEFAULT_CONCURRENCY);
+  const emit = options.onEvent ?? noEvents;
+  const signal = options.signal;
+  const repository = options.repository ?? '';
+  const successorsOf = options.successors ?? ((_d: Descriptor, m: Manifest) => manifestSuccessors(m));
+  const attempts = options.attempts ?? 4;
+  const inflight = options.inflight ?? new Map<string, Promise<NodeAction>>();
+  const report = emptyReport();
+
+  const finish = (desc: Descriptor, action: NodeAction, bytes: number): NodeAction => {
+    recordNode(report, desc, action, bytes);
+    emit({ type: 'node-done', descriptor: desc, repository, action, bytes });
+    return action;
+  };
+
+  const tryMount = async (desc: Descriptor): Promise<boolean> => {
+    if (!target.mount || !options.mountCandidates) return false;
+    for (const from of options.mountCandidates(desc)) {
+      if (from !== repository && (await target.mount(desc, from, signal ? { signal } : {}))) return true;
+    }
+    return false;
+  };
+
+  const copyBlob = async (desc: Descriptor): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const offset = target.resumeOffset ? await target.resumeOffset(desc) : 0;
+        const body = await source.fetch(desc, { offset, ...(signal ? { signal } : {}) });
+        let moved = 0;
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            moved += chunk.length;
+            emit({ type: 'bytes', descriptor: desc, bytes: chunk.length });
+            cb(null, chunk);
+          },
+        });
+        body.on('error', (err) => counter.destroy(err));
+        await target.push(desc, body.pipe(counter), { offset, ...(signal ? { signal } : {}) });
+        return moved;
+      } catch (err) {
+        if (attempt >= attempts || !isRetryable(err) || signal?.aborted) throw err;
+        emit({ type: 'retry', descriptor: desc, attempt, error: (err as Error).message });
+        await sleep(backoffDelay(attempt), signal);
+      }
+    }
+  };
+
+  const copyNode = (desc: Descriptor): Promise<NodeAction> => {
+    const known = inflight.get(desc.digest);
+    if (known) return known;
+    const work = (async (): Promise<NodeAction> => {
+      signal?.throwIfAborted();
+      if (await limit(() => target.exists(desc, signal ? { signal } : {}))) return finish(desc, 'skipped', 0);
+      emit({ type: 'node-start', descriptor: desc, repository });
+      if (isManifest(desc.mediaType)) {
+        const { bytes, manifest } = await limit(() => readManifest(source, desc, signal));
+        await Promise.all(successorsOf(desc, manifest).map(copyNode));
+        await limit(() => target.push(desc, Readable.from([bytes]), signal ? { signal } : {}));
+        return finish(desc, 'copied', bytes.length);
+      }
+      if (await limit(() => tryMount(desc))) return finish(desc, 'mounted', 0);
+      const moved = await limit(() => copyBlob(desc));
+      return finish(desc, 'copied', moved);
+    })();
+    inflight.set(desc.digest, work);
+    work.catch(() => inflight.delete(desc.digest));
+    return work;
+  };
+
+  await Promise.all(roots.map((root) => copyNode(root.descriptor)));
+  for (const root of roots) {
+    for (const tag of root.tags ?? []) {
+      await limit(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
+      emit({ type: 'tagged', repository, tag, descriptor: root.descriptor });
+    }
+  }
+  return report;
+}
