@@ -1,0 +1,33 @@
+import type { Argv } from 'yargs';
+import type { Output } from './output.js';
+
+/** Flags every command takes (design §5). */
+export interface GlobalArgs {
+  store?: string;
+  json: boolean;
+  quiet: boolean;
+  progress: boolean;
+  debug: boolean;
+  trace?: string;
+}
+
+export interface CommandContext {
+  out: Output;
+  /** Aborted on SIGINT/SIGTERM, so transfers stop cleanly and can resume. */
+  signal: AbortSignal;
+  /** Whether progress bars may be drawn (a TTY, not --json, not --quiet, not --no-progress). */
+  interactive: boolean;
+}
+
+/** One CLI command: its yargs definition and the function that runs it. */
+export interface FerryCommand<A = Record<string, unknown>> {
+  command: string | string[];
+  describe: string;
+  builder: (y: Argv<GlobalArgs>) => Argv<A>;
+  run: (args: A & GlobalArgs, ctx: CommandContext) => Promise<void>;
+}
+
+/** Widens a concrete command for the registry in main.ts. */
+export function defineCommand<A>(command: FerryCommand<A>): FerryCommand<Record<string, unknown>> {
+  return command as unknown as FerryCommand<Record<string, unknown>>;
+}

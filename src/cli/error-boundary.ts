@@ -1,0 +1,31 @@
+import { ExitCode, isFerryError } from '../core/errors.js';
+
+// The one place that turns a thrown error into what the user sees and the exit
+// code (changesets' index.ts idea). User errors get one line and a hint; stacks
+// only with --debug; anything not a FerryError is a bug and says so.
+
+export interface BoundaryOptions {
+  debug: boolean;
+  json: boolean;
+  stderr?: NodeJS.WritableStream;
+  stdout?: NodeJS.WritableStream;
+}
+
+export function reportError(err: unknown, options: BoundaryOptions): number {
+  const stderr = options.stderr ?? process.stderr;
+  const stdout = options.stdout ?? process.stdout;
+  if (isFerryError(err)) {
+    stderr.write(`ferry: error: ${err.message}\n`);
+    if (err.hint) stderr.write(`  hint: ${err.hint}\n`);
+    if (options.debug && err.stack) stderr.write(`${err.stack}\n`);
+    if (options.json) {
+      stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode } })}\n`);
+    }
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  stderr.write(`ferry: internal error: ${message}\n`);
+  stderr.write(options.debug && err instanceof Error && err.stack ? `${err.stack}\n` : '  hint: this is a bug in ferry; rerun with --debug and report the output\n');
+  if (options.json) stdout.write(`${JSON.stringify({ ok: false, error: { code: 'ERR_INTERNAL', message, exitCode: ExitCode.internal } })}\n`);
+  return ExitCode.internal;
+}

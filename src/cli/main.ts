@@ -1,0 +1,68 @@
+import yargs, { type Argv } from 'yargs';
+import { ExitCode, UsageError } from '../core/errors.js';
+import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
+import { commands } from './commands/index.js';
+import { reportError } from './error-boundary.js';
+import { createOutput } from './output.js';
+
+/** Declares the whole command line; `docs/cli.md` is generated from this too. */
+export function buildParser(argv: string[], onRun: (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>): Argv<GlobalArgs> {
+  let parser = yargs(argv)
+    .scriptName('ferry')
+    .usage('ferry <command> [options]\n\nCarry container images across an air gap: export to a signed bundle, import into a registry, serve.')
+    .option('store', { type: 'string', describe: 'store directory (default $FERRY_STORE, else $XDG_DATA_HOME/ferry, else ~/.local/share/ferry)', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable result on stdout, nothing else there', global: true })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only errors', global: true })
+    .option('progress', { type: 'boolean', default: true, describe: 'progress bars (--no-progress to turn off)', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'stack traces and debug log on stderr', global: true })
+    .option('trace', { type: 'string', describe: 'record HTTP exchanges as JSON lines in FILE (credentials redacted)', global: true })
+    .strict()
+    .demandCommand(1, 'name a command: ferry --help lists them')
+    .recommendCommands()
+    .help()
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail(false) as unknown as Argv<GlobalArgs>;
+  for (const cmd of commands) {
+    parser = parser.command(
+      cmd.command,
+      cmd.describe,
+      (y) => cmd.builder(y),
+      (args) => onRun(cmd, args as unknown as Record<string, unknown> & GlobalArgs),
+    ) as unknown as Argv<GlobalArgs>;
+  }
+  return parser;
+}
+
+function contextFor(args: GlobalArgs, signal: AbortSignal): CommandContext {
+  const out = createOutput({ json: args.json, quiet: args.quiet });
+  const interactive = Boolean(process.stderr.isTTY) && args.progress && !args.json && !args.quiet;
+  return { out, signal, interactive };
+}
+
+/** Runs ferry with `argv` and resolves to the exit code; never throws. */
+export async function run(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
+  const controller = new AbortController();
+  const stop = () => controller.abort(new UsageError('interrupted; rerun the same command to resume'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await buildParser(argv, (cmd, args) => cmd.run(args, contextFor(args, controller.signal))).parseAsync();
+    return ExitCode.ok;
+  } catch (err) {
+    // yargs' own complaints (unknown flag, missing argument) are usage errors.
+    const usage = err instanceof Error && err.name === 'YError' ? new UsageError(err.message, { hint: 'ferry --help' }) : err;
+    return reportError(usage, { debug, json });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+export function main(argv: string[]): void {
+  void run(argv).then((code) => {
+    process.exitCode = code;
+  });
+}

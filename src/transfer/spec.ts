@@ -1,0 +1,85 @@
+import { parse as parseYaml } from 'yaml';
+import { ErrorCode, UsageError } from '../core/errors.js';
+import { parsePlatform, type Platform } from '../core/platform.js';
+import { parseReference, type Reference } from '../core/reference.js';
+import { parseRetagRule, type RetagRule } from './retag.js';
+
+// A declarative bundle spec (bundles/*.yaml): what to carry and how to name it on
+// the far side. `ferry export -f` and `ferry import -f` read it.
+
+export interface SpecImage {
+  reference: Reference;
+  /** Empty = every platform the image has. */
+  platforms: Platform[];
+  /** Export every tag of the repository matching this pattern instead of the reference's tag. */
+  tagPattern?: RegExp;
+  withReferrers: boolean;
+}
+
+export interface BundleSpec {
+  name: string;
+  images: SpecImage[];
+  retag: RetagRule[];
+}
+
+function fail(where: string, what: string): never {
+  throw new UsageError(`spec ${where}: ${what}`, { code: ErrorCode.usage, hint: 'see bundles/*.yaml for the format' });
+}
+
+function stringList(value: unknown, where: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) fail(where, 'must be a list of strings');
+  return value as string[];
+}
+
+function asRecord(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, 'must be a mapping');
+  return value as Record<string, unknown>;
+}
+
+function withWhere<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    fail(where, (err as Error).message);
+  }
+}
+
+export function parseSpec(text: string, origin: string): BundleSpec {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    fail(origin, `not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const root = asRecord(doc, origin);
+  const defaults = root.defaults === undefined ? {} : asRecord(root.defaults, `${origin} defaults`);
+  const defaultPlatforms = stringList(defaults.platforms, `${origin} defaults.platforms`).map((p) => withWhere(`${origin} defaults.platforms`, () => parsePlatform(p)));
+  const defaultReferrers = defaults.referrers === undefined ? true : Boolean(defaults.referrers);
+  if (!Array.isArray(root.images) || root.images.length === 0) fail(origin, 'needs a non-empty images list');
+  const images = root.images.map((entry: unknown, i: number): SpecImage => {
+    const where = `${origin} images[${i}]`;
+    const item = typeof entry === 'string' ? { ref: entry } : asRecord(entry, where);
+    if (typeof item.ref !== 'string') fail(where, 'needs ref: REGISTRY/REPOSITORY[:TAG][@DIGEST]');
+    const ref = item.ref;
+    const image: SpecImage = {
+      reference: withWhere(where, () => parseReference(ref)),
+      platforms: item.platforms === undefined ? defaultPlatforms : stringList(item.platforms, `${where}.platforms`).map((p) => withWhere(where, () => parsePlatform(p))),
+      withReferrers: item.referrers === undefined ? defaultReferrers : Boolean(item.referrers),
+    };
+    if (item.tags !== undefined) {
+      if (typeof item.tags !== 'string') fail(`${where}.tags`, 'must be a regular expression string');
+      const pattern = item.tags;
+      image.tagPattern = withWhere(`${where}.tags`, () => new RegExp(pattern));
+    }
+    return image;
+  });
+  const retag = (Array.isArray(root.retag) ? root.retag : root.retag === undefined ? [] : fail(origin, 'retag must be a list')).map((r: unknown, i: number) => {
+    if (typeof r === 'string') return withWhere(`${origin} retag[${i}]`, () => parseRetagRule(r));
+    const rule = asRecord(r, `${origin} retag[${i}]`);
+    if (typeof rule.from !== 'string' || typeof rule.to !== 'string') fail(`${origin} retag[${i}]`, 'needs from and to');
+    return { from: rule.from, to: rule.to };
+  });
+  const metadata = root.metadata === undefined ? {} : asRecord(root.metadata, `${origin} metadata`);
+  return { name: typeof metadata.name === 'string' ? metadata.name : origin, images, retag };
+}

@@ -1,0 +1,147 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSelfSignedCert } from './ca.js';
+import { parseScope, signRegistryToken, type TokenAccess } from './token-jwt.js';
+
+// A token issuer for distribution's `auth: token` (docs/spec/auth/token.md):
+// GET /token?service=&scope= with HTTP basic credentials, and the OAuth2 POST form
+// containerd tries first. Counters let tests assert that a client refreshed.
+
+export interface TokenServerOptions {
+  readonly username?: string;
+  readonly password?: string;
+  /** expires_in of each token, seconds (default 300). */
+  readonly lifetimeSeconds?: number;
+  /** Without credentials: grant pull only (true) or answer 401 (default). */
+  readonly anonymousPull?: boolean;
+  /**
+   * distribution 2.8 accepts a token up to 60 s past `exp` (clock leeway). With
+   * this set, `exp` is moved 60 s earlier so the registry refuses the token when
+   * expires_in says it ends; tests of "expired token → refresh" need that.
+   */
+  readonly registryEnforcesLifetime?: boolean;
+}
+
+export interface TokenServerStats {
+  readonly issued: number;
+  readonly refused: number;
+  readonly anonymous: number;
+  /** Every scope asked for, in order (one entry per scope). */
+  readonly scopes: readonly string[];
+}
+
+export interface TokenServer {
+  readonly realm: string;
+  readonly service: string;
+  readonly issuer: string;
+  readonly username: string;
+  readonly password: string;
+  readonly rootCertBundlePath: string;
+  stats(): TokenServerStats;
+  stop(): Promise<void>;
+}
+
+const DISTRIBUTION_LEEWAY_SECONDS = 60;
+
+export async function startTokenServer(opts: TokenServerOptions = {}): Promise<TokenServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-rig-token-'));
+  const identity = await createSelfSignedCert(dir, 'ferry-test-token-signer');
+  const username = opts.username ?? 'ferry-user';
+  const password = opts.password ?? 'ferry-pass';
+  const lifetime = opts.lifetimeSeconds ?? 300;
+  const service = 'ferry-test-registry';
+  const issuer = 'ferry-test-token-issuer';
+  const stats = { issued: 0, refused: 0, anonymous: 0, scopes: [] as string[] };
+
+  const grant = (res: ServerResponse, subject: string | undefined, scopes: readonly string[]): void => {
+    stats.scopes.push(...scopes);
+    const access: TokenAccess[] = [];
+    for (const s of scopes) {
+      const parsed = parseScope(s);
+      if (!parsed) continue;
+      access.push(subject ? parsed : { ...parsed, actions: parsed.actions.filter((a) => a === 'pull') });
+    }
+    if (!subject) stats.anonymous += 1;
+    stats.issued += 1;
+    const token = signRegistryToken(identity, {
+      issuer,
+      subject: subject ?? '',
+      audience: service,
+      access,
+      lifetimeSeconds: lifetime,
+      expiryShiftSeconds: opts.registryEnforcesLifetime ? -DISTRIBUTION_LEEWAY_SECONDS : 0,
+    });
+    const issuedAt = new Date().toISOString();
+    sendJson(res, 200, { token, access_token: token, expires_in: lifetime, issued_at: issuedAt });
+  };
+  const refuse = (res: ServerResponse, status: number, error: string): void => {
+    stats.refused += 1;
+    res.setHeader('www-authenticate', `Basic realm="${issuer}"`);
+    sendJson(res, status, { error });
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((e: unknown) => sendJson(res, 500, { error: String(e) }));
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname !== '/token') return sendJson(res, 404, { error: 'not found' });
+    if (req.method === 'POST') {
+      // OAuth2 password grant (containerd); other grants → 400 makes containerd fall back to GET.
+      const form = new URLSearchParams(await readBody(req));
+      if (form.get('grant_type') !== 'password') return sendJson(res, 400, { error: 'unsupported_grant_type' });
+      if (form.get('username') !== username || form.get('password') !== password) {
+        return refuse(res, 401, 'invalid credentials');
+      }
+      return grant(res, username, splitScopes(form.getAll('scope')));
+    }
+    if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
+    const scopes = splitScopes(url.searchParams.getAll('scope'));
+    const creds = basicCredentials(req.headers.authorization);
+    if (!creds) return opts.anonymousPull ? grant(res, undefined, scopes) : refuse(res, 401, 'credentials required');
+    if (creds.user !== username || creds.pass !== password) return refuse(res, 401, 'invalid credentials');
+    return grant(res, username, scopes);
+  };
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    username,
+    password,
+    rootCertBundlePath: identity.certPath,
+    stats: () => ({ ...stats, scopes: [...stats.scopes] }),
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function splitScopes(values: readonly string[]): string[] {
+  return values.flatMap((v) => v.split(' ')).filter((s) => s.length > 0);
+}
+
+function basicCredentials(header: string | undefined): { user: string; pass: string } | undefined {
+  if (!header?.toLowerCase().startsWith('basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
