@@ -55,7 +55,9 @@ export function parseManifest(bytes: Uint8Array, mediaType: MediaTypeName | unde
   const kind = isIndex(declared) ? 'index' : isImageManifest(declared) ? 'manifest' : Array.isArray(m.manifests) ? 'index' : m.config ? 'manifest' : undefined;
   if (!kind) throw bad(`unknown manifest media type '${String(declared)}'`);
   if (m.schemaVersion !== 2) throw bad(`schemaVersion is ${String(m.schemaVersion)}, expected 2`);
-  const common: ManifestCommon = { mediaType: declared ?? (kind === 'index' ? MediaType.ociIndex : MediaType.ociManifest) };
+  // A document without its own mediaType (allowed by OCI) whose descriptor said something vague gets the OCI type of its shape.
+  const knownType = isIndex(declared) || isImageManifest(declared) ? declared : undefined;
+  const common: ManifestCommon = { mediaType: knownType ?? (kind === 'index' ? MediaType.ociIndex : MediaType.ociManifest) };
   if (typeof m.artifactType === 'string') common.artifactType = m.artifactType;
   if (m.subject !== undefined) common.subject = parseDescriptor(m.subject, `${subject} subject`);
   if (m.annotations && typeof m.annotations === 'object') common.annotations = m.annotations as Record<string, string>;

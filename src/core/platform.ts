@@ -10,6 +10,8 @@ export interface Platform {
 }
 
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', x86: '386', aarch64: 'arm64', armhf: 'arm', armel: 'arm' };
+/** Debian's arm names imply a variant (containerd platforms.Normalize). */
+const ALIAS_VARIANT: Record<string, string> = { armhf: 'v7', armel: 'v6' };
 const DEFAULT_VARIANT: Record<string, string> = { arm64: 'v8', arm: 'v7' };
 const PART = /^[a-z0-9_.-]+$/;
 
@@ -39,7 +41,8 @@ export function parsePlatform(text: string): Platform {
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !PART.test(p))) throw invalid();
   if (osVersion !== undefined && !/^[0-9][0-9.]*$/.test(osVersion)) throw invalid();
   const platform: Platform = { os: parts[0]!, architecture: ARCH_ALIASES[parts[1]!] ?? parts[1]! };
-  if (parts[2]) platform.variant = parts[2];
+  const variant = parts[2] ?? ALIAS_VARIANT[parts[1]!];
+  if (variant) platform.variant = variant;
   if (osVersion) platform['os.version'] = osVersion;
   return platform;
 }

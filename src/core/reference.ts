@@ -23,8 +23,8 @@ const HOST = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 
-function invalid(text: string, why: string, code: ErrorCode = ErrorCode.referenceInvalid): UsageError {
-  return new UsageError(`invalid reference '${text.slice(0, 300)}': ${why}`, { code });
+function invalid(text: string, why: string, code: ErrorCode = ErrorCode.referenceInvalid, hint?: string): UsageError {
+  return new UsageError(`invalid reference '${text.slice(0, 300)}': ${why}`, hint === undefined ? { code } : { code, hint });
 }
 
 /** Validates a repository path against the distribution grammar; returns it unchanged. */
@@ -92,7 +92,7 @@ export function parseReference(text: string, options: { defaultTag?: string } = 
   try {
     validateRepository(repository);
   } catch (err) {
-    throw invalid(text, (err as Error).message, ErrorCode.nameInvalid);
+    throw invalid(text, (err as Error).message, ErrorCode.nameInvalid, (err as UsageError).hint);
   }
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
   if (`${registry}/${repository}`.length > MAX_NAME_LENGTH) throw invalid(text, `name longer than ${MAX_NAME_LENGTH} characters`, ErrorCode.nameInvalid);
