@@ -1,0 +1,19 @@
+import type { StoreLayout } from './layout.js';
+import type { RefLocks } from './ref-locks.js';
+import type { StoreIndex } from './store-index.js';
+
+/** Milliseconds since the epoch; injectable so tests can move time instead of sleeping. */
+export type Clock = () => number;
+
+/** What the store's parts share: passed in, never a module-level singleton. */
+export interface StoreContext {
+  readonly layout: StoreLayout;
+  readonly index: StoreIndex;
+  readonly clock: Clock;
+  readonly locks: RefLocks;
+  readonly readOnly: boolean;
+  /** A HEAD/exists refreshes a blob's touched_at at most this often (it is a write). */
+  readonly touchIntervalMs: number;
+  /** Ingest writers open in this process; closed (partials kept) when the store closes. */
+  readonly openWriters: Set<{ close(): Promise<void> }>;
+}

@@ -1,0 +1,99 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError, type Descriptor } from '../core/index.js';
+import type { Ingester } from './ingester.js';
+import type { StoreContext } from './store-context.js';
+
+/** The bytes of a blob: a stream from byte 0, or a function that opens the source at an offset (HTTP Range). */
+export type BlobSource = Readable | ((offset: number) => Promise<Readable>);
+
+export interface WriteBlobOptions {
+  /** Ingest ref; default the digest, so a rerun after a crash finds the partial. */
+  ref?: string;
+  /** Read and verify the bytes even when the store already has the blob (proof of possession before linking). */
+  verifyExisting?: boolean;
+  /** Index writes to land with the blob, in its commit transaction (a link). Synchronous. */
+  inTransaction?: () => void;
+  /** How long to wait for another writer of the same ref; default 10 minutes. */
+  waitMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number) => void;
+}
+
+export interface WriteResult {
+  /** Bytes written by this call. */
+  written: number;
+  /** Bytes a previous, interrupted write had left (0 for a fresh write). */
+  resumedFrom: number;
+  /** The store already had the blob. */
+  existed: boolean;
+}
+
+/** Drops the first `n` bytes: resuming from a source that can only start at 0 (containerd's discard fallback). */
+function skipBytes(n: number): Transform {
+  let left = n;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      if (left >= chunk.length) {
+        left -= chunk.length;
+        callback();
+        return;
+      }
+      const rest = left > 0 ? chunk.subarray(left) : chunk;
+      left = 0;
+      callback(null, rest);
+    },
+  });
+}
+
+/** When the blob is already committed: touch it and run the caller's index writes; false if it vanished meanwhile. */
+function reuseExisting(ctx: StoreContext, desc: Descriptor, inTransaction: (() => void) | undefined): boolean {
+  return ctx.index.immediate(() => {
+    if (!ctx.index.blobs.get(desc.digest)) return false;
+    ctx.index.blobs.touch(desc.digest, ctx.clock());
+    inTransaction?.();
+    return true;
+  });
+}
+
+/**
+ * Ingest + commit in one call (containerd content.WriteBlob): resumes a partial
+ * left by an interrupted run, verifies size and digest, and commits nothing on a
+ * mismatch. An existing blob is not read again unless `verifyExisting`.
+ */
+export async function writeBlob(
+  ctx: StoreContext,
+  ingester: Ingester,
+  desc: Descriptor,
+  source: BlobSource,
+  options: WriteBlobOptions = {},
+): Promise<WriteResult> {
+  const skipped = (): WriteResult => {
+    if (typeof source !== 'function') source.destroy();
+    return { written: 0, resumedFrom: 0, existed: true };
+  };
+  if (!options.verifyExisting && reuseExisting(ctx, desc, options.inTransaction)) return skipped();
+  const expected = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType };
+  const writer = await ingester.open(options.ref ?? desc.digest, { expected, waitMs: options.waitMs ?? 600_000 });
+  try {
+    // Another writer may have committed it while we waited for the ref.
+    if (!options.verifyExisting && reuseExisting(ctx, desc, options.inTransaction)) {
+      await writer.abort();
+      return skipped();
+    }
+    const resumedFrom = writer.offset;
+    const body = typeof source === 'function' ? await source(resumedFrom) : source;
+    const steps: Array<Readable | Transform> = [body];
+    if (typeof source !== 'function' && resumedFrom > 0) steps.push(skipBytes(resumedFrom));
+    await pipeline([...steps, writer.stream({ onProgress: options.onProgress })], { signal: options.signal });
+    const written = writer.size - resumedFrom;
+    const { existed } = await writer.commit({}, { inTransaction: options.inTransaction });
+    return { written, resumedFrom, existed };
+  } catch (err) {
+    if (typeof source !== 'function' && !source.destroyed) source.destroy();
+    // Bad bytes are dropped; an interrupted transfer keeps its partial for the next attempt.
+    if (err instanceof IntegrityError) await writer.abort();
+    else await writer.close();
+    throw err;
+  }
+}
