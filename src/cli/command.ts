@@ -24,7 +24,8 @@ export interface FerryCommand<A = Record<string, unknown>> {
   command: string | string[];
   describe: string;
   builder: (y: Argv<GlobalArgs>) => Argv<A>;
-  run: (args: A & GlobalArgs, ctx: CommandContext) => Promise<void>;
+  /** Resolves to an exit code when the result is not plain success (7: partial). */
+  run: (args: A & GlobalArgs, ctx: CommandContext) => Promise<number | void>;
 }
 
 /** Widens a concrete command for the registry in main.ts. */

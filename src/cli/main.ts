@@ -48,9 +48,12 @@ export async function run(argv: string[]): Promise<number> {
   const stop = () => controller.abort(new UsageError('interrupted; rerun the same command to resume'));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let code: number = ExitCode.ok;
   try {
-    await buildParser(argv, (cmd, args) => cmd.run(args, contextFor(args, controller.signal))).parseAsync();
-    return ExitCode.ok;
+    await buildParser(argv, async (cmd, args) => {
+      code = (await cmd.run(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
+    }).parseAsync();
+    return code;
   } catch (err) {
     // yargs' own complaints (unknown flag, missing argument) are usage errors.
     const usage = err instanceof Error && err.name === 'YError' ? new UsageError(err.message, { hint: 'ferry --help' }) : err;

@@ -10,3 +10,4 @@ export * from './media-types.js';
 export * from './platform.js';
 export * from './read-capped.js';
 export * from './reference.js';
+export * from './upstream-repository.js';

@@ -25,7 +25,7 @@ import type { Page, PageOptions } from './db/repositories.js';
 import type { Ingester } from './ingester.js';
 import { manifestRecord, missingChildren } from './manifest-record.js';
 import type { StoreContext } from './store-context.js';
-import { writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
+import { skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
 
 export interface StorePushOptions extends PushOptions {
   /**
@@ -124,7 +124,7 @@ export class StoreRepository implements Repository {
    */
   async push(desc: Descriptor, body: Readable, options: StorePushOptions = {}): Promise<void> {
     if (isManifest(desc.mediaType)) await this.pushManifest(desc, body, options);
-    else await this.pushBlob(desc, body, options);
+    else await this.pushBlob(desc, options.offset ? bodyFrom(body, options.offset, `${this.name}@${desc.digest}`) : body, options);
   }
 
   private async pushManifest(desc: Descriptor, body: Readable, options: PushOptions): Promise<void> {
@@ -256,3 +256,21 @@ export class StoreRepository implements Repository {
   }
 }
 
+/**
+ * A body that starts at `offset` (the caller asked resumeOffset and fetched with
+ * Range) as a source the ingest opens at its own offset. They agree unless the
+ * partial changed in between; then the bytes are skipped, or the gap is refused
+ * so the caller retries from the new offset.
+ */
+function bodyFrom(body: Readable, offset: number, subject: string): BlobSource {
+  return async (resumedFrom: number) => {
+    if (resumedFrom === offset) return body;
+    if (resumedFrom > offset) {
+      const skipper = skipBytes(resumedFrom - offset);
+      body.on('error', (err) => skipper.destroy(err));
+      return body.pipe(skipper);
+    }
+    body.destroy();
+    throw Object.assign(new Error(`${subject}: the partial ingest shrank from ${offset} to ${resumedFrom} bytes; retrying`), { code: 'ECONNRESET' });
+  };
+}

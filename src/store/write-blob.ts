@@ -30,7 +30,7 @@ export interface WriteResult {
 }
 
 /** Drops the first `n` bytes: resuming from a source that can only start at 0 (containerd's discard fallback). */
-function skipBytes(n: number): Transform {
+export function skipBytes(n: number): Transform {
   let left = n;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {

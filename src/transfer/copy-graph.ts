@@ -1,10 +1,11 @@
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { ContentSource, ContentTarget } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { successors as manifestSuccessors, type Manifest } from '../core/manifest.js';
 import { isManifest } from '../core/media-types.js';
+import { countingStream } from './counting-stream.js';
 import { emptyReport, recordNode, type CopyReport } from './copy-report.js';
 import { noEvents, type EventSink, type NodeAction } from './events.js';
 import { readManifest } from './read-manifest.js';
@@ -70,17 +71,9 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       try {
         const offset = target.resumeOffset ? await target.resumeOffset(desc) : 0;
         const body = await source.fetch(desc, { offset, ...(signal ? { signal } : {}) });
-        let moved = 0;
-        const counter = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            moved += chunk.length;
-            emit({ type: 'bytes', descriptor: desc, bytes: chunk.length });
-            cb(null, chunk);
-          },
-        });
-        body.on('error', (err) => counter.destroy(err));
-        await target.push(desc, body.pipe(counter), { offset, ...(signal ? { signal } : {}) });
-        return moved;
+        const counted = countingStream(body, desc, emit);
+        await target.push(desc, counted.stream, { offset, ...(signal ? { signal } : {}) });
+        return counted.moved();
       } catch (err) {
         if (attempt >= attempts || !isRetryable(err) || signal?.aborted) throw err;
         emit({ type: 'retry', descriptor: desc, attempt, error: (err as Error).message });

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ContentSource, FetchOptions } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { ErrorCode, ExitCode, NotFoundError, isFerryError } from '../core/errors.js';
@@ -12,35 +12,11 @@ import { isForeignLayer } from '../core/media-types.js';
 export type UrlFetcher = (url: string, offset: number, signal?: AbortSignal) => Promise<Readable>;
 
 /** Fetches a URL with Node's fetch (redirects followed), from `offset` with Range. */
-async function* skipBytes(chunks: AsyncIterable<Buffer>, count: number): AsyncGenerator<Buffer> {
-  let skip = count;
-  for await (const chunk of chunks) {
-    if (skip >= chunk.length) {
-      skip -= chunk.length;
-      continue;
-    }
-    yield skip > 0 ? chunk.subarray(skip) : chunk;
-    skip = 0;
-  }
-}
-
-export const fetchUrl: UrlFetcher = async (url, offset, signal) => {
-  const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
-  const res = await fetch(url, { headers, redirect: 'follow', ...(signal ? { signal } : {}) });
-  if (!res.ok || !res.body) throw new NotFoundError(`GET ${new URL(url).origin}${new URL(url).pathname}: HTTP ${res.status}`, { code: ErrorCode.blobUnknown });
-  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  if (offset > 0 && res.status !== 206) {
-    // The server ignored Range: skip the bytes the target already holds.
-    return Readable.from(skipBytes(body, offset));
-  }
-  return body;
-};
-
 function servedByUrlsOnly(err: unknown): boolean {
   return isFerryError(err) && (err.exitCode === ExitCode.notFound || err.exitCode === ExitCode.auth);
 }
 
-export function withForeignLayerUrls(base: ContentSource, fetcher: UrlFetcher = fetchUrl): ContentSource {
+export function withForeignLayerUrls(base: ContentSource, fetcher: UrlFetcher): ContentSource {
   const source: ContentSource = {
     resolve: (reference, options) => base.resolve(reference, options),
     async fetch(desc: Descriptor, options?: FetchOptions) {

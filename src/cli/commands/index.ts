@@ -1,4 +1,9 @@
 import type { FerryCommand } from '../command.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { inspectCommand } from './inspect.js';
+import { keygenCommand } from './keygen.js';
+import { verifyCommand } from './verify.js';
 
 /** Every command, in the order --help lists them. */
-export const commands: FerryCommand[] = [];
+export const commands: FerryCommand[] = [exportCommand, importCommand, verifyCommand, inspectCommand, keygenCommand];

@@ -1,0 +1,157 @@
+import { open, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { ErrorCode, IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
+import { checkVolumeFiles, JoinedVolumes, loadVolumeSet, type VolumeSet } from './volume-join.js';
+import type { TrustOptions } from './signature-check.js';
+import { sidecarPathFor } from './volume-sidecar.js';
+
+// What a reader reads: a bundle file, a volume set (named by NAME, NAME.000 or
+// NAME.volumes.json), or any byte stream. It counts the bytes it hands out, so
+// callers (and tests) can see that inspect stopped at the head.
+
+export type BundleInput = string | { stream: Readable; name?: string };
+
+export interface BundleSource {
+  /** For messages: the path, or the stream's name. */
+  readonly name: string;
+  readonly volumes: VolumeSet | undefined;
+  /** The tar bytes; call once. */
+  stream(): Readable;
+  /** Bytes handed to the reader so far. */
+  bytesRead(): number;
+  /** After a failure: a volume-level explanation, if one volume is the culprit. */
+  diagnose(): Promise<IntegrityError | undefined>;
+}
+
+const CHUNK = 64 * 1024;
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/** Which sidecar, if any, a path names. */
+async function sidecarFor(path: string): Promise<string | undefined> {
+  if (path.endsWith('.volumes.json')) return path;
+  const volume = /^(.*)\.\d{3}$/.exec(path);
+  if (volume && (await exists(sidecarPathFor(volume[1] as string)))) return sidecarPathFor(volume[1] as string);
+  if (!(await exists(path)) && (await exists(sidecarPathFor(path)))) return sidecarPathFor(path);
+  return undefined;
+}
+
+class CountingFile implements BundleSource {
+  readonly name: string;
+  readonly volumes = undefined;
+  private count = 0;
+
+  constructor(path: string) {
+    this.name = path;
+  }
+
+  stream(): Readable {
+    return Readable.from(this.chunks(), { objectMode: false, highWaterMark: CHUNK });
+  }
+
+  private async *chunks(): AsyncGenerator<Buffer> {
+    const handle = await open(this.name, 'r');
+    try {
+      for (;;) {
+        const buf = Buffer.allocUnsafe(CHUNK);
+        const { bytesRead } = await handle.read(buf, 0, CHUNK, null);
+        if (bytesRead === 0) return;
+        this.count += bytesRead;
+        yield buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  bytesRead(): number {
+    return this.count;
+  }
+
+  async diagnose(): Promise<undefined> {
+    return undefined;
+  }
+}
+
+class VolumeSource implements BundleSource {
+  readonly name: string;
+  readonly volumes: VolumeSet;
+  private readonly joined: JoinedVolumes;
+
+  constructor(set: VolumeSet) {
+    this.name = set.sidecarPath;
+    this.volumes = set;
+    this.joined = new JoinedVolumes(set);
+  }
+
+  stream(): Readable {
+    return this.joined.stream();
+  }
+
+  bytesRead(): number {
+    return this.joined.bytesRead;
+  }
+
+  diagnose(): Promise<IntegrityError | undefined> {
+    return this.joined.diagnose();
+  }
+}
+
+class StreamSource implements BundleSource {
+  readonly name: string;
+  readonly volumes = undefined;
+  private readonly input: Readable;
+  private count = 0;
+
+  constructor(input: Readable, name: string) {
+    this.input = input;
+    this.name = name;
+  }
+
+  stream(): Readable {
+    const counted = async function* (this: StreamSource): AsyncGenerator<Buffer> {
+      for await (const chunk of this.input) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+        this.count += buf.length;
+        yield buf;
+      }
+    };
+    return Readable.from(counted.call(this), { objectMode: false });
+  }
+
+  bytesRead(): number {
+    return this.count;
+  }
+
+  async diagnose(): Promise<undefined> {
+    return undefined;
+  }
+}
+
+export interface SourceOptions extends TrustOptions {
+  /** Stat every volume up front (missing, wrong size, unlisted): import and verify do; inspect reads only the first. */
+  checkVolumes?: boolean;
+}
+
+export async function openBundleSource(input: BundleInput, opts: SourceOptions = {}): Promise<BundleSource> {
+  if (typeof input !== 'string') return new StreamSource(input.stream, input.name ?? 'bundle stream');
+  if (input.length === 0) throw new UsageError('no bundle path given');
+  const sidecar = await sidecarFor(input);
+  if (sidecar) {
+    const set = await loadVolumeSet(sidecar, opts).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`volume list ${sidecar} not found`);
+      throw err;
+    });
+    if (opts.checkVolumes ?? true) await checkVolumeFiles(set);
+    return new VolumeSource(set);
+  }
+  const info = await stat(input).catch(() => undefined);
+  if (!info) throw new NotFoundError(`bundle ${input} not found`, { hint: 'for a split bundle, name NAME, NAME.000 or NAME.volumes.json' });
+  if (!info.isFile()) throw new IntegrityError(`bundle ${input} is not a regular file`, { code: ErrorCode.bundleInvalid, subject: input });
+  return new CountingFile(input);
+}

@@ -1,0 +1,54 @@
+import type { Digest } from '../core/digest.js';
+import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { BundleEntry, type BundleJson } from './format.js';
+import { indexEntryName, type OciIndexJson } from './index-json.js';
+import type { ManifestDb } from './manifest-db.js';
+
+// The head files are each digest-checked against bundle.json; this checks they
+// also agree with each other, so the blob iterator can trust index.db for the
+// size and media type of every blob SHA256SUMS lists (a writer bug or a forged
+// unsigned bundle shows up here, named, before any blob is read).
+
+export interface HeadFiles {
+  bundleJson: BundleJson;
+  index: OciIndexJson;
+  db: ManifestDb;
+  sums: readonly Digest[];
+}
+
+function disagree(a: string, b: string, what: string): IntegrityError {
+  return new IntegrityError(`${a} disagrees with ${b}: ${what}`, { code: ErrorCode.bundleInvalid, subject: a });
+}
+
+export function checkHeadConsistency({ bundleJson, index, db, sums }: HeadFiles): void {
+  const blobs = db.blobs();
+  const included = blobs.filter((b) => b.included);
+  // SHA256SUMS and index.db list the carried blobs in the same (tar) order.
+  if (included.length !== sums.length) {
+    throw disagree(BundleEntry.indexDb, BundleEntry.sums, `${included.length} blobs carried, ${sums.length} listed`);
+  }
+  included.forEach((b, i) => {
+    if (b.descriptor.digest !== sums[i]) throw disagree(BundleEntry.indexDb, BundleEntry.sums, `blob ${i + 1} is ${b.descriptor.digest}, not ${sums[i]}`);
+  });
+  const bytes = included.reduce((n, b) => n + b.descriptor.size, 0);
+  if (bundleJson.blobs.count !== included.length || bundleJson.blobs.bytes !== bytes) {
+    throw disagree(BundleEntry.bundleJson, BundleEntry.indexDb, `blobs ${bundleJson.blobs.count}/${bundleJson.blobs.bytes} bytes vs ${included.length}/${bytes} bytes`);
+  }
+  const assumed = blobs.filter((b) => !b.included).map((b) => `${b.descriptor.digest}:${b.descriptor.size}`);
+  const declared = bundleJson.assumes.map((a) => `${a.digest}:${a.size}`);
+  if (assumed.sort().join(',') !== declared.sort().join(',')) {
+    throw disagree(BundleEntry.bundleJson, BundleEntry.indexDb, 'the assumed (left out) blobs differ');
+  }
+  const known = new Set(blobs.map((b) => b.descriptor.digest));
+  const images = db.images();
+  const fromDb = images.map((i) => `${i.name} ${i.digest} ${i.size}`).sort();
+  const fromIndex = index.manifests.map((d) => `${indexEntryName(d)} ${d.digest} ${d.size}`).sort();
+  const fromJson = bundleJson.images.map((i) => `${i.name} ${i.digest} ${i.size}`).sort();
+  if (fromDb.join('\n') !== fromIndex.join('\n')) throw disagree(BundleEntry.indexJson, BundleEntry.indexDb, 'the images differ');
+  if (fromDb.join('\n') !== fromJson.join('\n')) throw disagree(BundleEntry.bundleJson, BundleEntry.indexDb, 'the images differ');
+  for (const i of images) {
+    if (!known.has(i.digest)) {
+      throw new IntegrityError(`${BundleEntry.indexDb}: image ${i.name} root ${i.digest} is not among the blobs`, { code: ErrorCode.bundleInvalid, subject: BundleEntry.indexDb });
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Digest } from '../core/digest.js';
+import { ErrorCode, IntegrityError, InternalError } from '../core/errors.js';
+import { verifyBytes, verifyStream } from '../core/hashing.js';
+import { MAX_INDEX_DB_BYTES, MAX_METADATA_BYTES } from '../core/limits.js';
+import { readCapped } from '../core/read-capped.js';
+import { parseSha256Sums } from './checksums.js';
+import { EntryPolicy } from './entry-policy.js';
+import { BundleEntry, MAX_SUMS_BYTES, OCI_LAYOUT_BYTES, SIGNATURE_BYTES, parseBundleJson, type BundleJson, type EntryDigest } from './format.js';
+import { checkHeadConsistency } from './head-consistency.js';
+import { parseIndexJson, type OciIndexJson } from './index-json.js';
+import { ManifestDb } from './manifest-db.js';
+import { checkSignature, type SignatureState, type TrustOptions } from './signature-check.js';
+import type { TarEntry, TarReader } from './tar-reader.js';
+
+// Reads the head of a bundle — everything before the first blob — with every
+// read capped and checked along the chain of trust: the signature before
+// index.json is read, each head file against its digest in bundle.json, and
+// index.db spooled to a private file and digest-checked before SQLite opens it.
+
+export interface BundleHead {
+  bundleJson: BundleJson;
+  signature: SignatureState;
+  /** The signer's key id (from bundle.json), or null for an unsigned bundle. */
+  keyId: string | null;
+  index: OciIndexJson;
+  db: ManifestDb;
+  /** Blob digests listed in ferry/SHA256SUMS, in tar order. */
+  sums: Digest[];
+  /** Bytes of tar up to the end of ferry/SHA256SUMS. */
+  headBytes: number;
+  /** The policy, still tracking names: the blob iterator continues with it. */
+  policy: EntryPolicy;
+}
+
+function bad(name: string, what: string): IntegrityError {
+  return new IntegrityError(`${name}: ${what}`, { code: ErrorCode.bundleInvalid, subject: name });
+}
+
+/** The policy orders the head, so what an entry needs was read before it. */
+function need<T>(value: T | undefined): T {
+  if (value === undefined) throw new InternalError('bundle head read out of order');
+  return value;
+}
+
+async function readEntry(tar: TarReader, entry: TarEntry, cap: number): Promise<Buffer> {
+  const { name, size = 0 } = entry.header;
+  if (size > cap) throw bad(name, `is ${size} bytes, over the ${cap}-byte limit`);
+  try {
+    return await readCapped(entry.stream, cap, name);
+  } catch (err) {
+    throw tar.translate(err);
+  }
+}
+
+function expectSize(entry: TarEntry, expected: EntryDigest): void {
+  const { name, size = 0 } = entry.header;
+  if (size !== expected.size) {
+    throw new IntegrityError(`${name}: size mismatch: bundle.json says ${expected.size} bytes, the entry has ${size}`, {
+      code: ErrorCode.sizeMismatch,
+      subject: name,
+      expected: String(expected.size),
+      actual: String(size),
+    });
+  }
+}
+
+export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolDir: string): Promise<BundleHead> {
+  const policy = new EntryPolicy();
+  let bundleJson: BundleJson | undefined;
+  let bundleJsonBytes: Buffer | undefined;
+  let signature: Buffer | undefined;
+  let state: SignatureState | undefined;
+  let index: OciIndexJson | undefined;
+  let db: ManifestDb | undefined;
+  let sums: Digest[] | undefined;
+  let headBytes = 0;
+  try {
+    while (!policy.headComplete) {
+      const entry = await tar.next();
+      if (!entry) throw new IntegrityError(`bundle ends before ${policy.nextRequired()}: it is truncated or not a ferry bundle`, { code: ErrorCode.bundleInvalid, subject: policy.nextRequired() });
+      const checked = policy.check(entry.header);
+      if (checked.kind !== 'head') throw bad(entry.header.name, 'is not a head entry'); // unreachable: the policy refuses it first
+      // Past bundle.json (and its optional signature): the signature is settled before anything else is read.
+      if (bundleJson && bundleJsonBytes && state === undefined && checked.name !== BundleEntry.signature) {
+        state = checkSignature(
+          { name: BundleEntry.bundleJson, sigName: BundleEntry.signature, bytes: bundleJsonBytes, signerKeyId: bundleJson.signer?.keyId, signature },
+          trust,
+        );
+      }
+      switch (checked.name) {
+        case BundleEntry.ociLayout: {
+          const bytes = await readEntry(tar, entry, 1024);
+          if (!bytes.equals(OCI_LAYOUT_BYTES)) throw bad(checked.name, `is not ${OCI_LAYOUT_BYTES.toString()}`);
+          break;
+        }
+        case BundleEntry.bundleJson:
+          bundleJsonBytes = await readEntry(tar, entry, MAX_METADATA_BYTES);
+          bundleJson = parseBundleJson(bundleJsonBytes);
+          break;
+        case BundleEntry.signature:
+          signature = await readEntry(tar, entry, 1024);
+          if (signature.length !== SIGNATURE_BYTES) throw bad(checked.name, `is ${signature.length} bytes, not a ${SIGNATURE_BYTES}-byte Ed25519 signature`);
+          break;
+        case BundleEntry.indexJson: {
+          const expected = need(bundleJson).entries['index.json'];
+          expectSize(entry, expected);
+          const bytes = await readEntry(tar, entry, MAX_METADATA_BYTES);
+          verifyBytes(bytes, expected, checked.name);
+          index = parseIndexJson(bytes);
+          break;
+        }
+        case BundleEntry.indexDb: {
+          const expected = need(bundleJson).entries['ferry/index.db'];
+          if ((entry.header.size ?? 0) > MAX_INDEX_DB_BYTES) throw bad(checked.name, `is over the ${MAX_INDEX_DB_BYTES}-byte limit`);
+          expectSize(entry, expected);
+          const path = join(spoolDir, 'index.db');
+          // SQLite needs a file: spool while hashing, open only after the digest matched.
+          await pipeline(entry.stream, verifyStream(expected, checked.name), createWriteStream(path, { mode: 0o600 })).catch((err: unknown) => {
+            throw tar.translate(err);
+          });
+          db = ManifestDb.open(path);
+          break;
+        }
+        case BundleEntry.sums: {
+          const expected = need(bundleJson).entries['ferry/SHA256SUMS'];
+          expectSize(entry, expected);
+          const bytes = await readEntry(tar, entry, MAX_SUMS_BYTES);
+          verifyBytes(bytes, expected, checked.name);
+          sums = parseSha256Sums(bytes);
+          headBytes = (entry.header.byteOffset ?? 0) + Math.ceil(bytes.length / 512) * 512;
+          break;
+        }
+      }
+    }
+    const done = { bundleJson: need(bundleJson), index: need(index), db: need(db), sums: need(sums) };
+    checkHeadConsistency(done);
+    return { ...done, signature: state ?? 'none', keyId: done.bundleJson.signer?.keyId ?? null, headBytes, policy };
+  } catch (err) {
+    db?.close();
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, parseDescriptor, type Descriptor } from '../core/descriptor.js';
+import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { MediaType } from '../core/media-types.js';
+import type { GraphImage } from './bundle-graph.js';
+import { BundleEntry } from './format.js';
+
+// The bundle's OCI `index.json`: one descriptor per exported image, named by
+// both annotations with the full reference, because skopeo matches
+// `oci-archive:PATH:REF` against org.opencontainers.image.ref.name and
+// `ctr images import` names images from io.containerd.image.name (peers.md).
+// Referrers are not listed: they have no name, and live in index.db.
+
+export interface OciIndexJson {
+  schemaVersion: 2;
+  mediaType: string;
+  manifests: Descriptor[];
+}
+
+export function buildIndexJson(images: readonly GraphImage[]): Buffer {
+  const manifests = images.map((i) => ({
+    mediaType: i.root.mediaType,
+    digest: i.root.digest,
+    size: i.root.size,
+    annotations: { [ANNOTATION_CONTAINERD_NAME]: i.name, [ANNOTATION_REF_NAME]: i.name },
+  }));
+  return Buffer.from(`${JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests })}\n`);
+}
+
+function bad(what: string): IntegrityError {
+  return new IntegrityError(`${BundleEntry.indexJson}: ${what}`, { code: ErrorCode.bundleInvalid, subject: BundleEntry.indexJson });
+}
+
+/** Parses the bundle's index.json (bytes already digest-checked); every entry must carry a name. */
+export function parseIndexJson(bytes: Uint8Array): OciIndexJson {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw bad(`not JSON (${(err as Error).message})`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not a JSON object');
+  const d = doc as Record<string, unknown>;
+  if (d.schemaVersion !== 2 || !Array.isArray(d.manifests)) throw bad('not an OCI image index (schemaVersion 2 with manifests)');
+  const manifests = d.manifests.map((m, i) => {
+    const desc = parseDescriptor(m, `${BundleEntry.indexJson} manifests[${i}]`);
+    if (!desc.annotations?.[ANNOTATION_REF_NAME]) throw bad(`manifests[${i}] has no ${ANNOTATION_REF_NAME}`);
+    return desc;
+  });
+  return { schemaVersion: 2, mediaType: typeof d.mediaType === 'string' ? d.mediaType : MediaType.ociIndex, manifests };
+}
+
+/** The full reference index.json gives an entry. */
+export function indexEntryName(desc: Descriptor): string {
+  return desc.annotations?.[ANNOTATION_REF_NAME] ?? '';
+}

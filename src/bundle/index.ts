@@ -1,0 +1,34 @@
+// src/bundle: the ferry.bundle.v1 format (design §4) — writer, head-only
+// reader, verified blob iterator, signing, volumes. Imports core only.
+export { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleEntry, HEAD_ORDER, blobEntryName, digestOfBlobEntry, parseBundleJson, serializeBundleJson } from './format.js';
+export type { AssumedBlob, BundleImageSummary, BundleJson, EntryDigest, HeadEntryName } from './format.js';
+export { EntryPolicy, quoteEntryName } from './entry-policy.js';
+export type { CheckedEntry, TarHeaderLike } from './entry-policy.js';
+export { formatSha256Sums, parseSha256Sums } from './checksums.js';
+export { generateKeyPair, keyIdOf, parsePrivateKey, parsePublicKey, sign, verify } from './sign.js';
+export type { KeyPair } from './sign.js';
+export { readPrivateKeyFile, readPublicKeyFile, writeKeyPair } from './key-files.js';
+export type { KeyFiles } from './key-files.js';
+export { checkSignature } from './signature-check.js';
+export type { SignatureState, TrustOptions } from './signature-check.js';
+export { ManifestDb } from './manifest-db.js';
+export type { DbBlob, DbEdge, DbImage, DbManifest, DbReferrer, SizeTotals } from './manifest-db.js';
+export { buildManifestDb } from './manifest-db-build.js';
+export type { BlobKind } from './manifest-db-schema.js';
+export type { BundleGraph, GraphBlob, GraphEdge, GraphImage, GraphManifest, GraphReferrer } from './bundle-graph.js';
+export { walkBundleGraph } from './graph-walk.js';
+export type { BundleImageInput, FetchBlob, WalkResult } from './graph-walk.js';
+export { writeBundle } from './writer.js';
+export type { BundleProgress, WriteBundleOptions, WriteBundleResult } from './writer.js';
+export { openBundle } from './reader.js';
+export type { Bundle, OpenBundleOptions } from './reader.js';
+export type { BundleBlob } from './blob-iterator.js';
+export type { BundleInput } from './bundle-source.js';
+export { verifyBundle } from './verify.js';
+export type { VerifyReport } from './verify.js';
+export { inspectBundle } from './inspect.js';
+export type { InspectReport, InspectedImage } from './inspect.js';
+export { FAT32_MAX_FILE, MAX_VOLUMES, MIN_SPLIT_BYTES, parseSplitSize } from './split-size.js';
+export { VOLUMES_FORMAT, sidecarPathFor, volumeName } from './volume-sidecar.js';
+export type { VolumeInfo, VolumeSidecar } from './volume-sidecar.js';
+export type { OciIndexJson } from './index-json.js';

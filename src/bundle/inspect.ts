@@ -1,0 +1,82 @@
+import { formatPlatform } from '../core/platform.js';
+import type { BundleInput } from './bundle-source.js';
+import { openBundle, type OpenBundleOptions } from './reader.js';
+import type { SignatureState } from './signature-check.js';
+
+// `ferry inspect`: what a bundle holds, from its head alone — a 100 GB bundle
+// is answered after reading its first few hundred KiB. The head is still
+// verified (signature if a key is given, head files against bundle.json);
+// blob bytes are not read, so this proves nothing about them (ferry verify does).
+
+export interface InspectedImage {
+  name: string;
+  tag?: string;
+  digest: string;
+  mediaType: string;
+  platforms: string[];
+  /** Blobs under this image (shared ones counted for each image). */
+  blobs: number;
+  bytes: number;
+  /** Of which a delta bundle leaves out. */
+  assumedBytes: number;
+  referrers: { digest: string; artifactType?: string }[];
+}
+
+export interface InspectReport {
+  source: string;
+  format: string;
+  id: string;
+  created: string;
+  tool: string;
+  signature: SignatureState;
+  keyId: string | null;
+  images: InspectedImage[];
+  /** Carried in the bundle, each blob once. */
+  blobs: { count: number; bytes: number };
+  /** Left out of a delta bundle. */
+  assumed: { count: number; bytes: number };
+  volumes?: { name: string; size: number }[];
+  /** Bytes of tar up to the end of the head, and bytes actually read (with read-ahead). */
+  headBytes: number;
+  bytesRead: number;
+}
+
+export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOptions, 'checkVolumes'> = {}): Promise<InspectReport> {
+  const bundle = await openBundle(input, { ...opts, checkVolumes: false });
+  try {
+    const { db, bundleJson } = bundle;
+    const totals = db.totals();
+    const images = db.images().map((i): InspectedImage => {
+      const t = db.totals(i.digest);
+      return {
+        name: i.name,
+        ...(i.tag !== undefined ? { tag: i.tag } : {}),
+        digest: i.digest,
+        mediaType: i.mediaType,
+        platforms: db.platforms(i.digest).map(formatPlatform),
+        blobs: t.blobs,
+        bytes: t.bytes,
+        assumedBytes: t.assumed.bytes,
+        referrers: db.referrers(i.digest).map((r) => ({ digest: r.digest, ...(r.artifactType ? { artifactType: r.artifactType } : {}) })),
+      };
+    });
+    const report: InspectReport = {
+      source: bundle.source,
+      format: bundleJson.format,
+      id: bundleJson.id,
+      created: bundleJson.created,
+      tool: `${bundleJson.tool.name} ${bundleJson.tool.version}`,
+      signature: bundle.signature,
+      keyId: bundle.keyId,
+      images,
+      blobs: { count: totals.included.blobs, bytes: totals.included.bytes },
+      assumed: { count: totals.assumed.blobs, bytes: totals.assumed.bytes },
+      headBytes: bundle.headBytes,
+      bytesRead: bundle.bytesRead(),
+    };
+    if (bundle.volumes) report.volumes = bundle.volumes.sidecar.volumes.map((v) => ({ name: v.name, size: v.size }));
+    return report;
+  } finally {
+    await bundle.close();
+  }
+}

@@ -1,0 +1,265 @@
+import Database from 'better-sqlite3';
+import type { Descriptor } from '../core/descriptor.js';
+import { isDigest, type Digest } from '../core/digest.js';
+import { ErrorCode, IntegrityError } from '../core/errors.js';
+import type { EdgeKind } from '../core/manifest.js';
+import type { Platform } from '../core/platform.js';
+import { BundleEntry } from './format.js';
+import { BLOB_KINDS, MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
+
+// Read side of ferry/index.db: opened read-only (query_only, untrusted schema
+// off) from the reader's private spool file after its digest matched
+// bundle.json. The schema must be exactly ours; every row is validated as it
+// is read, since an unsigned bundle's index is only as good as its maker.
+
+export interface DbImage {
+  name: string;
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest: Digest;
+  mediaType: string;
+  size: number;
+}
+export interface DbBlob {
+  descriptor: Descriptor;
+  kind: BlobKind;
+  included: boolean;
+  /** Index in tar order. */
+  position: number;
+}
+export interface DbManifest {
+  digest: Digest;
+  mediaType: string;
+  artifactType?: string;
+  subject?: Digest;
+  platform?: Platform;
+}
+export interface DbEdge {
+  parent: Digest;
+  position: number;
+  kind: EdgeKind;
+  child: Digest;
+}
+export interface DbReferrer {
+  subject: Digest;
+  digest: Digest;
+  artifactType?: string;
+  image: string;
+}
+export interface SizeTotals {
+  blobs: number;
+  bytes: number;
+  /** Carried in the bundle. */
+  included: { blobs: number; bytes: number };
+  /** Left out of a delta bundle (the target is assumed to hold them). */
+  assumed: { blobs: number; bytes: number };
+}
+
+type Row = Record<string, unknown>;
+const EDGE_KINDS = new Set<string>(['manifest', 'config', 'layer', 'subject']);
+const REACH = `WITH RECURSIVE reach(digest) AS (SELECT ? UNION SELECT e.child FROM edges e JOIN reach r ON e.parent = r.digest WHERE e.kind <> 'subject')`;
+
+let expectedMaster: string | undefined;
+/** sqlite_master of an empty database with our schema, as text. */
+function schemaFingerprint(db: Database.Database): string {
+  const rows = db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all();
+  return JSON.stringify(rows);
+}
+function expectedSchema(): string {
+  if (expectedMaster === undefined) {
+    const mem = new Database(':memory:');
+    for (const [, sql] of MANIFEST_DB_TABLES) mem.exec(sql);
+    expectedMaster = schemaFingerprint(mem);
+    mem.close();
+  }
+  return expectedMaster;
+}
+
+function bad(what: string, cause?: unknown): IntegrityError {
+  return new IntegrityError(`${BundleEntry.indexDb}: ${what}`, { code: ErrorCode.bundleInvalid, subject: BundleEntry.indexDb, cause });
+}
+function digestCol(row: Row, col: string): Digest {
+  const v = row[col];
+  if (!isDigest(v)) throw bad(`${col} '${String(v).slice(0, 80)}' is not a sha256 digest`);
+  return v;
+}
+function textCol(row: Row, col: string): string {
+  const v = row[col];
+  if (typeof v !== 'string') throw bad(`${col} is not text`);
+  return v;
+}
+function optText(row: Row, col: string): string | undefined {
+  const v = row[col];
+  if (v === null || v === undefined) return undefined;
+  if (typeof v !== 'string') throw bad(`${col} is not text`);
+  return v;
+}
+function sizeCol(row: Row, col: string): number {
+  const v = row[col];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${col} is not a size`);
+  return v;
+}
+
+export class ManifestDb {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens and checks a manifest index file; IntegrityError naming ferry/index.db if it is not ours. */
+  static open(path: string): ManifestDb {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.pragma('query_only = ON');
+      db.pragma('trusted_schema = OFF');
+      if (db.pragma('application_id', { simple: true }) !== MANIFEST_DB_APPLICATION_ID) throw bad('is not a ferry manifest index (application_id)');
+      const version = db.pragma('user_version', { simple: true });
+      if (version !== MANIFEST_DB_VERSION) throw bad(`has schema version ${String(version)}, this ferry reads ${MANIFEST_DB_VERSION}`);
+      if (schemaFingerprint(db) !== expectedSchema()) throw bad('has an unexpected schema');
+      if (db.pragma('quick_check', { simple: true }) !== 'ok') throw bad('fails SQLite quick_check');
+      return new ManifestDb(db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof IntegrityError) throw err;
+      throw bad(`cannot be read as SQLite (${(err as Error).message})`, err);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private all(sql: string, ...params: unknown[]): Row[] {
+    return this.db.prepare(sql).all(...params) as Row[];
+  }
+
+  images(): DbImage[] {
+    return this.all('SELECT * FROM images ORDER BY name').map(toImage);
+  }
+
+  image(name: string): DbImage | undefined {
+    return this.all('SELECT * FROM images WHERE name = ?', name).map(toImage)[0];
+  }
+
+  /** Every blob, in tar order (assumed ones too; see `included`). */
+  blobs(): DbBlob[] {
+    const urls = this.urlMap();
+    return this.all('SELECT * FROM blobs ORDER BY position').map((r) => toBlob(r, urls));
+  }
+
+  blob(digest: Digest): DbBlob | undefined {
+    return this.all('SELECT * FROM blobs WHERE digest = ?', digest).map((r) => toBlob(r, this.urlMap(digest)))[0];
+  }
+
+  /** Blobs reachable from `root` (subjects not followed), in tar order. */
+  blobsOf(root: Digest): DbBlob[] {
+    const urls = this.urlMap();
+    return this.all(`${REACH} SELECT b.* FROM blobs b JOIN reach USING (digest) ORDER BY b.position`, root).map((r) => toBlob(r, urls));
+  }
+
+  manifest(digest: Digest): DbManifest | undefined {
+    return this.all('SELECT * FROM manifests WHERE digest = ?', digest).map(toManifest)[0];
+  }
+
+  /** Platforms of the platform manifests reachable from `root`, in tar order. */
+  platforms(root: Digest): Platform[] {
+    const rows = this.all(
+      `${REACH} SELECT m.* FROM manifests m JOIN reach USING (digest) JOIN blobs b USING (digest) WHERE m.os IS NOT NULL ORDER BY b.position`,
+      root,
+    );
+    return rows.flatMap((r) => {
+      const { platform } = toManifest(r);
+      return platform ? [platform] : [];
+    });
+  }
+
+  children(parent: Digest): DbEdge[] {
+    return this.all('SELECT * FROM edges WHERE parent = ? ORDER BY position', parent).map(toEdge);
+  }
+
+  /** Referrers (signatures, SBOMs) of `subject`, or all of them. */
+  referrers(subject?: Digest): DbReferrer[] {
+    const rows = subject ? this.all('SELECT * FROM referrers WHERE subject = ? ORDER BY digest', subject) : this.all('SELECT * FROM referrers ORDER BY subject, digest');
+    return rows.map((r) => ({ subject: digestCol(r, 'subject'), digest: digestCol(r, 'digest'), image: textCol(r, 'image'), ...opt('artifactType', optText(r, 'artifact_type')) }));
+  }
+
+  /** Totals over every blob reachable from `root`, or over the whole bundle. */
+  totals(root?: Digest): SizeTotals {
+    const from = root ? `${REACH} SELECT b.size, b.included FROM blobs b JOIN reach USING (digest)` : 'SELECT size, included FROM blobs';
+    const rows = root ? this.all(from, root) : this.all(from);
+    const t: SizeTotals = { blobs: 0, bytes: 0, included: { blobs: 0, bytes: 0 }, assumed: { blobs: 0, bytes: 0 } };
+    for (const r of rows) {
+      const size = sizeCol(r, 'size');
+      const part = r.included === 1 ? t.included : t.assumed;
+      t.blobs += 1;
+      t.bytes += size;
+      part.blobs += 1;
+      part.bytes += size;
+    }
+    return t;
+  }
+
+  private urlMap(digest?: Digest): Map<string, string[]> {
+    const rows = digest ? this.all('SELECT * FROM foreign_urls WHERE digest = ? ORDER BY position', digest) : this.all('SELECT * FROM foreign_urls ORDER BY digest, position');
+    const map = new Map<string, string[]>();
+    for (const r of rows) {
+      const url = textCol(r, 'url');
+      if (!/^https?:\/\//i.test(url)) throw bad(`foreign layer URL '${url.slice(0, 80)}' is not http(s)`);
+      const key = digestCol(r, 'digest');
+      map.set(key, [...(map.get(key) ?? []), url]);
+    }
+    return map;
+  }
+}
+
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function toImage(r: Row): DbImage {
+  return {
+    name: textCol(r, 'name'),
+    registry: textCol(r, 'registry'),
+    repository: textCol(r, 'repository'),
+    ...opt('tag', optText(r, 'tag')),
+    digest: digestCol(r, 'digest'),
+    mediaType: textCol(r, 'media_type'),
+    size: sizeCol(r, 'size'),
+  };
+}
+
+function toBlob(r: Row, urls: Map<string, string[]>): DbBlob {
+  const digest = digestCol(r, 'digest');
+  const kind = textCol(r, 'kind');
+  if (!(BLOB_KINDS as readonly string[]).includes(kind)) throw bad(`blob kind '${kind.slice(0, 40)}' is unknown`);
+  const descriptor: Descriptor = { mediaType: textCol(r, 'media_type'), digest, size: sizeCol(r, 'size') };
+  const u = urls.get(digest);
+  if (u) descriptor.urls = u;
+  return { descriptor, kind: kind as BlobKind, included: r.included === 1, position: sizeCol(r, 'position') };
+}
+
+function toManifest(r: Row): DbManifest {
+  const os = optText(r, 'os');
+  const architecture = optText(r, 'architecture');
+  let platform: Platform | undefined;
+  if (os !== undefined && architecture !== undefined) {
+    platform = { os, architecture, ...opt('variant', optText(r, 'variant')), ...opt('os.version', optText(r, 'os_version')) };
+  }
+  const subject = optText(r, 'subject');
+  return {
+    digest: digestCol(r, 'digest'),
+    mediaType: textCol(r, 'media_type'),
+    ...opt('artifactType', optText(r, 'artifact_type')),
+    ...(subject !== undefined ? { subject: digestCol(r, 'subject') } : {}),
+    ...(platform ? { platform } : {}),
+  };
+}
+
+function toEdge(r: Row): DbEdge {
+  const kind = textCol(r, 'kind');
+  if (!EDGE_KINDS.has(kind)) throw bad(`edge kind '${kind.slice(0, 40)}' is unknown`);
+  return { parent: digestCol(r, 'parent'), position: sizeCol(r, 'position'), kind: kind as EdgeKind, child: digestCol(r, 'child') };
+}

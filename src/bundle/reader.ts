@@ -1,0 +1,153 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Digest } from '../core/digest.js';
+import { ErrorCode, IntegrityError, UsageError } from '../core/errors.js';
+import { iterateBlobs, type BundleBlob } from './blob-iterator.js';
+import { openBundleSource, type BundleInput, type BundleSource } from './bundle-source.js';
+import type { BundleJson } from './format.js';
+import { readBundleHead, type BundleHead } from './head-reader.js';
+import type { OciIndexJson } from './index-json.js';
+import type { DbBlob, ManifestDb } from './manifest-db.js';
+import type { SignatureState, TrustOptions } from './signature-check.js';
+import { TarReader } from './tar-reader.js';
+import type { VolumeSidecar } from './volume-sidecar.js';
+
+// openBundle: one pass over the tar. It reads the head (verifying the chain of
+// trust) and stops before the first blob; blobs() continues the same pass. A
+// failure is re-examined at volume level, so a damaged stick is named as such.
+
+export interface OpenBundleOptions extends TrustOptions {
+  /** Where index.db is spooled (default: the OS temp dir); removed by close(). */
+  tempDir?: string;
+  /** Stat every volume before reading (default true); inspect turns it off. */
+  checkVolumes?: boolean;
+}
+
+export interface Bundle {
+  /** The path (or stream name) read. */
+  readonly source: string;
+  readonly bundleJson: BundleJson;
+  /** A signature is present (see `signature` for whether it was checked). */
+  readonly signed: boolean;
+  readonly signature: SignatureState;
+  /** The signer's key id, or null when unsigned. */
+  readonly keyId: string | null;
+  readonly index: OciIndexJson;
+  readonly db: ManifestDb;
+  /** Carried blob digests, tar order. */
+  readonly sums: readonly Digest[];
+  /** For a split bundle: the volume list, and whether its own signature was checked. */
+  readonly volumes: { sidecar: VolumeSidecar; signature: SignatureState } | undefined;
+  /** Bytes of tar before the first blob. */
+  readonly headBytes: number;
+  /** The blob entries, in tar order, each verified while read. Call once. */
+  blobs(): AsyncGenerator<BundleBlob>;
+  /** Bytes read from the file(s) so far (includes read-ahead). */
+  bytesRead(): number;
+  /**
+   * For a consumer whose copy of a blob stream failed: the volume-level error
+   * when a damaged or swapped volume explains it, else `err` unchanged.
+   */
+  explain(err: unknown): Promise<unknown>;
+  /** Stops reading, closes index.db and removes the spool directory. Always call it. */
+  close(): Promise<void>;
+}
+
+class OpenedBundle implements Bundle {
+  readonly source: string;
+  readonly bundleJson: BundleJson;
+  readonly signed: boolean;
+  readonly signature: SignatureState;
+  readonly keyId: string | null;
+  readonly index: OciIndexJson;
+  readonly db: ManifestDb;
+  readonly sums: readonly Digest[];
+  readonly volumes: Bundle['volumes'];
+  readonly headBytes: number;
+  private readonly input: BundleSource;
+  private readonly tar: TarReader;
+  private readonly head: BundleHead;
+  private readonly spoolDir: string;
+  private started = false;
+  private closed = false;
+
+  constructor(input: BundleSource, tar: TarReader, head: BundleHead, spoolDir: string) {
+    this.input = input;
+    this.tar = tar;
+    this.head = head;
+    this.spoolDir = spoolDir;
+    this.source = input.name;
+    this.bundleJson = head.bundleJson;
+    this.signature = head.signature;
+    this.signed = head.signature !== 'none';
+    this.keyId = head.keyId;
+    this.index = head.index;
+    this.db = head.db;
+    this.sums = head.sums;
+    this.headBytes = head.headBytes;
+    this.volumes = input.volumes ? { sidecar: input.volumes.sidecar, signature: input.volumes.signature } : undefined;
+  }
+
+  async *blobs(): AsyncGenerator<BundleBlob> {
+    if (this.started) throw new UsageError('bundle blobs can be read only once: open the bundle again');
+    this.started = true;
+    const expected = new Map<Digest, DbBlob>(this.db.blobs().map((b) => [b.descriptor.digest, b]));
+    try {
+      yield* iterateBlobs(this.tar, this.head.policy, expected);
+    } catch (err) {
+      throw await explain(this.input, err);
+    }
+  }
+
+  bytesRead(): number {
+    return this.input.bytesRead();
+  }
+
+  explain(err: unknown): Promise<unknown> {
+    return explain(this.input, err);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tar.close();
+    this.db.close();
+    await rm(this.spoolDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A failure that damaged bytes could explain is re-examined at volume level
+ * (finishing the current volume's hash), so the error names the bad stick.
+ * Not for a wrong key or a missing signature: no volume is to blame.
+ */
+async function explain(source: BundleSource, err: unknown): Promise<unknown> {
+  if (!(err instanceof IntegrityError) || err.code === ErrorCode.signatureMissing) return err;
+  if (err.code === ErrorCode.signatureInvalid && err.expected !== undefined) return err;
+  return (await source.diagnose()) ?? err;
+}
+
+export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<Bundle> {
+  const source = await openBundleSource(input, opts);
+  const spoolDir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'ferry-bundle-'));
+  const tar = new TarReader(source.stream(), source.name);
+  try {
+    const head = await readBundleHead(tar, opts, spoolDir).catch(async (err: unknown) => {
+      throw await explain(source, err);
+    });
+    const sidecar = source.volumes?.sidecar;
+    if (sidecar && sidecar.bundle.id !== head.bundleJson.id) {
+      head.db.close();
+      throw new IntegrityError(`${basename(source.name)} lists volumes of bundle ${sidecar.bundle.id}, but they hold bundle ${head.bundleJson.id}`, {
+        code: ErrorCode.bundleInvalid,
+        subject: basename(source.name),
+      });
+    }
+    return new OpenedBundle(source, tar, head, spoolDir);
+  } catch (err) {
+    await tar.close();
+    await rm(spoolDir, { recursive: true, force: true });
+    throw err;
+  }
+}

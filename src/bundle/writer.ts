@@ -1,0 +1,203 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pack as tarPack, type Pack } from 'tar-stream';
+import type { ContentSource } from '../core/content.js';
+import type { Descriptor } from '../core/descriptor.js';
+import { digestOf } from '../core/digest.js';
+import { UsageError } from '../core/errors.js';
+import { createDigester, verifyStream } from '../core/hashing.js';
+import { buildBundleJson, resolveCreated } from './bundle-json-build.js';
+import { formatSha256Sums } from './checksums.js';
+import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
+import { walkBundleGraph, type BundleImageInput, type FetchBlob, type WalkResult } from './graph-walk.js';
+import { buildIndexJson } from './index-json.js';
+import { buildManifestDb } from './manifest-db-build.js';
+import { ManifestDb } from './manifest-db.js';
+import type { BlobKind } from './manifest-db-schema.js';
+import { keyIdOf, parsePrivateKey, sign } from './sign.js';
+import { MIN_SPLIT_BYTES } from './split-size.js';
+import { ByteTap, entryHeader, writeEntry } from './tar-writer.js';
+import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } from './volume-sidecar.js';
+import { BundleOutput, syncDir } from './volume-split.js';
+
+// writeBundle: walk the graph, build the head (index.json, index.db,
+// SHA256SUMS, then bundle.json over their digests, then its signature), and
+// stream one deterministic tar — head first, then every blob once, each piped
+// from the source through a verifying stream into its entry. Output goes to
+// .partial files renamed into place at the end; volumes get a signed sidecar.
+
+export type BundleProgress =
+  | { type: 'planned'; blobs: number; bytes: number; assumed: number }
+  | { type: 'blob-started'; descriptor: Descriptor; kind: BlobKind }
+  | { type: 'bytes'; descriptor: Descriptor; n: number }
+  | { type: 'blob-done'; descriptor: Descriptor };
+
+export interface WriteBundleOptions {
+  images: readonly BundleImageInput[];
+  /** Where bytes come from: the store, a registry, a test fixture. Manifests and configs are read once, capped. */
+  fetch: FetchBlob | Pick<ContentSource, 'fetch'>;
+  /** The bundle file, or with `split` the base name of its volumes. */
+  out: string;
+  /** Volume size in bytes (see parseSplitSize). */
+  split?: number;
+  /** Ed25519 private key PEM: signs bundle.json (and the volume list). */
+  signingKey?: string;
+  /** Bundle creation time and tar mtime; default: SOURCE_DATE_EPOCH, else the newest image config, else 1970. */
+  created?: Date;
+  /** Delta: blobs the target already holds; left out of the tar, named in bundle.json. */
+  assumes?: readonly Descriptor[];
+  toolVersion: string;
+  onProgress?: (event: BundleProgress) => void;
+  signal?: AbortSignal;
+  /** Scratch space for index.db (default: the OS temp dir). */
+  tempDir?: string;
+}
+
+export interface WriteBundleResult {
+  bundleJson: BundleJson;
+  /** The bundle file, or its volumes in order. */
+  files: string[];
+  /** NAME.volumes.json for a split bundle. */
+  sidecar?: string;
+  volumes?: VolumeInfo[];
+  /** Size and sha256 of the whole tar. */
+  bytes: number;
+  sha256: string;
+  keyId: string | null;
+}
+
+async function fileDigest(path: string): Promise<EntryDigest> {
+  const digester = createDigester();
+  await pipeline(createReadStream(path), digester, async (source: AsyncIterable<unknown>) => {
+    for await (const _ of source) {
+      // hashed in passing
+    }
+  });
+  return { digest: digester.digest(), size: digester.bytes };
+}
+
+async function writeBlobs(pack: Pack, walk: WalkResult, fetch: FetchBlob, mtime: Date, opts: WriteBundleOptions): Promise<void> {
+  for (const blob of walk.graph.blobs) {
+    if (!blob.included) continue;
+    const desc = blob.descriptor;
+    opts.signal?.throwIfAborted();
+    opts.onProgress?.({ type: 'blob-started', descriptor: desc, kind: blob.kind });
+    const held = walk.metadata.get(desc.digest);
+    const source: Readable | Buffer = held ?? (await fetch(desc));
+    const through: Transform[] = [verifyStream(desc, `blob ${desc.digest} from the source`)];
+    const { onProgress } = opts;
+    if (onProgress) through.push(new ByteTap((n) => onProgress({ type: 'bytes', descriptor: desc, n })));
+    await writeEntry(pack, entryHeader(blobEntryName(desc.digest), desc.size, mtime), source, through, opts.signal);
+    opts.onProgress?.({ type: 'blob-done', descriptor: desc });
+  }
+}
+
+export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundleResult> {
+  if (opts.images.length === 0) throw new UsageError('a bundle needs at least one image');
+  if (!opts.toolVersion) throw new UsageError('toolVersion is required');
+  if (opts.split !== undefined && (!Number.isSafeInteger(opts.split) || opts.split < MIN_SPLIT_BYTES)) {
+    throw new UsageError(`split size ${opts.split} is too small: volumes must be at least ${MIN_SPLIT_BYTES} bytes`);
+  }
+  const key = opts.signingKey === undefined ? undefined : parsePrivateKey(opts.signingKey);
+  const keyId = key ? keyIdOf(key) : null;
+  const source = opts.fetch;
+  const fetch: FetchBlob = typeof source === 'function' ? source : (d) => source.fetch(d);
+
+  const walk = await walkBundleGraph(opts.images, fetch, opts.assumes, opts.signal);
+  const included = walk.graph.blobs.filter((b) => b.included);
+  opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: included.reduce((n, b) => n + b.descriptor.size, 0), assumed: walk.graph.blobs.length - included.length });
+  const created = resolveCreated(opts.created, walk.newestCreated);
+
+  const work = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'ferry-write-'));
+  const output = new BundleOutput(opts.out, opts.split);
+  try {
+    const dbPath = join(work, 'index.db');
+    await buildManifestDb(walk.graph, dbPath, work);
+    const indexJson = buildIndexJson(walk.graph.images);
+    const sums = formatSha256Sums(included.map((b) => b.descriptor.digest));
+    const db = ManifestDb.open(dbPath);
+    const indexDb = await fileDigest(dbPath);
+    let bundleJson: BundleJson;
+    try {
+      bundleJson = buildBundleJson({
+        graph: walk.graph,
+        db,
+        created,
+        toolVersion: opts.toolVersion,
+        keyId,
+        indexJson: { digest: digestOf(indexJson), size: indexJson.length },
+        indexDb,
+        sums: { digest: digestOf(sums), size: sums.length },
+      });
+    } finally {
+      db.close();
+    }
+    const bundleJsonBytes = serializeBundleJson(bundleJson);
+
+    const pack = tarPack();
+    const writing = pipeline(pack, output).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    try {
+      const head = (name: string, bytes: Buffer) => writeEntry(pack, entryHeader(name, bytes.length, created), bytes);
+      await head(BundleEntry.ociLayout, OCI_LAYOUT_BYTES);
+      await head(BundleEntry.bundleJson, bundleJsonBytes);
+      if (key) await head(BundleEntry.signature, sign(bundleJsonBytes, key));
+      await head(BundleEntry.indexJson, indexJson);
+      // Our own file, but streamed and re-verified: it must be the bytes bundle.json names.
+      await writeEntry(pack, entryHeader(BundleEntry.indexDb, indexDb.size, created), createReadStream(dbPath), [verifyStream(indexDb, BundleEntry.indexDb)]);
+      await head(BundleEntry.sums, sums);
+      await writeBlobs(pack, walk, fetch, created, opts);
+      pack.finalize();
+    } catch (err) {
+      pack.destroy(err instanceof Error ? err : new Error(String(err)));
+      await writing;
+      throw err;
+    }
+    const failed = await writing;
+    if (failed !== undefined) throw failed;
+
+    const result: WriteBundleResult = { bundleJson, files: [], bytes: output.bytes, sha256: output.sha256(), keyId };
+    if (opts.split === undefined) {
+      result.files = await output.commit();
+      return result;
+    }
+    const sidecarPath = sidecarPathFor(opts.out);
+    // An old volume list beside new volumes would make a half-finished set look complete.
+    await rm(sidecarPath, { force: true });
+    await rm(`${sidecarPath}.sig`, { force: true });
+    result.files = await output.commit();
+    result.volumes = output.volumes();
+    const sidecar = serializeSidecar({
+      format: VOLUMES_FORMAT,
+      bundle: { format: bundleJson.format, id: bundleJson.id },
+      created: bundleJson.created,
+      split: opts.split,
+      size: output.bytes,
+      sha256: output.sha256(),
+      signer: bundleJson.signer,
+      volumes: result.volumes,
+    });
+    if (key) await writeAtomically(`${sidecarPath}.sig`, sign(sidecar, key));
+    await writeAtomically(sidecarPath, sidecar);
+    await syncDir(dirname(sidecarPath));
+    result.sidecar = sidecarPath;
+    return result;
+  } catch (err) {
+    await output.abort();
+    throw err;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
+  const temp = `${path}.partial`;
+  await writeFile(temp, bytes, { mode: 0o644 });
+  await rename(temp, path);
+}

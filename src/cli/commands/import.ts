@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import { readPublicKeyFile } from '../../bundle/index.js';
+import { ExitCode, UsageError, isFerryError } from '../../core/errors.js';
+import { importBundle, type ImportReport } from '../../transfer/import.js';
+import { parseDestination, parseRetagRule } from '../../transfer/retag.js';
+import { parseSpec } from '../../transfer/spec.js';
+import { defineCommand } from '../command.js';
+import { openStoreFromArgs } from '../open-store.js';
+import { formatBytes, formatTable } from '../output.js';
+import { progressReporter } from '../progress-bars.js';
+import { registryPool, withRegistryFlags } from '../registry-flags.js';
+
+function describeReport(r: ImportReport): string {
+  const lines = [
+    formatTable(['SOURCE', 'TARGET', 'DIGEST'], r.images.map((i) => [i.source, i.target, i.sourceDigest ? `${i.digest} (was ${i.sourceDigest})` : i.digest])),
+    '',
+    r.dryRun
+      ? `dry run: ${r.blobs.missing} blobs (${formatBytes(r.blobs.missingBytes)}) would be pushed; nothing was written`
+      : `pushed ${r.blobs.pushed} blobs (${formatBytes(r.blobs.bytes)}), mounted ${r.blobs.mounted}; signature: ${r.bundle.signature}`,
+  ];
+  if (r.foreignLayerMapping.length) lines.push(`foreign layers localized: ${r.foreignLayerMapping.map((m) => `${m.from} -> ${m.to}`).join(', ')}`);
+  return lines.join('\n');
+}
+
+export const importCommand = defineCommand({
+  command: 'import <bundle>',
+  describe: 'verify a bundle while streaming it and push it into a registry (or the local store)',
+  builder: (y) =>
+    withRegistryFlags(y)
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
+      .option('to', { type: 'string', describe: 'REGISTRY[:PORT][/PREFIX]: where images land, repository paths and tags kept' })
+      .option('to-store', { type: 'boolean', default: false, describe: 'load into the local store (for ferry serve) instead of a registry' })
+      .option('retag', { type: 'string', array: true, describe: 'FROM=TO name prefix rule, e.g. mcr.microsoft.com/=myreg.local/mcr/ (longest prefix wins)' })
+      .option('file', { alias: 'f', type: 'string', describe: 'a spec whose retag rules apply (bundles/*.yaml)' })
+      .option('key', { type: 'string', describe: 'public key (NAME.pub): verify the signature before reading a single layer' })
+      .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle (implied by --key)' })
+      .option('foreign-layers', { choices: ['localize', 'preserve'] as const, default: 'localize' as const, describe: 'localize: make foreign layers ordinary (new digests, reported); preserve: push as is' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'show the plan; write nothing' })
+      .check((a) => {
+        if (a['to-store'] && a.to) throw new UsageError('give either --to or --to-store, not both');
+        if (!a['to-store'] && !a.to && !a.retag?.length && !a.file) throw new UsageError('say where images go: --to REGISTRY[/PREFIX], --retag FROM=TO, or --to-store');
+        return true;
+      }),
+  async run(args, ctx) {
+    const key = args.key ? await readPublicKeyFile(args.key) : undefined;
+    const rules = (args.retag ?? []).map(parseRetagRule);
+    if (args.file) rules.push(...parseSpec(await readFile(args.file, 'utf8'), args.file).retag);
+    const store = await openStoreFromArgs(args).catch((err: unknown) => {
+      // Receipts are a convenience on the registry path; the store is required only for --to-store.
+      if (args['to-store'] || !isFerryError(err)) throw err;
+      return undefined;
+    });
+    const registries = registryPool(args, ctx.signal);
+    const progress = progressReporter(ctx, 'import');
+    try {
+      const report = await importBundle({
+        bundle: args.bundle,
+        ...(key ? { key } : {}),
+        ...(args['require-signature'] ? { requireSignature: true } : {}),
+        destinations: args['to-store'] ? { kind: 'store' } : { kind: 'registry', ...(args.to ? { destination: parseDestination(args.to) } : {}), rules },
+        registries,
+        ...(store ? { store } : {}),
+        foreignLayers: args['foreign-layers'],
+        dryRun: args['dry-run'],
+        concurrency: args.concurrency,
+        onEvent: progress.sink,
+        signal: ctx.signal,
+      });
+      progress.done();
+      ctx.out.result(report, () => describeReport(report));
+      return ExitCode.ok;
+    } finally {
+      progress.done();
+      store?.close();
+      await registries.closeAll();
+    }
+  },
+});

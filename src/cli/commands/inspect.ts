@@ -1,0 +1,22 @@
+import { inspectBundle } from '../../bundle/index.js';
+import { defineCommand } from '../command.js';
+import { formatBytes, formatTable } from '../output.js';
+
+export const inspectCommand = defineCommand({
+  command: 'inspect <bundle>',
+  describe: 'list the images, tags, platforms and sizes of a bundle (reads only its head)',
+  builder: (y) => y.positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' }),
+  async run(args, { out }) {
+    const report = await inspectBundle(args.bundle);
+    out.result(report, () =>
+      [
+        `${report.source}: ${report.format}, created ${report.created} by ferry ${report.tool}, signature: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
+        formatTable(
+          ['IMAGE', 'PLATFORMS', 'SIZE', 'REFERRERS', 'DIGEST'],
+          report.images.map((i) => [i.name, i.platforms.join(',') || '-', formatBytes(i.bytes), String(i.referrers.length), i.digest]),
+        ),
+        `${report.blobs.count} blobs, ${formatBytes(report.blobs.bytes)} carried${report.assumed.count ? `; ${report.assumed.count} blobs (${formatBytes(report.assumed.bytes)}) assumed on the far side` : ''}${report.volumes ? `; ${report.volumes.length} volumes` : ''}`,
+      ].join('\n'),
+    );
+  },
+});

@@ -1,0 +1,14 @@
+import { writeKeyPair } from '../../bundle/key-files.js';
+import { defineCommand } from '../command.js';
+
+export const keygenCommand = defineCommand({
+  command: 'keygen',
+  describe: 'make an Ed25519 key pair: NAME.key (PKCS#8 PEM, 0600) signs bundles, NAME.pub (SPKI PEM) verifies them',
+  builder: (y) => y.option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'NAME: writes NAME.key and NAME.pub' }),
+  async run(args, { out }) {
+    const files = await writeKeyPair(args.output);
+    out.result(files, () =>
+      [`private key: ${files.privateKeyPath} (keep it on the connected side)`, `public key:  ${files.publicKeyPath} (carry it to the far side)`, `key id:      ${files.keyId}`].join('\n'),
+    );
+  },
+});

@@ -1,0 +1,25 @@
+import { readPublicKeyFile, verifyBundle } from '../../bundle/index.js';
+import { defineCommand } from '../command.js';
+import { formatBytes } from '../output.js';
+
+export const verifyCommand = defineCommand({
+  command: 'verify <bundle>',
+  describe: 'check a bundle completely (signature, every digest and size, every volume) without importing it',
+  builder: (y) =>
+    y
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
+      .option('key', { type: 'string', describe: 'public key (NAME.pub): the signature must verify with it' })
+      .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle' }),
+  async run(args, { out }) {
+    const key = args.key ? await readPublicKeyFile(args.key) : undefined;
+    const report = await verifyBundle(args.bundle, { ...(key ? { key } : {}), ...(args['require-signature'] ? { requireSignature: true } : {}) });
+    out.result({ ok: true, ...report }, () =>
+      [
+        `${report.source}: OK`,
+        `  signature: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
+        `  ${report.images} images, ${report.blobs} blobs, ${formatBytes(report.blobBytes)} verified${report.assumed ? `, ${report.assumed} blobs assumed on the far side (delta)` : ''}`,
+        ...(report.volumes ? [`  ${report.volumes.list.length} volumes, each size and sha256 checked`] : []),
+      ].join('\n'),
+    );
+  },
+});

@@ -1,0 +1,54 @@
+import type { Argv } from 'yargs';
+import { parseCreds, createFileTraceSink, type RegistryClientInit, type TraceSink } from '../registry/client/index.js';
+import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import { UsageError } from '../core/errors.js';
+import { RegistryPool } from '../transfer/registry-pool.js';
+import type { GlobalArgs } from './command.js';
+
+// The registry flags of design §5, shared by every command that touches a
+// registry, and the one place that turns them into client options.
+
+export interface RegistryArgs {
+  creds?: string;
+  authfile?: string;
+  'plain-http': boolean;
+  'tls-verify': boolean;
+  'ca-cert'?: string;
+  concurrency: number;
+  retries: number;
+}
+
+export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
+  return y
+    .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry (or "<token>:TOKEN")' })
+    .option('authfile', { type: 'string', describe: 'Docker config.json or podman auth.json (default: the usual places; credential helpers honoured)' })
+    .option('plain-http', { type: 'boolean', default: false, describe: 'talk HTTP, not HTTPS (loopback registries only)' })
+    .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry certificate (--tls-verify=false to skip)' })
+    .option('ca-cert', { type: 'string', describe: 'PEM file of a CA to trust (a private registry CA)' })
+    .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'blobs moved at once' })
+    .option('retries', { type: 'number', default: 4, describe: 'retries of a failed request' }) as unknown as Argv<T & RegistryArgs>;
+}
+
+/** A pool of registry clients built from the flags; close it when done (it also closes the trace file). */
+export function registryPool(args: RegistryArgs & GlobalArgs, signal?: AbortSignal): RegistryPool & { closeAll(): Promise<void> } {
+  if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 64) throw new UsageError('--concurrency must be a whole number from 1 to 64');
+  let trace: (TraceSink & { close(): Promise<void> }) | undefined;
+  if (args.trace) trace = createFileTraceSink(args.trace);
+  const base: Omit<RegistryClientInit, 'registry'> = {
+    ...(args.creds ? { credentials: parseCreds(args.creds) } : {}),
+    ...(args.authfile ? { authfile: args.authfile } : {}),
+    plainHttp: args['plain-http'],
+    tlsVerify: args['tls-verify'],
+    ...(args['ca-cert'] ? { caCert: args['ca-cert'] } : {}),
+    retries: args.retries,
+    ...(trace ? { trace } : {}),
+    ...(signal ? { signal } : {}),
+  };
+  const pool = new RegistryPool(base);
+  return Object.assign(pool, {
+    async closeAll() {
+      await pool.close();
+      await trace?.close();
+    },
+  });
+}

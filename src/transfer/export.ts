@@ -1,0 +1,115 @@
+import pLimit from 'p-limit';
+import type { Descriptor } from '../core/descriptor.js';
+import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import { PartialFailure, isFerryError, type Outcome } from '../core/errors.js';
+import { formatReference, type Reference } from '../core/reference.js';
+import { writeBundle, type WriteBundleResult } from '../bundle/index.js';
+import type { Store } from '../store/index.js';
+import type { EventSink, NodeAction } from './events.js';
+import type { Inventory } from './inventory.js';
+import { pullImage, type PulledImage } from './pull-image.js';
+import type { RegistryPool } from './registry-pool.js';
+import type { SpecImage } from './spec.js';
+
+// `ferry export`: pull every image into the store (resumable, deduplicated),
+// then serialise that subgraph of the store as a bundle. Two phases, because a
+// bundle's metadata precedes its blobs and a tar cannot be rewritten.
+
+export interface ExportOptions {
+  images: SpecImage[];
+  registries: RegistryPool;
+  store: Store;
+  output: string;
+  split?: number;
+  signingKey?: string;
+  since?: Inventory;
+  concurrency?: number;
+  toolVersion: string;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface ExportReport {
+  images: Array<{ name: string; digest: string; sourceDigest?: string; referrers: number }>;
+  failed: Outcome[];
+  pulled: { copied: number; skipped: number; bytes: number };
+  bundle: WriteBundleResult;
+}
+
+/** A spec entry with a tag pattern stands for every matching tag of its repository. */
+async function expand(image: SpecImage, registries: RegistryPool, signal?: AbortSignal): Promise<Reference[]> {
+  if (!image.tagPattern) return [image.reference];
+  const repo = registries.client(image.reference.registry).repository(image.reference.repository);
+  const refs: Reference[] = [];
+  for await (const tag of repo.tags(signal ? { signal } : {})) {
+    if (image.tagPattern.test(tag)) refs.push({ registry: image.reference.registry, repository: image.reference.repository, tag });
+  }
+  return refs;
+}
+
+export async function exportImages(options: ExportOptions): Promise<ExportReport> {
+  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const inflight = new Map<string, Promise<NodeAction>>();
+  const pulled: PulledImage[] = [];
+  const failed: Outcome[] = [];
+  const work: Array<Promise<void>> = [];
+  for (const image of options.images) {
+    for (const reference of await expand(image, options.registries, options.signal)) {
+      work.push(
+        pullImage(reference, {
+          client: options.registries.client(reference.registry),
+          store: options.store,
+          platforms: image.platforms,
+          withReferrers: image.withReferrers,
+          limit,
+          inflight,
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }).then(
+          (p) => void pulled.push(p),
+          (err: unknown) => {
+            if (!isFerryError(err) || options.signal?.aborted) throw err;
+            failed.push({ subject: formatReference(reference), ok: false, error: { code: err.code, message: err.message } });
+          },
+        ),
+      );
+    }
+  }
+  await Promise.all(work);
+  if (pulled.length === 0) {
+    throw new PartialFailure(`no image could be exported: ${failed.map((f) => `${f.subject}: ${f.error?.message}`).join('; ')}`, failed);
+  }
+  pulled.sort((a, b) => formatReference(a.reference).localeCompare(formatReference(b.reference)));
+  const assumes: Descriptor[] = (options.since?.blobs ?? []).map((b) => ({ mediaType: 'application/octet-stream', digest: b.digest, size: b.size }) as Descriptor);
+  const bundle = await writeBundle({
+    images: pulled.map((p) => ({ name: formatReference(p.reference), root: p.root, referrers: p.referrers })),
+    fetch: (desc) => options.store.openBlob(desc.digest),
+    out: options.output,
+    ...(options.split ? { split: options.split } : {}),
+    ...(options.signingKey ? { signingKey: options.signingKey } : {}),
+    ...(assumes.length ? { assumes } : {}),
+    toolVersion: options.toolVersion,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  options.store.recordBundle({
+    id: bundle.bundleJson.id,
+    direction: 'written',
+    path: bundle.files[0] ?? options.output,
+    blobCount: bundle.bundleJson.blobs.count,
+    bytes: bundle.bytes,
+  });
+  return {
+    images: pulled.map((p) => ({
+      name: formatReference(p.reference),
+      digest: p.root.digest,
+      ...(p.rewrittenFrom ? { sourceDigest: p.rewrittenFrom } : {}),
+      referrers: p.referrers.length,
+    })),
+    failed,
+    pulled: pulled.reduce(
+      (acc, p) => ({ copied: acc.copied + p.report.copied, skipped: acc.skipped + p.report.skipped, bytes: acc.bytes + p.report.bytesTransferred }),
+      { copied: 0, skipped: 0, bytes: 0 },
+    ),
+    bundle,
+  };
+}

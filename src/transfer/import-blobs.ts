@@ -1,0 +1,92 @@
+import type { LimitFunction } from 'p-limit';
+import type { Repository } from '../core/content.js';
+import type { Descriptor } from '../core/descriptor.js';
+import { MAX_MANIFEST_BYTES } from '../core/limits.js';
+import { readCapped } from '../core/read-capped.js';
+import type { Bundle } from '../bundle/index.js';
+import { countingStream } from './counting-stream.js';
+import { noEvents, type EventSink } from './events.js';
+
+// Import's streaming pass (design §4 "Import streams"): one read of the stick,
+// each layer pushed straight from its tar entry to the registry while the reader
+// verifies it; no staging copy on disk. Manifests are kept in memory (each is
+// capped at 4 MiB) for the graph pass that follows. What the target already has
+// is found first, in parallel, so a rerun after a crash only drains those entries.
+
+export interface BlobPassOptions {
+  bundle: Bundle;
+  /** blob digest → target repository keys that still need it. */
+  missing: Map<string, string[]>;
+  repository: (key: string) => Repository;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface BlobPassResult {
+  manifests: Map<string, Buffer>;
+  pushed: number;
+  mounted: number;
+  bytes: number;
+  /** Blobs a repository still lacks because a mount was refused: a second pass pushes them. */
+  pending: Map<string, string[]>;
+}
+
+/** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
+export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, limit: LimitFunction): Promise<Map<string, string[]>> {
+  const missing = new Map<string, string[]>();
+  await Promise.all(
+    blobs.flatMap((desc) =>
+      (needs.get(desc.digest) ?? []).map((key) =>
+        limit(async () => {
+          if (await repository(key).exists(desc)) return;
+          const list = missing.get(desc.digest) ?? [];
+          list.push(key);
+          missing.set(desc.digest, list);
+        }),
+      ),
+    ),
+  );
+  return missing;
+}
+
+function sameRegistry(a: string, b: string): boolean {
+  return a.slice(0, a.indexOf('/')) === b.slice(0, b.indexOf('/'));
+}
+
+export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<BlobPassResult> {
+  const emit = options.onEvent ?? noEvents;
+  const result: BlobPassResult = { manifests: new Map(), pushed: 0, mounted: 0, bytes: 0, pending: new Map() };
+  for await (const blob of options.bundle.blobs()) {
+    options.signal?.throwIfAborted();
+    const desc = blob.descriptor;
+    if (blob.kind === 'manifest') {
+      result.manifests.set(desc.digest, await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry));
+      continue;
+    }
+    const keys = options.missing.get(desc.digest);
+    if (!keys?.length) continue; // the reader drains and still verifies it
+    const [first, ...others] = keys as [string, ...string[]];
+    const target = options.repository(first);
+    emit({ type: 'node-start', descriptor: desc, repository: target.name });
+    const counted = countingStream(blob.stream, desc, emit);
+    try {
+      await target.push(desc, counted.stream, options.signal ? { signal: options.signal } : {});
+    } catch (err) {
+      throw await options.bundle.explain(err);
+    }
+    result.pushed += 1;
+    result.bytes += counted.moved();
+    emit({ type: 'node-done', descriptor: desc, repository: target.name, action: 'copied', bytes: counted.moved() });
+    for (const key of others) {
+      const repo = options.repository(key);
+      // A mount links without moving bytes, but only within one registry.
+      if (sameRegistry(first, key) && repo.mount && (await repo.mount(desc, target.name))) {
+        result.mounted += 1;
+        emit({ type: 'node-done', descriptor: desc, repository: repo.name, action: 'mounted', bytes: 0 });
+      } else {
+        result.pending.set(desc.digest, [...(result.pending.get(desc.digest) ?? []), key]);
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,68 @@
+import type { Descriptor } from '../core/descriptor.js';
+import { ErrorCode, UsageError } from '../core/errors.js';
+import { formatReference, parseReference, type Reference } from '../core/reference.js';
+import { upstreamRepositoryName } from '../core/upstream-repository.js';
+import type { ManifestDb } from '../bundle/index.js';
+import { retarget, type Destination, type RetagRule } from './retag.js';
+
+// Where each image of a bundle goes, and which target repositories need each
+// blob — decided from the bundle's index.db before a single layer is read.
+
+export interface PlannedImage {
+  /** The name in the bundle (the source reference). */
+  source: string;
+  /** Where it lands: registry host ('' for the local store) + repository + tag. */
+  target: Reference;
+  root: Descriptor;
+  tags: string[];
+  /** Referrer manifests (signatures, SBOMs) that go along into the same repository. */
+  referrers: Descriptor[];
+}
+
+export interface ImportPlan {
+  images: PlannedImage[];
+  /** blob digest → target repository keys (`registry/repository`) that need it. */
+  needs: Map<string, string[]>;
+}
+
+export type Destinations = { kind: 'registry'; destination?: Destination; rules: RetagRule[] } | { kind: 'store' };
+
+export function repositoryKey(ref: Pick<Reference, 'registry' | 'repository'>): string {
+  return `${ref.registry}/${ref.repository}`;
+}
+
+function targetOf(source: Reference, destinations: Destinations): Reference {
+  if (destinations.kind === 'store') {
+    // The store keeps upstream names so `ferry serve` can act as a containerd mirror.
+    return { ...source, registry: '', repository: upstreamRepositoryName(source.registry, source.repository) };
+  }
+  const target = retarget(source, destinations.destination, destinations.rules);
+  if (!target) {
+    throw new UsageError(`no destination for ${formatReference(source)}`, { code: ErrorCode.usage, hint: 'give --to REGISTRY[/PREFIX] or a --retag rule that matches it' });
+  }
+  return target;
+}
+
+export function planImport(db: ManifestDb, destinations: Destinations): ImportPlan {
+  const images: PlannedImage[] = [];
+  const needs = new Map<string, string[]>();
+  const need = (digest: string, key: string) => {
+    const list = needs.get(digest);
+    if (!list) needs.set(digest, [key]);
+    else if (!list.includes(key)) list.push(key);
+  };
+  for (const image of db.images()) {
+    const source = parseReference(image.name);
+    const target = targetOf(source, destinations);
+    const key = repositoryKey(target);
+    const root: Descriptor = { mediaType: image.mediaType, digest: image.digest, size: image.size };
+    const referrers = db.referrers().filter((r) => r.image === image.name).map((r): Descriptor => {
+      const blob = db.blob(r.digest);
+      return blob ? blob.descriptor : { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: r.digest, size: 0 };
+    });
+    for (const blob of db.blobsOf(image.digest)) need(blob.descriptor.digest, key);
+    for (const referrer of referrers) for (const blob of db.blobsOf(referrer.digest)) need(blob.descriptor.digest, key);
+    images.push({ source: image.name, target, root, tags: image.tag ? [image.tag] : [], referrers });
+  }
+  return { images, needs };
+}

@@ -1,0 +1,177 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Repository } from '../core/content.js';
+import type { Descriptor } from '../core/descriptor.js';
+import type { Digest } from '../core/digest.js';
+import { ErrorCode, NotFoundError, PartialFailure, isFerryError, type Outcome } from '../core/errors.js';
+import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import { formatReference } from '../core/reference.js';
+import { openBundle, type Bundle, type BundleInput } from '../bundle/index.js';
+import type { Store } from '../store/index.js';
+import { copyGraph } from './copy-graph.js';
+import { noEvents, type EventSink, type NodeAction } from './events.js';
+import { findMissing, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
+import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
+import { localizeForeignLayers } from './localize-foreign-layers.js';
+import { metadataSource } from './metadata-source.js';
+import type { RegistryPool } from './registry-pool.js';
+
+// `ferry import`: verify the head (signature → bundle.json → index.json,
+// index.db, SHA256SUMS), plan where every image goes, stream every missing blob
+// from the stick into the target, then push manifests children-first and tag
+// last with copyGraph. Nothing is tagged unless everything under it is in place.
+
+export type ForeignLayerMode = 'localize' | 'preserve';
+
+export interface ImportOptions {
+  bundle: BundleInput;
+  key?: string;
+  requireSignature?: boolean;
+  destinations: Destinations;
+  registries?: RegistryPool;
+  /** The local store: the target with destinations.kind 'store', and where receipts are kept. */
+  store?: Store;
+  foreignLayers?: ForeignLayerMode;
+  dryRun?: boolean;
+  concurrency?: number;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface ImportedImage {
+  source: string;
+  target: string;
+  digest: Digest;
+  /** Set when localizing foreign layers gave the image a new digest. */
+  sourceDigest?: string;
+  tags: string[];
+}
+
+export interface ImportReport {
+  bundle: { id: string; signature: string; keyId: string | null };
+  dryRun: boolean;
+  images: ImportedImage[];
+  foreignLayerMapping: Array<{ from: string; to: string }>;
+  blobs: { missing: number; missingBytes: number; pushed: number; mounted: number; bytes: number };
+  failed: Outcome[];
+}
+
+function repositories(options: ImportOptions): (key: string) => Repository {
+  const cache = new Map<string, Repository>();
+  return (key) => {
+    let repo = cache.get(key);
+    if (!repo) {
+      const slash = key.indexOf('/');
+      const registry = key.slice(0, slash);
+      const name = key.slice(slash + 1);
+      if (options.destinations.kind === 'store') {
+        if (!options.store) throw new Error('import to the store needs a store');
+        repo = options.store.repository(name);
+      } else {
+        if (!options.registries) throw new Error('import to a registry needs a registry pool');
+        repo = options.registries.client(registry).repository(name);
+      }
+      cache.set(key, repo);
+    }
+    return repo;
+  };
+}
+
+/** Pushes one image's manifests (children first) and referrers, then its tags. */
+async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport): Promise<void> {
+  let root = image.root;
+  const manifests = new Map(pass.manifests);
+  if ((options.foreignLayers ?? 'localize') === 'localize') {
+    const localized = localizeForeignLayers(image.root, (d) => pass.manifests.get(d));
+    for (const [digest, bytes] of localized.written) manifests.set(digest, bytes);
+    report.foreignLayerMapping.push(...localized.mapping);
+    root = localized.root;
+  }
+  const source = metadataSource(manifests);
+  const common = { limit, repository: repo.name, inflight: new Map<string, Promise<NodeAction>>(), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  for (const referrer of image.referrers) await copyGraph(source, repo, [{ descriptor: referrer }], common);
+  await copyGraph(source, repo, [{ descriptor: root, tags: image.tags }], common);
+  const landed: ImportedImage = { source: image.source, target: formatReference(image.target), digest: root.digest, tags: image.tags };
+  if (root.digest !== image.root.digest) landed.sourceDigest = image.root.digest;
+  report.images.push(landed);
+}
+
+/** A delta bundle leaves out what the target should hold; check before anything is tagged. */
+async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: string) => Repository, limit: LimitFunction): Promise<void> {
+  const assumed: Descriptor[] = bundle.bundleJson.assumes.map((a) => ({ digest: a.digest, size: a.size, mediaType: a.mediaType }));
+  const missing = await findMissing(plan.needs, assumed, repository, limit);
+  if (missing.size > 0) {
+    const list = [...missing.entries()].slice(0, 5).map(([d, keys]) => `${d} in ${keys.join(', ')}`).join('; ');
+    throw new NotFoundError(`this delta bundle assumes ${missing.size} blob(s) the target does not hold: ${list}`, {
+      code: ErrorCode.blobUnknown,
+      hint: 'import the full bundle it was made against first, or export again with an inventory taken from this target',
+    });
+  }
+}
+
+export async function importBundle(options: ImportOptions): Promise<ImportReport> {
+  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const open = () => openBundle(options.bundle, { ...(options.key ? { key: options.key } : {}), ...(options.requireSignature ? { requireSignature: true } : {}) });
+  let bundle = await open();
+  try {
+    const plan = planImport(bundle.db, options.destinations);
+    const repository = repositories(options);
+    const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
+    const missing = await findMissing(plan.needs, carried, repository, limit);
+    const report: ImportReport = {
+      bundle: { id: bundle.bundleJson.id, signature: bundle.signature, keyId: bundle.keyId },
+      dryRun: Boolean(options.dryRun),
+      images: [],
+      foreignLayerMapping: [],
+      blobs: { missing: missing.size, missingBytes: carried.filter((d) => missing.has(d.digest)).reduce((n, d) => n + d.size, 0), pushed: 0, mounted: 0, bytes: 0 },
+      failed: [],
+    };
+    if (options.dryRun) {
+      report.images = plan.images.map((i) => ({ source: i.source, target: formatReference(i.target), digest: i.root.digest, tags: i.tags }));
+      return report;
+    }
+    await checkAssumed(bundle, plan, repository, limit);
+    const passOptions = { repository, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+    const pass = await pushBlobsFromBundle({ ...passOptions, bundle, missing });
+    if (pass.pending.size > 0) {
+      // Mounts were refused (or crossed registries): one more read of the stick for those.
+      await bundle.close();
+      bundle = await open();
+      const again = await pushBlobsFromBundle({ ...passOptions, bundle, missing: pass.pending });
+      pass.pushed += again.pushed;
+      pass.bytes += again.bytes;
+    }
+    Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted, bytes: pass.bytes });
+    for (const image of plan.images) {
+      try {
+        await landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report);
+      } catch (err) {
+        if (!isFerryError(err) || options.signal?.aborted) throw err;
+        report.failed.push({ subject: image.source, ok: false, error: { code: err.code, message: err.message } });
+      }
+    }
+    recordReceipts(options, plan, bundle, report);
+    if (report.failed.length > 0) {
+      const first = report.failed[0]!;
+      throw new PartialFailure(`${report.failed.length} of ${plan.images.length} images failed; first: ${first.subject}: ${first.error?.message}`, report.failed);
+    }
+    return report;
+  } finally {
+    await bundle.close();
+  }
+}
+
+/** What the target now holds, kept in the local store for later delta exports. */
+function recordReceipts(options: ImportOptions, plan: ImportPlan, bundle: Bundle, report: ImportReport): void {
+  if (!options.store) return;
+  for (const image of plan.images) {
+    const landed = report.images.find((i) => i.source === image.source);
+    if (!landed) continue;
+    options.store.recordReceipt({
+      registry: image.target.registry || 'store',
+      repository: image.target.repository,
+      tag: image.tags[0],
+      digest: landed.digest,
+      blobs: bundle.db.blobsOf(image.root.digest).map((b) => b.descriptor.digest),
+    });
+  }
+}

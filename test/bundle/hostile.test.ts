@@ -1,0 +1,329 @@
+import { copyFile, readFile, writeFile, appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
+import { digestOf } from '../../src/core/digest.js';
+import { ErrorCode } from '../../src/core/errors.js';
+import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, readTar, tempDir, testImages, writeTar, type RawEntry } from './fixtures.js';
+
+// Every hostile bundle is refused with one IntegrityError (exit 5) that names
+// the culprit. Each case starts from a good bundle, read as entries, changed
+// the way an attacker or a bad USB stick would, and written back as a tar.
+
+const keys = generateKeyPair();
+const otherKeys = generateKeyPair();
+let work: Awaited<ReturnType<typeof tempDir>>;
+let unsignedPath: string;
+let signedPath: string;
+let unsigned: RawEntry[];
+let signed: RawEntry[];
+let counter = 0;
+
+beforeAll(async () => {
+  work = await tempDir('ferry-hostile-');
+  const { set, blobs } = await testImages();
+  const images = ALL_IMAGES.map((k) => imageInput(set, k));
+  unsignedPath = join(work.dir, 'unsigned.tar');
+  signedPath = join(work.dir, 'signed.tar');
+  const common = { images, toolVersion: '0.1.0-test', created: new Date('2024-05-01T00:00:00Z') };
+  await writeBundle({ ...common, fetch: fetchFrom(blobs).fetch, out: unsignedPath });
+  await writeBundle({ ...common, fetch: fetchFrom(blobs).fetch, out: signedPath, signingKey: keys.privateKeyPem });
+  unsigned = await readTar(unsignedPath);
+  signed = await readTar(signedPath);
+});
+
+afterAll(async () => {
+  await work.cleanup();
+});
+
+const clone = (entries: readonly RawEntry[]): RawEntry[] => entries.map((e) => ({ header: { ...e.header }, data: Buffer.from(e.data) }));
+const find = (entries: readonly RawEntry[], name: string): RawEntry => {
+  const e = entries.find((x) => x.header.name === name);
+  if (!e) throw new Error(`no ${name}`);
+  return e;
+};
+/** The first layer blob entry (the big ones come last in tar order). */
+const lastBlob = (entries: readonly RawEntry[]): RawEntry => entries[entries.length - 1] as RawEntry;
+
+async function hostile(entries: RawEntry[], opts: { truncateTo?: number } = {}): Promise<string> {
+  const path = join(work.dir, `hostile-${++counter}.tar`);
+  await writeTar(path, entries, opts);
+  return path;
+}
+
+/** Recomputes bundle.json's digest of `name` after a change, so only the change itself is caught. */
+function rehash(entries: RawEntry[], name: 'index.json' | 'ferry/index.db' | 'ferry/SHA256SUMS'): void {
+  const bj = find(entries, 'ferry/bundle.json');
+  const doc = JSON.parse(bj.data.toString('utf8')) as { entries: Record<string, { digest: string; size: number }> };
+  const data = find(entries, name).data;
+  doc.entries[name] = { digest: digestOf(data), size: data.length };
+  bj.data = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+describe('hostile blobs', () => {
+  it('a flipped bit in a layer: digest mismatch naming the entry', async () => {
+    const entries = clone(unsigned);
+    const layer = lastBlob(entries);
+    layer.data[Math.floor(layer.data.length / 2)] ^= 0x01;
+    await expectIntegrity(verifyBundle(await hostile(entries)), ErrorCode.digestMismatch, layer.header.name);
+  });
+
+  it('the flipped bit reaches a consumer as a stream error, and the iterator refuses to go on', async () => {
+    const entries = clone(unsigned);
+    const layer = lastBlob(entries);
+    layer.data[10] ^= 0x80;
+    const bundle = await openBundle(await hostile(entries));
+    try {
+      const run = async () => {
+        for await (const blob of bundle.blobs()) {
+          for await (const _ of blob.stream) {
+            // consume
+          }
+        }
+      };
+      await expectIntegrity(run(), ErrorCode.digestMismatch, layer.header.name);
+    } finally {
+      await bundle.close();
+    }
+  });
+
+  it('a blob under the wrong name (two blobs swapped): mismatch naming the entry', async () => {
+    const entries = clone(unsigned);
+    const a = entries[entries.length - 1] as RawEntry;
+    const b = entries[entries.length - 2] as RawEntry;
+    [a.data, b.data] = [b.data, a.data];
+    const err = await expectIntegrity(verifyBundle(await hostile(entries)), ErrorCode.sizeMismatch, b.header.name);
+    expect(err.message).toContain('size mismatch');
+  });
+
+  it('a blob of the right size under the wrong name: digest mismatch naming the entry', async () => {
+    const entries = clone(unsigned);
+    const a = lastBlob(entries);
+    a.data = Buffer.alloc(a.data.length, 7);
+    await expectIntegrity(verifyBundle(await hostile(entries)), ErrorCode.digestMismatch, a.header.name);
+  });
+
+  it('an extra blob not listed in SHA256SUMS', async () => {
+    const entries = clone(unsigned);
+    const data = Buffer.from('smuggled');
+    const name = `blobs/sha256/${digestOf(data).slice(7)}`;
+    entries.push({ header: { name }, data });
+    await expectIntegrity(verifyBundle(await hostile(entries)), ErrorCode.bundleInvalid, name);
+  });
+
+  it('a missing blob (dropped entry)', async () => {
+    const entries = clone(unsigned);
+    const dropped = entries.splice(10, 1)[0] as RawEntry;
+    const err = await expectIntegrity(verifyBundle(await hostile(entries)), ErrorCode.bundleInvalid, dropped.header.name);
+    expect(err.message).toContain('missing');
+  });
+
+  it('a truncated tar (cut inside a layer)', async () => {
+    const size = (await readFile(unsignedPath)).length;
+    const path = join(work.dir, 'truncated.tar');
+    await copyFile(unsignedPath, path);
+    const { truncate } = await import('node:fs/promises');
+    await truncate(path, size - 4096);
+    const err = await expectIntegrity(verifyBundle(path), ErrorCode.bundleInvalid, lastBlob(unsigned).header.name);
+    expect(err.message).toContain('truncated');
+  });
+
+  it('a tar cut inside the head', async () => {
+    const path = join(work.dir, 'head-cut.tar');
+    await copyFile(unsignedPath, path);
+    const { truncate } = await import('node:fs/promises');
+    await truncate(path, 3000);
+    const err = await expectIntegrity(openBundle(path), ErrorCode.bundleInvalid, 'truncated');
+    expect(err.message).toMatch(/index\.json|bundle\.json|index\.db/);
+  });
+
+  it('garbage after the end of the tar', async () => {
+    const path = join(work.dir, 'trailing.tar');
+    await copyFile(unsignedPath, path);
+    await appendFile(path, Buffer.alloc(2048, 0x41));
+    const err = await expectIntegrity(verifyBundle(path), ErrorCode.bundleInvalid, 'corrupt tar header');
+    expect(err.message).toContain(lastBlob(unsigned).header.name);
+  });
+});
+
+describe('hostile entries (entry policy)', () => {
+  const cases: { what: string; change: (e: RawEntry[]) => string; expect?: string }[] = [
+    {
+      what: 'a duplicate blob entry',
+      change: (e) => {
+        const b = e[8] as RawEntry;
+        e.push({ header: { ...b.header }, data: b.data });
+        return b.header.name;
+      },
+      expect: 'appears twice',
+    },
+    {
+      what: 'a duplicate head entry',
+      change: (e) => {
+        const i = e.findIndex((x) => x.header.name === 'index.json');
+        e.splice(i + 1, 0, { header: { name: 'index.json' }, data: (e[i] as RawEntry).data });
+        return 'index.json';
+      },
+      expect: 'appears twice',
+    },
+    { what: 'an unknown name', change: (e) => (e.push({ header: { name: 'README.txt' }, data: Buffer.from('hi') }), 'README.txt'), expect: 'unknown name' },
+    { what: 'an unknown ferry/ file in the head', change: (e) => (e.splice(3, 0, { header: { name: 'ferry/extra' }, data: Buffer.from('x') }), 'ferry/extra') },
+    { what: "a '..' path", change: (e) => (e.splice(1, 0, { header: { name: '../../etc/cron.d/evil' }, data: Buffer.from('x') }), '../../etc/cron.d/evil'), expect: "'..'" },
+    { what: 'an absolute path', change: (e) => (e.push({ header: { name: '/etc/passwd' }, data: Buffer.from('x') }), '/etc/passwd'), expect: 'absolute' },
+    {
+      what: 'a symlink posing as a blob',
+      change: (e) => {
+        const b = e.pop() as RawEntry;
+        e.push({ header: { name: b.header.name, type: 'symlink', linkname: '/etc/shadow' }, data: Buffer.alloc(0) });
+        return b.header.name;
+      },
+      expect: 'symbolic link',
+    },
+    {
+      what: 'a hard link',
+      change: (e) => {
+        const b = e.pop() as RawEntry;
+        e.push({ header: { name: b.header.name, type: 'link', linkname: 'oci-layout' }, data: Buffer.alloc(0) });
+        return b.header.name;
+      },
+      expect: 'hard link',
+    },
+    { what: 'a directory entry', change: (e) => (e.splice(6, 0, { header: { name: 'blobs/sha256/', type: 'directory' }, data: Buffer.alloc(0) }), 'blobs/sha256/'), expect: 'directory' },
+    {
+      what: 'a character device',
+      change: (e) => (e.push({ header: { name: 'blobs/sha256/' + 'a'.repeat(64), type: 'character-device', devmajor: 1, devminor: 3 }, data: Buffer.alloc(0) }), 'a'.repeat(64)),
+      expect: 'character device',
+    },
+    {
+      what: 'a blob before SHA256SUMS (metadata must precede blobs)',
+      change: (e) => {
+        const blob = e.splice(8, 1)[0] as RawEntry;
+        e.splice(e.findIndex((x) => x.header.name === 'ferry/SHA256SUMS'), 0, blob);
+        return blob.header.name;
+      },
+      expect: 'metadata must precede blobs',
+    },
+    {
+      what: 'index.json before bundle.json',
+      change: (e) => {
+        const i = e.findIndex((x) => x.header.name === 'index.json');
+        const [idx] = e.splice(i, 1);
+        e.splice(1, 0, idx as RawEntry);
+        return 'index.json';
+      },
+      expect: 'out of order',
+    },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.what}`, async () => {
+      const entries = clone(unsigned);
+      const culprit = c.change(entries);
+      const err = await expectIntegrity(verifyBundle(await hostile(entries)), ErrorCode.bundleInvalid, culprit);
+      if (c.expect) expect(err.message).toContain(c.expect);
+    });
+  }
+});
+
+describe('tampered head files', () => {
+  it('a changed index.json: digest mismatch naming index.json', async () => {
+    const entries = clone(unsigned);
+    const index = find(entries, 'index.json');
+    index.data = Buffer.from(index.data.toString('utf8').replace('registry.example:5000/ferry-test/app-a', 'registry.example:5000/ferry-test/app-z'));
+    await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.digestMismatch, 'index.json');
+  });
+
+  it('a changed index.db: digest mismatch naming ferry/index.db', async () => {
+    const entries = clone(unsigned);
+    const db = find(entries, 'ferry/index.db');
+    db.data[db.data.length - 100] ^= 0xff;
+    await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.digestMismatch, 'ferry/index.db');
+  });
+
+  it('a changed SHA256SUMS: digest mismatch naming ferry/SHA256SUMS', async () => {
+    const entries = clone(unsigned);
+    const sums = find(entries, 'ferry/SHA256SUMS');
+    sums.data = Buffer.from(sums.data.toString('utf8').replace(/^./, (c) => (c === 'a' ? 'b' : 'a')));
+    await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.digestMismatch, 'ferry/SHA256SUMS');
+  });
+
+  it('an unsigned forgery with re-hashed SHA256SUMS still disagrees with index.db', async () => {
+    const entries = clone(unsigned);
+    const sums = find(entries, 'ferry/SHA256SUMS');
+    sums.data = Buffer.from(sums.data.toString('utf8').split('\n').slice(1).join('\n'));
+    rehash(entries, 'ferry/SHA256SUMS');
+    await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'ferry/SHA256SUMS');
+  });
+
+  it('an index.db carrying a view (re-hashed, unsigned) is refused for its schema', async () => {
+    const entries = clone(unsigned);
+    const db = find(entries, 'ferry/index.db');
+    const path = join(work.dir, 'evil.db');
+    await writeFile(path, db.data);
+    const sqlite = new Database(path);
+    sqlite.exec('CREATE VIEW sneaky AS SELECT 1');
+    sqlite.close();
+    db.data = await readFile(path);
+    rehash(entries, 'ferry/index.db');
+    const err = await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'ferry/index.db');
+    expect(err.message).toContain('schema');
+  });
+
+  it('a changed oci-layout', async () => {
+    const entries = clone(unsigned);
+    find(entries, 'oci-layout').data = Buffer.from('{"imageLayoutVersion":"9.9.9"}');
+    await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'oci-layout');
+  });
+
+  it('a bundle.json that is not JSON', async () => {
+    const entries = clone(unsigned);
+    find(entries, 'ferry/bundle.json').data = Buffer.from('{"format": "ferry.bundle.v1",');
+    await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'ferry/bundle.json');
+  });
+});
+
+describe('signatures', () => {
+  it('a changed bundle.json in a signed bundle: signature invalid', async () => {
+    const entries = clone(signed);
+    const bj = find(entries, 'ferry/bundle.json');
+    bj.data = Buffer.from(bj.data.toString('utf8').replace('0.1.0-test', '0.1.0-tset'));
+    await expectIntegrity(openBundle(await hostile(entries), { key: keys.publicKeyPem }), ErrorCode.signatureInvalid, 'ferry/bundle.json.sig');
+  });
+
+  it('a changed index.json re-hashed into a signed bundle.json: signature invalid', async () => {
+    const entries = clone(signed);
+    const index = find(entries, 'index.json');
+    index.data = Buffer.from(index.data.toString('utf8').replace('app-a', 'app-z'));
+    rehash(entries, 'index.json');
+    await expectIntegrity(openBundle(await hostile(entries), { key: keys.publicKeyPem }), ErrorCode.signatureInvalid, 'ferry/bundle.json');
+  });
+
+  it('the wrong key: signature invalid, naming both key ids', async () => {
+    const err = await expectIntegrity(openBundle(signedPath, { key: otherKeys.publicKeyPem }), ErrorCode.signatureInvalid, 'ferry/bundle.json');
+    expect(err.message).toContain(keys.keyId);
+    expect(err.message).toContain(otherKeys.keyId);
+  });
+
+  it('a forged signature file (right signer id, wrong bytes)', async () => {
+    const entries = clone(signed);
+    find(entries, 'ferry/bundle.json.sig').data = Buffer.alloc(64, 1);
+    await expectIntegrity(openBundle(await hostile(entries), { key: keys.publicKeyPem }), ErrorCode.signatureInvalid, 'ferry/bundle.json.sig');
+  });
+
+  it('an unsigned bundle when a signature is required: signature missing', async () => {
+    await expectIntegrity(openBundle(unsignedPath, { key: keys.publicKeyPem }), ErrorCode.signatureMissing, 'ferry/bundle.json');
+    await expectIntegrity(openBundle(unsignedPath, { requireSignature: true }), ErrorCode.signatureMissing, 'ferry/bundle.json');
+  });
+
+  it('a signature stripped from a signed bundle is refused even without a key', async () => {
+    const entries = clone(signed).filter((e) => e.header.name !== 'ferry/bundle.json.sig');
+    await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.signatureMissing, 'ferry/bundle.json.sig');
+  });
+
+  it('a signed bundle opens with the right key and reads the signer id', async () => {
+    const bundle = await openBundle(signedPath, { key: keys.publicKeyPem });
+    expect(bundle.signature).toBe('verified');
+    expect(bundle.keyId).toBe(keys.keyId);
+    await bundle.close();
+  });
+});

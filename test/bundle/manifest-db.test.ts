@@ -1,0 +1,137 @@
+import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManifestDb, buildManifestDb, walkBundleGraph, type WalkResult } from '../../src/bundle/index.js';
+import { formatPlatform } from '../../src/core/platform.js';
+import { ErrorCode, IntegrityError } from '../../src/core/errors.js';
+import { ALL_IMAGES, descriptorOf, fetchFrom, fullName, imageInput, tempDir, testImages } from './fixtures.js';
+
+// ferry/index.db: a real SQLite file, built deterministically from the graph
+// walk of the rig's images, opened read-only and queried the way inspect,
+// import and the k8s helpers do.
+
+let work: Awaited<ReturnType<typeof tempDir>>;
+let walk: WalkResult;
+let dbPath: string;
+let db: ManifestDb;
+
+beforeAll(async () => {
+  work = await tempDir('ferry-indexdb-test-');
+  const { set, blobs } = await testImages();
+  // appB's base layer is shared with appA; pretend the target already has it (a delta).
+  const shared = set.images.appB.blobs.filter((b) => set.images.appA.blobs.some((a) => a.digest === b.digest)).map(descriptorOf);
+  walk = await walkBundleGraph(
+    ALL_IMAGES.map((k) => imageInput(set, k)),
+    fetchFrom(blobs).fetch,
+    shared,
+  );
+  dbPath = join(work.dir, 'index.db');
+  await buildManifestDb(walk.graph, dbPath, work.dir);
+  db = ManifestDb.open(dbPath);
+});
+
+afterAll(async () => {
+  db.close();
+  await work.cleanup();
+});
+
+describe('building index.db', () => {
+  it('is one self-contained rollback-journal file with deterministic bytes', async () => {
+    const again = join(work.dir, 'again.db');
+    await buildManifestDb(walk.graph, again, work.dir);
+    expect((await readFile(again)).equals(await readFile(dbPath))).toBe(true);
+    const files = await readdir(work.dir);
+    expect(files.filter((f) => /-(wal|shm|journal)$/.test(f))).toEqual([]);
+    const header = await readFile(dbPath);
+    expect(header.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
+    expect([header[18], header[19]]).toEqual([1, 1]); // legacy (rollback) read/write versions: not WAL
+  });
+});
+
+describe('querying index.db', () => {
+  it('lists images with registry, repository, tag and root', async () => {
+    const { set } = await testImages();
+    const images = db.images();
+    expect(images.map((i) => i.name)).toEqual(ALL_IMAGES.map((k) => fullName(set.images[k])).sort());
+    const appA = db.image(fullName(set.images.appA));
+    expect(appA).toMatchObject({ registry: 'registry.example:5000', repository: 'ferry-test/app-a', tag: '1.0', digest: set.images.appA.digest });
+  });
+
+  it('answers platforms per image, from index descriptors and from configs', async () => {
+    const { set } = await testImages();
+    expect(db.platforms(set.images.multi.digest).map(formatPlatform)).toEqual(['linux/amd64', 'linux/arm64/v8']);
+    expect(db.platforms(set.images.docker.digest).map(formatPlatform)).toEqual(['linux/amd64']);
+    expect(db.platforms(set.images.windows.digest).map(formatPlatform)).toEqual(['windows/amd64:10.0.20348.1234']);
+    expect(db.platforms(set.images.signature.digest)).toEqual([]);
+  });
+
+  it('lists the blobs of an image (manifests, config, layers) with sizes and kinds', async () => {
+    const { set } = await testImages();
+    const appA = set.images.appA;
+    const blobs = db.blobsOf(appA.digest);
+    expect(blobs.map((b) => b.descriptor.digest).sort()).toEqual([...appA.manifests, ...appA.blobs].map((d) => d.digest).sort());
+    expect(blobs.filter((b) => b.kind === 'config')).toHaveLength(1);
+    const totals = db.totals(appA.digest);
+    expect(totals.bytes).toBe([...appA.manifests, ...appA.blobs].reduce((n, d) => n + d.size, 0));
+    // The shared base layer is assumed (delta): counted for the image, not carried.
+    expect(totals.assumed.blobs).toBe(1);
+    expect(totals.included.bytes + totals.assumed.bytes).toBe(totals.bytes);
+    expect(db.children(appA.digest).map((e) => e.kind)).toEqual(['config', 'layer', 'layer']);
+  });
+
+  it('keeps foreign layer URLs and referrers', async () => {
+    const { set } = await testImages();
+    const foreign = db.blob(set.foreignLayer.digest);
+    expect(foreign?.descriptor.urls).toEqual([set.foreignLayer.url]);
+    expect(foreign?.included).toBe(true);
+    const referrers = db.referrers(set.images.appA.digest);
+    expect(referrers).toEqual([{ subject: set.images.appA.digest, digest: set.images.sbom.digest, artifactType: 'application/spdx+json', image: fullName(set.images.appA) }]);
+    expect(db.manifest(set.images.sbom.digest)?.subject).toBe(set.images.appA.digest);
+  });
+
+  it('totals the whole bundle: carried vs assumed', () => {
+    const t = db.totals();
+    expect(t.blobs).toBe(walk.graph.blobs.length);
+    expect(t.assumed.blobs).toBe(walk.graph.blobs.filter((b) => !b.included).length);
+    expect(t.assumed.blobs).toBeGreaterThan(0);
+  });
+});
+
+describe('opening an index.db that is not ours', () => {
+  const refuses = (path: string, text: string) => {
+    let err: unknown;
+    try {
+      ManifestDb.open(path).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as IntegrityError).code).toBe(ErrorCode.bundleInvalid);
+    expect((err as IntegrityError).message).toContain('ferry/index.db');
+    expect((err as IntegrityError).message).toContain(text);
+  };
+
+  it('refuses a file that is not SQLite, another application id, and an extra trigger', async () => {
+    const junk = join(work.dir, 'junk.db');
+    await writeFile(junk, Buffer.alloc(4096, 0x42));
+    refuses(junk, 'SQLite');
+    const other = join(work.dir, 'other.db');
+    new Database(other).close();
+    refuses(other, 'application_id');
+    const trigger = join(work.dir, 'trigger.db');
+    await copyFile(dbPath, trigger);
+    const w = new Database(trigger);
+    w.exec("CREATE TRIGGER t AFTER INSERT ON images BEGIN DELETE FROM blobs; END");
+    w.close();
+    refuses(trigger, 'unexpected schema');
+  });
+
+  it('is read-only once opened', () => {
+    const fresh = ManifestDb.open(dbPath);
+    // No write path exists in the API; the connection itself refuses writes too.
+    const inner = (fresh as unknown as { db: Database.Database }).db;
+    expect(() => inner.exec("DELETE FROM images")).toThrow(/readonly|query_only/i);
+    fresh.close();
+  });
+});
