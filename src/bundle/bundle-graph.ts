@@ -47,6 +47,8 @@ export interface GraphReferrer {
   artifactType?: string;
   /** The image (name) it was exported with. */
   image: string;
+  /** The tag it was found under (cosign `sha256-<hex>.sig`), re-applied on import. */
+  tag?: string;
 }
 
 export interface BundleGraph {

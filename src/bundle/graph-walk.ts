@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Descriptor } from '../core/descriptor.js';
+import { ANNOTATION_REFERRER_TAG, type Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, UsageError } from '../core/errors.js';
 import { verifyBytes } from '../core/hashing.js';
@@ -161,7 +161,8 @@ export async function walkBundleGraph(
       const subject = manifest.subject?.digest ?? image.root.digest;
       const artifactType = manifest.artifactType ?? (manifest.kind === 'manifest' ? manifest.config.mediaType : undefined);
       const key = `${subject} ${ref.digest}`;
-      if (!walker.referrers.has(key)) walker.referrers.set(key, { subject, digest: ref.digest, image: image.name, ...(artifactType ? { artifactType } : {}) });
+      const tag = ref.annotations?.[ANNOTATION_REFERRER_TAG];
+      if (!walker.referrers.has(key)) walker.referrers.set(key, { subject, digest: ref.digest, image: image.name, ...(artifactType ? { artifactType } : {}), ...(tag ? { tag } : {}) });
     }
   }
   // Tar order: manifests, then configs, then layers; discovery order within each.

@@ -36,7 +36,7 @@ function fill(db: Database.Database, graph: BundleGraph): void {
     'INSERT INTO manifests (digest, media_type, artifact_type, subject, os, architecture, variant, os_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const edge = db.prepare('INSERT INTO edges (parent, position, kind, child) VALUES (?, ?, ?, ?)');
-  const referrer = db.prepare('INSERT INTO referrers (subject, digest, artifact_type, image) VALUES (?, ?, ?, ?)');
+  const referrer = db.prepare('INSERT INTO referrers (subject, digest, artifact_type, image, tag) VALUES (?, ?, ?, ?, ?)');
   db.transaction(() => {
     for (const i of graph.images) {
       image.run(i.name, i.registry, i.repository, i.tag ?? null, i.root.digest, i.root.mediaType, i.root.size);
@@ -51,6 +51,6 @@ function fill(db: Database.Database, graph: BundleGraph): void {
       manifest.run(m.digest, m.mediaType, m.artifactType ?? null, m.subject ?? null, p?.os ?? null, p?.architecture ?? null, p?.variant ?? null, p?.['os.version'] ?? null);
     }
     for (const e of graph.edges) edge.run(e.parent, e.position, e.kind, e.child);
-    for (const r of graph.referrers) referrer.run(r.subject, r.digest, r.artifactType ?? null, r.image);
+    for (const r of graph.referrers) referrer.run(r.subject, r.digest, r.artifactType ?? null, r.image, r.tag ?? null);
   })();
 }

@@ -75,6 +75,7 @@ export const MANIFEST_DB_TABLES: ReadonlyArray<readonly [name: string, sql: stri
   digest TEXT NOT NULL,
   artifact_type TEXT,
   image TEXT NOT NULL,
+  tag TEXT,
   PRIMARY KEY (subject, digest)
 ) WITHOUT ROWID`,
   ],

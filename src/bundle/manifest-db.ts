@@ -46,6 +46,8 @@ export interface DbReferrer {
   digest: Digest;
   artifactType?: string;
   image: string;
+  /** The tag it was found under (cosign), to re-apply on import. */
+  tag?: string;
 }
 export interface SizeTotals {
   blobs: number;
@@ -183,7 +185,7 @@ export class ManifestDb {
   /** Referrers (signatures, SBOMs) of `subject`, or all of them. */
   referrers(subject?: Digest): DbReferrer[] {
     const rows = subject ? this.all('SELECT * FROM referrers WHERE subject = ? ORDER BY digest', subject) : this.all('SELECT * FROM referrers ORDER BY subject, digest');
-    return rows.map((r) => ({ subject: digestCol(r, 'subject'), digest: digestCol(r, 'digest'), image: textCol(r, 'image'), ...opt('artifactType', optText(r, 'artifact_type')) }));
+    return rows.map((r) => ({ subject: digestCol(r, 'subject'), digest: digestCol(r, 'digest'), image: textCol(r, 'image'), ...opt('artifactType', optText(r, 'artifact_type')), ...opt('tag', optText(r, 'tag')) }));
   }
 
   /** Totals over every blob reachable from `root`, or over the whole bundle. */

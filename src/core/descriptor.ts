@@ -17,6 +17,8 @@ export interface Descriptor {
 
 /** The annotation OCI layouts use for a tag; skopeo reads it. */
 export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
+/** Set by ferry on a referrer found under a tag (cosign `sha256-<hex>.sig`): the tag to re-apply on the far side. */
+export const ANNOTATION_REFERRER_TAG = 'io.ferry.referrer.tag';
 /** The annotation `ctr images import` reads for the image name. */
 export const ANNOTATION_CONTAINERD_NAME = 'io.containerd.image.name';
 

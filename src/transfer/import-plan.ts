@@ -16,7 +16,14 @@ export interface PlannedImage {
   root: Descriptor;
   tags: string[];
   /** Referrer manifests (signatures, SBOMs) that go along into the same repository. */
-  referrers: Descriptor[];
+  referrers: PlannedReferrer[];
+}
+
+export interface PlannedReferrer {
+  descriptor: Descriptor;
+  subject: Descriptor['digest'];
+  /** A cosign-style tag to re-apply (`sha256-<hex>.sig`). */
+  tag?: string;
 }
 
 export interface ImportPlan {
@@ -56,12 +63,14 @@ export function planImport(db: ManifestDb, destinations: Destinations): ImportPl
     const target = targetOf(source, destinations);
     const key = repositoryKey(target);
     const root: Descriptor = { mediaType: image.mediaType, digest: image.digest, size: image.size };
-    const referrers = db.referrers().filter((r) => r.image === image.name).map((r): Descriptor => {
+    const referrers = db.referrers().flatMap((r): PlannedReferrer[] => {
       const blob = db.blob(r.digest);
-      return blob ? blob.descriptor : { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: r.digest, size: 0 };
+      if (r.image !== image.name || !blob) return [];
+      const descriptor = r.artifactType ? { ...blob.descriptor, artifactType: r.artifactType } : blob.descriptor;
+      return [{ descriptor, subject: r.subject, ...(r.tag ? { tag: r.tag } : {}) }];
     });
     for (const blob of db.blobsOf(image.digest)) need(blob.descriptor.digest, key);
-    for (const referrer of referrers) for (const blob of db.blobsOf(referrer.digest)) need(blob.descriptor.digest, key);
+    for (const referrer of referrers) for (const blob of db.blobsOf(referrer.descriptor.digest)) need(blob.descriptor.digest, key);
     images.push({ source: image.name, target, root, tags: image.tag ? [image.tag] : [], referrers });
   }
   return { images, needs };

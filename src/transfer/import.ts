@@ -13,6 +13,7 @@ import { findMissing, pushBlobsFromBundle, type BlobPassResult } from './import-
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource } from './metadata-source.js';
+import { ensureReferrerListed } from './referrers-tag-schema.js';
 import type { RegistryPool } from './registry-pool.js';
 
 // `ferry import`: verify the head (signature → bundle.json → index.json,
@@ -88,11 +89,23 @@ async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Reposi
   }
   const source = metadataSource(manifests);
   const common = { limit, repository: repo.name, inflight: new Map<string, Promise<NodeAction>>(), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-  for (const referrer of image.referrers) await copyGraph(source, repo, [{ descriptor: referrer }], common);
   await copyGraph(source, repo, [{ descriptor: root, tags: image.tags }], common);
+  for (const referrer of image.referrers) {
+    await copyGraph(source, repo, [{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }], common);
+    const subject = pass.manifests.has(referrer.subject) ? subjectDescriptor(referrer.subject, manifests) : undefined;
+    // A cosign tag is how such signatures are found; OCI referrers need the API or the tag-schema index.
+    if (subject && !referrer.tag) await ensureReferrerListed(repo, subject, referrer.descriptor);
+  }
   const landed: ImportedImage = { source: image.source, target: formatReference(image.target), digest: root.digest, tags: image.tags };
   if (root.digest !== image.root.digest) landed.sourceDigest = image.root.digest;
   report.images.push(landed);
+}
+
+function subjectDescriptor(digest: Digest, manifests: Map<string, Buffer>): Descriptor | undefined {
+  const bytes = manifests.get(digest);
+  if (!bytes) return undefined;
+  const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: string };
+  return { digest, size: bytes.length, mediaType: doc.mediaType ?? 'application/vnd.oci.image.manifest.v1+json' };
 }
 
 /** A delta bundle leaves out what the target should hold; check before anything is tagged. */

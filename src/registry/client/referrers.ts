@@ -1,0 +1,80 @@
+import { ANNOTATION_REFERRER_TAG, MediaType, NotFoundError, digestHex, isIndex, parseDescriptor, type Descriptor, type ReferrersOptions } from '../../core/index.js';
+import { referrersPath } from '../api/routes.js';
+import { repositoryScope } from './auth/scope.js';
+import { getManifest, headManifest } from './manifests.js';
+import { pages } from './pagination.js';
+import type { RepoContext } from './repo-context.js';
+import { headerOf } from './transport/exchange.js';
+
+// Referrers of a manifest (signatures, SBOMs, attestations): the OCI 1.1
+// referrers API first; when the registry lacks it (404, or an answer that is not
+// an index — distribution 2.8), the `sha256-<hex>` tag schema. Then cosign's
+// `sha256-<hex>.sig|.att|.sbom` tags, annotated with the tag they came from so
+// an export can carry them and an import re-tag them.
+
+/** Annotation on a referrer found through a tag (cosign): the tag's name. Defined in core, re-exported here. */
+export { ANNOTATION_REFERRER_TAG };
+export const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
+
+export interface RemoteReferrersOptions extends ReferrersOptions {
+  /** Also look for cosign `.sig/.att/.sbom` tags (default true; skipped when artifactType filters). */
+  cosignTags?: boolean;
+}
+
+function indexEntries(doc: unknown, where: string): Descriptor[] {
+  const manifests = (doc as { manifests?: unknown }).manifests;
+  if (!Array.isArray(manifests)) return [];
+  return manifests.map((d, i) => parseDescriptor(d, `${where} manifests[${i}]`));
+}
+
+/** The API answer, or undefined when the registry does not offer the API. */
+async function fromApi(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions): Promise<Descriptor[] | undefined> {
+  const first = ctx.http.url(referrersPath(ctx.name, subject.digest));
+  if (opts.artifactType) first.searchParams.set('artifactType', opts.artifactType);
+  const out: Descriptor[] = [];
+  const pageSpec = { http: ctx.http, first, scopes: [repositoryScope(ctx.name, 'pull')], accept: MediaType.ociIndex, emptyOn: [404, 400, 405], signal: opts.signal };
+  let answered = false;
+  for await (const { doc, res } of pages(pageSpec)) {
+    const type = headerOf(res.headers, 'content-type')?.split(';')[0]?.trim();
+    const declared = (doc as { mediaType?: unknown }).mediaType;
+    if (!isIndex(type) && declared !== MediaType.ociIndex) return undefined;
+    answered = true;
+    out.push(...indexEntries(doc, `referrers of ${subject.digest}`));
+  }
+  return answered ? out : undefined;
+}
+
+async function fromTagSchema(ctx: RepoContext, subject: Descriptor, signal?: AbortSignal): Promise<Descriptor[]> {
+  const tag = `sha256-${digestHex(subject.digest)}`;
+  let fetched;
+  try {
+    fetched = await getManifest(ctx, tag, signal);
+  } catch (e) {
+    if (e instanceof NotFoundError) return [];
+    throw e;
+  }
+  const { descriptor, bytes } = fetched;
+  if (!isIndex(descriptor.mediaType)) return [];
+  return indexEntries(JSON.parse(Buffer.from(bytes).toString('utf8')), `${ctx.name}:${tag}`);
+}
+
+export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions = {}): AsyncGenerator<Descriptor> {
+  const seen = new Set<string>();
+  const api = await fromApi(ctx, subject, opts);
+  const found = api ?? (await fromTagSchema(ctx, subject, opts.signal));
+  for (const d of found) {
+    // The API filters server-side when it can (OCI-Filters-Applied); the tag schema never does.
+    if (opts.artifactType && d.artifactType !== opts.artifactType) continue;
+    if (seen.has(d.digest)) continue;
+    seen.add(d.digest);
+    yield d;
+  }
+  if (opts.cosignTags === false || opts.artifactType) return;
+  for (const suffix of COSIGN_SUFFIXES) {
+    const tag = `sha256-${digestHex(subject.digest)}.${suffix}`;
+    const d = await headManifest(ctx, tag, opts.signal);
+    if (!d || seen.has(d.digest)) continue;
+    seen.add(d.digest);
+    yield { ...d, annotations: { ...d.annotations, [ANNOTATION_REFERRER_TAG]: tag } };
+  }
+}
