@@ -1,0 +1,111 @@
+import type { Argv } from 'yargs';
+import { NotFoundError, UsageError } from '../../core/errors.js';
+import { upstreamRepositoryName } from '../../core/upstream-repository.js';
+import { parseReference } from '../../core/reference.js';
+import type { Store } from '../../store/index.js';
+import { defineCommand, type CommandContext, type GlobalArgs } from '../command.js';
+import { openStoreFromArgs } from '../open-store.js';
+import { formatBytes, formatTable } from '../output.js';
+
+// `ferry store ls | usage | gc | prune --untagged | rm REF`: looking after the store.
+
+async function withStore<T>(args: GlobalArgs, readOnly: boolean, f: (store: Store) => Promise<T> | T): Promise<T> {
+  const store = await openStoreFromArgs(args, { readOnly });
+  try {
+    return await f(store);
+  } finally {
+    store.close();
+  }
+}
+
+async function ls(args: GlobalArgs, { out }: CommandContext): Promise<void> {
+  const rows = await withStore(args, true, (store) => {
+    const result: Array<{ repository: string; tag: string; digest: string }> = [];
+    for (let page = store.listRepositories({ n: 1000 }); ; page = store.listRepositories({ n: 1000, last: page.next ?? '' })) {
+      for (const repository of page.items) {
+        const repo = store.repository(repository);
+        for (const tag of repo.listTags({ n: 10_000 }).items) result.push({ repository, tag, digest: '' });
+      }
+      if (!page.next) break;
+    }
+    return result;
+  });
+  await withStore(args, true, async (store) => {
+    for (const row of rows) row.digest = (await store.repository(row.repository).resolve(row.tag)).digest;
+  });
+  out.result(rows, () => formatTable(['REPOSITORY', 'TAG', 'DIGEST'], rows.map((r) => [r.repository, r.tag, r.digest])));
+}
+
+async function usage(args: GlobalArgs, { out }: CommandContext): Promise<void> {
+  const report = await withStore(args, true, (store) => store.usage());
+  out.result(report, () =>
+    [
+      `${report.blobCount} blobs, ${formatBytes(report.totalBytes)} on disk; ${formatBytes(report.untaggedBytes)} reached by no tag (prune + gc may free it)`,
+      formatTable(
+        ['IMAGE', 'SIZE', 'UNIQUE', 'SHARED'],
+        report.repositories.flatMap((r) => r.images.map((i) => [`${r.name}:${i.tag}`, formatBytes(i.bytes), formatBytes(i.uniqueBytes), formatBytes(i.sharedBytes)])),
+      ),
+      'UNIQUE is what deleting that tag (then ferry store gc) frees; SHARED stays for the other images that use it.',
+    ].join('\n'),
+  );
+}
+
+async function gc(args: GlobalArgs & { 'dry-run': boolean }, { out }: CommandContext): Promise<void> {
+  const report = await withStore(args, false, (store) => store.gc({ dryRun: args['dry-run'] }));
+  out.result(report, () =>
+    `${report.dryRun ? 'would remove' : 'removed'} ${report.blobs} blobs (${formatBytes(report.bytes)}), ${report.manifests} manifests; kept ${report.retained.blobs} unreferenced blobs (${formatBytes(report.retained.bytes)}) that are in flight or recent`,
+  );
+}
+
+async function prune(args: GlobalArgs & { 'dry-run': boolean; untagged: boolean }, { out }: CommandContext): Promise<void> {
+  if (!args.untagged) throw new UsageError('ferry store prune needs --untagged (the only kind of prune there is)');
+  const report = await withStore(args, false, (store) => store.pruneUntagged({ dryRun: args['dry-run'] }));
+  out.result(report, () => `${report.dryRun ? 'would delete' : 'deleted'} ${report.manifests.length} untagged manifests; run ferry store gc to free their blobs`);
+}
+
+async function rm(args: GlobalArgs & { ref: string }, { out }: CommandContext): Promise<void> {
+  // Exported and imported images keep their upstream host in the store name; pushed ones do not.
+  const ref = parseReference(args.ref);
+  const removed = await withStore(args, false, async (store) => {
+    for (const name of [upstreamRepositoryName(ref.registry, ref.repository), ref.repository]) {
+      const repo = store.repository(name);
+      const tags = repo.listTags({ n: 10_000 }).items;
+      if (ref.digest) {
+        if (await repo.deleteManifest(ref.digest)) return name;
+      } else if (tags.includes(ref.tag ?? 'latest')) {
+        repo.untag(ref.tag ?? 'latest');
+        return name;
+      }
+    }
+    throw new NotFoundError(`${args.ref} is not in the store`, { hint: 'ferry store ls lists what is there' });
+  });
+  out.result({ removed: args.ref, repository: removed }, () => `removed ${args.ref} (${removed}); run ferry store gc to free the space`);
+}
+
+type StoreArgs = GlobalArgs & { action: 'ls' | 'usage' | 'gc' | 'prune' | 'rm'; ref?: string; 'dry-run': boolean; untagged: boolean };
+
+export const storeCommand = defineCommand<StoreArgs>({
+  command: 'store <action> [ref]',
+  describe: 'look after the local store: ls | usage | gc [--dry-run] | prune --untagged [--dry-run] | rm REF',
+  builder: (y) =>
+    y
+      .positional('action', { choices: ['ls', 'usage', 'gc', 'prune', 'rm'] as const, demandOption: true, describe: 'what to do' })
+      .positional('ref', { type: 'string', describe: 'for rm: the image to remove, as REGISTRY/REPO:TAG or @DIGEST' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'gc, prune: report, change nothing' })
+      .option('untagged', { type: 'boolean', default: false, describe: 'prune: delete manifests that no tag reaches' }) as unknown as Argv<StoreArgs>,
+  async run(args, ctx) {
+    switch (args.action) {
+      case 'ls':
+        return ls(args, ctx);
+      case 'usage':
+        return usage(args, ctx);
+      case 'gc':
+        return gc(args, ctx);
+      case 'prune':
+        return prune(args, ctx);
+      case 'rm':
+        if (!args.ref) throw new UsageError('ferry store rm needs the image: ferry store rm REGISTRY/REPO:TAG');
+        return rm({ ...args, ref: args.ref }, ctx);
+    }
+  },
+});

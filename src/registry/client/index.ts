@@ -1,0 +1,16 @@
+// Public API of the registry client (design §2: src/registry/client imports core only).
+export { RegistryClient, createRegistryClient, type RegistryClientInit } from './client.js';
+export { RemoteRepository } from './remote-repository.js';
+export type { RegistryClientOptions, Timeouts } from './options.js';
+export { DEFAULTS as CLIENT_DEFAULTS, isLoopbackHost } from './options.js';
+export { parseCreds, resolveCredentials, defaultAuthFiles, type Credentials } from './auth/credentials.js';
+export { parseChallenges, type Challenge } from './auth/challenge.js';
+export { createFileTraceSink, createMemoryTraceSink, type TraceRecord, type TraceSink } from './transport/trace.js';
+export { redactUrl, redactHeaders } from './transport/redact.js';
+export type { RetryInfo } from './transport/http-client.js';
+export { fetchResumable, type ResumableFetchOptions, type OffsetFetcher } from './resumable-fetch.js';
+export { registryErrorDetails, type RegistryErrorDetails } from './response-error.js';
+export { ANNOTATION_REFERRER_TAG, COSIGN_SUFFIXES, type RemoteReferrersOptions } from './referrers.js';
+export type { FetchedManifest } from './manifests.js';
+export type { ListOptions } from './tags.js';
+export { isTransient } from './transient.js';

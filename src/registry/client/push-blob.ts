@@ -1,0 +1,79 @@
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { ErrorCode, IntegrityError, isDigest, verifyStream, type Descriptor, type PushOptions } from '../../core/index.js';
+import { blobExists, blobSubject } from './blobs.js';
+import { sendChunks } from './chunked-upload.js';
+import type { RepoContext } from './repo-context.js';
+import { headerOf, type HttpResponse } from './transport/exchange.js';
+import { cancelUpload, commitUpload, initiateUpload } from './upload-steps.js';
+
+// Pushing one blob (ggcr write.go uploadOne): HEAD and skip what exists →
+// POST to start a session → one streamed PUT for small blobs, or chunked PATCHes
+// then a PUT for large ones. The source flows through core verifyStream on the
+// way, so a source that is not `desc` fails the upload and the session is
+// cancelled: the registry commits nothing. Not retried here: the body is a
+// one-shot stream, so the owner (copyGraph) retries the whole push.
+
+class Progress extends Transform {
+  private readonly report: (n: number) => void;
+  constructor(report: (n: number) => void) {
+    super();
+    this.report = report;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.report(chunk.length);
+    done(null, chunk);
+  }
+}
+
+async function drain(body: Readable): Promise<void> {
+  body.on('error', () => undefined);
+  for await (const _ of body) {
+    // the target has it; consume the source so a tar reader can move on
+  }
+}
+
+export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readable, opts: PushOptions = {}): Promise<void> {
+  const { signal } = opts;
+  if (await blobExists(ctx, desc.digest, signal)) {
+    await drain(body);
+    return;
+  }
+  const started = await initiateUpload(ctx, undefined, signal);
+  if (started.mounted) return;
+  let location = started.location;
+  let sourceError: unknown;
+  let integrityError: IntegrityError | undefined;
+  const verify = verifyStream(desc, blobSubject(ctx, desc.digest));
+  verify.on('error', (e) => {
+    if (e instanceof IntegrityError) integrityError = e;
+  });
+  body.on('error', (e) => {
+    sourceError ??= e;
+  });
+  const monolithic = desc.size <= ctx.monolithicThreshold;
+  // pipeline, not pipe: a failing source must fail the request body too.
+  const ignore = (): void => undefined;
+  const verified: Readable = opts.onProgress && monolithic ? pipeline(body, verify, new Progress(opts.onProgress), ignore) : pipeline(body, verify, ignore);
+  let committed: HttpResponse;
+  try {
+    if (monolithic) {
+      committed = await commitUpload(ctx, location, desc.digest, { data: verified, length: desc.size }, signal);
+    } else {
+      location = await sendChunks(ctx, location, verified, opts.onProgress, signal);
+      committed = await commitUpload(ctx, location, desc.digest, undefined, signal);
+    }
+  } catch (e) {
+    verified.destroy();
+    // Our own verdict on the bytes beats whatever the registry or the socket said.
+    const cause = integrityError ?? sourceError ?? e;
+    // A commit whose answer was lost may have landed: the blob is there, so the push is done.
+    if (cause === e && (await blobExists(ctx, desc.digest, signal).catch(() => false))) return;
+    await cancelUpload(ctx, location);
+    throw cause;
+  }
+  const claimed = headerOf(committed.headers, 'docker-content-digest');
+  if (isDigest(claimed) && claimed !== desc.digest) {
+    const subject = blobSubject(ctx, desc.digest);
+    throw new IntegrityError(`${subject}: the registry committed the blob as ${claimed}`, { code: ErrorCode.digestMismatch, subject, expected: desc.digest, actual: claimed });
+  }
+}

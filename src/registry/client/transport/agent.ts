@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent } from 'undici';
+import { UsageError } from '../../../core/index.js';
+import { DEFAULTS, type RegistryClientOptions } from '../options.js';
+
+// One keep-alive undici Agent per RegistryClient (one per registry host). The
+// Agent keeps a pool per origin, so redirect targets (blob storage behind ACR)
+// reuse their connections too. TLS floor is 1.2 (Azure Stack Hub ACR offers only 1.2).
+
+function extraCa(path: string): string[] {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --ca-cert ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca-cert ${path} holds no PEM certificate`);
+  // `ca` replaces Node's trust store, so keep the public roots: a redirect to
+  // public blob storage must still verify while the registry uses a private CA.
+  return [...rootCertificates, pem];
+}
+
+export function createAgent(opts: RegistryClientOptions): Agent {
+  const connect: { minVersion: 'TLSv1.2'; rejectUnauthorized: boolean; timeout: number; ca?: string[] } = {
+    minVersion: 'TLSv1.2',
+    rejectUnauthorized: opts.tlsVerify !== false,
+    timeout: opts.timeouts?.connect ?? DEFAULTS.connectTimeout,
+  };
+  if (opts.caCert) connect.ca = extraCa(opts.caCert);
+  return new Agent({
+    connect,
+    headersTimeout: opts.timeouts?.headers ?? DEFAULTS.headersTimeout,
+    bodyTimeout: opts.timeouts?.bodyIdle ?? DEFAULTS.bodyIdleTimeout,
+    keepAliveTimeout: 30_000,
+    connections: 16,
+  });
+}

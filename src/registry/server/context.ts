@@ -1,0 +1,25 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Store } from '../../store/index.js';
+import type { Gatekeeper, Principal } from './auth/gatekeeper.js';
+import type { UploadPins } from './upload-pins.js';
+import type { UploadSessions } from './upload-sessions.js';
+
+// What every handler receives: the exchange, the parsed URL, who is asking, and
+// the server's parts (passed in, never module singletons).
+
+export interface ServerDeps {
+  readonly store: Store;
+  readonly gatekeeper: Gatekeeper;
+  readonly sessions: UploadSessions;
+  readonly pins: UploadPins;
+  /** Pushes and deletes are refused; nothing is written to the store (not even pins). */
+  readonly readOnly: boolean;
+}
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly deps: ServerDeps;
+  readonly principal: Principal;
+}

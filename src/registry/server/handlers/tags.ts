@@ -1,0 +1,20 @@
+import { NotFoundError } from '../../../core/index.js';
+import { tagsPath } from '../../api/routes.js';
+import { Header } from '../../api/headers.js';
+import type { RequestContext } from '../context.js';
+import { nextLink, parsePageRequest } from '../pagination.js';
+import { ServerError, sendJson } from '../respond.js';
+import { readFromRepository } from '../store-access.js';
+
+/** GET /v2/<name>/tags/list[?n=&last=] — sorted, paginated with a Link header. */
+export async function listTags(ctx: RequestContext, name: string): Promise<void> {
+  const { n, last } = parsePageRequest(ctx.url.searchParams);
+  const page =
+    n === 0
+      ? { items: [], next: undefined }
+      : await readFromRepository(ctx, name, (repo) => ctx.deps.store.listTags(repo.name, { n, last })).catch((err: unknown) => {
+          throw err instanceof NotFoundError ? new ServerError('NAME_UNKNOWN', `repository ${name} is not known`, { detail: { name } }) : err;
+        });
+  const headers = page.next === undefined ? {} : { [Header.link]: nextLink(tagsPath(name), n, page.next) };
+  sendJson(ctx.req, ctx.res, 200, { name, tags: page.items }, headers);
+}

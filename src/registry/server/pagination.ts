@@ -1,0 +1,32 @@
+import { ServerError } from './respond.js';
+
+// `n`/`last` pagination of tags/list and _catalog, and the `Link` header that
+// points at the next page (distribution-spec "Listing Tags", RFC 8288).
+
+/** Largest page served, whatever `n` asks for; also the page size when `n` is absent. */
+export const MAX_PAGE = 1000;
+
+export interface PageRequest {
+  n: number;
+  last: string | undefined;
+}
+
+/** Reads `n` and `last` from the query; a bad `n` is PAGINATION_NUMBER_INVALID. */
+export function parsePageRequest(query: URLSearchParams): PageRequest {
+  const nText = query.get('n');
+  let n = MAX_PAGE;
+  if (nText !== null && nText !== '') {
+    if (!/^[0-9]{1,9}$/.test(nText)) {
+      throw new ServerError('PAGINATION_NUMBER_INVALID', `invalid page size n='${nText.slice(0, 20)}': expected a non-negative integer`);
+    }
+    n = Math.min(Number(nText), MAX_PAGE);
+  }
+  const last = query.get('last');
+  return { n, last: last === null || last === '' ? undefined : last };
+}
+
+/** `</v2/…?n=N&last=LAST>; rel="next"` for the page after `next`. */
+export function nextLink(path: string, n: number, next: string): string {
+  const query = new URLSearchParams({ n: String(n), last: next });
+  return `<${path}?${query.toString()}>; rel="next"`;
+}
