@@ -1,0 +1,34 @@
+import pLimit from 'p-limit';
+import { normalizeRegistry } from '../../core/reference.js';
+import { writeInventory } from '../../transfer/inventory.js';
+import { takeInventory } from '../../transfer/take-inventory.js';
+import { defineCommand } from '../command.js';
+import { formatBytes } from '../output.js';
+import { registryPool, withRegistryFlags } from '../registry-flags.js';
+
+export const inventoryCommand = defineCommand({
+  command: 'inventory <registry>',
+  describe: 'write down what a registry holds, to carry back for delta exports (ferry export --since FILE)',
+  builder: (y) =>
+    withRegistryFlags(y)
+      .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of the registry' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file (JSON)' })
+      .option('repository', { type: 'string', array: true, describe: 'only these repositories (default: the whole catalog)' }),
+  async run(args, ctx) {
+    const pool = registryPool(args, ctx.signal);
+    try {
+      const inventory = await takeInventory(pool.client(normalizeRegistry(args.registry)), {
+        ...(args.repository ? { repositories: args.repository } : {}),
+        limit: pLimit(args.concurrency),
+        signal: ctx.signal,
+      });
+      await writeInventory(args.output, inventory);
+      const bytes = inventory.blobs.reduce((n, b) => n + b.size, 0);
+      ctx.out.result({ output: args.output, images: inventory.images.length, blobs: inventory.blobs.length, bytes }, () =>
+        `${args.output}: ${inventory.images.length} images, ${inventory.blobs.length} blobs (${formatBytes(bytes)}) held by ${inventory.registry}`,
+      );
+    } finally {
+      await pool.closeAll();
+    }
+  },
+});
