@@ -21,7 +21,7 @@ export function buildParser(argv: string[], onRun: (cmd: FerryCommand, args: Rec
     .recommendCommands()
     .help()
     .version()
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120)
     .fail(false) as unknown as Argv<GlobalArgs>;
   for (const cmd of commands) {
     parser = parser.command(

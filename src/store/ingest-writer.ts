@@ -110,8 +110,11 @@ export class IngestWriter {
         callback();
       },
       destroy: (err, callback) => {
-        done();
-        callback(err);
+        // Wait for an append still on disk, so whoever reads the offset next sees it.
+        void this.pending.then(() => {
+          done();
+          callback(err);
+        });
       },
     });
   }

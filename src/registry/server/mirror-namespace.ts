@@ -1,14 +1,11 @@
-import { normalizeRegistry } from '../../core/index.js';
+import { upstreamRepositoryName } from '../../core/index.js';
+
+export { upstreamRepositoryName };
 
 // containerd mirrors (hosts.toml) add `?ns=<upstream host>` to every request. Images
 // imported with `ferry import --to-store` are stored under `<host with ':' → '_'>/<path>`
 // (design §4), e.g. `docker.io/library/alpine`, `127.0.0.1_5000/team/app`. This is the
 // one place that knows the mapping.
-
-/** The store repository name under which an upstream `host`'s repository `name` was imported. */
-export function upstreamRepositoryName(host: string, name: string): string {
-  return `${normalizeRegistry(host).replaceAll(':', '_')}/${name}`;
-}
 
 /**
  * The repositories to try for `name`, in order: with `ns`, the upstream-prefixed
