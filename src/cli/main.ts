@@ -22,7 +22,10 @@ export function buildParser(argv: string[], onRun: (cmd: FerryCommand, args: Rec
     .help()
     .version()
     .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120)
-    .fail(false) as unknown as Argv<GlobalArgs>;
+    // yargs' own complaints (unknown flag, missing argument) come as a message: usage errors.
+    .fail((message, err) => {
+      throw err ?? new UsageError(message, { hint: 'ferry --help, or ferry COMMAND --help' });
+    }) as unknown as Argv<GlobalArgs>;
   for (const cmd of commands) {
     parser = parser.command(
       cmd.command,
@@ -55,9 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     }).parseAsync();
     return code;
   } catch (err) {
-    // yargs' own complaints (unknown flag, missing argument) are usage errors.
-    const usage = err instanceof Error && err.name === 'YError' ? new UsageError(err.message, { hint: 'ferry --help' }) : err;
-    return reportError(usage, { debug, json });
+    return reportError(err, { debug, json });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

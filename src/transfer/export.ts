@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
-import { PartialFailure, isFerryError, type Outcome } from '../core/errors.js';
+import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { writeBundle, type WriteBundleResult } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
@@ -52,6 +52,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
   const inflight = new Map<string, Promise<NodeAction>>();
   const pulled: PulledImage[] = [];
   const failed: Outcome[] = [];
+  const errors: unknown[] = [];
   const work: Array<Promise<void>> = [];
   for (const image of options.images) {
     for (const reference of await expand(image, options.registries, options.signal)) {
@@ -70,15 +71,15 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
           (err: unknown) => {
             if (!isFerryError(err) || options.signal?.aborted) throw err;
             failed.push({ subject: formatReference(reference), ok: false, error: { code: err.code, message: err.message } });
+            errors.push(err);
           },
         ),
       );
     }
   }
   await Promise.all(work);
-  if (pulled.length === 0) {
-    throw new PartialFailure(`no image could be exported: ${failed.map((f) => `${f.subject}: ${f.error?.message}`).join('; ')}`, failed);
-  }
+  // Nothing exported is not a partial success: the (first) cause and its exit code stand.
+  if (pulled.length === 0 && errors.length > 0) throw errors[0];
   pulled.sort((a, b) => formatReference(a.reference).localeCompare(formatReference(b.reference)));
   const assumes: Descriptor[] = (options.since?.blobs ?? []).map((b) => ({ mediaType: 'application/octet-stream', digest: b.digest, size: b.size }) as Descriptor);
   const bundle = await writeBundle({

@@ -1,0 +1,12 @@
+// ferry's public library API: the stable types and functions. Everything else is
+// internal and free to change (vitest's public/ idea).
+export * from './core/index.js';
+export { openStore, defaultStoreDir, type Store, type StoreRepository } from './store/index.js';
+export { createRegistryClient, type RegistryClient, type RemoteRepository, type RegistryClientOptions } from './registry/client/index.js';
+export { createRegistryServer, type RegistryServer, type RegistryServerOptions } from './registry/server/index.js';
+export { writeBundle, openBundle, verifyBundle, inspectBundle, generateKeyPair, writeKeyPair, type Bundle, type WriteBundleOptions } from './bundle/index.js';
+export { copyGraph, type CopyGraphOptions, type CopyRoot } from './transfer/copy-graph.js';
+export type { CopyReport } from './transfer/copy-report.js';
+export type { TransferEvent } from './transfer/events.js';
+export { exportImages, type ExportOptions, type ExportReport } from './transfer/export.js';
+export { importBundle, type ImportOptions, type ImportReport } from './transfer/import.js';
