@@ -1,19 +1,17 @@
 import type { LimitFunction } from 'p-limit';
 import type { ContentSource } from '../core/content.js';
-import type { Descriptor } from '../core/descriptor.js';
+import { ANNOTATION_REFERRER_TAG, type Descriptor } from '../core/descriptor.js';
 import { parseManifest } from '../core/manifest.js';
 import { isIndex } from '../core/media-types.js';
 import type { Platform } from '../core/platform.js';
-import { formatReference, referenceTarget, type Reference } from '../core/reference.js';
+import { formatReference, type Reference } from '../core/reference.js';
 import { upstreamRepositoryName } from '../core/upstream-repository.js';
-import { ANNOTATION_REFERRER_TAG, type RegistryClient } from '../registry/client/index.js';
+import type { RegistryClient } from '../registry/client/index.js';
 import type { Store } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import type { CopyReport } from './copy-report.js';
 import type { EventSink, NodeAction } from './events.js';
-import { withForeignLayerUrls } from './foreign-layer-source.js';
-import { overlaySource } from './overlay-source.js';
-import { selectPlatforms } from './platform-filter.js';
+import { copyImage } from './copy-image.js';
 import { readManifestBytes } from './read-manifest.js';
 
 // Export's first half for one image: registry → store (design §3, "pull into the
@@ -58,12 +56,7 @@ async function collectReferrers(source: ContentSource, root: Descriptor, rootByt
 }
 
 export async function pullImage(reference: Reference, options: PullImageOptions): Promise<PulledImage> {
-  const { client, store, signal } = options;
-  const remote = client.repository(reference.repository);
-  const name = formatReference(reference);
-  const source = withForeignLayerUrls(remote, (url, offset, sig) => client.fetchUrl(url, { offset, ...(sig ? { signal: sig } : {}) }));
-  const resolved = await remote.resolve(referenceTarget(reference), signal ? { signal } : {});
-  const selected = await selectPlatforms(source, resolved, options.platforms, name);
+  const { store, signal } = options;
   const target = store.repository(upstreamRepositoryName(reference.registry, reference.repository));
   const common = {
     limit: options.limit,
@@ -73,19 +66,19 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     ...(signal ? { signal } : {}),
   };
   const tags = reference.tag ? [reference.tag] : [];
-  const report = await copyGraph(overlaySource(source, selected.written), target, [{ descriptor: selected.descriptor, tags }], common);
-  if (tags.length === 0) store.keep(selected.descriptor.digest);
+  const copied = await copyImage(options.client, reference, target, { ...common, platforms: options.platforms, tags });
+  if (tags.length === 0) store.keep(copied.root.digest);
   let referrers: Descriptor[] = [];
   if (options.withReferrers) {
-    const rootBytes = selected.written.get(selected.descriptor.digest) ?? (await readManifestBytes(source, selected.descriptor, signal));
-    referrers = await collectReferrers(source, selected.descriptor, rootBytes);
+    const rootBytes = copied.written.get(copied.root.digest) ?? (await readManifestBytes(copied.source, copied.root, signal));
+    referrers = await collectReferrers(copied.source, copied.root, rootBytes);
     for (const referrer of referrers) {
       const tag = referrer.annotations?.[ANNOTATION_REFERRER_TAG];
-      await copyGraph(source, target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
+      await copyGraph(copied.source, target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
     }
   }
-  store.recordExport(name, selected.descriptor);
-  const pulled: PulledImage = { reference, root: selected.descriptor, referrers, report };
-  if (selected.rewrittenFrom) pulled.rewrittenFrom = selected.rewrittenFrom;
+  store.recordExport(formatReference(reference), copied.root);
+  const pulled: PulledImage = { reference, root: copied.root, referrers, report: copied.report };
+  if (copied.rewrittenFrom) pulled.rewrittenFrom = copied.rewrittenFrom;
   return pulled;
 }

@@ -1,4 +1,5 @@
 import type { FerryCommand } from '../command.js';
+import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
@@ -12,4 +13,4 @@ import { storeCommand } from './store.js';
 import { verifyCommand } from './verify.js';
 
 /** Every command, in the order --help lists them. */
-export const commands: FerryCommand[] = [exportCommand, importCommand, verifyCommand, inspectCommand, serveCommand, keygenCommand, storeCommand, inventoryCommand, doctorCommand, k8sCommand, demoCommand];
+export const commands: FerryCommand[] = [exportCommand, importCommand, verifyCommand, inspectCommand, copyCommand, serveCommand, keygenCommand, storeCommand, inventoryCommand, doctorCommand, k8sCommand, demoCommand];

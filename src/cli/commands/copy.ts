@@ -1,0 +1,43 @@
+import { UsageError } from '../../core/errors.js';
+import { parsePlatform } from '../../core/platform.js';
+import { parseReference } from '../../core/reference.js';
+import { mirrorImage } from '../../transfer/mirror.js';
+import { defineCommand } from '../command.js';
+import { formatBytes } from '../output.js';
+import { progressReporter } from '../progress-bars.js';
+import { registryPool, withRegistryFlags } from '../registry-flags.js';
+
+export const copyCommand = defineCommand({
+  command: 'copy <source> <target>',
+  describe: 'copy an image from one registry to another (connected-side mirroring), digests kept',
+  builder: (y) =>
+    withRegistryFlags(y)
+      .positional('source', { type: 'string', demandOption: true, describe: 'REGISTRY/REPO:TAG or @DIGEST' })
+      .positional('target', { type: 'string', demandOption: true, describe: 'REGISTRY/REPO[:TAG]' })
+      .option('platform', { type: 'string', array: true, describe: 'OS/ARCH[/VARIANT][:OS.VERSION]; repeatable (default: every platform)' }),
+  async run(args, ctx) {
+    const source = parseReference(args.source);
+    const target = parseReference(args.target, source.tag ? { defaultTag: source.tag } : {});
+    if (target.digest && !target.tag) throw new UsageError('the target needs a tag, not a digest: the digest is the source image\'s');
+    const registries = registryPool(args, ctx.signal);
+    const progress = progressReporter(ctx, 'copy');
+    try {
+      const report = await mirrorImage({
+        source,
+        target: { registry: target.registry, repository: target.repository, ...(target.tag ? { tag: target.tag } : {}) },
+        registries,
+        platforms: (args.platform ?? []).map(parsePlatform),
+        concurrency: args.concurrency,
+        onEvent: progress.sink,
+        signal: ctx.signal,
+      });
+      progress.done();
+      ctx.out.result(report, () =>
+        `${report.source} -> ${report.target}: ${report.digest}${report.sourceDigest ? ` (platform-filtered from ${report.sourceDigest})` : ''}; ${report.copy.copied} copied (${formatBytes(report.copy.bytesTransferred)}), ${report.copy.mounted} mounted, ${report.copy.skipped} already there`,
+      );
+    } finally {
+      progress.done();
+      await registries.closeAll();
+    }
+  },
+});

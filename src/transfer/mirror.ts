@@ -1,0 +1,48 @@
+import pLimit from 'p-limit';
+import type { Descriptor } from '../core/descriptor.js';
+import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import type { Platform } from '../core/platform.js';
+import { formatReference, type Reference } from '../core/reference.js';
+import { copyImage } from './copy-image.js';
+import type { CopyReport } from './copy-report.js';
+import type { EventSink } from './events.js';
+import type { RegistryPool } from './registry-pool.js';
+
+// `ferry copy SRC DST`: registry to registry on the connected side (crane copy,
+// skopeo copy) — the same copyGraph as export and import, with a cross-repository
+// mount tried first when both are on one registry.
+
+export interface MirrorOptions {
+  source: Reference;
+  target: Reference;
+  registries: RegistryPool;
+  platforms: Platform[];
+  concurrency?: number;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface MirrorReport {
+  source: string;
+  target: string;
+  digest: Descriptor['digest'];
+  sourceDigest?: Descriptor['digest'];
+  copy: CopyReport;
+}
+
+export async function mirrorImage(options: MirrorOptions): Promise<MirrorReport> {
+  const { source: src, target: dst } = options;
+  const to = options.registries.client(dst.registry).repository(dst.repository);
+  const copied = await copyImage(options.registries.client(src.registry), src, to, {
+    platforms: options.platforms,
+    tags: dst.tag ? [dst.tag] : [],
+    limit: pLimit(options.concurrency ?? DEFAULT_CONCURRENCY),
+    repository: dst.repository,
+    ...(src.registry === dst.registry ? { mountCandidates: () => [src.repository] } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const report: MirrorReport = { source: formatReference(src), target: formatReference(dst), digest: copied.root.digest, copy: copied.report };
+  if (copied.rewrittenFrom) report.sourceDigest = copied.rewrittenFrom;
+  return report;
+}
