@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { parseSplitSize, readPrivateKeyFile } from '../../bundle/index.js';
+import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseSplitSize, readPrivateKeyFile, sidecarPathFor, volumeName } from '../../bundle/index.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { parsePlatform } from '../../core/platform.js';
 import { parseReference } from '../../core/reference.js';
@@ -24,6 +25,15 @@ async function imagesFrom(args: { refs?: string[]; file?: string; platform?: str
   return images;
 }
 
+/** Moves volume `n` of a bundle written at `written` (and its signed sidecar) to `wanted`. */
+async function keepOneVolume(written: string, wanted: string, n: number): Promise<string[]> {
+  const volume = volumeName(written, n);
+  if (!(await stat(volume).catch(() => undefined))) throw new UsageError(`the bundle has no volume ${n} (volumes are numbered from 0)`);
+  const moves = [[volume, volumeName(wanted, n)], [sidecarPathFor(written), sidecarPathFor(wanted)], [`${sidecarPathFor(written)}.sig`, `${sidecarPathFor(wanted)}.sig`]];
+  for (const [from, to] of moves) if (await stat(from!).catch(() => undefined)) await rename(from!, to!);
+  return [volumeName(wanted, n)];
+}
+
 export const exportCommand = defineCommand({
   command: 'export [refs..]',
   describe: 'pull images into the store and write a signed, deduplicated bundle',
@@ -37,12 +47,15 @@ export const exportCommand = defineCommand({
       .option('with-referrers', { type: 'boolean', default: true, describe: 'carry signatures, SBOMs and attestations (--no-with-referrers to leave them)' })
       .option('sign', { type: 'string', describe: 'Ed25519 private key (NAME.key from ferry keygen)' })
       .option('split', { type: 'string', describe: 'cut into volumes of SIZE bytes (4G, 700M, or fat32 = 4 GiB - 1)' })
+      .option('only-volume', { type: 'number', describe: 'with --split: keep only volume N (0-based) — re-makes a lost or damaged stick; the bytes are identical' })
       .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' }),
   async run(args, ctx) {
     const images = await imagesFrom(args);
     const signingKey = args.sign ? await readPrivateKeyFile(args.sign) : undefined;
     const split = args.split ? parseSplitSize(args.split) : undefined;
     const since = args.since ? await readInventory(args.since) : undefined;
+    if (args['only-volume'] !== undefined && !split) throw new UsageError('--only-volume goes with --split (the same --split as the original export)');
+    const output = args['only-volume'] === undefined ? args.output : join(await mkdtemp(join(dirname(resolve(args.output)), '.ferry-volumes-')), basename(args.output));
     const registries = registryPool(args, ctx.signal);
     const store = await openStoreFromArgs(args);
     const progress = progressReporter(ctx, 'export');
@@ -51,7 +64,7 @@ export const exportCommand = defineCommand({
         images,
         registries,
         store,
-        output: args.output,
+        output,
         ...(split ? { split } : {}),
         ...(signingKey ? { signingKey } : {}),
         ...(since ? { since } : {}),
@@ -61,6 +74,7 @@ export const exportCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
+      if (args['only-volume'] !== undefined) report.bundle.files = await keepOneVolume(output, args.output, args['only-volume']);
       for (const f of report.failed) ctx.out.warn(`${f.subject}: ${f.error?.message}`);
       ctx.out.result(report, () =>
         [
@@ -75,6 +89,7 @@ export const exportCommand = defineCommand({
       );
       return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
+      if (output !== args.output) await rm(dirname(output), { recursive: true, force: true });
       progress.done();
       store.close();
       await registries.closeAll();
