@@ -10,3 +10,4 @@ export type { CopyReport } from './transfer/copy-report.js';
 export type { TransferEvent } from './transfer/events.js';
 export { exportImages, type ExportOptions, type ExportReport } from './transfer/export.js';
 export { importBundle, type ImportOptions, type ImportReport } from './transfer/import.js';
+export { runDoctor, type DoctorOptions, type DoctorReport } from './doctor/index.js';

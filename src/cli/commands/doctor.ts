@@ -1,12 +1,70 @@
-import { InternalError } from '../../core/errors.js';
+import { runDoctor, type CheckResult, type DoctorReport } from '../../doctor/index.js';
+import { createFileTraceSink, parseCreds } from '../../registry/client/index.js';
+import { UsageError } from '../../core/errors.js';
 import { defineCommand } from '../command.js';
+import { formatTable } from '../output.js';
+import { withRegistryFlags } from '../registry-flags.js';
 
-// Placeholder: being written.
+// `ferry doctor REGISTRY`: the az-acr-check-health of ferry. Prints one row per
+// check (or the report as JSON) and exits with the category of the first
+// failure: 2 usage, 3 auth, 6 network/TLS, 1 a ferry bug; 0 when nothing failed.
+
+const LABEL: Record<CheckResult['status'], string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
+
+export function formatDoctorReport(report: DoctorReport): string {
+  const rows: string[][] = [];
+  const { checks } = report;
+  for (let i = 0; i < checks.length; i++) {
+    const c = checks[i];
+    if (!c) continue;
+    // A run of checks skipped for one reason (after a hard failure) takes one row: "tcp … clock".
+    let last = i;
+    while (c.status === 'skip' && checks[last + 1]?.status === 'skip' && checks[last + 1]?.detail === c.detail) last++;
+    rows.push([last > i ? `${c.name} … ${checks[last]?.name ?? ''}` : c.name, LABEL[c.status], c.detail]);
+    if (c.hint && (c.status === 'fail' || c.status === 'warn')) rows.push(['', '', `hint: ${c.hint}`]);
+    i = last;
+  }
+  const failed = checks.filter((c) => c.status === 'fail');
+  const warned = checks.filter((c) => c.status === 'warn').length;
+  const warnings = warned > 0 ? `${warned} warning${warned === 1 ? '' : 's'}` : '';
+  const summary =
+    failed.length > 0
+      ? `${report.registry}: ${failed.length} check${failed.length === 1 ? '' : 's'} failed${warnings ? `, ${warnings}` : ''} (exit ${report.exitCode}: first failure ${failed[0]?.name ?? ''})`
+      : `${report.registry}: no check failed${warnings ? `, ${warnings}` : ''}`;
+  return `${formatTable(['CHECK', 'STATUS', 'DETAIL'], rows)}\n\n${summary}`;
+}
+
 export const doctorCommand = defineCommand({
-  command: 'doctor',
-  describe: '(not yet available)',
-  builder: (y) => y,
-  async run() {
-    throw new InternalError('ferry doctor is not implemented yet');
+  command: 'doctor <registry>',
+  describe: 'check a registry from this machine: DNS, TCP, TLS, certificate, auth, push, redirects, clock',
+  builder: (y) =>
+    withRegistryFlags(y)
+      .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of the registry (the login server)' })
+      .option('push-test', { type: 'string', describe: 'check push permission on REPO: opens an upload and cancels it (nothing is written)' })
+      .option('repository', { type: 'string', describe: 'REPO[:TAG] to download one byte of a blob from (shows where blob downloads redirect)' })
+      .option('timeout', { type: 'number', default: 10, describe: 'seconds each DNS, TCP and TLS step may take' }),
+  async run(args, ctx) {
+    if (!(args.timeout > 0 && args.timeout <= 600)) throw new UsageError('--timeout must be a number of seconds from 1 to 600');
+    const trace = args.trace ? createFileTraceSink(args.trace) : undefined;
+    try {
+      const report = await runDoctor({
+        registry: args.registry,
+        ...(args.creds ? { credentials: parseCreds(args.creds) } : {}),
+        ...(args.authfile ? { authfile: args.authfile } : {}),
+        plainHttp: args['plain-http'],
+        tlsVerify: args['tls-verify'],
+        ...(args['ca-cert'] ? { caCert: args['ca-cert'] } : {}),
+        retries: args.retries,
+        ...(args['push-test'] !== undefined ? { pushTest: args['push-test'] } : {}),
+        ...(args.repository !== undefined ? { repository: args.repository } : {}),
+        timeoutMs: args.timeout * 1000,
+        ...(trace ? { trace } : {}),
+        signal: ctx.signal,
+      });
+      ctx.out.result(report, () => formatDoctorReport(report));
+      return report.exitCode;
+    } finally {
+      await trace?.close();
+    }
   },
 });
