@@ -17,6 +17,8 @@ export function buildParser(argv: string[], onRun: (cmd: FerryCommand, args: Rec
     .option('debug', { type: 'boolean', default: false, describe: 'stack traces and debug log on stderr', global: true })
     .option('trace', { type: 'string', describe: 'record HTTP exchanges as JSON lines in FILE (credentials redacted)', global: true })
     .strict()
+    // A flag given twice: the last one wins (as in most CLIs); array flags still collect.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .demandCommand(1, 'name a command: ferry --help lists them')
     .recommendCommands()
     .help()

@@ -1,10 +1,13 @@
-import { Transform, type Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Descriptor } from '../core/descriptor.js';
 import type { EventSink } from './events.js';
 
 /**
  * Pipes `body` through a pass-through that reports bytes as they flow, and
- * forwards the body's errors (pipe() alone would not). `moved()` is the total.
+ * forwards the body's errors. pipeline, not pipe(): a bundle reader can fail
+ * ahead of the consumer (read-ahead crossing a damaged volume) while the push is
+ * still in its HEAD/POST, before it listens; pipe() would rethrow that as an
+ * unhandled 'error' and crash the process. `moved()` is the total.
  */
 export function countingStream(body: Readable, desc: Descriptor, emit: EventSink): { stream: Readable; moved: () => number } {
   let moved = 0;
@@ -15,6 +18,5 @@ export function countingStream(body: Readable, desc: Descriptor, emit: EventSink
       callback(null, chunk);
     },
   });
-  body.on('error', (err) => counter.destroy(err));
-  return { stream: body.pipe(counter), moved: () => moved };
+  return { stream: pipeline(body, counter, () => undefined), moved: () => moved };
 }

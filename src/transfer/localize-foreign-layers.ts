@@ -1,6 +1,5 @@
 import type { Descriptor } from '../core/descriptor.js';
 import { digestOf, type Digest } from '../core/digest.js';
-import { InternalError } from '../core/errors.js';
 import { distributableLayerType, isForeignLayer, isIndex, isImageManifest } from '../core/media-types.js';
 
 // --foreign-layers=localize (design §4, the default on import): the far side has
@@ -26,7 +25,9 @@ interface Json {
 function rewrite(desc: Descriptor, bytesOf: ManifestBytes, out: Localized): Descriptor {
   if (!isIndex(desc.mediaType) && !isImageManifest(desc.mediaType)) return desc;
   const bytes = bytesOf(desc.digest);
-  if (!bytes) throw new InternalError(`manifest ${desc.digest} is not in the bundle's metadata`);
+  // Not in the bundle: a delta left it out because the target holds it (import checked
+  // that before landing anything), so it is already what the target serves — keep it.
+  if (!bytes) return desc;
   const doc = JSON.parse(bytes.toString('utf8')) as Json;
   let changed = false;
   if (Array.isArray(doc.manifests)) {

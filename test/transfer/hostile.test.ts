@@ -1,0 +1,165 @@
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferry } from '../helpers/ferry-cli.js';
+import { BLOB_ENTRY, cloneEntries, entryNamed, largestBlob, readTarEntries, writeTarEntries, type TarEntry } from '../helpers/tar-entries.js';
+import { expectOk, expectRefusal, registryFlags, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { rigContext, seededRig } from '../rig/context.js';
+import { startRegistry, type Registry } from '../rig/registry.js';
+
+// Hostile bundles through the real CLI (the library-level catalogue is
+// test/bundle/hostile.test.ts): `ferry import` and `ferry verify` both exit 5
+// with ONE error line naming the culprit, and the target is left without a
+// single tag. Cases caught in the head — before any blob is read — must leave
+// the target's catalog empty too (design §4: signature → bundle.json → head → blobs).
+
+const KEYS = ['appA', 'appB', 'docker'] as const;
+const INTEGRITY = 5;
+
+describe.skipIf(!rigContext().available)('hostile bundles are refused by import and verify', () => {
+  let work: WorkDir;
+  let headTarget: Registry;
+  let streamTarget: Registry;
+  let headView: TargetView;
+  let streamView: TargetView;
+  let good: TarEntry[];
+  let counter = 0;
+  const repos = () => KEYS.map((k) => `mirror/${seededRig().images.images[k].repository}`);
+
+  beforeAll(async () => {
+    const rig = seededRig();
+    work = await workDir('ferry-hostile-cli-');
+    [headTarget, streamTarget] = await Promise.all([startRegistry({ auth: 'basic' }), startRegistry({ auth: 'basic' })]);
+    headView = new TargetView(headTarget);
+    streamView = new TargetView(streamTarget);
+    expectOk(await ferry(['keygen', '-o', work.path('k')]));
+    expectOk(await ferry(['keygen', '-o', work.path('other')]));
+    const refs = sourceRefs(rig, KEYS);
+    const common = ['--plain-http', '--store', work.path('store')];
+    expectOk(await ferry(['export', ...refs, '-o', work.path('signed.tar'), '--sign', work.path('k.key'), ...common]));
+    expectOk(await ferry(['export', ...refs, '-o', work.path('unsigned.tar'), ...common]));
+    expectOk(await ferry(['export', ...refs, '-o', work.path('vol.tar'), '--split', '128k', '--sign', work.path('k.key'), ...common]));
+    good = await readTarEntries(work.path('signed.tar'));
+  });
+
+  afterAll(async () => {
+    await headView?.close();
+    await streamView?.close();
+    await Promise.all([headTarget?.stop(), streamTarget?.stop()]);
+    await work?.cleanup();
+  });
+
+  async function hostile(edit: (entries: TarEntry[]) => TarEntry[] | void, opts: { truncateTo?: number } = {}): Promise<string> {
+    const entries = cloneEntries(good);
+    const path = work.path(`hostile-${++counter}.tar`);
+    await writeTarEntries(path, edit(entries) ?? entries, opts);
+    return path;
+  }
+
+  /** import (into the target of its kind) and verify both refuse, naming the culprits; no tag lands. */
+  async function refused(path: string, stage: 'head' | 'stream', culprits: string[], extra: string[] = ['--key', work.path('k.pub')]): Promise<void> {
+    const target = stage === 'head' ? headTarget : streamTarget;
+    const view = stage === 'head' ? headView : streamView;
+    const imported = await ferry(['import', path, '--to', `${target.host}/mirror`, ...extra, ...registryFlags(target), '--store', work.path('import-store')]);
+    expectRefusal(imported, INTEGRITY, ...culprits);
+    const verified = await ferry(['verify', path, ...extra]);
+    expectRefusal(verified, INTEGRITY, ...culprits);
+    expect(await view.allTags(repos()), 'no tag may exist in the target').toEqual({});
+    if (stage === 'head') expect(await headView.catalog(), 'nothing reached the target').toEqual([]);
+  }
+
+  it('the good bundle imports cleanly (the refusals below are about the damage, not the setup)', async () => {
+    expectOk(await ferry(['verify', work.path('signed.tar'), '--key', work.path('k.pub')]));
+    const dry = expectOk(await ferry(['import', work.path('signed.tar'), '--to', `${headTarget.host}/mirror`, '--key', work.path('k.pub'), '--dry-run', ...registryFlags(headTarget)]));
+    expect(dry.stdout).toContain('would be pushed');
+  });
+
+  it('a flipped bit in a layer: named by its entry, and that blob never lands', async () => {
+    let hex = '';
+    const path = await hostile((entries) => {
+      const layer = largestBlob(entries);
+      hex = BLOB_ENTRY.exec(layer.header.name)?.[1] ?? '';
+      layer.data[Math.floor(layer.data.length / 2)] ^= 0x01;
+    });
+    await refused(path, 'stream', [hex]);
+    for (const repo of repos()) expect(await streamView.blobStatus(repo, `sha256:${hex}`)).toBe(404);
+  });
+
+  it('a truncated tar', async () => {
+    const full = (await stat(work.path('signed.tar'))).size;
+    const path = await hostile(() => undefined, { truncateTo: Math.floor(full * 0.6) });
+    await refused(path, 'stream', [path, 'truncated', 'inside entry']);
+  });
+
+  it('a duplicate blob entry', async () => {
+    let name = '';
+    const path = await hostile((entries) => {
+      const blob = entries.find((e) => BLOB_ENTRY.test(e.header.name)) as TarEntry;
+      name = blob.header.name;
+      entries.splice(entries.indexOf(blob) + 1, 0, { header: { ...blob.header }, data: Buffer.from(blob.data) });
+    });
+    await refused(path, 'stream', [name, 'twice']);
+  });
+
+  it('an unknown entry, a ../ entry, an absolute entry, a symlink', async () => {
+    const add = (header: TarEntry['header'], data = Buffer.from('x\n')) => (entries: TarEntry[]) => void entries.splice(3, 0, { header, data });
+    await refused(await hostile(add({ name: 'ferry/notes.txt' })), 'head', ['ferry/notes.txt']);
+    await refused(await hostile(add({ name: '../x' })), 'head', ['../x']);
+    await refused(await hostile(add({ name: '/x' })), 'head', ['/x']);
+    await refused(await hostile(add({ name: 'blobs/sha256/evil', type: 'symlink', linkname: '/etc/passwd' }, Buffer.alloc(0))), 'head', ['blobs/sha256/evil', 'symbolic link']);
+  });
+
+  it('a blob under the wrong name (two layers swapped)', async () => {
+    let name = '';
+    const path = await hostile((entries) => {
+      const blobs = entries.filter((e) => BLOB_ENTRY.test(e.header.name)).sort((a, b) => b.data.length - a.data.length);
+      const [a, b] = blobs as [TarEntry, TarEntry];
+      [a.header.name, b.header.name] = [b.header.name, a.header.name];
+      name = entries.find((e) => e === a || e === b)?.header.name ?? '';
+    });
+    await refused(path, 'stream', [name]);
+  });
+
+  it.each(['index.json', 'ferry/index.db', 'ferry/SHA256SUMS'])('a tampered %s (bundle.json left alone)', async (file) => {
+    const path = await hostile((entries) => {
+      const e = entryNamed(entries, file);
+      e.data[Math.floor(e.data.length / 3)] ^= 0x20;
+    });
+    await refused(path, 'head', [file]);
+  });
+
+  it('a tampered ferry/bundle.json: the signature no longer verifies', async () => {
+    const path = await hostile((entries) => {
+      const e = entryNamed(entries, 'ferry/bundle.json');
+      const text = e.data.toString('utf8');
+      const forged = text.replace(/"version": "[^"]*"/, '"version": "9.9.9"');
+      expect(forged).not.toBe(text);
+      e.data = Buffer.from(forged);
+    });
+    await refused(path, 'head', ['ferry/bundle.json', 'changed after signing']);
+  });
+
+  it('the wrong key, and an unsigned bundle under --require-signature', async () => {
+    await refused(work.path('signed.tar'), 'head', ['ferry/bundle.json', 'not by the given key'], ['--key', work.path('other.pub')]);
+    await refused(work.path('unsigned.tar'), 'head', ['not signed'], ['--require-signature']);
+    await refused(work.path('unsigned.tar'), 'head', ['not signed'], ['--key', work.path('k.pub')]);
+  });
+
+  it('a missing volume, and volumes out of order', async () => {
+    const volumes = (await readdir(work.dir)).filter((f) => /^vol\.tar\.\d{3}$/.test(f)).sort();
+    expect(volumes.length).toBeGreaterThanOrEqual(3);
+    await rename(work.path('vol.tar.001'), work.path('vol.tar.001.away'));
+    await refused(work.path('vol.tar.000'), 'head', ['vol.tar.001']);
+    await rename(work.path('vol.tar.001.away'), work.path('vol.tar.002.tmp'));
+    await rename(work.path('vol.tar.002'), work.path('vol.tar.001'));
+    await rename(work.path('vol.tar.002.tmp'), work.path('vol.tar.002'));
+    // Same sizes, so only their hashes tell: found while streaming, after vol.tar.000's verified blobs.
+    await refused(work.path('vol.tar.000'), 'stream', ['vol.tar.001', 'out of order']);
+    // Put them back in order: the set verifies again, until the sidecar loses its signature.
+    await rename(work.path('vol.tar.001'), work.path('vol.tar.001.tmp'));
+    await rename(work.path('vol.tar.002'), work.path('vol.tar.001'));
+    await rename(work.path('vol.tar.001.tmp'), work.path('vol.tar.002'));
+    expectOk(await ferry(['verify', work.path('vol.tar.000'), '--key', work.path('k.pub')]));
+    await rm(work.path('vol.tar.volumes.json.sig'));
+    await refused(work.path('vol.tar.000'), 'head', ['vol.tar.volumes.json']);
+  });
+});
