@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// Generates docs/cli.md from the yargs definitions the CLI itself runs
+// (dist/cli/main.js buildParser), so the reference cannot drift from the code:
+// test/demo/cli-docs.test.ts regenerates it and fails when the file differs.
+//
+//   node scripts/gen-cli-docs.mjs            writes docs/cli.md (run `npm run docs:cli`, which builds first)
+//   node scripts/gen-cli-docs.mjs OUT.md     writes OUT.md
+//   node scripts/gen-cli-docs.mjs -          prints to stdout
+//
+// Each command is parsed in yargs' help-only mode (builders run, handlers do
+// not), then its options, positionals and subcommands are read back from
+// yargs and rendered as Markdown tables.
+
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { buildParser } = await import(join(ROOT, 'dist/cli/main.js'));
+const { withRegistryFlags } = await import(join(ROOT, 'dist/cli/registry-flags.js'));
+
+const YARGS_STRING = '__yargsString__:';
+const noRun = async () => undefined;
+
+/** Parses `path` (e.g. ['export'] or ['k8s', 'preload']) in help-only mode and reads back what yargs knows. */
+async function describeCommand(path) {
+  const parser = buildParser([...path], noRun).exitProcess(false);
+  await parser.getHelp();
+  const usage = parser.getInternalMethods().getUsageInstance();
+  const descriptions = Object.fromEntries(Object.entries(usage.getDescriptions()).map(([k, v]) => [k, typeof v === 'string' ? v.replace(YARGS_STRING, '') : '']));
+  const groups = parser.getGroups();
+  const positionals = new Set(Object.entries(groups).filter(([name]) => /^Positionals/.test(name)).flatMap(([, keys]) => keys));
+  const usages = usage.getUsage();
+  return {
+    path,
+    usage: usages.length > 0 ? usages[0][0].replace(/^\$0/, 'ferry') : 'ferry',
+    options: parser.getOptions(),
+    descriptions,
+    positionals,
+    commands: usage.getCommands().map(([cmd, describe]) => ({ cmd, describe, name: cmd.split(' ')[0] })),
+    /** Option groups the command declared (yargs .group()), e.g. "mirror-config:" → keys. */
+    groups: Object.entries(groups).filter(([name]) => !/^Positionals/.test(name)),
+  };
+}
+
+/** Text safe inside a Markdown table cell: no pipes, newlines, HTML-looking <words> or stray emphasis. */
+function escapeCell(text) {
+  return String(text).replaceAll('\\', '\\\\').replaceAll('|', '\\|').replaceAll('*', '\\*').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('\n', ' ');
+}
+
+function anchor(text) {
+  return text.toLowerCase().replace(/[^a-z0-9 -]/g, '').trim().replaceAll(' ', '-');
+}
+
+function typeOf(o, key) {
+  const base = o.boolean.includes(key) ? 'boolean' : o.number.includes(key) ? 'number' : o.count.includes(key) ? 'count' : 'string';
+  if (o.choices[key]) return o.choices[key].map((c) => `\`${c}\``).join(' \\| ');
+  return o.array.includes(key) ? `${base}, repeatable` : base;
+}
+
+function defaultOf(o, key) {
+  if (key in o.demandedOptions) return 'required';
+  if (!(key in o.default)) return '';
+  const v = o.default[key];
+  if (v === false || (Array.isArray(v) && v.length === 0)) return '';
+  return `\`${typeof v === 'string' ? v : JSON.stringify(v)}\``;
+}
+
+/** Option keys in declaration order, without aliases, hidden ones or `exclude`d ones. */
+function optionKeys(cmd, exclude) {
+  const o = cmd.options;
+  const aliases = new Set(Object.values(o.alias).flat());
+  return Object.keys(o.key).filter((k) => !aliases.has(k) && !o.hiddenOptions.includes(k) && !exclude.has(k) && !cmd.positionals.has(k));
+}
+
+function flagOf(o, key) {
+  const short = (o.alias[key] ?? []).filter((a) => a.length === 1).map((a) => `-${a}`);
+  const negatable = o.boolean.includes(key) && o.default[key] === true ? [`--no-${key}`] : [];
+  return [...short, `--${key}`, ...negatable].map((f) => `\`${f}\``).join(', ');
+}
+
+function optionTable(cmd, keys) {
+  const o = cmd.options;
+  const rows = keys.map((k) => `| ${flagOf(o, k)} | ${typeOf(o, k)} | ${defaultOf(o, k)} | ${escapeCell(cmd.descriptions[k] ?? '')} |`);
+  return ['| option | type | default | description |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function positionalTable(cmd) {
+  const required = new Set([...cmd.usage.matchAll(/<([^>.]+)(?:\.\.)?>/g)].map((m) => m[1]));
+  const rows = [...cmd.positionals].map((k) => `| \`${k}\` | ${typeOf(cmd.options, k)} | ${required.has(k) ? 'yes' : ''} | ${escapeCell(cmd.descriptions[k] ?? '')} |`);
+  return ['| argument | type | required | description |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+async function render() {
+  const top = await describeCommand([]);
+  const globalKeys = new Set(optionKeys(top, new Set()));
+  const probe = withRegistryFlags(yargs([]));
+  const registryProbe = probe.getOptions();
+  const registryDescriptions = probe.getInternalMethods().getUsageInstance().getDescriptions();
+  const registryKeys = Object.keys(registryProbe.key).filter((k) => !globalKeys.has(k) && k !== 'help' && k !== 'version');
+  const [summary, ...rest] = top.usage.split('\n\n');
+  const out = [
+    '# ferry command-line reference',
+    '',
+    '<!-- GENERATED by scripts/gen-cli-docs.mjs from the yargs definitions in src/cli/. Do not edit by hand: run `npm run docs:cli`. -->',
+    '',
+    `\`${summary}\``,
+    '',
+    rest.join('\n\n'),
+    '',
+    'Every command prints one line (and a hint) on failure and exits with the code of its category: 0 ok, 1 internal error, 2 usage,',
+    '3 authentication/authorization, 4 not found, 5 integrity (digest, size, signature, malformed bundle), 6 network,',
+    '7 partial (some images failed, the rest were done). `ferry COMMAND --help` shows the same as this page.',
+    '',
+    '| command | does |',
+    '|---|---|',
+  ];
+  const sections = [];
+  const visit = async (path, describe) => {
+    const cmd = await describeCommand(path);
+    const title = `ferry ${path.join(' ')}`;
+    out.push(`| [\`${escapeCell(cmd.usage)}\`](#${anchor(title)}) | ${escapeCell(describe)} |`);
+    const keys = optionKeys(cmd, globalKeys);
+    const takesRegistry = registryKeys.every((k) => keys.includes(k));
+    const own = takesRegistry ? keys.filter((k) => !registryKeys.includes(k)) : keys;
+    const section = [`## ${title}`, '', '```text', cmd.usage, '```', '', escapeCell(describe), ''];
+    if (cmd.positionals.size > 0) section.push(positionalTable(cmd), '');
+    // Options in a declared group get their own table under the group's title; the rest come first.
+    const grouped = new Set(cmd.groups.flatMap(([, groupKeys]) => groupKeys));
+    const ungrouped = own.filter((k) => !grouped.has(k));
+    if (ungrouped.length > 0) section.push(optionTable(cmd, ungrouped), '');
+    for (const [title, groupKeys] of cmd.groups) {
+      const inGroup = own.filter((k) => groupKeys.includes(k));
+      if (inGroup.length > 0) section.push(`**${escapeCell(title.replace(/:$/, ''))}**`, '', optionTable(cmd, inGroup), '');
+    }
+    if (cmd.commands.length > 0) section.push(`Subcommands: ${cmd.commands.map((c) => `[\`${c.name}\`](#${anchor(`${title} ${c.name}`)})`).join(', ')}.`, '');
+    section.push(takesRegistry ? 'Also takes the [registry options](#registry-options) and the [global options](#global-options).' : 'Also takes the [global options](#global-options).', '');
+    sections.push(section.join('\n'));
+    for (const sub of cmd.commands) await visit([...path, sub.name], sub.describe);
+  };
+  for (const c of top.commands) await visit([c.name], c.describe);
+  const registryCmd = { options: registryProbe, descriptions: Object.fromEntries(registryKeys.map((k) => [k, String(registryDescriptions[k] ?? '').replace(YARGS_STRING, '')])), positionals: new Set() };
+  out.push(
+    '',
+    '## Global options',
+    '',
+    'Every command takes these.',
+    '',
+    optionTable(top, [...globalKeys]),
+    '',
+    '## Registry options',
+    '',
+    'Every command that talks to a registry takes these.',
+    '',
+    optionTable(registryCmd, registryKeys),
+    '',
+    ...sections,
+  );
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+const target = process.argv[2] ?? join(ROOT, 'docs', 'cli.md');
+const markdown = await render();
+if (target === '-') process.stdout.write(markdown);
+else await writeFile(target, markdown);
