@@ -1,4 +1,4 @@
-import { ExitCode, isFerryError } from '../core/errors.js';
+import { ExitCode, PartialFailure, isFerryError } from '../core/errors.js';
 
 // The one place that turns a thrown error into what the user sees and the exit
 // code (changesets' index.ts idea). User errors get one line and a hint; stacks
@@ -19,7 +19,8 @@ export function reportError(err: unknown, options: BoundaryOptions): number {
     if (err.hint) stderr.write(`  hint: ${err.hint}\n`);
     if (options.debug && err.stack) stderr.write(`${err.stack}\n`);
     if (options.json) {
-      stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode } })}\n`);
+      const outcomes = err instanceof PartialFailure ? { outcomes: err.outcomes } : {};
+      stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode }, ...outcomes })}\n`);
     }
     return err.exitCode;
   }

@@ -10,7 +10,7 @@ export const inspectCommand = defineCommand({
     const report = await inspectBundle(args.bundle);
     out.result(report, () =>
       [
-        `${report.source}: ${report.format}, created ${report.created} by ferry ${report.tool}, signature: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
+        `${report.source}: ${report.format}, created ${report.created} by ${report.tool}, signature: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
         formatTable(
           ['IMAGE', 'PLATFORMS', 'SIZE', 'REFERRERS', 'DIGEST'],
           report.images.map((i) => [i.name, i.platforms.join(',') || '-', formatBytes(i.bytes), String(i.referrers.length), i.digest]),
