@@ -1,9 +1,15 @@
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { ExitCode, UsageError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
 import { commands } from './commands/index.js';
 import { reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
+
+/** yargs calls middleware with the instance of the running command (types say otherwise). */
+function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array: string[] } }): void {
+  const arrays = new Set(y.getOptions().array);
+  for (const [key, value] of Object.entries(argv)) if (key !== '_' && Array.isArray(value) && !arrays.has(key)) argv[key] = value.at(-1);
+}
 
 /** Declares the whole command line; `docs/cli.md` is generated from this too. */
 export function buildParser(argv: string[], onRun: (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>): Argv<GlobalArgs> {
@@ -17,8 +23,9 @@ export function buildParser(argv: string[], onRun: (cmd: FerryCommand, args: Rec
     .option('debug', { type: 'boolean', default: false, describe: 'stack traces and debug log on stderr', global: true })
     .option('trace', { type: 'string', describe: 'record HTTP exchanges as JSON lines in FILE (credentials redacted)', global: true })
     .strict()
-    // A flag given twice: the last one wins (as in most CLIs); array flags still collect.
-    .parserConfiguration({ 'duplicate-arguments-array': false })
+    // A single-valued flag given twice: the last one wins (as in most CLIs). Array
+    // flags and variadic positionals still collect every value.
+    .middleware(lastValueWins as unknown as MiddlewareFunction, true)
     .demandCommand(1, 'name a command: ferry --help lists them')
     .recommendCommands()
     .help()

@@ -1,12 +1,285 @@
-import { InternalError } from '../../core/errors.js';
-import { defineCommand } from '../command.js';
+import { readFile } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import { readPublicKeyFile } from '../../bundle/index.js';
+import { UsageError } from '../../core/errors.js';
+import { parsePlatform } from '../../core/platform.js';
+import {
+  DEFAULT_CONFIG_PATH,
+  formatEndpoint,
+  parseMirrorEndpoint,
+  pinsFromBundle,
+  pinsFromStore,
+  preloadBundle,
+  readMirrorSources,
+  requireHostLike,
+  rewriteManifests,
+  writeMirrorConfig,
+  type DigestPins,
+  type ForeignLayerMode,
+  type MirrorConfigReport,
+  type PreloadReport,
+  type RewriteOutput,
+  type RewriteReport,
+} from '../../k8s/index.js';
+import type { Store } from '../../store/index.js';
+import { parseDestination, parseRetagRule, type Destination, type RetagRule } from '../../transfer/retag.js';
+import { parseSpec } from '../../transfer/spec.js';
+import { defineCommand, type CommandContext, type GlobalArgs } from '../command.js';
+import { openStoreFromArgs } from '../open-store.js';
+import { formatBytes, formatTable } from '../output.js';
+import { progressReporter } from '../progress-bars.js';
 
-// Placeholder: being written.
-export const k8sCommand = defineCommand({
-  command: 'k8s',
-  describe: '(not yet available)',
-  builder: (y) => y,
-  async run() {
-    throw new InternalError('ferry k8s is not implemented yet');
+// `ferry k8s mirror-config | rewrite | preload` (design §5). One command with an
+// action, so the three share the CLI frame; each action accepts only its own
+// flags (checked below), and `ferry k8s --help` groups them.
+
+type Action = 'mirror-config' | 'rewrite' | 'preload';
+
+interface K8sArgs extends GlobalArgs {
+  action: Action;
+  bundle?: string;
+  file?: string[];
+  output?: string;
+  registry?: string;
+  retag?: string[];
+  spec?: string;
+  'plain-http'?: boolean;
+  'ca-cert'?: string;
+  'skip-verify'?: boolean;
+  upstream?: string[];
+  'config-path'?: string;
+  'pin-digests'?: string;
+  'pin-digests-from-store'?: boolean;
+  'foreign-layers'?: ForeignLayerMode;
+  'in-place'?: boolean;
+  key?: string;
+  'require-signature'?: boolean;
+  address?: string;
+  namespace?: string;
+  platform?: string[];
+  ctr?: string;
+  pin?: boolean;
+  'dry-run'?: boolean;
+}
+
+const FLAGS: Record<Action, readonly string[]> = {
+  'mirror-config': ['file', 'output', 'registry', 'retag', 'plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'],
+  rewrite: ['file', 'output', 'registry', 'retag', 'spec', 'pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place', 'key', 'require-signature'],
+  preload: ['bundle', 'registry', 'retag', 'spec', 'key', 'require-signature', 'address', 'namespace', 'platform', 'ctr', 'pin', 'dry-run'],
+};
+const ALL_FLAGS = [...new Set(Object.values(FLAGS).flat())];
+
+function checkArgs(a: K8sArgs): true {
+  const given = (f: string) => {
+    const v = (a as unknown as Record<string, unknown>)[f];
+    return v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0);
+  };
+  const foreign = ALL_FLAGS.filter((f) => given(f) && !FLAGS[a.action].includes(f));
+  if (foreign.length) throw new UsageError(`ferry k8s ${a.action} does not take ${foreign.map((f) => (f === 'bundle' ? 'a BUNDLE argument' : `--${f}`)).join(', ')}`);
+  if (a.action === 'mirror-config') {
+    if (!a.registry) throw new UsageError('ferry k8s mirror-config needs --registry HOST[:PORT][/PREFIX] (the mirror nodes pull from)');
+    if (!a.output) throw new UsageError('ferry k8s mirror-config needs -o DIR (the certs.d tree to write)');
+    if (!a.file?.length && !a.upstream?.length) throw new UsageError('name the upstream registries: -f BUNDLE|SPEC, or --upstream HOST');
+  } else if (a.action === 'rewrite') {
+    if (!a.file?.length) throw new UsageError('ferry k8s rewrite needs -f FILE|DIR');
+    if (!a.registry && !a.retag?.length && !a.spec) throw new UsageError('say where images go: --registry HOST[:PORT][/PREFIX], --retag FROM=TO or --spec SPEC');
+    if (a.output && a['in-place']) throw new UsageError('give -o OUTDIR or --in-place, not both');
+    if (a['pin-digests'] && a['pin-digests-from-store']) throw new UsageError('give --pin-digests BUNDLE or --pin-digests-from-store, not both');
+    if (a.output === '-' && a.json) throw new UsageError('-o - writes manifests to stdout; it does not go with --json');
+  } else if (!a.bundle) {
+    throw new UsageError('ferry k8s preload needs a BUNDLE');
+  }
+  return true;
+}
+
+/** --retag rules, after the retag rules of --spec (as ferry import -f reads them). */
+async function rulesOf(a: K8sArgs): Promise<RetagRule[]> {
+  const rules = (a.retag ?? []).map(parseRetagRule);
+  if (!a.spec) return rules;
+  const text = await readFile(a.spec, 'utf8').catch((err: unknown) => {
+    throw new UsageError(`cannot read spec ${a.spec ?? ''}: ${(err as Error).message}`);
+  });
+  return [...parseSpec(text, a.spec).retag, ...rules];
+}
+
+function destinationOf(a: K8sArgs): Destination | undefined {
+  if (!a.registry) return undefined;
+  const d = parseDestination(a.registry);
+  requireHostLike(d.registry, '--registry');
+  return d;
+}
+
+async function mirrorConfig(a: K8sArgs, { out }: CommandContext): Promise<void> {
+  const mirror = parseMirrorEndpoint(a.registry ?? '', { plainHttp: Boolean(a['plain-http']) });
+  const sources = await readMirrorSources(a.file ?? [], a.upstream ?? []);
+  const report = await writeMirrorConfig({
+    upstreams: sources.upstreams,
+    mirror,
+    rules: [...sources.rules, ...(a.retag ?? []).map(parseRetagRule)],
+    outDir: a.output ?? '',
+    ...(a['ca-cert'] ? { caCert: a['ca-cert'] } : {}),
+    ...(a['skip-verify'] ? { skipVerify: true } : {}),
+    configPath: a['config-path'] ?? DEFAULT_CONFIG_PATH,
+  });
+  for (const w of report.warnings) out.warn(w);
+  out.result({ mirror: formatEndpoint(mirror), ...report }, () => describeMirrorConfig(report, a['config-path'] ?? DEFAULT_CONFIG_PATH));
+}
+
+function describeMirrorConfig(r: MirrorConfigReport, configPath: string): string {
+  return [
+    `wrote ${r.files.length} hosts.toml file(s) under ${r.outDir}:`,
+    formatTable(['UPSTREAM', 'MIRROR', 'FALLBACK'], r.files.map((f) => [f.upstream, `${f.mirror}${f.overridePath ? ' (override_path)' : ''}`, f.server])),
+    ...r.skipped.map((s) => `skipped ${s.upstream}: ${s.reason}`),
+    '',
+    `On every node, copy ${r.outDir}/* to ${configPath}/ and make sure /etc/containerd/config.toml has:`,
+    '',
+    r.containerdConfig,
+    '',
+    'Restart containerd after changing config.toml; hosts.toml files are read on every pull.',
+  ].join('\n');
+}
+
+async function pinsFor(a: K8sArgs, stores: Store[]): Promise<DigestPins | undefined> {
+  if (a['pin-digests']) {
+    const key = a.key ? await readPublicKeyFile(a.key) : undefined;
+    return pinsFromBundle(a['pin-digests'], { ...(key ? { key } : {}), ...(a['require-signature'] ? { requireSignature: true } : {}), foreignLayers: a['foreign-layers'] ?? 'localize' });
+  }
+  if (!a['pin-digests-from-store']) return undefined;
+  const store = await openStoreFromArgs(a, { readOnly: true });
+  stores.push(store);
+  return pinsFromStore(store);
+}
+
+async function rewrite(a: K8sArgs, { out }: CommandContext): Promise<void> {
+  const destination = destinationOf(a);
+  const rules = await rulesOf(a);
+  const output: RewriteOutput = a['in-place'] ? { kind: 'in-place' } : a.output === '-' ? { kind: 'stdout' } : a.output ? { kind: 'dir', dir: a.output } : { kind: 'preview' };
+  const stores: Store[] = [];
+  try {
+    const pins = await pinsFor(a, stores);
+    const { report, texts } = await rewriteManifests({ inputs: a.file ?? [], mapping: { ...(destination ? { destination } : {}), rules, ...(pins ? { pins } : {}) }, output });
+    for (const w of report.warnings) out.warn(`${w.file}:${w.line}: ${w.message}`);
+    if (output.kind === 'stdout') {
+      process.stdout.write(joinDocuments(texts.map((t) => t.text)));
+      if (!a.quiet) process.stderr.write(`${summary(report)}\n`);
+      return;
+    }
+    out.result(report, () => describeRewrite(report));
+  } finally {
+    for (const s of stores) await s.close();
+  }
+}
+
+/** Files joined into one YAML stream for `kubectl apply -f -`. */
+function joinDocuments(texts: string[]): string {
+  return texts
+    .filter((t) => t.trim() !== '')
+    .map((t, i) => `${i > 0 && !t.startsWith('---') ? '---\n' : ''}${t.endsWith('\n') ? t : `${t}\n`}`)
+    .join('');
+}
+
+function summary(r: RewriteReport): string {
+  const what = `${r.images} image(s) in ${r.changed} file(s) rewritten${r.pinned ? ` (${r.pinned} pinned by digest)` : ''}, ${r.unchanged} file(s) unchanged`;
+  switch (r.output) {
+    case 'dir':
+      return `${what}; written under ${r.outDir ?? ''}`;
+    case 'in-place':
+      return `${what}; changed files rewritten in place`;
+    case 'stdout':
+      return what;
+    default:
+      return `${what}; preview only, nothing written (give -o OUTDIR, -o - or --in-place)`;
+  }
+}
+
+function describeRewrite(r: RewriteReport): string {
+  const lines: string[] = [];
+  for (const f of r.files.filter((x) => x.changed)) {
+    lines.push(f.path);
+    for (const c of f.changes) lines.push(`  ${c.kind}${c.name ? `/${c.name}` : ''} ${c.field}[${c.container}] line ${c.line}: ${c.from} -> ${c.to}`);
+  }
+  lines.push(summary(r));
+  return lines.join('\n');
+}
+
+async function preload(a: K8sArgs, ctx: CommandContext): Promise<void> {
+  const key = a.key ? await readPublicKeyFile(a.key) : undefined;
+  const destination = destinationOf(a);
+  const rules = await rulesOf(a);
+  const progress = progressReporter(ctx, 'preload');
+  try {
+    const report = await preloadBundle({
+      bundle: a.bundle ?? '',
+      ...(key ? { key } : {}),
+      ...(a['require-signature'] ? { requireSignature: true } : {}),
+      target: { ctr: a.ctr ?? 'ctr', address: a.address ?? '/run/containerd/containerd.sock', namespace: a.namespace ?? 'k8s.io' },
+      platforms: (a.platform ?? []).map(parsePlatform),
+      ...(destination || rules.length ? { rename: { ...(destination ? { destination } : {}), rules } } : {}),
+      pin: Boolean(a.pin),
+      dryRun: Boolean(a['dry-run']),
+      signal: ctx.signal,
+      onEvent: progress.sink,
+    });
+    progress.done();
+    ctx.out.result(report, () => describePreload(report));
+  } finally {
+    progress.done();
+  }
+}
+
+function describePreload(r: PreloadReport): string {
+  const head = r.dryRun
+    ? `dry run: would load ${r.images.length} image(s), ${r.blobs.count} blobs (${formatBytes(r.blobs.bytes)}) into containerd at ${r.address}, namespace ${r.namespace}`
+    : `loaded ${r.images.length} image(s), ${r.blobs.count} blobs (${formatBytes(r.blobs.bytes)}) into containerd at ${r.address}, namespace ${r.namespace}; signature: ${r.bundle.signature}${r.pinned ? '; pinned against image GC' : ''}`;
+  return [
+    head,
+    formatTable(['NAME', 'DIGEST', 'PLATFORMS'], r.images.map((i) => [i.name, i.digest, i.platforms.join(', ')])),
+    ...r.skipped.map((s) => `skipped ${s.name}: ${s.reason}`),
+  ].join('\n');
+}
+
+export const k8sCommand = defineCommand<K8sArgs>({
+  command: 'k8s <action> [bundle]',
+  describe: 'Kubernetes: mirror-config (containerd hosts.toml per upstream) | rewrite (image fields of manifests) | preload (bundle into a node containerd)',
+  builder: (y) =>
+    y
+      .positional('action', { choices: ['mirror-config', 'rewrite', 'preload'] as const, demandOption: true, describe: 'what to do' })
+      .positional('bundle', { type: 'string', describe: 'preload: the bundle (file, NAME.000 or NAME.volumes.json)' })
+      .option('file', { alias: 'f', type: 'string', array: true, describe: 'mirror-config: BUNDLE or SPEC naming the upstreams; rewrite: manifest FILE or DIR (repeatable)' })
+      .option('output', { alias: 'o', type: 'string', describe: 'mirror-config: the certs.d DIR to write; rewrite: OUTDIR (unchanged files copied), or - for stdout' })
+      .option('registry', { type: 'string', describe: 'the mirror or site registry HOST[:PORT][/PREFIX] (as given to ferry import --to)' })
+      .option('retag', { type: 'string', array: true, describe: 'FROM=TO name prefix rule, as for ferry import (longest prefix wins)' })
+      .option('spec', { type: 'string', describe: 'rewrite, preload: a spec (bundles/*.yaml) whose retag rules apply, as with ferry import -f' })
+      .group(['file', 'output', 'registry', 'retag', 'spec'], 'where images are (every action):')
+      .option('plain-http', { type: 'boolean', describe: 'the mirror speaks HTTP (ferry serve without TLS)' })
+      .option('ca-cert', { type: 'string', describe: 'PEM CA of the mirror: copied beside each hosts.toml and named by it' })
+      .option('skip-verify', { type: 'boolean', describe: 'skip_verify = true: do not check the mirror certificate' })
+      .option('upstream', { type: 'string', array: true, describe: 'an upstream registry host to configure (besides those of -f)' })
+      .option('config-path', { type: 'string', describe: `where the tree goes on nodes (default ${DEFAULT_CONFIG_PATH})` })
+      .group(['plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'], 'mirror-config:')
+      .option('pin-digests', { type: 'string', describe: 'pin @sha256 digests from this bundle (as ferry import will land them)' })
+      .option('pin-digests-from-store', { type: 'boolean', describe: 'pin digests from the local store (what ferry serve serves)' })
+      .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
+      .option('in-place', { type: 'boolean', describe: 'rewrite changed files where they are (unchanged files are not touched)' })
+      .group(['pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
+      .option('key', { type: 'string', describe: 'public key (NAME.pub): the bundle signature must verify with it' })
+      .option('require-signature', { type: 'boolean', describe: 'refuse an unsigned bundle (implied by --key)' })
+      .option('address', { type: 'string', describe: 'containerd socket (default /run/containerd/containerd.sock)' })
+      .option('namespace', { type: 'string', describe: 'containerd namespace (default k8s.io, the one CRI uses)' })
+      .option('platform', { type: 'string', array: true, describe: 'OS/ARCH[/VARIANT]: load only these platforms (repeatable; default all)' })
+      .option('ctr', { type: 'string', describe: 'path of ctr (default ctr)' })
+      .option('pin', { type: 'boolean', describe: `label images ${'io.cri-containerd.pinned=pinned'} so kubelet image GC keeps them (containerd >= 1.7)` })
+      .option('dry-run', { type: 'boolean', describe: 'show what would be loaded; touch nothing' })
+      .group(['key', 'require-signature', 'address', 'namespace', 'platform', 'ctr', 'pin', 'dry-run'], 'preload:')
+      .check((a) => checkArgs(a as unknown as K8sArgs)) as unknown as Argv<K8sArgs>,
+  async run(args, ctx) {
+    switch (args.action) {
+      case 'mirror-config':
+        return mirrorConfig(args, ctx);
+      case 'rewrite':
+        return rewrite(args, ctx);
+      default:
+        return preload(args, ctx);
+    }
   },
 });
