@@ -3,7 +3,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
-import { verifyStream } from '../core/hashing.js';
+import { verifyingStream } from '../core/verified-stream.js';
 import type { EntryPolicy } from './entry-policy.js';
 import { quoteEntryName } from './entry-policy.js';
 import { blobEntryName, BundleEntry } from './format.js';
@@ -48,7 +48,7 @@ export async function* iterateBlobs(tar: TarReader, policy: EntryPolicy, expecte
       });
     }
     remaining.delete(checked.digest);
-    const verified = verifyStream(blob.descriptor, checked.name);
+    const verified = verifyingStream(blob.descriptor, checked.name);
     // Settles (never rejects) so an error the consumer is already handling is not unhandled here.
     const copied = pipeline(entry.stream, verified).then(
       () => undefined,

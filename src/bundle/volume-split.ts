@@ -3,6 +3,7 @@ import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { UsageError } from '../core/errors.js';
+import { HashThread, type ThreadHash } from './offthread-hash.js';
 import { MAX_VOLUMES } from './split-size.js';
 import { volumeName, type VolumeInfo } from './volume-sidecar.js';
 
@@ -26,25 +27,38 @@ export class BundleOutput extends Writable {
   private readonly split: number | undefined;
   private current: OpenFile | undefined;
   private readonly done: { info: VolumeInfo; tempPath: string; finalPath: string }[] = [];
-  private readonly whole: Hash = createHash('sha256');
+  /** The whole tar's sha256, on another thread (see offthread-hash.ts). */
+  private readonly whole: ThreadHash;
+  /** The thread, when this output made its own (closed with it). */
+  private readonly ownThread: HashThread | undefined;
   private wholeHex: string | undefined;
   /** Bytes of tar written so far. */
   bytes = 0;
 
   /** `path` is the bundle file, or with `split` the base of the volume names. */
-  constructor(path: string, split?: number) {
-    super();
+  constructor(path: string, split?: number, hashes?: HashThread) {
+    super({ highWaterMark: 1 << 20 });
     this.path = path;
     this.split = split;
+    this.ownThread = hashes ? undefined : new HashThread();
+    this.whole = (hashes ?? (this.ownThread as HashThread)).open();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.writeChunk(chunk).then(() => callback(), callback);
   }
 
+  // tar-stream hands out 512-byte headers and the source's chunks one by one;
+  // what queued while a write was on disk goes down in one writev.
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.writeChunks(chunks.map((c) => c.chunk)).then(() => callback(), callback);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     (async () => {
       if (!this.current && this.done.length === 0) await this.openNext();
+      this.wholeHex = await this.whole.digest();
+      await this.ownThread?.close();
       await this.closeCurrent();
     })().then(() => callback(), callback);
   }
@@ -52,14 +66,39 @@ export class BundleOutput extends Writable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const file = this.current;
     this.current = undefined;
-    (file ? file.handle.close() : Promise.resolve()).then(
+    Promise.all([file ? file.handle.close() : undefined, this.ownThread?.close()]).then(
       () => callback(error),
       () => callback(error),
     );
   }
 
+  private async writeChunks(chunks: Buffer[]): Promise<void> {
+    if (this.split !== undefined || chunks.length === 1) {
+      for (const chunk of chunks) await this.writeChunk(chunk);
+      return;
+    }
+    const file = this.current ?? (await this.openNext());
+    let length = 0;
+    for (const chunk of chunks) {
+      await this.whole.update(chunk);
+      length += chunk.length;
+    }
+    let done = (await file.handle.writev(chunks)).bytesWritten;
+    // A short writev (rare on regular files): the rest chunk by chunk.
+    for (const chunk of chunks) {
+      if (done >= chunk.length) {
+        done -= chunk.length;
+        continue;
+      }
+      for (let off = done; off < chunk.length; ) off += (await file.handle.write(chunk, off, chunk.length - off)).bytesWritten;
+      done = 0;
+    }
+    this.bytes += length;
+    file.size += length;
+  }
+
   private async writeChunk(chunk: Buffer): Promise<void> {
-    this.whole.update(chunk);
+    await this.whole.update(chunk);
     this.bytes += chunk.length;
     let rest = chunk;
     while (rest.length > 0) {
@@ -105,7 +144,7 @@ export class BundleOutput extends Writable {
 
   /** sha256 hex of the whole tar; valid after 'finish'. */
   sha256(): string {
-    this.wholeHex ??= this.whole.digest('hex');
+    if (this.wholeHex === undefined) throw new Error('the bundle sha256 is known only once the tar is finished');
     return this.wholeHex;
   }
 

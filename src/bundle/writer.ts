@@ -22,6 +22,7 @@ import { keyIdOf, parsePrivateKey, sign } from './sign.js';
 import { MIN_SPLIT_BYTES } from './split-size.js';
 import { ByteTap, entryHeader, writeEntry } from './tar-writer.js';
 import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } from './volume-sidecar.js';
+import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
 
 // writeBundle: walk the graph, build the head (index.json, index.db,
@@ -113,7 +114,9 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   const created = resolveCreated(opts.created, walk.newestCreated);
 
   const work = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'ferry-write-'));
-  const output = new BundleOutput(opts.out, opts.split);
+  // The whole tar's sha256 runs on this thread, beside the copy (see offthread-hash.ts).
+  const hashes = new HashThread();
+  const output = new BundleOutput(opts.out, opts.split, hashes);
   try {
     const dbPath = join(work, 'index.db');
     await buildManifestDb(walk.graph, dbPath, work);
@@ -192,6 +195,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     await output.abort();
     throw err;
   } finally {
+    await hashes.close();
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -100,8 +100,17 @@ export class IngestWriter {
     return new Writable({
       highWaterMark: 1 << 20,
       write: (chunk: Buffer, _encoding, callback) => {
-        this.append(chunk).then(() => {
+        this.append([chunk]).then(() => {
           options.onProgress?.(chunk.length);
+          callback();
+        }, callback);
+      },
+      // Chunks that queued while a write was on disk go down in one writev: socket
+      // reads are 16-64 KiB, and one syscall per chunk cost a third of a pull's CPU.
+      writev: (chunks, callback) => {
+        const buffers = chunks.map((c) => c.chunk as Buffer);
+        this.append(buffers).then(() => {
+          if (options.onProgress) for (const b of buffers) options.onProgress(b.length);
           callback();
         }, callback);
       },
@@ -126,29 +135,30 @@ export class IngestWriter {
   }
 
   /** Serialises appends and lets close/commit wait for a write a destroyed stream left running. */
-  private append(chunk: Buffer): Promise<void> {
-    const next = this.pending.then(() => this.appendNow(chunk));
+  private append(chunks: Buffer[]): Promise<void> {
+    const next = this.pending.then(() => this.appendNow(chunks));
     this.pending = next.catch(() => undefined);
     return next;
   }
 
-  private async appendNow(chunk: Buffer): Promise<void> {
+  private async appendNow(chunks: Buffer[]): Promise<void> {
     const fh = this.usable();
     const size = this.expected?.size;
-    if (size !== undefined && this.bytes + chunk.length > size) {
+    const length = chunks.reduce((n, c) => n + c.length, 0);
+    if (size !== undefined && this.bytes + length > size) {
       // Refuse early rather than fill the disk with a body that cannot match.
       this.failure = this.mismatch('size', size, `more than ${size}`);
       throw this.failure;
     }
     try {
-      for (let done = 0; done < chunk.length; ) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+      await writeAll(fh, chunks, length);
     } catch (err) {
       // Bytes on disk and hash state may now differ: this writer is done; a reopen re-hashes the file.
       this.failure = err as Error;
       throw err;
     }
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
+    for (const chunk of chunks) this.hash.update(chunk);
+    this.bytes += length;
   }
 
   private mismatch(what: 'size' | 'digest', expected: string | number, actual: string | number, subject = this.ref): IntegrityError {
@@ -257,5 +267,19 @@ export class IngestWriter {
   private finish(): void {
     this.ctx.openWriters.delete(this);
     this.releaseLock();
+  }
+}
+
+/** Appends `chunks` (`length` bytes in all) at the file position: one writev, then the rest of a short write. */
+async function writeAll(fh: FileHandle, chunks: Buffer[], length: number): Promise<void> {
+  let done = chunks.length === 1 ? 0 : (await fh.writev(chunks)).bytesWritten;
+  if (done === length) return;
+  for (const chunk of chunks) {
+    if (done >= chunk.length) {
+      done -= chunk.length;
+      continue;
+    }
+    for (let off = done; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+    done = 0;
   }
 }

@@ -28,14 +28,17 @@ export interface CopyImageOptions extends Omit<CopyGraphOptions, 'limit'> {
   platforms: Platform[];
   tags: string[];
   limit: LimitFunction;
+  /** Called once the root is chosen, before its graph is copied: work that only reads the source (referrer lookups) can start alongside. */
+  onRoot?: (source: ContentSource, root: Descriptor, written: Map<string, Buffer>) => void;
 }
 
 export async function copyImage(client: RegistryClient, reference: Reference, target: ContentTarget, options: CopyImageOptions): Promise<CopiedImage> {
-  const { platforms, tags, ...graphOptions } = options;
+  const { platforms, tags, onRoot, ...graphOptions } = options;
   const remote = client.repository(reference.repository);
   const source = withForeignLayerUrls(remote, (url, offset, signal) => client.fetchUrl(url, { offset, ...(signal ? { signal } : {}) }));
   const resolved = await remote.resolve(referenceTarget(reference), options.signal ? { signal: options.signal } : {});
   const selected = await selectPlatforms(source, resolved, platforms, formatReference(reference));
+  onRoot?.(source, selected.descriptor, selected.written);
   const report = await copyGraph(overlaySource(source, selected.written), target, [{ descriptor: selected.descriptor, tags }], graphOptions);
   const copied: CopiedImage = { root: selected.descriptor, source, written: selected.written, report };
   if (selected.rewrittenFrom) copied.rewrittenFrom = selected.rewrittenFrom;

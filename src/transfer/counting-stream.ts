@@ -1,5 +1,6 @@
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Descriptor } from '../core/descriptor.js';
+import { inheritVerification } from '../core/verified-stream.js';
 import type { EventSink } from './events.js';
 
 /**
@@ -18,5 +19,8 @@ export function countingStream(body: Readable, desc: Descriptor, emit: EventSink
       callback(null, chunk);
     },
   });
-  return { stream: pipeline(body, counter, () => undefined), moved: () => moved };
+  const stream = pipeline(body, counter, () => undefined);
+  // Same bytes, same failures: a verified body stays verified for the consumer.
+  inheritVerification(body, stream);
+  return { stream, moved: () => moved };
 }

@@ -1,7 +1,8 @@
+import { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
 import type { Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
-import { MAX_MANIFEST_BYTES } from '../core/limits.js';
+import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
 import type { Bundle } from '../bundle/index.js';
 import { countingStream } from './counting-stream.js';
@@ -12,6 +13,13 @@ import { noEvents, type EventSink } from './events.js';
 // verifies it; no staging copy on disk. Manifests are kept in memory (each is
 // capped at 4 MiB) for the graph pass that follows. What the target already has
 // is found first, in parallel, so a rerun after a crash only drains those entries.
+// Small blobs (configs, tiny layers) are read into memory, verified, and pushed
+// in the background, a few at a time, while the reader moves on (design §4:
+// "small blobs may be buffered to overlap round trips"): one push costs three
+// round trips, and a bundle of many images is mostly small blobs by count.
+
+/** Blobs up to this size are buffered and pushed concurrently; larger ones stream. */
+export const SPOOL_BYTES = 1024 * 1024;
 
 export interface BlobPassOptions {
   bundle: Bundle;
@@ -20,6 +28,8 @@ export interface BlobPassOptions {
   repository: (key: string) => Repository;
   onEvent?: EventSink;
   signal?: AbortSignal;
+  /** Buffered small-blob pushes in flight at once (default DEFAULT_CONCURRENCY). */
+  concurrency?: number;
 }
 
 export interface BlobPassResult {
@@ -53,22 +63,17 @@ function sameRegistry(a: string, b: string): boolean {
   return a.slice(0, a.indexOf('/')) === b.slice(0, b.indexOf('/'));
 }
 
-export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<BlobPassResult> {
+/**
+ * Pushes one blob to the first repository that needs it and mounts it into the
+ * others (or leaves them for a second pass), counting into `result`.
+ */
+export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (desc: Descriptor, keys: [string, ...string[]], body: Readable) => Promise<void> {
   const emit = options.onEvent ?? noEvents;
-  const result: BlobPassResult = { manifests: new Map(), pushed: 0, mounted: 0, bytes: 0, pending: new Map() };
-  for await (const blob of options.bundle.blobs()) {
-    options.signal?.throwIfAborted();
-    const desc = blob.descriptor;
-    if (blob.kind === 'manifest') {
-      result.manifests.set(desc.digest, await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry));
-      continue;
-    }
-    const keys = options.missing.get(desc.digest);
-    if (!keys?.length) continue; // the reader drains and still verifies it
-    const [first, ...others] = keys as [string, ...string[]];
+  return async (desc, keys, body) => {
+    const [first, ...others] = keys;
     const target = options.repository(first);
     emit({ type: 'node-start', descriptor: desc, repository: target.name });
-    const counted = countingStream(blob.stream, desc, emit);
+    const counted = countingStream(body, desc, emit);
     try {
       await target.push(desc, counted.stream, options.signal ? { signal: options.signal } : {});
     } catch (err) {
@@ -87,6 +92,56 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
         result.pending.set(desc.digest, [...(result.pending.get(desc.digest) ?? []), key]);
       }
     }
+  };
+}
+
+export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<BlobPassResult> {
+  const result: BlobPassResult = { manifests: new Map(), pushed: 0, mounted: 0, bytes: 0, pending: new Map() };
+  const spooled = new Set<Promise<void>>();
+  const width = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  let failure: { error: unknown } | undefined;
+
+  const pushOne = blobPusher(options, result);
+  const settle = async (): Promise<void> => {
+    await Promise.all(spooled);
+    if (failure) throw failure.error;
+  };
+
+  try {
+    for await (const blob of options.bundle.blobs()) {
+      options.signal?.throwIfAborted();
+      if (failure) throw failure.error;
+      const desc = blob.descriptor;
+      if (blob.kind === 'manifest') {
+        result.manifests.set(desc.digest, await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry));
+        continue;
+      }
+      const keys = options.missing.get(desc.digest);
+      if (!keys?.length) continue; // the reader drains and still verifies it
+      const targets = keys as [string, ...string[]];
+      if (desc.size > SPOOL_BYTES) {
+        await pushOne(desc, targets, blob.stream);
+        continue;
+      }
+      // Read (and so verified by the reader) before a byte is sent; bounded: at most `width` held.
+      const bytes = await readCapped(blob.stream, SPOOL_BYTES, blob.entry).catch(async (err: unknown) => {
+        throw await options.bundle.explain(err);
+      });
+      while (spooled.size >= width) await Promise.race(spooled);
+      const push: Promise<void> = pushOne(desc, targets, Readable.from([bytes])).then(
+        () => void spooled.delete(push),
+        (error: unknown) => {
+          spooled.delete(push);
+          failure ??= { error };
+        },
+      );
+      spooled.add(push);
+    }
+  } catch (err) {
+    // Let pushes in flight finish (or fail) before reporting: nothing may outlive the pass.
+    await Promise.all(spooled);
+    throw err;
   }
+  await settle();
   return result;
 }

@@ -1,5 +1,6 @@
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ErrorCode, IntegrityError, isDigest, verifyStream, type Descriptor, type PushOptions } from '../../core/index.js';
+import { isVerifiedAs } from '../../core/verified-stream.js';
 import { blobExists, blobSubject } from './blobs.js';
 import { sendChunks } from './chunked-upload.js';
 import type { RepoContext } from './repo-context.js';
@@ -43,17 +44,20 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
   let location = started.location;
   let sourceError: unknown;
   let integrityError: IntegrityError | undefined;
-  const verify = verifyStream(desc, blobSubject(ctx, desc.digest));
-  verify.on('error', (e) => {
+  // A body that already proves these bytes (a bundle reader's blob) is not hashed a second time.
+  const verify = isVerifiedAs(body, desc) ? undefined : verifyStream(desc, blobSubject(ctx, desc.digest));
+  verify?.on('error', (e) => {
     if (e instanceof IntegrityError) integrityError = e;
   });
   body.on('error', (e) => {
     sourceError ??= e;
+    if (e instanceof IntegrityError) integrityError ??= e;
   });
   const monolithic = desc.size <= ctx.monolithicThreshold;
   // pipeline, not pipe: a failing source must fail the request body too.
   const ignore = (): void => undefined;
-  const verified: Readable = opts.onProgress && monolithic ? pipeline(body, verify, new Progress(opts.onProgress), ignore) : pipeline(body, verify, ignore);
+  const checked: Readable = verify ? pipeline(body, verify, ignore) : body;
+  const verified: Readable = opts.onProgress && monolithic ? pipeline(checked, new Progress(opts.onProgress), ignore) : checked;
   let committed: HttpResponse;
   try {
     if (monolithic) {

@@ -1,0 +1,87 @@
+// import bundle → registry: `ferry import BUNDLE --to HOST` into a fresh, empty
+// docker-registry each run, against `skopeo copy --all --preserve-digests
+// dir:… docker://…` of the same images (the dir: copies skopeo's export made),
+// once per tag in sequence, into another fresh registry. Registry start-up is
+// outside the timed region. After ferry's run every tag is checked to resolve
+// to the digest it had at the source.
+import { ensureBundle, ensureSkopeoDirs, ferry, log, pathOf, skopeo } from './lib/context.mjs';
+import { startRegistry } from './lib/registry.mjs';
+import { isMain, runStandalone } from './lib/standalone.mjs';
+import { fmtSeconds, median, pairedRatio } from './lib/stats.mjs';
+import { row } from './lib/table.mjs';
+
+export const title = 'import bundle → registry';
+
+const ACCEPT = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+/** Every image of the set is in `registry` under its path, at its source digest. */
+export async function checkLanded(ctx, registry, images = ctx.set.images) {
+  for (const image of images) {
+    const [repo, tag] = image.ref.split(':');
+    const res = await fetch(`${registry.url}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: ACCEPT } });
+    const digest = res.headers.get('docker-content-digest');
+    if (res.status !== 200 || digest !== image.digest) throw new Error(`${image.ref} did not land: HTTP ${res.status}, ${digest} instead of ${image.digest}`);
+  }
+}
+
+async function ferryImport(ctx, bundle, check) {
+  const target = await startRegistry({ workDir: ctx.work });
+  try {
+    const r = await ferry(ctx, ['import', bundle, '--to', target.host, '--plain-http']);
+    if (check) await checkLanded(ctx, target);
+    return r;
+  } finally {
+    await target.stop();
+  }
+}
+
+async function skopeoImport(ctx, dirs) {
+  const target = await startRegistry({ workDir: ctx.work });
+  try {
+    let wallMs = 0;
+    let maxRssKb = 0;
+    for (const { ref, dir } of dirs) {
+      const r = await skopeo(['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', `dir:${dir}`, `docker://${target.host}/${pathOf(ref)}`]);
+      wallMs += r.wallMs;
+      maxRssKb = Math.max(maxRssKb, r.maxRssKb ?? 0);
+    }
+    return { wallMs, maxRssKb };
+  } finally {
+    await target.stop();
+  }
+}
+
+export async function measure(ctx) {
+  const { bundle } = await ensureBundle(ctx);
+  const dirs = await ensureSkopeoDirs(ctx);
+  const f = [];
+  const s = [];
+  for (let run = 1; run <= ctx.runs; run++) {
+    const fr = await ferryImport(ctx, bundle, run === 1);
+    f.push(fr.wallMs);
+    log(`  run ${run}: ferry ${fmtSeconds(fr.wallMs)} (rss ${(fr.maxRssKb / 1024).toFixed(0)} MiB)`);
+    const sr = await skopeoImport(ctx, dirs);
+    s.push(sr.wallMs);
+    log(`  run ${run}: skopeo ${fmtSeconds(sr.wallMs)} (rss ${(sr.maxRssKb / 1024).toFixed(0)} MiB)`);
+  }
+  const fm = median(f);
+  const sm = median(s);
+  return [
+    row({
+      measure: `import ${ctx.refs.length} images bundle → empty registry`,
+      ferry: fmtSeconds(fm),
+      peer: `${fmtSeconds(sm)} skopeo dir:`,
+      ratio: pairedRatio(f, s),
+      ratioOf: 'ferry/skopeo time',
+      goal: '≤ 0.5',
+      pass: pairedRatio(f, s) <= 0.5,
+    }),
+  ];
+}
+
+if (isMain(import.meta.url)) await runStandalone([{ title, measure }]);

@@ -1,0 +1,23 @@
+// The bundle writer alone, as its own process: open the store, resolve each
+// image there, writeBundle (the same call `ferry export` makes after its pull
+// phase). No registry round trips, so the figure is the writer's.
+// Usage: node write-bundle.mjs STORE OUT HOST:PORT/REPO:TAG...
+import { writeBundle } from '../../dist/bundle/index.js';
+import { openStore } from '../../dist/store/index.js';
+
+const [storeDir, out, ...refs] = process.argv.slice(2);
+const store = await openStore(storeDir, { readOnly: true });
+try {
+  const images = [];
+  for (const ref of refs) {
+    const colon = ref.lastIndexOf(':');
+    const slash = ref.indexOf('/');
+    // The store names a repository after its upstream host, ':' as '_' (core upstreamRepositoryName).
+    const repo = `${ref.slice(0, slash).replace(':', '_')}/${ref.slice(slash + 1, colon)}`;
+    const root = await store.repository(repo).resolve(ref.slice(colon + 1));
+    images.push({ name: ref, root, referrers: [] });
+  }
+  await writeBundle({ images, fetch: (desc) => store.openBlob(desc.digest), out, toolVersion: 'bench' });
+} finally {
+  store.close();
+}

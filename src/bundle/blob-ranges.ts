@@ -1,0 +1,102 @@
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
+import { verifyingStream } from '../core/verified-stream.js';
+import { blobEntryName } from './format.js';
+import type { DbBlob } from './manifest-db.js';
+import type { Bundle } from './reader.js';
+
+// Random access to the blobs of a single-file bundle, so an importer can push
+// several at once instead of one after another from a single tar pass. The
+// writer's layout is deterministic (design §4): after the head, each blob is one
+// 512-byte ustar header and its data padded to 512, in SHA256SUMS order, then the
+// 1024-byte end of archive. Every header is read back at its computed offset and
+// checked (name, size, type, checksum) and the file must end exactly there, so
+// no entry can hide between or after the blobs; anything else (another writer,
+// pax headers, a truncated file) answers undefined and the caller reads the tar
+// in one pass as before. Each range is verified against its digest while read.
+
+const BLOCK = 512;
+const END_OF_ARCHIVE = 2 * BLOCK;
+
+export interface BlobRange {
+  blob: DbBlob;
+  /** The tar entry name, blobs/sha256/<hex>. */
+  entry: string;
+  /** First data byte in the file. */
+  start: number;
+}
+
+function padded(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+function field(header: Buffer, from: number, length: number): string {
+  const raw = header.subarray(from, from + length);
+  const nul = raw.indexOf(0);
+  return raw.subarray(0, nul === -1 ? length : nul).toString('latin1');
+}
+
+/** A ustar header for `name` of `size` bytes, regular file, intact checksum. */
+function headerMatches(header: Buffer, name: string, size: number): boolean {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
+  const stored = parseInt(field(header, 148, 8).trim(), 8);
+  const type = header[156];
+  return (
+    stored === sum &&
+    field(header, 0, 100) === name &&
+    field(header, 345, 155) === '' &&
+    parseInt(field(header, 124, 12).trim(), 8) === size &&
+    (type === 0x30 || type === 0) &&
+    field(header, 257, 5) === 'ustar'
+  );
+}
+
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer | undefined> {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(buf, 0, length, position);
+  return bytesRead === length ? buf : undefined;
+}
+
+/**
+ * Where each carried blob of an opened single-file bundle lies, tar order; or
+ * undefined when the file is not laid out as ferry writes it (or is a volume set
+ * or a stream): then use `bundle.blobs()`.
+ */
+export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRange[] | undefined> {
+  if (bundle.volumes) return undefined;
+  const carried = bundle.db.blobs().filter((b) => b.included);
+  if (carried.length !== bundle.sums.length || carried.some((b, i) => b.descriptor.digest !== bundle.sums[i])) return undefined;
+  const fh = await open(path, 'r');
+  try {
+    const ranges: BlobRange[] = [];
+    let offset = bundle.headBytes;
+    for (const blob of carried) {
+      const entry = blobEntryName(blob.descriptor.digest);
+      const header = await readAt(fh, offset, BLOCK);
+      if (!header || !headerMatches(header, entry, blob.descriptor.size)) return undefined;
+      ranges.push({ blob, entry, start: offset + BLOCK });
+      offset += BLOCK + padded(blob.descriptor.size);
+    }
+    const end = await readAt(fh, offset, END_OF_ARCHIVE);
+    if (!end || end.some((b) => b !== 0) || (await fh.stat()).size !== offset + END_OF_ARCHIVE) return undefined;
+    return ranges;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The bytes of one located blob, verified (size and digest) as they are read: errors like the one-pass reader's. */
+export function openBlobRange(path: string, range: BlobRange): Readable {
+  const { descriptor } = range.blob;
+  const verify = verifyingStream(descriptor, range.entry);
+  if (descriptor.size === 0) {
+    verify.end();
+    return verify;
+  }
+  // 256 KiB reads: several ranges are read at once, and each holds its buffer.
+  const file = createReadStream(path, { start: range.start, end: range.start + descriptor.size - 1, highWaterMark: 256 * 1024 });
+  // pipeline: an error on either side ends both (the file closes if the consumer gives up).
+  return pipeline(file, verify, () => undefined);
+}

@@ -1,0 +1,66 @@
+import pLimit from 'p-limit';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
+import { readCapped } from '../core/read-capped.js';
+import { locateBlobs, openBlobRange, type BlobRange } from '../bundle/index.js';
+import { blobPusher, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
+
+// Import's blob pass over a single-file bundle, several blobs at once: each one
+// read from its own byte range of the file (bundle/blob-ranges.ts checks the
+// layout first) and verified while it flows to the registry, `concurrency` at a
+// time. A registry takes parallel uploads much faster than one stream (bench:
+// docker-registry ~550 MiB/s for 4 streams against ~320 for one) and the three
+// round trips of each blob overlap. Blobs the target holds are still read and
+// verified, as the one-pass reader does. A stick with volumes, a stream, or a
+// file not laid out as ferry writes it goes through pushBlobsFromBundle instead.
+
+const discard = (): Writable =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+
+/** The blob pass by ranges, or undefined when `path` cannot be read that way. */
+export async function pushBlobsByRange(path: string, options: BlobPassOptions): Promise<BlobPassResult | undefined> {
+  const ranges = await locateBlobs(path, options.bundle);
+  if (!ranges) return undefined;
+  const result: BlobPassResult = { manifests: new Map(), pushed: 0, mounted: 0, bytes: 0, pending: new Map() };
+  const pushOne = blobPusher(options, result);
+  const limit = pLimit(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', abort, { once: true });
+
+  const one = async (range: BlobRange): Promise<void> => {
+    controller.signal.throwIfAborted();
+    const desc = range.blob.descriptor;
+    const bytes = openBlobRange(path, range);
+    if (range.blob.kind === 'manifest') {
+      result.manifests.set(desc.digest, await readCapped(bytes, MAX_MANIFEST_BYTES, range.entry));
+      return;
+    }
+    const keys = options.missing.get(desc.digest);
+    // The target has it: still proven, as the one-pass reader proves what it drains.
+    if (!keys?.length) await pipeline(bytes, discard(), { signal: controller.signal });
+    else await pushOne(desc, keys as [string, ...string[]], bytes);
+  };
+
+  try {
+    // Tar order; the first failure stops what has not started yet and is the one reported.
+    const outcomes = await Promise.allSettled(
+      ranges.map((range) =>
+        limit(() => one(range)).catch((err: unknown) => {
+          controller.abort(err);
+          throw err;
+        }),
+      ),
+    );
+    // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
+    if (outcomes.some((o) => o.status === 'rejected')) throw controller.signal.reason;
+    return result;
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+  }
+}
