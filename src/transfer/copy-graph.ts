@@ -34,7 +34,7 @@ export interface CopyGraphOptions {
   successors?: SuccessorsFn;
   /** Whole-transfer attempts for a blob; each resumes from what the target holds. */
   attempts?: number;
-  /** Shared map of nodes in flight or done, to dedupe across copies into the same target. */
+  /** Shared map of nodes in flight or done (by repository and digest), to dedupe across copies. */
   inflight?: Map<string, Promise<NodeAction>>;
   /** Repositories that may hold a blob already, for cross-repository mounts. */
   mountCandidates?: (desc: Descriptor) => string[];
@@ -83,10 +83,16 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   };
 
   const copyNode = (desc: Descriptor): Promise<NodeAction> => {
-    const known = inflight.get(desc.digest);
+    // Keyed by repository too: a shared map serves copies into several repositories,
+    // and a blob must be linked into each of them (per-repository links).
+    const key = `${repository}\0${desc.digest}`;
+    const known = inflight.get(key);
     if (known) return known;
+    const elsewhere = inflight.get(desc.digest);
     const work = (async (): Promise<NodeAction> => {
       signal?.throwIfAborted();
+      // The same blob on its way into another repository: wait, then mount it from there.
+      if (elsewhere && !isManifest(desc.mediaType)) await elsewhere.catch(() => undefined);
       if (await limit(() => target.exists(desc, signal ? { signal } : {}))) return finish(desc, 'skipped', 0);
       emit({ type: 'node-start', descriptor: desc, repository });
       if (isManifest(desc.mediaType)) {
@@ -99,8 +105,12 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       const moved = await limit(() => copyBlob(desc));
       return finish(desc, 'copied', moved);
     })();
-    inflight.set(desc.digest, work);
-    work.catch(() => inflight.delete(desc.digest));
+    inflight.set(key, work);
+    if (!elsewhere) inflight.set(desc.digest, work);
+    work.catch(() => {
+      inflight.delete(key);
+      if (inflight.get(desc.digest) === work) inflight.delete(desc.digest);
+    });
     return work;
   };
 

@@ -67,6 +67,8 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     limit: options.limit,
     inflight: options.inflight,
     repository: target.name,
+    // A layer another image already brought into the store is linked, not fetched again.
+    mountCandidates: (desc: Descriptor) => store.linkedIn(desc.digest),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(signal ? { signal } : {}),
   };

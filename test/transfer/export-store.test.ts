@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { upstreamRepositoryName } from '../../src/core/upstream-repository.js';
+import { openStore } from '../../src/store/index.js';
+import { ferry } from '../helpers/ferry-cli.js';
+import { rigContext, seededRig } from '../rig/context.js';
+
+// Export pulls into the store first; that store is also what `ferry serve` can
+// serve, so every image must be complete in its own repository (per-repository
+// links), including the layers it shares with another image pulled at the same time.
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-export-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!rigContext().available)('the store after export', () => {
+  it('links a shared layer into every repository that uses it, fetched once', async () => {
+    const rig = seededRig();
+    const images = [rig.images.images.appA, rig.images.images.appB];
+    const trace = join(dir, 'trace.jsonl');
+    const r = await ferry(['export', ...images.map((i) => `${rig.source.host}/${i.reference}`), '-o', join(dir, 'b.tar'), '--plain-http', '--store', join(dir, 'store'), '--trace', trace, '--no-with-referrers']);
+    expect(r.code, r.stderr).toBe(0);
+    const store = await openStore(join(dir, 'store'), { readOnly: true });
+    try {
+      for (const image of images) {
+        const repo = store.repository(upstreamRepositoryName(rig.source.host, image.repository));
+        for (const blob of image.blobs) expect(await repo.exists(blob), `${image.repository} ${blob.digest}`).toBe(true);
+        expect((await repo.resolve(image.tag!)).digest).toBe(image.digest);
+      }
+    } finally {
+      store.close();
+    }
+    const shared = images[0]!.blobs.filter((b) => images[1]!.blobs.some((o) => o.digest === b.digest));
+    expect(shared.length).toBeGreaterThan(0);
+    const { readFileSync } = await import('node:fs');
+    const gets = readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; url: string; status: number });
+    for (const blob of shared) {
+      expect(gets.filter((g) => g.method === 'GET' && g.url.includes(`/blobs/${blob.digest}`) && g.status < 300)).toHaveLength(1);
+    }
+  });
+});
