@@ -32,17 +32,7 @@ export function createOutput(options: { json: boolean; quiet: boolean }, stdout:
   };
 }
 
-/** 1234567 → "1.2 MB" */
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes } from '../core/format-bytes.js';
 
 /** A plain text table with padded columns. */
 export function formatTable(header: string[], rows: string[][]): string {

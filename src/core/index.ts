@@ -11,3 +11,5 @@ export * from './platform.js';
 export * from './read-capped.js';
 export * from './reference.js';
 export * from './upstream-repository.js';
+export * from './format-bytes.js';
+export * from './loopback.js';

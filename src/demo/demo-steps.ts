@@ -49,14 +49,3 @@ export class StepTimer {
   }
 }
 
-/** 2541231 → "2.5 MB" (decimal units, as the CLI prints sizes). */
-export function formatSize(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
-}

@@ -6,7 +6,8 @@ import { exportImages } from '../transfer/export.js';
 import { importBundle } from '../transfer/import.js';
 import { RegistryPool } from '../transfer/registry-pool.js';
 import { parseDestination } from '../transfer/retag.js';
-import { formatSize, type StepTimer } from './demo-steps.js';
+import { formatBytes } from '../core/format-bytes.js';
+import type { StepTimer } from './demo-steps.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
 import { checkImage, type ImageCheck } from './graph-check.js';
 import { buildSampleImages, type SampleSet } from './sample-images.js';
@@ -53,7 +54,7 @@ export async function roundTrip(work: WorkDir, opts: TripOptions, timer: StepTim
   const samples = await timer.run('samples', async () => {
     const set = await buildSampleImages(work.path('samples'));
     const names = set.images.map((i) => `${i.repository}:${i.tag} (${i.platforms.join(', ')})`).join(' and ');
-    return { result: set, what: `built ${names}: ${set.blobs} blobs, ${formatSize(set.bytes)}, one base layer shared` };
+    return { result: set, what: `built ${names}: ${set.blobs} blobs, ${formatBytes(set.bytes)}, one base layer shared` };
   });
 
   const source = await timer.run('source-registry', async () => {
@@ -81,7 +82,7 @@ export async function roundTrip(work: WorkDir, opts: TripOptions, timer: StepTim
       mounted += r.mounted;
       bytes += r.bytesTransferred;
     }
-    const what = `pushed ${samples.images.length} images with ferry's registry client: ${copied} manifests and blobs (${formatSize(bytes)}), ${mounted} shared layer mounted, not re-sent`;
+    const what = `pushed ${samples.images.length} images with ferry's registry client: ${copied} manifests and blobs (${formatBytes(bytes)}), ${mounted} shared layer mounted, not re-sent`;
     return { result: undefined, what };
   });
 
@@ -106,13 +107,13 @@ export async function roundTrip(work: WorkDir, opts: TripOptions, timer: StepTim
       ...sig,
     });
     const b = report.bundle;
-    return { result: undefined, what: `pulled into a staging store, wrote demo.tar: ${b.bundleJson.blobs.count} blobs (shared ones once), ${formatSize(b.bytes)}, signed by ${b.keyId}` };
+    return { result: undefined, what: `pulled into a staging store, wrote demo.tar: ${b.bundleJson.blobs.count} blobs (shared ones once), ${formatBytes(b.bytes)}, signed by ${b.keyId}` };
   });
 
   const bundle = await timer.run('verify', async () => {
     const v = await verifyBundle(bundleFile, { key: keys.publicKeyPem, requireSignature: true, tempDir: work.root });
     const result: BundleSummary = { file: bundleFile, id: v.id, bytes: v.bytesRead, blobs: v.blobs, keyId: v.keyId, signature: v.signature };
-    return { result, what: `signature ${v.signature}; ${v.blobs} blobs, ${formatSize(v.blobBytes)} re-hashed against the signed index` };
+    return { result, what: `signature ${v.signature}; ${v.blobs} blobs, ${formatBytes(v.blobBytes)} re-hashed against the signed index` };
   });
 
   const target = await timer.run('target-registry', async () => {
@@ -134,7 +135,7 @@ export async function roundTrip(work: WorkDir, opts: TripOptions, timer: StepTim
     });
     return {
       result: undefined,
-      what: `verified while streaming; pushed ${report.blobs.pushed} blobs (${formatSize(report.blobs.bytes)}), mounted ${report.blobs.mounted}, then ${report.images.length} images under ${target.address}/${TARGET_PREFIX}/, tags last`,
+      what: `verified while streaming; pushed ${report.blobs.pushed} blobs (${formatBytes(report.blobs.bytes)}), mounted ${report.blobs.mounted}, then ${report.images.length} images under ${target.address}/${TARGET_PREFIX}/, tags last`,
     };
   });
 

@@ -1,46 +1,8 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { truncate } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { extract, pack, type Header } from 'tar-stream';
-
 // Tar surgery for hostile-bundle tests: read a (test-sized) bundle as entries,
 // change them the way an attacker or a failing USB stick would, write them
-// back. Headers keep whatever type and name the test crafted.
-
-export interface TarEntry {
-  header: Partial<Header> & { name: string };
-  data: Buffer;
-}
-
-export async function readTarEntries(path: string): Promise<TarEntry[]> {
-  const out: TarEntry[] = [];
-  const ex = extract();
-  const done = pipeline(createReadStream(path), ex);
-  for await (const entry of ex) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry) chunks.push(chunk as Buffer);
-    out.push({ header: { ...entry.header }, data: Buffer.concat(chunks) });
-  }
-  await done;
-  return out;
-}
-
-export async function writeTarEntries(path: string, entries: readonly TarEntry[], opts: { truncateTo?: number } = {}): Promise<void> {
-  const p = pack();
-  const done = pipeline(p, createWriteStream(path));
-  for (const e of entries) {
-    const isFile = (e.header.type ?? 'file') === 'file';
-    await new Promise<void>((resolve, reject) => {
-      const header = { mode: 0o644, mtime: new Date(0), ...e.header, size: isFile ? e.data.length : 0 };
-      const cb = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (isFile) p.entry(header, e.data, cb);
-      else p.entry(header, cb); // links, directories: no body
-    });
-  }
-  p.finalize();
-  await done;
-  if (opts.truncateTo !== undefined) await truncate(path, opts.truncateTo);
-}
+// back. Reading and writing are the bundle tests' fixtures.
+export { readTar as readTarEntries, writeTar as writeTarEntries, type RawEntry as TarEntry } from '../bundle/fixtures.js';
+import type { RawEntry as TarEntry } from '../bundle/fixtures.js';
 
 export function cloneEntries(entries: readonly TarEntry[]): TarEntry[] {
   return entries.map((e) => ({ header: { ...e.header }, data: Buffer.from(e.data) }));

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { normalizeRegistry, UsageError } from '../../core/index.js';
+import { isLoopbackHost } from '../../core/loopback.js';
 import type { Credentials } from './auth/credentials.js';
 import type { TraceSink } from './transport/trace.js';
 
@@ -62,11 +62,7 @@ export const DEFAULTS = {
   userAgent: 'ferry/0.1',
 } as const;
 
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
-}
+export { isLoopbackHost } from '../../core/loopback.js';
 
 /** The base URL of the API for a registry host, after the plain-HTTP policy. */
 export function registryBaseUrl(opts: Pick<RegistryClientOptions, 'registry' | 'plainHttp' | 'forcePlainHttp'>): URL {

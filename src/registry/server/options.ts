@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { UsageError } from '../../core/index.js';
+import { isLoopbackHost as isLoopback } from '../../core/loopback.js';
 import type { Store } from '../../store/index.js';
 import type { RequestLogEntry } from './request-log.js';
 import type { TlsFiles } from './tls.js';
@@ -61,12 +61,7 @@ export interface ResolvedOptions {
   readonly shutdownTimeoutMs: number;
 }
 
-/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '::ffff:127.0.0.1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
-}
+export { isLoopbackHost as isLoopback } from '../../core/loopback.js';
 
 function positive(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
