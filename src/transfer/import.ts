@@ -2,7 +2,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
-import { ErrorCode, NotFoundError, PartialFailure, isFerryError, type Outcome } from '../core/errors.js';
+import { ErrorCode, NotFoundError, isFerryError, type Outcome } from '../core/errors.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { formatReference } from '../core/reference.js';
 import { openBundle, type Bundle, type BundleInput } from '../bundle/index.js';
@@ -109,6 +109,12 @@ function subjectDescriptor(digest: Digest, manifests: Map<string, Buffer>): Desc
   return { digest, size: bytes.length, mediaType: doc.mediaType ?? 'application/vnd.oci.image.manifest.v1+json' };
 }
 
+const PRESERVE_HINT = 'stock registries refuse layers that carry urls: import with --foreign-layers=localize (the default), or allow urls in the registry';
+
+function hasForeignLayers(bundle: Bundle, image: PlannedImage): boolean {
+  return bundle.db.blobsOf(image.root.digest).some((b) => b.descriptor.urls !== undefined && b.descriptor.urls.length > 0);
+}
+
 /** A delta bundle leaves out what the target should hold; check before anything is tagged. */
 async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: string) => Repository, limit: LimitFunction): Promise<void> {
   const assumed: Descriptor[] = bundle.bundleJson.assumes.map((a) => ({ digest: a.digest, size: a.size, mediaType: a.mediaType }));
@@ -166,19 +172,20 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       pass.bytes += again.bytes;
     }
     Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted, bytes: pass.bytes });
+    const errors: unknown[] = [];
     await landAll(plan.images, (image) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report), (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;
-      report.failed.push({ subject: image.source, ok: false, error: { code: err.code, message: err.message } });
+      errors.push(err);
+      const message = options.foreignLayers === 'preserve' && hasForeignLayers(bundle, image) ? `${err.message} (${PRESERVE_HINT})` : err.message;
+      report.failed.push({ subject: image.source, ok: false, error: { code: err.code, message } });
     });
     // Landed in parallel: report in the plan's order, as before.
     const order = new Map(plan.images.map((image, i) => [image.source, i]));
     report.images.sort((a, b) => (order.get(a.source) ?? 0) - (order.get(b.source) ?? 0));
     report.failed.sort((a, b) => (order.get(a.subject) ?? 0) - (order.get(b.subject) ?? 0));
     recordReceipts(options, plan, bundle, report);
-    if (report.failed.length > 0) {
-      const first = report.failed[0]!;
-      throw new PartialFailure(`${report.failed.length} of ${plan.images.length} images failed; first: ${first.subject}: ${first.error?.message}`, report.failed);
-    }
+    // Some images landed: the report says which did not (the CLI exits 7). None: the cause stands.
+    if (report.images.length === 0 && errors.length > 0) throw errors[0];
     return report;
   } finally {
     await bundle.close();

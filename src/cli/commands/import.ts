@@ -67,8 +67,9 @@ export const importCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
+      for (const f of report.failed) ctx.out.warn(`${f.subject}: ${f.error?.message}`);
       ctx.out.result(report, () => describeReport(report));
-      return ExitCode.ok;
+      return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
       progress.done();
       store?.close();
