@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestHex } from '../../src/core/digest.js';
 import { MediaType } from '../../src/core/media-types.js';
 import { ferry } from '../helpers/ferry-cli.js';
-import { expectOk, expectRefusal, registryFlags, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { expectOk, registryFlags, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig } from '../rig/context.js';
 import { foreignUrlPattern } from '../rig/foreign-server.js';
 import { IMAGE_KEYS } from '../rig/image-set.js';
