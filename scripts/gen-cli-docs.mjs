@@ -18,6 +18,7 @@ import yargs from 'yargs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { buildParser } = await import(join(ROOT, 'dist/cli/main.js'));
+const commands = await (await import(join(ROOT, 'dist/cli/commands/index.js'))).allCommands();
 const { withRegistryFlags } = await import(join(ROOT, 'dist/cli/registry-flags.js'));
 
 const YARGS_STRING = '__yargsString__:';
@@ -25,7 +26,7 @@ const noRun = async () => undefined;
 
 /** Parses `path` (e.g. ['export'] or ['k8s', 'preload']) in help-only mode and reads back what yargs knows. */
 async function describeCommand(path) {
-  const parser = buildParser([...path], noRun).exitProcess(false);
+  const parser = buildParser([...path], noRun, commands).exitProcess(false);
   await parser.getHelp();
   const usage = parser.getInternalMethods().getUsageInstance();
   const descriptions = Object.fromEntries(Object.entries(usage.getDescriptions()).map(([k, v]) => [k, typeof v === 'string' ? v.replace(YARGS_STRING, '') : '']));

@@ -1,7 +1,7 @@
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { ExitCode, UsageError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
-import { commands } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 import { reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
 
@@ -12,7 +12,11 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
 }
 
 /** Declares the whole command line; `docs/cli.md` is generated from this too. */
-export function buildParser(argv: string[], onRun: (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>): Argv<GlobalArgs> {
+export function buildParser(
+  argv: string[],
+  onRun: (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>,
+  commands: readonly FerryCommand[],
+): Argv<GlobalArgs> {
   let parser = yargs(argv)
     .scriptName('ferry')
     .usage('ferry <command> [options]\n\nCarry container images across an air gap: export to a signed bundle, import into a registry, serve.')
@@ -62,9 +66,10 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   let code: number = ExitCode.ok;
   try {
-    await buildParser(argv, async (cmd, args) => {
+    const onRun = async (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs): Promise<void> => {
       code = (await cmd.run(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
-    }).parseAsync();
+    };
+    await buildParser(argv, onRun, await commandsFor(argv)).parseAsync();
     return code;
   } catch (err) {
     return reportError(err, { debug, json });

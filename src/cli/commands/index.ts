@@ -1,16 +1,42 @@
 import type { FerryCommand } from '../command.js';
-import { copyCommand } from './copy.js';
-import { demoCommand } from './demo.js';
-import { doctorCommand } from './doctor.js';
-import { exportCommand } from './export.js';
-import { importCommand } from './import.js';
-import { inspectCommand } from './inspect.js';
-import { inventoryCommand } from './inventory.js';
-import { k8sCommand } from './k8s.js';
-import { keygenCommand } from './keygen.js';
-import { serveCommand } from './serve.js';
-import { storeCommand } from './store.js';
-import { verifyCommand } from './verify.js';
 
-/** Every command, in the order --help lists them. */
-export const commands: FerryCommand[] = [exportCommand, importCommand, verifyCommand, inspectCommand, copyCommand, serveCommand, keygenCommand, storeCommand, inventoryCommand, doctorCommand, k8sCommand, demoCommand];
+// Every command, in the order --help lists them, each loaded only when it runs:
+// a command's module pulls in its layers (undici, SQLite, tar, YAML…), and
+// loading all of them costs every invocation ~130 ms and ~20 MiB (bench).
+const LOADERS: ReadonlyArray<readonly [string, () => Promise<FerryCommand>]> = [
+  ['export', async () => (await import('./export.js')).exportCommand],
+  ['import', async () => (await import('./import.js')).importCommand],
+  ['verify', async () => (await import('./verify.js')).verifyCommand],
+  ['inspect', async () => (await import('./inspect.js')).inspectCommand],
+  ['copy', async () => (await import('./copy.js')).copyCommand],
+  ['serve', async () => (await import('./serve.js')).serveCommand],
+  ['keygen', async () => (await import('./keygen.js')).keygenCommand],
+  ['store', async () => (await import('./store.js')).storeCommand],
+  ['inventory', async () => (await import('./inventory.js')).inventoryCommand],
+  ['doctor', async () => (await import('./doctor.js')).doctorCommand],
+  ['k8s', async () => (await import('./k8s.js')).k8sCommand],
+  ['demo', async () => (await import('./demo.js')).demoCommand],
+];
+
+/** Global flags that take a value: their value is not the command name. */
+const GLOBAL_VALUE_FLAGS = new Set(['--store', '--trace']);
+
+/** Every command (for --help and the generated reference). */
+export function allCommands(): Promise<FerryCommand[]> {
+  return Promise.all(LOADERS.map(([, load]) => load()));
+}
+
+/** Only the command `argv` names, or all of them when it names none (help, typos). */
+export async function commandsFor(argv: readonly string[]): Promise<FerryCommand[]> {
+  let name: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (GLOBAL_VALUE_FLAGS.has(word)) i++;
+    else if (!word.startsWith('-')) {
+      name = word;
+      break;
+    }
+  }
+  const loader = LOADERS.find(([n]) => n === name);
+  return loader ? [await loader[1]()] : allCommands();
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { allCommands, commandsFor } from '../../src/cli/commands/index.js';
+
+// Only the command being run is loaded (its layers cost time and memory); help and
+// typos see every command.
+
+const names = async (argv: string[]) => (await commandsFor(argv)).map((c) => String(c.command).split(' ')[0]);
+
+describe('command loading', () => {
+  it('loads just the named command, skipping the values of global flags', async () => {
+    expect(await names(['export', 'nginx', '-o', 'x'])).toEqual(['export']);
+    expect(await names(['--store', 'import', '--json', 'verify', 'b.tar'])).toEqual(['verify']);
+    expect(await names(['--trace', 't.jsonl', 'k8s', 'rewrite'])).toEqual(['k8s']);
+  });
+
+  it('loads every command for help, an unknown word or nothing', async () => {
+    const all = (await allCommands()).map((c) => String(c.command).split(' ')[0]);
+    expect(all).toHaveLength(12);
+    expect(new Set(all).size).toBe(12);
+    expect(await names(['--help'])).toEqual(all);
+    expect(await names(['exprot'])).toEqual(all);
+    expect(await names([])).toEqual(all);
+  });
+});
