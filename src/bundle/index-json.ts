@@ -16,7 +16,8 @@ export interface OciIndexJson {
   manifests: Descriptor[];
 }
 
-export function buildIndexJson(images: readonly GraphImage[]): Buffer {
+/** index.json naming each image for skopeo (ref.name) and `ctr images import` (containerd name). */
+export function buildIndexJson(images: readonly Pick<GraphImage, 'name' | 'root'>[]): Buffer {
   const manifests = images.map((i) => ({
     mediaType: i.root.mediaType,
     digest: i.root.digest,

@@ -33,4 +33,4 @@ export type { InspectReport, InspectedImage } from './inspect.js';
 export { FAT32_MAX_FILE, MAX_VOLUMES, MIN_SPLIT_BYTES, parseSplitSize } from './split-size.js';
 export { VOLUMES_FORMAT, sidecarPathFor, volumeName } from './volume-sidecar.js';
 export type { VolumeInfo, VolumeSidecar } from './volume-sidecar.js';
-export type { OciIndexJson } from './index-json.js';
+export { buildIndexJson, type OciIndexJson } from './index-json.js';

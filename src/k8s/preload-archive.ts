@@ -1,10 +1,8 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pack } from 'tar-stream';
-import type { BundleBlob } from '../bundle/index.js';
-import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME } from '../core/descriptor.js';
+import { buildIndexJson, type BundleBlob } from '../bundle/index.js';
 import type { Digest } from '../core/digest.js';
-import { MediaType } from '../core/media-types.js';
 import { HoldLastChunk } from './hold-last-chunk.js';
 import type { PreloadImage } from './preload-plan.js';
 
@@ -17,15 +15,6 @@ import type { PreloadImage } from './preload-plan.js';
 
 const MTIME = new Date(0);
 
-export function preloadIndexJson(images: readonly PreloadImage[]): Buffer {
-  const manifests = images.map((i) => ({
-    mediaType: i.root.mediaType,
-    digest: i.root.digest,
-    size: i.root.size,
-    annotations: { [ANNOTATION_CONTAINERD_NAME]: i.name, [ANNOTATION_REF_NAME]: i.name },
-  }));
-  return Buffer.from(`${JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests })}\n`);
-}
 
 class CountBytes extends Transform {
   private readonly onBytes: (n: number) => void;
@@ -64,7 +53,7 @@ export async function writePreloadArchive(
 ): Promise<{ blobs: number; bytes: number }> {
   const layout = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
   await entry(pack, 'oci-layout', Readable.from([layout]), layout.length);
-  const index = preloadIndexJson(images);
+  const index = buildIndexJson(images);
   await entry(pack, 'index.json', Readable.from([index]), index.length);
   let count = 0;
   let bytes = 0;

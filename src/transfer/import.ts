@@ -8,7 +8,7 @@ import { formatReference } from '../core/reference.js';
 import { openBundle, type Bundle, type BundleInput } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
-import { noEvents, type EventSink, type NodeAction } from './events.js';
+import type { EventSink, NodeAction } from './events.js';
 import { findMissing, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';

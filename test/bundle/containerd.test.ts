@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../src/bundle/index.js';
-import { killOnExit, stopChild } from '../rig/child-reaper.js';
-import { requirePeer, run } from '../rig/peers.js';
+import { requirePeer } from '../rig/peers.js';
+import { startContainerd, type Containerd } from '../server/containerd-daemon.js';
 import { ALL_IMAGES, fetchFrom, fullName, imageInput, tempDir, testImages } from './fixtures.js';
 
 // The real containerd (peers.md: its own config, root, state and socket under a
@@ -17,38 +15,16 @@ const isRoot = process.getuid?.() === 0;
 
 describe.skipIf(!haveContainerd || !isRoot)('ctr images import of a ferry bundle', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
-  let daemon: ChildProcess | undefined;
-  let socket: string;
-  const ctr = (...args: string[]) => run('ctr', ['-a', socket, '-n', 'ferry-test', ...args]);
+  let containerd: Containerd | undefined;
+  const ctr = (...args: string[]) => containerd!.ctr(args);
 
   beforeAll(async () => {
     work = await tempDir('ferry-ctr-');
-    socket = join(work.dir, 'containerd.sock');
-    const config = join(work.dir, 'config.toml');
-    await writeFile(
-      config,
-      [
-        'version = 2',
-        `root = "${join(work.dir, 'root')}"`,
-        `state = "${join(work.dir, 'state')}"`,
-        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-        '[grpc]',
-        `  address = "${socket}"`,
-        '[ttrpc]',
-        `  address = "${join(work.dir, 'ttrpc.sock')}"`,
-      ].join('\n'),
-    );
-    daemon = spawn('containerd', ['--config', config], { stdio: 'ignore' });
-    killOnExit(daemon);
-    for (let i = 0; i < 100; i++) {
-      if ((await run('ctr', ['-a', socket, 'version'])).code === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('containerd did not come up');
+    containerd = await startContainerd();
   });
 
   afterAll(async () => {
-    if (daemon) await stopChild(daemon);
+    await containerd?.stop();
     await work.cleanup();
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rigContext } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
-import { check, doctor, statuses } from './helpers.js';
+import { check, doctor } from './helpers.js';
 
 // Credentials against real docker-registry auth: htpasswd (basic) and the rig's
 // JWT token issuer (bearer), with right, wrong and no credentials, and a push

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferry } from '../helpers/ferry-cli.js';
 import { expectOk, sha256Hex, sourceRefs, workDir, type WorkDir } from '../helpers/transfer-kit.js';
-import { killOnExit, stopChild } from '../rig/child-reaper.js';
 import { rigContext, seededRig, type AvailableRig } from '../rig/context.js';
 import { IMAGE_KEYS, type RigImageKey } from '../rig/image-set.js';
 import { requirePeer, run, runOk } from '../rig/peers.js';
+import { startContainerd, type Containerd } from '../server/containerd-daemon.js';
 
 // A bundle written by `ferry export` is a plain OCI-layout tar that other tools
 // read without ferry: skopeo (oci-archive:), coreutils (sha256sum -c), openssl
@@ -111,28 +110,14 @@ describe.skipIf(!rigContext().available)('a CLI-written bundle, read by ferry-le
   });
 
   describe.skipIf(!requirePeer('containerd', 'containerd') || process.getuid?.() !== 0)('containerd', () => {
-    let daemon: ChildProcess | undefined;
-    let socket = '';
-    const ctr = (...args: string[]) => run('ctr', ['-a', socket, '-n', 'ferry-transfer', ...args]);
+    let containerd: Containerd | undefined;
+    const ctr = (...args: string[]) => containerd!.ctr(args);
 
     beforeAll(async () => {
-      const root = work.path('containerd');
-      await mkdir(root);
-      socket = `${root}/containerd.sock`;
-      const config = `${root}/config.toml`;
-      const lines = ['version = 2', `root = "${root}/root"`, `state = "${root}/state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]'];
-      lines.push('[grpc]', `  address = "${socket}"`, '[ttrpc]', `  address = "${root}/ttrpc.sock"`);
-      await writeFile(config, lines.join('\n'));
-      daemon = spawn('containerd', ['--config', config], { stdio: 'ignore' });
-      killOnExit(daemon);
-      for (let i = 0; i < 100; i++) {
-        if ((await run('ctr', ['-a', socket, 'version'])).code === 0) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('containerd did not come up');
+      containerd = await startContainerd();
     });
     afterAll(async () => {
-      if (daemon) await stopChild(daemon);
+      await containerd?.stop();
     });
 
     it('ctr images import --no-unpack --all-platforms lists every exported image under its full name and digest', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Descriptor } from '../../src/core/descriptor.js';
 import { upstreamRepositoryName } from '../../src/core/upstream-repository.js';
 import { openStore } from '../../src/store/index.js';
 import { ferry } from '../helpers/ferry-cli.js';
@@ -25,7 +26,7 @@ describe.skipIf(!rigContext().available)('the store after export', () => {
     try {
       for (const image of images) {
         const repo = store.repository(upstreamRepositoryName(rig.source.host, image.repository));
-        for (const blob of image.blobs) expect(await repo.exists(blob), `${image.repository} ${blob.digest}`).toBe(true);
+        for (const blob of image.blobs) expect(await repo.exists({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size } as Descriptor), `${image.repository} ${blob.digest}`).toBe(true);
         expect((await repo.resolve(image.tag!)).digest).toBe(image.digest);
       }
     } finally {
