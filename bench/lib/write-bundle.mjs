@@ -17,7 +17,7 @@ try {
     const root = await store.repository(repo).resolve(ref.slice(colon + 1));
     images.push({ name: ref, root, referrers: [] });
   }
-  await writeBundle({ images, fetch: (desc) => store.openBlob(desc.digest), out, toolVersion: 'bench' });
+  await writeBundle({ images, fetch: (desc) => store.openBlob(desc.digest), localFile: (desc) => store.blobPath(desc.digest), out, toolVersion: 'bench' });
 } finally {
   store.close();
 }

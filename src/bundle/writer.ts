@@ -7,9 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
-import { digestOf } from '../core/digest.js';
+import { digestOf, type Digest } from '../core/digest.js';
 import { UsageError } from '../core/errors.js';
-import { createDigester, verifyStream } from '../core/hashing.js';
+import { createDigester, verifyBytes, verifyStream } from '../core/hashing.js';
 import { buildBundleJson, resolveCreated } from './bundle-json-build.js';
 import { formatSha256Sums } from './checksums.js';
 import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
@@ -19,22 +19,28 @@ import { buildManifestDb } from './manifest-db-build.js';
 import { ManifestDb } from './manifest-db.js';
 import type { BlobKind } from './manifest-db-schema.js';
 import { keyIdOf, parsePrivateKey, sign } from './sign.js';
+import type { KeyObject } from 'node:crypto';
 import { MIN_SPLIT_BYTES } from './split-size.js';
 import { ByteTap, entryHeader, writeEntry } from './tar-writer.js';
 import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } from './volume-sidecar.js';
 import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
+import { canPlaceAt, PlacedBundle, type PlacedEntry } from './placed-writer.js';
 
 // writeBundle: walk the graph, build the head (index.json, index.db,
 // SHA256SUMS, then bundle.json over their digests, then its signature), and
-// stream one deterministic tar — head first, then every blob once, each piped
-// from the source through a verifying stream into its entry. Output goes to
-// .partial files renamed into place at the end; volumes get a signed sidecar.
+// write one deterministic tar — head first, then every blob once, each
+// verified against its digest on the way. Two ways to the same bytes: a single
+// file whose blobs sit in local files (the store) is placed by every core at
+// once (placed-writer.ts); volumes, and blobs that only stream, go through
+// tar-stream, piped from the source through a verifying stream into each entry
+// while the whole tar is hashed for the volume list. Output goes to .partial
+// files renamed into place at the end; volumes get a signed sidecar.
 
 export type BundleProgress =
   | { type: 'planned'; blobs: number; bytes: number; assumed: number }
   | { type: 'blob-started'; descriptor: Descriptor; kind: BlobKind }
-  | { type: 'bytes'; descriptor: Descriptor; n: number }
+  | { type: 'bytes'; n: number; descriptor?: Descriptor }
   | { type: 'blob-done'; descriptor: Descriptor };
 
 export interface WriteBundleOptions {
@@ -56,6 +62,12 @@ export interface WriteBundleOptions {
   signal?: AbortSignal;
   /** Scratch space for index.db (default: the OS temp dir). */
   tempDir?: string;
+  /**
+   * A local file holding a blob's bytes (the store's), or undefined. When every
+   * carried blob has one, a single-file bundle is copied from them on every
+   * core at once instead of streamed from `fetch` (each still verified).
+   */
+  localFile?: (desc: Descriptor) => string | undefined;
 }
 
 export interface WriteBundleResult {
@@ -65,9 +77,9 @@ export interface WriteBundleResult {
   /** NAME.volumes.json for a split bundle. */
   sidecar?: string;
   volumes?: VolumeInfo[];
-  /** Size and sha256 of the whole tar. */
+  /** Size of the whole tar, and its sha256 when it was streamed (always for volumes; the volume list carries it). */
   bytes: number;
-  sha256: string;
+  sha256: string | undefined;
   keyId: string | null;
 }
 
@@ -112,11 +124,9 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   const included = walk.graph.blobs.filter((b) => b.included);
   opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: included.reduce((n, b) => n + b.descriptor.size, 0), assumed: walk.graph.blobs.length - included.length });
   const created = resolveCreated(opts.created, walk.newestCreated);
+  const placed = await placedOutput(opts, walk);
 
   const work = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'ferry-write-'));
-  // The whole tar's sha256 runs on this thread, beside the copy (see offthread-hash.ts).
-  const hashes = new HashThread();
-  const output = new BundleOutput(opts.out, opts.split, hashes);
   try {
     const dbPath = join(work, 'index.db');
     await buildManifestDb(walk.graph, dbPath, work);
@@ -140,21 +150,102 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       db.close();
     }
     const bundleJsonBytes = serializeBundleJson(bundleJson);
+    const head: HeadEntries = {
+      before: [
+        [BundleEntry.ociLayout, OCI_LAYOUT_BYTES],
+        [BundleEntry.bundleJson, bundleJsonBytes],
+        ...(key ? [[BundleEntry.signature, sign(bundleJsonBytes, key)] as const] : []),
+        [BundleEntry.indexJson, indexJson],
+      ],
+      indexDb: { path: dbPath, ...indexDb },
+      after: [[BundleEntry.sums, sums]],
+    };
+    if (placed) return await writePlaced(placed.bundle, placed.files, head, walk, created, opts, { bundleJson, keyId });
+    return await writeStreamed(head, walk, fetch, created, opts, key, { bundleJson, keyId });
+  } catch (err) {
+    await placed?.bundle.abort();
+    throw err;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
 
+/** The head entries around index.db, which is a file (hashed as bundle.json names it). */
+interface HeadEntries {
+  before: ReadonlyArray<readonly [string, Buffer]>;
+  indexDb: EntryDigest & { path: string };
+  after: ReadonlyArray<readonly [string, Buffer]>;
+}
+
+/**
+ * A single-file bundle whose blobs are all in local files (or held in memory)
+ * on a file system that takes out-of-order writes: placed by every core at
+ * once (placed-writer.ts). Otherwise undefined, and the tar is streamed.
+ */
+async function placedOutput(opts: WriteBundleOptions, walk: WalkResult): Promise<{ bundle: PlacedBundle; files: Map<Digest, string> } | undefined> {
+  if (opts.split !== undefined || !opts.localFile || !(await canPlaceAt(opts.out))) return undefined;
+  const files = new Map<Digest, string>();
+  for (const blob of walk.graph.blobs) {
+    if (!blob.included || walk.metadata.has(blob.descriptor.digest)) continue;
+    const file = opts.localFile(blob.descriptor);
+    if (file === undefined) return undefined;
+    files.set(blob.descriptor.digest, file);
+  }
+  const { onProgress } = opts;
+  return { bundle: await PlacedBundle.create(opts.out, onProgress ? (n) => onProgress({ type: 'bytes', n }) : undefined), files };
+}
+
+async function writePlaced(
+  placed: PlacedBundle,
+  files: Map<Digest, string>,
+  head: HeadEntries,
+  walk: WalkResult,
+  created: Date,
+  opts: WriteBundleOptions,
+  result: Pick<WriteBundleResult, 'bundleJson' | 'keyId'>,
+): Promise<WriteBundleResult> {
+  const entries: PlacedEntry[] = [
+    ...head.before.map(([name, bytes]) => ({ name, bytes })),
+    { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
+    ...head.after.map(([name, bytes]) => ({ name, bytes })),
+  ];
+  for (const blob of walk.graph.blobs) {
+    if (!blob.included) continue;
+    const desc = blob.descriptor;
+    const name = blobEntryName(desc.digest);
+    const subject = `blob ${desc.digest} from the source`;
+    const held = walk.metadata.get(desc.digest);
+    if (held) verifyBytes(held, desc, subject);
+    entries.push(held ? { name, bytes: held } : { name, file: files.get(desc.digest) as string, expected: desc, subject });
+  }
+  const bytes = await placed.write(entries, created, undefined, opts.signal);
+  return { ...result, files: [opts.out], bytes, sha256: undefined };
+}
+
+async function writeStreamed(
+  head: HeadEntries,
+  walk: WalkResult,
+  fetch: FetchBlob,
+  created: Date,
+  opts: WriteBundleOptions,
+  key: KeyObject | undefined,
+  partial: Pick<WriteBundleResult, 'bundleJson' | 'keyId'>,
+): Promise<WriteBundleResult> {
+  // The whole tar's sha256 runs on this thread, beside the copy (see offthread-hash.ts).
+  const hashes = new HashThread();
+  const output = new BundleOutput(opts.out, opts.split, hashes);
+  try {
     const pack = tarPack();
     const writing = pipeline(pack, output).then(
       () => undefined,
       (err: unknown) => err,
     );
     try {
-      const head = (name: string, bytes: Buffer) => writeEntry(pack, entryHeader(name, bytes.length, created), bytes);
-      await head(BundleEntry.ociLayout, OCI_LAYOUT_BYTES);
-      await head(BundleEntry.bundleJson, bundleJsonBytes);
-      if (key) await head(BundleEntry.signature, sign(bundleJsonBytes, key));
-      await head(BundleEntry.indexJson, indexJson);
+      const entry = (name: string, bytes: Buffer) => writeEntry(pack, entryHeader(name, bytes.length, created), bytes);
+      for (const [name, bytes] of head.before) await entry(name, bytes);
       // Our own file, but streamed and re-verified: it must be the bytes bundle.json names.
-      await writeEntry(pack, entryHeader(BundleEntry.indexDb, indexDb.size, created), createReadStream(dbPath), [verifyStream(indexDb, BundleEntry.indexDb)]);
-      await head(BundleEntry.sums, sums);
+      await writeEntry(pack, entryHeader(BundleEntry.indexDb, head.indexDb.size, created), createReadStream(head.indexDb.path), [verifyStream(head.indexDb, BundleEntry.indexDb)]);
+      for (const [name, bytes] of head.after) await entry(name, bytes);
       await writeBlobs(pack, walk, fetch, created, opts);
       pack.finalize();
     } catch (err) {
@@ -165,11 +256,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     const failed = await writing;
     if (failed !== undefined) throw failed;
 
-    const result: WriteBundleResult = { bundleJson, files: [], bytes: output.bytes, sha256: output.sha256(), keyId };
+    const result: WriteBundleResult = { ...partial, files: [], bytes: output.bytes, sha256: output.sha256() };
     if (opts.split === undefined) {
       result.files = await output.commit();
       return result;
     }
+    const { bundleJson } = partial;
     const sidecarPath = sidecarPathFor(opts.out);
     // An old volume list beside new volumes would make a half-finished set look complete.
     await rm(sidecarPath, { force: true });
@@ -196,7 +288,6 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     throw err;
   } finally {
     await hashes.close();
-    await rm(work, { recursive: true, force: true });
   }
 }
 

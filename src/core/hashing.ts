@@ -91,8 +91,19 @@ function sizeMismatch(expected: Expected, bytes: number, subject: string): Integ
 
 /** The error for a finished hash that is not `expected`, or null when it is. */
 function mismatch(expected: Expected, bytes: number, hash: Hash, subject: string): IntegrityError | null {
-  if (bytes !== expected.size) return sizeMismatch(expected, bytes, subject);
-  const actual = `sha256:${hash.digest('hex')}`;
+  return checkHashed(expected, bytes, hash.digest('hex'), subject);
+}
+
+/**
+ * The verdict on bytes hashed elsewhere (another thread): `bytes` counted,
+ * `hex` their sha256. An IntegrityError worded like VerifyStream's, or null.
+ */
+export function checkHashed(expected: Expected, bytes: number, hex: string, subject: string): IntegrityError | null {
+  return bytes === expected.size ? hashMismatch(expected, hex, subject) : sizeMismatch(expected, bytes, subject);
+}
+
+function hashMismatch(expected: Expected, hex: string, subject: string): IntegrityError | null {
+  const actual = `sha256:${hex}`;
   if (actual === expected.digest) return null;
   return new IntegrityError(`${subject}: digest mismatch: expected ${expected.digest}, got ${actual}`, {
     code: ErrorCode.digestMismatch,

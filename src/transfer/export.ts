@@ -85,6 +85,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
   const bundle = await writeBundle({
     images: pulled.map((p) => ({ name: formatReference(p.reference), root: p.root, referrers: p.referrers })),
     fetch: (desc) => options.store.openBlob(desc.digest),
+    localFile: (desc) => options.store.blobPath(desc.digest),
     out: options.output,
     ...(options.split ? { split: options.split } : {}),
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),

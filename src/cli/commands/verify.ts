@@ -1,4 +1,6 @@
-import { readPublicKeyFile, verifyBundle } from '../../bundle/index.js';
+// Only the modules verify needs, not the whole bundle package (writer, signer…): start-up is most of a small verify.
+import { readPublicKeyFile } from '../../bundle/key-files.js';
+import { verifyBundle } from '../../bundle/verify.js';
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
 

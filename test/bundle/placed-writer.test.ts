@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pack as tarPack } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyBundle, writeBundle, type WriteBundleOptions } from '../../src/bundle/index.js';
+import { canPlaceAt } from '../../src/bundle/placed-writer.js';
+import { RangePool } from '../../src/bundle/range-pool.js';
+import { entryHeader } from '../../src/bundle/tar-writer.js';
+import { ustarHeader } from '../../src/bundle/ustar.js';
+import type { Descriptor } from '../../src/core/descriptor.js';
+import { digestHex } from '../../src/core/digest.js';
+import { ErrorCode } from '../../src/core/errors.js';
+import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
+
+// The placed writer (every core copies blobs from local files to their offsets)
+// must give the streaming writer's bytes exactly, refuse a rotten local file
+// by name leaving no bundle behind, and ferry verify's by-range path must
+// refuse what the one-pass reader refuses.
+
+const CREATED = new Date('2024-05-01T12:00:00Z');
+let work: Awaited<ReturnType<typeof tempDir>>;
+let blobDir: string;
+let base: Omit<WriteBundleOptions, 'out'>;
+let streamed: string;
+
+/** The first 512 bytes tar-stream writes for `name` of `size` bytes (the streaming writer's header). */
+async function tarStreamHeader(name: string, size: number): Promise<Buffer> {
+  const pack = tarPack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+  pack.entry(entryHeader(name, size, CREATED));
+  await new Promise((resolve) => setImmediate(resolve));
+  return Buffer.concat(chunks).subarray(0, 512);
+}
+
+beforeAll(async () => {
+  work = await tempDir('ferry-placed-test-');
+  const { set, blobs } = await testImages();
+  blobDir = join(work.dir, 'blobs');
+  await mkdir(blobDir);
+  for (const [digest, bytes] of blobs.bytes) await writeFile(join(blobDir, digestHex(digest)), bytes);
+  base = {
+    images: ALL_IMAGES.map((k) => imageInput(set, k)),
+    fetch: fetchFrom(blobs).fetch,
+    created: CREATED,
+    toolVersion: '0.1.0-test',
+  };
+  streamed = join(work.dir, 'streamed.tar');
+  const result = await writeBundle({ ...base, out: streamed });
+  expect(result.sha256, 'no local files: the tar is streamed and hashed whole').toBeDefined();
+});
+
+afterAll(async () => {
+  await work.cleanup();
+});
+
+const localFile = (d: Descriptor) => join(blobDir, digestHex(d.digest));
+
+describe('ustar headers', () => {
+  it.each([
+    ['oci-layout', 30],
+    ['ferry/index.db', 0],
+    [`blobs/sha256/${'a'.repeat(64)}`, 511],
+    [`blobs/sha256/${'b'.repeat(64)}`, 8 * 1024 ** 3 - 1],
+    [`blobs/sha256/${'c'.repeat(64)}`, 8 * 1024 ** 3 + 12345],
+  ])('%s of %d bytes is the header tar-stream writes', async (name, size) => {
+    expect(ustarHeader(name, size, CREATED).equals(await tarStreamHeader(name, size))).toBe(true);
+  });
+});
+
+describe('placed bundle write', () => {
+  it('runs here (the temp dir takes out-of-order writes)', async () => {
+    expect(await canPlaceAt(join(work.dir, 'x.tar'))).toBe(true);
+  });
+
+  it('writes exactly the streamed bundle, and reads each local file instead of fetching it', async () => {
+    const out = join(work.dir, 'placed.tar');
+    const source = fetchFrom((await testImages()).blobs);
+    const result = await writeBundle({ ...base, fetch: source.fetch, localFile, out });
+    expect(result.sha256, 'placed: no whole-tar hash').toBeUndefined();
+    const placed = await readFile(out);
+    expect(placed.length).toBe(result.bytes);
+    expect(createHash('sha256').update(placed).digest('hex')).toBe(createHash('sha256').update(await readFile(streamed)).digest('hex'));
+    // Only manifests and configs (read to walk the graph) were fetched; layers came from the files.
+    const layers = (await readTar(out)).filter((e) => e.header.name.startsWith('blobs/') && (e.header.size ?? 0) > 4096);
+    expect(layers.length).toBeGreaterThan(3);
+    for (const layer of layers) expect(source.calls.get(`sha256:${layer.header.name.slice(13)}`) ?? 0).toBe(0);
+    expect(await readdir(work.dir)).not.toContain('placed.tar.partial');
+  });
+
+  it('refuses a local file whose bytes rotted, naming the blob, and leaves no bundle behind', async () => {
+    const entries = await readTar(streamed);
+    const layer = entries.find((e) => e.header.name.startsWith('blobs/') && (e.header.size ?? 0) > 4096)!;
+    const hex = layer.header.name.slice(13);
+    const rotten = join(work.dir, 'rotten');
+    await mkdir(rotten);
+    for (const name of await readdir(blobDir)) await writeFile(join(rotten, name), await readFile(join(blobDir, name)));
+    const bytes = await readFile(join(rotten, hex));
+    bytes[bytes.length >> 1] ^= 0x01;
+    await writeFile(join(rotten, hex), bytes);
+    const out = join(work.dir, 'rotten.tar');
+    await expectIntegrity(writeBundle({ ...base, localFile: (d) => join(rotten, digestHex(d.digest)), out }), ErrorCode.digestMismatch, hex);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('refuses a local file longer than its descriptor (size mismatch)', async () => {
+    const entries = await readTar(streamed);
+    const layer = entries.find((e) => e.header.name.startsWith('blobs/') && (e.header.size ?? 0) > 4096)!;
+    const hex = layer.header.name.slice(13);
+    const longer = join(work.dir, 'longer');
+    await mkdir(longer);
+    for (const name of await readdir(blobDir)) await writeFile(join(longer, name), await readFile(join(blobDir, name)));
+    await writeFile(join(longer, hex), Buffer.concat([await readFile(join(blobDir, hex)), Buffer.from('x')]));
+    const out = join(work.dir, 'longer.tar');
+    await expectIntegrity(writeBundle({ ...base, localFile: (d) => join(longer, digestHex(d.digest)), out }), ErrorCode.sizeMismatch, hex);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('verify by byte ranges', () => {
+  it('verifies the placed bundle and refuses one flipped byte inside a blob, naming its entry', async () => {
+    const good = await verifyBundle(streamed);
+    expect(good.blobs).toBe((await readTar(streamed)).filter((e) => e.header.name.startsWith('blobs/')).length);
+    const entries = await readTar(streamed);
+    let offset = 0;
+    let victim = '';
+    let at = 0;
+    // Walk the tar to find the data offset of the largest blob.
+    for (const e of entries) {
+      const size = e.header.size ?? 0;
+      if (e.header.name.startsWith('blobs/') && size > 4096 && !victim) {
+        victim = e.header.name;
+        at = offset + 512 + (size >> 1);
+      }
+      offset += 512 + Math.ceil(size / 512) * 512;
+    }
+    const bytes = await readFile(streamed);
+    bytes[at] ^= 0x80;
+    const tampered = join(work.dir, 'tampered.tar');
+    await writeFile(tampered, bytes);
+    await expectIntegrity(verifyBundle(tampered), ErrorCode.digestMismatch, victim);
+  });
+});
+
+describe('RangePool', () => {
+  it('hashes on workers and the calling thread alike, and names a missing file', async () => {
+    const file = join(work.dir, 'pool.bin');
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 7, 1);
+    await writeFile(file, bytes);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Descriptor['digest'];
+    const pool = new RangePool({ threads: 2, mainThread: true });
+    try {
+      const done: string[] = [];
+      const jobs = Array.from({ length: 6 }, (_, i) => ({ expected: { digest, size: bytes.length }, path: file, start: 0, wholeFile: true, subject: `job ${i}` }));
+      await pool.run(jobs, (j) => done.push(j.subject));
+      expect(done.sort()).toEqual(jobs.map((j) => j.subject).sort());
+      const missing = { expected: { digest, size: bytes.length }, path: join(work.dir, 'nope.bin'), start: 0, subject: 'the missing one' };
+      await expect(pool.run([jobs[0]!, missing])).rejects.toThrow(/the missing one: missing/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
