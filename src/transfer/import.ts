@@ -11,6 +11,7 @@ import { copyGraph } from './copy-graph.js';
 import type { EventSink, NodeAction } from './events.js';
 import { findMissing, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
+import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource } from './metadata-source.js';
@@ -78,6 +79,15 @@ function repositories(options: ImportOptions): (key: string) => Repository {
   };
 }
 
+/** Every repository of a target registry (or of the store). */
+async function* catalogOf(registry: string, options: ImportOptions): AsyncIterable<string> {
+  if (options.destinations.kind !== 'store') {
+    if (options.registries) yield* options.registries.client(registry).catalog();
+    return;
+  }
+  yield* options.store?.listRepositories().items ?? [];
+}
+
 /** Pushes one image's manifests (children first) and referrers, then its tags. */
 async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport): Promise<void> {
   let root = image.root;
@@ -115,10 +125,15 @@ function hasForeignLayers(bundle: Bundle, image: PlannedImage): boolean {
   return bundle.db.blobsOf(image.root.digest).some((b) => b.descriptor.urls !== undefined && b.descriptor.urls.length > 0);
 }
 
-/** A delta bundle leaves out what the target should hold; check before anything is tagged. */
-async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: string) => Repository, limit: LimitFunction): Promise<void> {
+/**
+ * A delta bundle leaves out what the target should hold; check before anything
+ * is tagged, mounting what another repository of the registry holds.
+ */
+async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: string) => Repository, limit: LimitFunction, options: ImportOptions): Promise<Omit<MountedAssumed, 'still'>> {
   const assumed: Descriptor[] = bundle.bundleJson.assumes.map((a) => ({ digest: a.digest, size: a.size, mediaType: a.mediaType }));
-  const missing = await findMissing(plan.needs, assumed, repository, limit);
+  const lacking = await findMissing(plan.needs, assumed, repository, limit);
+  if (lacking.size === 0) return { mounted: 0, manifests: new Map() };
+  const { still: missing, ...found } = await mountAssumed({ missing: lacking, assumed, repository, catalog: (registry) => catalogOf(registry, options), limit, ...(options.signal ? { signal: options.signal } : {}) });
   if (missing.size > 0) {
     const list = [...missing.entries()].slice(0, 5).map(([d, keys]) => `${d} in ${keys.join(', ')}`).join('; ');
     throw new NotFoundError(`this delta bundle assumes ${missing.size} blob(s) the target does not hold: ${list}`, {
@@ -126,6 +141,7 @@ async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: 
       hint: 'import the full bundle it was made against first, or export again with an inventory taken from this target',
     });
   }
+  return found;
 }
 
 export async function importBundle(options: ImportOptions): Promise<ImportReport> {
@@ -149,7 +165,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       report.images = plan.images.map((i) => ({ source: i.source, target: formatReference(i.target), digest: i.root.digest, tags: i.tags }));
       return report;
     }
-    await checkAssumed(bundle, plan, repository, limit);
+    const assumed = await checkAssumed(bundle, plan, repository, limit, options);
     const passOptions = {
       repository,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
@@ -171,7 +187,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       pass.pushed += again.pushed;
       pass.bytes += again.bytes;
     }
-    Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted, bytes: pass.bytes });
+    Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted + assumed.mounted, bytes: pass.bytes });
+    for (const [digest, bytes] of assumed.manifests) pass.manifests.set(digest, bytes);
     const errors: unknown[] = [];
     await landAll(plan.images, (image) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report), (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;

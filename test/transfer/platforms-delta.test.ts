@@ -168,6 +168,21 @@ describe.skipIf(!rigContext().available)('dry-run, inspect, platform filters and
     }
   });
 
+  it('a delta imported under another namespace of the same registry mounts the assumed blobs from where the full import put them', async () => {
+    const rig = seededRig();
+    const { appA, appB } = rig.images.images;
+    // delta.tar (previous test) carries appB's own layer and assumes the rest, which lives under mirror/.
+    const args = importArgs('delta.tar', target).map((a) => (a === `${target.host}/mirror` ? `${target.host}/elsewhere` : a));
+    const landed = expectOk(await ferry(args)).json as ImportJson & { blobs: { mounted: number } };
+    expect(landed.images).toHaveLength(IMAGE_KEYS.length);
+    expect(landed.blobs.mounted, 'assumed blobs were linked, not refused').toBeGreaterThan(0);
+    for (const image of [appA, appB]) {
+      const repo = `elsewhere/${image.repository}`;
+      expect((await view.manifest(repo, image.tag ?? ''))?.digest).toBe(image.digest);
+      for (const blob of image.blobs) expect(await view.blobStatus(repo, blob.digest), `${blob.digest} in ${repo}`).toBe(200);
+    }
+  });
+
   it('an inventory that claims more than the target holds is caught before anything is tagged', async () => {
     const rig = seededRig();
     const { windows } = rig.images.images;
