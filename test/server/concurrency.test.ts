@@ -140,6 +140,52 @@ describe.skipIf(!rigContext().available)('concurrency', () => {
     }
   });
 
+  it('concurrent full, ranged and abandoned pulls of distinct blobs: every answer is its own bytes', async () => {
+    // Random bytes, sizes off the 1 MiB send buffer: a buffer reused before its write
+    // finished, or handed to another response, would show as a wrong digest or slice.
+    const blobs = [5 * 1024 * 1024 + 123, 3 * 1024 * 1024 + 7, 2 * 1024 * 1024].map((n) => randomBytes(n));
+    const digests = blobs.map((b) => digestOf(b));
+    const agent = new Agent({ connections: 32 });
+    const url = (i: number) => `${s.server.url}/v2/mixed/blob/blobs/${digests[i]}`;
+    try {
+      for (const [i, bytes] of blobs.entries()) {
+        const put = await request(`${s.server.url}/v2/mixed/blob/blobs/uploads/?digest=${digests[i]}`, { method: 'POST', body: bytes, dispatcher: agent });
+        await put.body.dump();
+        expect(put.statusCode).toBe(201);
+      }
+      const read = async (i: number, range?: [number, number]): Promise<{ status: number; body: Buffer }> => {
+        const res = await request(url(i), { dispatcher: agent, ...(range ? { headers: { range: `bytes=${range[0]}-${range[1]}` } } : {}) });
+        const chunks: Buffer[] = [];
+        for await (const c of res.body) chunks.push(c as Buffer);
+        return { status: res.statusCode, body: Buffer.concat(chunks) };
+      };
+      const abandon = async (i: number): Promise<void> => {
+        const controller = new AbortController();
+        const res = await request(url(i), { dispatcher: agent, signal: controller.signal });
+        for await (const _ of res.body) {
+          controller.abort();
+          break;
+        }
+      };
+      const full = Array.from({ length: 9 }, (_, k) => read(k % 3));
+      const ranged = [read(0, [1000, 3_000_000]), read(1, [1_048_570, 1_048_590]), read(2, [0, 0])];
+      const gone = [abandon(0), abandon(1)].map((p) => p.catch(() => undefined));
+      const [answers, slices] = await Promise.all([Promise.all(full), Promise.all(ranged), Promise.all(gone)]);
+      for (const [k, a] of answers.entries()) {
+        expect(a.status).toBe(200);
+        expect(digestOf(a.body), `pull ${k}`).toBe(digests[k % 3]);
+      }
+      expect(slices.map((a) => a.status)).toEqual([206, 206, 206]);
+      expect(slices[0]?.body.equals(blobs[0]!.subarray(1000, 3_000_001))).toBe(true);
+      expect(slices[1]?.body.equals(blobs[1]!.subarray(1_048_570, 1_048_591))).toBe(true);
+      expect(slices[2]?.body.equals(blobs[2]!.subarray(0, 1))).toBe(true);
+      // The server is still whole after the abandoned responses.
+      expect(digestOf((await read(0)).body)).toBe(digests[0]);
+    } finally {
+      await agent.close();
+    }
+  });
+
   it(`${PULLERS} concurrent skopeo pulls of the multi-arch index`, async () => {
     const { multi } = seededRig().images.images;
     const results = await Promise.all(

@@ -1,9 +1,10 @@
-import { pipeline } from 'node:stream/promises';
+import { open } from 'node:fs/promises';
 import { MediaType, NotFoundError, type Digest } from '../../../core/index.js';
 import { Header } from '../../api/headers.js';
 import type { RequestContext } from '../context.js';
 import { parseRangeHeader } from '../range.js';
 import { ServerError, baseHeaders, sendEmpty } from '../respond.js';
+import { sendFileRange } from '../send-file.js';
 import { readFromRepository } from '../store-access.js';
 
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest>. A blob is served only from a
@@ -42,15 +43,15 @@ export async function getBlob(ctx: RequestContext, name: string, digest: Digest)
   const start = range.kind === 'partial' ? range.start : 0;
   const end = range.kind === 'partial' ? range.end : stat.size - 1;
   // Opened before the headers go out: a blob swept meanwhile is still a clean 404.
-  const body = await ctx.deps.store.openBlob(digest, { start, end }).catch((err: unknown) => {
-    throw err instanceof NotFoundError ? blobUnknown(name, digest) : err;
+  const file = await open(ctx.deps.store.blobPath(digest), 'r').catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? blobUnknown(name, digest) : err;
   });
   if (range.kind === 'partial') {
     res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${stat.size}` });
   } else {
     res.writeHead(200, { ...headers, 'content-length': stat.size });
   }
-  await pipeline(body, res);
+  await sendFileRange(res, file, start, end);
 }
 
 export async function deleteBlob(ctx: RequestContext, name: string, digest: Digest): Promise<void> {
