@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { verifyingStream } from '../core/verified-stream.js';
 import { blobEntryName } from './format.js';
 import type { DbBlob } from './manifest-db.js';
@@ -100,4 +100,11 @@ export function openBlobRange(path: string, range: BlobRange): Readable {
   const file = createReadStream(path, { start: range.start, end: range.start + descriptor.size - 1, highWaterMark: 1024 * 1024 });
   // pipeline: an error on either side ends both (the file closes if the consumer gives up).
   return pipeline(file, verify, () => undefined);
+}
+
+/** The raw bytes of a located blob from `offset` to its end, NOT verified: for a pusher resuming mid-blob, which verifies. */
+export function openRawRange(path: string, range: BlobRange, offset: number): Readable {
+  const { size } = range.blob.descriptor;
+  if (offset >= size) return Readable.from([]);
+  return createReadStream(path, { start: range.start + offset, end: range.start + size - 1, highWaterMark: 1024 * 1024 });
 }

@@ -21,7 +21,7 @@ export type { BundleImageInput, FetchBlob, WalkResult } from './graph-walk.js';
 export { writeBundle } from './writer.js';
 export type { BundleProgress, WriteBundleOptions, WriteBundleResult } from './writer.js';
 export { openBundle } from './reader.js';
-export { locateBlobs, openBlobRange } from './blob-ranges.js';
+export { locateBlobs, openBlobRange, openRawRange } from './blob-ranges.js';
 export type { BlobRange } from './blob-ranges.js';
 export type { Bundle, OpenBundleOptions } from './reader.js';
 export type { BundleBlob } from './blob-iterator.js';

@@ -1,12 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError, UsageError } from '../core/errors.js';
 import { iterateBlobs, type BundleBlob } from './blob-iterator.js';
 import { openBundleSource, type BundleInput, type BundleSource } from './bundle-source.js';
 import type { BundleJson } from './format.js';
 import { readBundleHead, type BundleHead } from './head-reader.js';
+import { scratchDir } from './scratch-dir.js';
 import type { OciIndexJson } from './index-json.js';
 import type { DbBlob, ManifestDb } from './manifest-db.js';
 import type { SignatureState, TrustOptions } from './signature-check.js';
@@ -130,7 +130,7 @@ async function explain(source: BundleSource, err: unknown): Promise<unknown> {
 
 export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<Bundle> {
   const source = await openBundleSource(input, opts);
-  const spoolDir = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'ferry-bundle-'));
+  const spoolDir = await scratchDir('bundle', opts.tempDir);
   const tar = new TarReader(source.stream(), source.name);
   try {
     const head = await readBundleHead(tar, opts, spoolDir).catch(async (err: unknown) => {

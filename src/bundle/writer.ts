@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +25,7 @@ import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } fro
 import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
 import { canPlaceAt, PlacedBundle, type PlacedEntry } from './placed-writer.js';
+import { scratchDir } from './scratch-dir.js';
 
 // writeBundle: walk the graph, build the head (index.json, index.db,
 // SHA256SUMS, then bundle.json over their digests, then its signature), and
@@ -126,7 +126,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   const created = resolveCreated(opts.created, walk.newestCreated);
   const placed = await placedOutput(opts, walk);
 
-  const work = await mkdtemp(join(opts.tempDir ?? tmpdir(), 'ferry-write-'));
+  const work = await scratchDir('write', opts.tempDir);
   try {
     const dbPath = join(work, 'index.db');
     await buildManifestDb(walk.graph, dbPath, work);

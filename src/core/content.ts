@@ -37,6 +37,12 @@ export interface PushOptions {
   offset?: number;
   /** Called with byte counts as they are written, for progress. */
   onProgress?: (bytes: number) => void;
+  /**
+   * The source's raw bytes again, from `offset` to the end (a range of a
+   * bundle file): lets a large push stream in one request and resume after a
+   * failure from where the target stopped. Not verified: the pusher verifies.
+   */
+  reopen?: (offset: number) => Readable;
 }
 
 export interface ContentTarget {

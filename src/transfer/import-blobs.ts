@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
-import type { Repository } from '../core/content.js';
+import type { PushOptions, Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
@@ -67,15 +67,18 @@ function sameRegistry(a: string, b: string): boolean {
  * Pushes one blob to the first repository that needs it and mounts it into the
  * others (or leaves them for a second pass), counting into `result`.
  */
-export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (desc: Descriptor, keys: [string, ...string[]], body: Readable) => Promise<void> {
+export function blobPusher(
+  options: BlobPassOptions,
+  result: BlobPassResult,
+): (desc: Descriptor, keys: [string, ...string[]], body: Readable, reopen?: PushOptions['reopen']) => Promise<void> {
   const emit = options.onEvent ?? noEvents;
-  return async (desc, keys, body) => {
+  return async (desc, keys, body, reopen) => {
     const [first, ...others] = keys;
     const target = options.repository(first);
     emit({ type: 'node-start', descriptor: desc, repository: target.name });
     const counted = countingStream(body, desc, emit);
     try {
-      await target.push(desc, counted.stream, options.signal ? { signal: options.signal } : {});
+      await target.push(desc, counted.stream, { ...(options.signal ? { signal: options.signal } : {}), ...(reopen ? { reopen } : {}) });
     } catch (err) {
       throw await options.bundle.explain(err);
     }

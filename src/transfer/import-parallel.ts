@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
-import { locateBlobs, openBlobRange, type BlobRange } from '../bundle/index.js';
+import { locateBlobs, openBlobRange, openRawRange, type BlobRange } from '../bundle/index.js';
 import { blobPusher, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
 
 // Import's blob pass over a single-file bundle, several blobs at once: each one
@@ -44,7 +44,8 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
     const keys = options.missing.get(desc.digest);
     // The target has it: still proven, as the one-pass reader proves what it drains.
     if (!keys?.length) await pipeline(bytes, discard(), { signal: controller.signal });
-    else await pushOne(desc, keys as [string, ...string[]], bytes);
+    // A large layer streams in one request and, after a failure, resumes from the registry's offset, re-read from the file.
+    else await pushOne(desc, keys as [string, ...string[]], bytes, (offset) => openRawRange(path, range, offset));
   };
 
   try {

@@ -6,7 +6,7 @@ import { sendJson, startFixture, type FixtureServer } from './fixture-server.js'
 // the connection in the middle of the response body. The schedule is a pure
 // function of the request number, so runs are reproducible.
 
-export type Fault = 'forward' | '503' | '429' | 'cut';
+export type Fault = 'forward' | '503' | '429' | 'cut' | 'cut-upload';
 
 export interface FaultProxyStats {
   faults: Record<Fault, number>;
@@ -14,6 +14,8 @@ export interface FaultProxyStats {
   bodyBytes: Map<string, number>;
   /** Range headers seen per request path. */
   ranges: Map<string, string[]>;
+  /** Content-Range of every PATCH, in order ('' when absent). */
+  patches: string[];
 }
 
 export interface FaultProxy extends FixtureServer {
@@ -27,15 +29,18 @@ export interface FaultSchedule {
   retryAfter?(n: number, req: IncomingMessage): string;
   /** For a 'cut': bytes of body to forward before closing. */
   cutAfter?(contentLength: number, path: string): number;
+  /** For a 'cut-upload': bytes of the REQUEST body to forward before closing both connections. */
+  cutUploadAfter?(contentLength: number): number;
 }
 
 export async function startFaultProxy(upstream: URL, schedule: FaultSchedule): Promise<FaultProxy> {
-  const stats: FaultProxyStats = { faults: { forward: 0, '503': 0, '429': 0, cut: 0 }, bodyBytes: new Map(), ranges: new Map() };
+  const stats: FaultProxyStats = { faults: { forward: 0, '503': 0, '429': 0, cut: 0, 'cut-upload': 0 }, bodyBytes: new Map(), ranges: new Map(), patches: [] };
   let n = 0;
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     n += 1;
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (req.headers.range) stats.ranges.set(path, [...(stats.ranges.get(path) ?? []), req.headers.range]);
+    if (req.method === 'PATCH') stats.patches.push(String(req.headers['content-range'] ?? ''));
     const fault = schedule.pick(n, req);
     stats.faults[fault] += 1;
     if (fault === '503' || fault === '429') {
@@ -70,7 +75,27 @@ export async function startFaultProxy(upstream: URL, schedule: FaultSchedule): P
       });
     });
     up.on('error', () => res.socket?.destroy());
-    req.pipe(up);
+    if (fault === 'cut-upload') {
+      // The registry gets the first bytes of the body, then both connections drop, as on a pulled cable.
+      const limit = schedule.cutUploadAfter?.(Number(req.headers['content-length'] ?? 0)) ?? 0;
+      let forwarded = 0;
+      req.on('data', (chunk: Buffer) => {
+        if (forwarded >= limit) return;
+        const part = forwarded + chunk.length > limit ? chunk.subarray(0, limit - forwarded) : chunk;
+        forwarded += part.length;
+        up.write(part);
+        if (forwarded >= limit) {
+          req.pause();
+          // Give the registry a moment to store what arrived, then cut.
+          setTimeout(() => {
+            up.destroy();
+            res.socket?.destroy();
+          }, 200);
+        }
+      });
+    } else {
+      req.pipe(up);
+    }
     await new Promise<void>((resolve) => res.on('close', resolve));
   };
   const server = await startFixture(handler);

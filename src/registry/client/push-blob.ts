@@ -3,13 +3,15 @@ import { ErrorCode, IntegrityError, isDigest, verifyStream, type Descriptor, typ
 import { isVerifiedAs } from '../../core/verified-stream.js';
 import { blobExists, blobSubject } from './blobs.js';
 import { sendChunks } from './chunked-upload.js';
+import { sendStreamed, type Reopen } from './streamed-upload.js';
 import type { RepoContext } from './repo-context.js';
 import { headerOf, type HttpResponse } from './transport/exchange.js';
 import { cancelUpload, commitUpload, initiateUpload } from './upload-steps.js';
 
 // Pushing one blob (ggcr write.go uploadOne): HEAD and skip what exists →
-// POST to start a session → one streamed PUT for small blobs, or chunked PATCHes
-// then a PUT for large ones. The source flows through core verifyStream on the
+// POST to start a session → one streamed PUT for small blobs; for large ones one
+// streamed, resumable PATCH when the source can be re-read from any byte
+// (streamed-upload.ts), else chunked PATCHes; then a PUT. The source flows through core verifyStream on the
 // way, so a source that is not `desc` fails the upload and the session is
 // cancelled: the registry commits nothing. Not retried here: the body is a
 // one-shot stream, so the owner (copyGraph) retries the whole push.
@@ -54,16 +56,22 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
     if (e instanceof IntegrityError) integrityError ??= e;
   });
   const monolithic = desc.size <= ctx.monolithicThreshold;
+  // Large: one streamed PATCH when the source can be read again from any byte, else chunks held in memory.
+  const streamed = !monolithic && opts.reopen !== undefined;
   // pipeline, not pipe: a failing source must fail the request body too.
   const ignore = (): void => undefined;
   const checked: Readable = verify ? pipeline(body, verify, ignore) : body;
-  const verified: Readable = opts.onProgress && monolithic ? pipeline(checked, new Progress(opts.onProgress), ignore) : checked;
+  const verified: Readable = opts.onProgress && (monolithic || streamed) ? pipeline(checked, new Progress(opts.onProgress), ignore) : checked;
   let committed: HttpResponse;
   try {
     if (monolithic) {
       committed = await commitUpload(ctx, location, desc.digest, { data: verified, length: desc.size }, signal);
     } else {
-      location = await sendChunks(ctx, location, verified, opts.onProgress, signal);
+      location = streamed
+        ? await sendStreamed(ctx, location, desc, verified, opts.reopen as Reopen, blobSubject(ctx, desc.digest), signal)
+        : await sendChunks(ctx, location, verified, opts.onProgress, signal);
+      // Every byte is with the registry, but only a clean end of the source proves them.
+      if (integrityError ?? sourceError) throw integrityError ?? sourceError;
       committed = await commitUpload(ctx, location, desc.digest, undefined, signal);
     }
   } catch (e) {

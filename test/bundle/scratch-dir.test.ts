@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBundle, writeBundle } from '../../src/bundle/index.js';
+import { ALL_IMAGES, fetchFrom, imageInput, tempDir, testImages } from './fixtures.js';
+
+// A killed run cannot remove its scratch directory (the spooled index.db): the
+// next bundle opened or written there removes it, and only dead runs' ones.
+
+const DIST_BUNDLE = resolve(import.meta.dirname, '../../dist/bundle/index.js');
+let work: Awaited<ReturnType<typeof tempDir>>;
+let bundle: string;
+
+beforeAll(async () => {
+  work = await tempDir('ferry-scratch-test-');
+  const { set, blobs } = await testImages();
+  bundle = join(work.dir, 'b.tar');
+  await writeBundle({ images: ALL_IMAGES.map((k) => imageInput(set, k)), fetch: fetchFrom(blobs).fetch, out: bundle, toolVersion: '0.1.0-test', created: new Date('2024-01-01T00:00:00Z') });
+});
+
+afterAll(async () => {
+  await work.cleanup();
+});
+
+/** A child that opens the bundle with its scratch under `base`, says so, and waits to be killed. */
+function holdOpen(base: string): Promise<{ pid: number; kill: () => Promise<void> }> {
+  const code = `const { openBundle } = await import(${JSON.stringify(DIST_BUNDLE)}); await openBundle(${JSON.stringify(bundle)}, { tempDir: ${JSON.stringify(base)} }); console.log('open'); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  return new Promise((done, fail) => {
+    child.stdout.once('data', () => done({ pid: child.pid as number, kill: async () => void (child.kill('SIGKILL'), await exited) }));
+    child.once('exit', (code) => fail(new Error(`the child exited (${code}) before opening the bundle`)));
+  });
+}
+
+describe('scratch directories', () => {
+  it('a run killed with -9 leaves its spool; the next open removes it and keeps live runs\' ones', async () => {
+    const base = join(work.dir, 'tmp');
+    await mkdir(base);
+    const victim = await holdOpen(base);
+    const live = await holdOpen(base);
+    await victim.kill();
+    const before = await readdir(base);
+    expect(before.filter((n) => n.startsWith(`ferry-bundle-${victim.pid}-`))).toHaveLength(1);
+    await mkdir(join(base, 'ferry-unrelated'));
+    const opened = await openBundle(bundle, { tempDir: base });
+    try {
+      const during = await readdir(base);
+      expect(during.some((n) => n.startsWith(`ferry-bundle-${victim.pid}-`)), 'the dead run\'s spool is gone').toBe(false);
+      expect(during.filter((n) => n.startsWith(`ferry-bundle-${live.pid}-`)), 'a running reader keeps its spool').toHaveLength(1);
+      expect(during.filter((n) => n.startsWith(`ferry-bundle-${process.pid}-`)), 'this reader has its own').toHaveLength(1);
+      expect(during).toContain('ferry-unrelated');
+    } finally {
+      await opened.close();
+      await live.kill();
+    }
+    expect((await readdir(base)).filter((n) => n.startsWith(`ferry-bundle-${process.pid}-`))).toHaveLength(0);
+    // The writer sweeps as well.
+    await writeBundle({ images: [imageInput((await testImages()).set, 'appA')], fetch: fetchFrom((await testImages()).blobs).fetch, out: join(work.dir, 'c.tar'), toolVersion: '0.1.0-test', tempDir: base });
+    expect((await readdir(base)).filter((n) => n.startsWith(`ferry-bundle-${live.pid}-`))).toHaveLength(0);
+    expect(existsSync(join(base, 'ferry-unrelated'))).toBe(true);
+  });
+});
