@@ -3,7 +3,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pack as tarPack, type Pack } from 'tar-stream';
+import type { Pack } from 'tar-stream';
 import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { digestOf, type Digest } from '../core/digest.js';
@@ -235,6 +235,8 @@ async function writeStreamed(
   const hashes = new HashThread();
   const output = new BundleOutput(opts.out, opts.split, hashes);
   try {
+    // Loaded here: a placed write (the common case) never needs tar-stream (~10 ms of start-up).
+    const { pack: tarPack } = await import('tar-stream');
     const pack = tarPack();
     const writing = pipeline(pack, output).then(
       () => undefined,

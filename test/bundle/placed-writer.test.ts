@@ -90,32 +90,31 @@ describe('placed bundle write', () => {
     expect(await readdir(work.dir)).not.toContain('placed.tar.partial');
   });
 
-  it('refuses a local file whose bytes rotted, naming the blob, and leaves no bundle behind', async () => {
-    const entries = await readTar(streamed);
-    const layer = entries.find((e) => e.header.name.startsWith('blobs/') && (e.header.size ?? 0) > 4096)!;
+  /** The blob files again under `name`, the first layer's changed by `edit`; writes a bundle from them. */
+  async function writeFromDamaged(name: string, edit: (bytes: Buffer) => Buffer): Promise<{ hex: string; out: string; writing: Promise<unknown> }> {
+    const layer = (await readTar(streamed)).find((e) => e.header.name.startsWith('blobs/') && (e.header.size ?? 0) > 4096)!;
     const hex = layer.header.name.slice(13);
-    const rotten = join(work.dir, 'rotten');
-    await mkdir(rotten);
-    for (const name of await readdir(blobDir)) await writeFile(join(rotten, name), await readFile(join(blobDir, name)));
-    const bytes = await readFile(join(rotten, hex));
-    bytes[bytes.length >> 1] ^= 0x01;
-    await writeFile(join(rotten, hex), bytes);
-    const out = join(work.dir, 'rotten.tar');
-    await expectIntegrity(writeBundle({ ...base, localFile: (d) => join(rotten, digestHex(d.digest)), out }), ErrorCode.digestMismatch, hex);
+    const dir = join(work.dir, name);
+    await mkdir(dir);
+    for (const file of await readdir(blobDir)) await writeFile(join(dir, file), await readFile(join(blobDir, file)));
+    await writeFile(join(dir, hex), edit(await readFile(join(dir, hex))));
+    const out = join(work.dir, `${name}.tar`);
+    return { hex, out, writing: writeBundle({ ...base, localFile: (d) => join(dir, digestHex(d.digest)), out }) };
+  }
+
+  it('refuses a local file whose bytes rotted, naming the blob, and leaves no bundle behind', async () => {
+    const { hex, out, writing } = await writeFromDamaged('rotten', (bytes) => {
+      bytes[bytes.length >> 1] ^= 0x01;
+      return bytes;
+    });
+    await expectIntegrity(writing, ErrorCode.digestMismatch, hex);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
   it('refuses a local file longer than its descriptor (size mismatch)', async () => {
-    const entries = await readTar(streamed);
-    const layer = entries.find((e) => e.header.name.startsWith('blobs/') && (e.header.size ?? 0) > 4096)!;
-    const hex = layer.header.name.slice(13);
-    const longer = join(work.dir, 'longer');
-    await mkdir(longer);
-    for (const name of await readdir(blobDir)) await writeFile(join(longer, name), await readFile(join(blobDir, name)));
-    await writeFile(join(longer, hex), Buffer.concat([await readFile(join(blobDir, hex)), Buffer.from('x')]));
-    const out = join(work.dir, 'longer.tar');
-    await expectIntegrity(writeBundle({ ...base, localFile: (d) => join(longer, digestHex(d.digest)), out }), ErrorCode.sizeMismatch, hex);
+    const { hex, out, writing } = await writeFromDamaged('longer', (bytes) => Buffer.concat([bytes, Buffer.from('x')]));
+    await expectIntegrity(writing, ErrorCode.sizeMismatch, hex);
     expect(existsSync(out)).toBe(false);
   });
 });
