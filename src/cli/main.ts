@@ -80,7 +80,18 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export function main(argv: string[]): void {
+  let settled = false;
+  // Never a silent exit 0: if the event loop empties while the command is still
+  // waiting on something that can no longer happen, that is a bug, said as one.
+  const stranded = (): void => {
+    if (settled) return;
+    settled = true;
+    process.exitCode = reportError(new Error('the command stopped before it finished (nothing left to wait for)'), { debug: argv.includes('--debug'), json: argv.includes('--json') });
+  };
+  process.once('beforeExit', stranded);
   void run(argv).then((code) => {
+    settled = true;
+    process.off('beforeExit', stranded);
     process.exitCode = code;
   });
 }

@@ -72,7 +72,11 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
         const offset = target.resumeOffset ? await target.resumeOffset(desc) : 0;
         const body = await source.fetch(desc, { offset, ...(signal ? { signal } : {}) });
         const counted = countingStream(body, desc, emit);
-        await target.push(desc, counted.stream, { offset, ...(signal ? { signal } : {}) });
+        await target.push(desc, counted.stream, { offset, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
+          // A target that failed before reading the body leaves the source's request open: end it.
+          body.destroy();
+          throw err;
+        });
         return counted.moved();
       } catch (err) {
         if (attempt >= attempts || !isRetryable(err) || signal?.aborted) throw err;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferry, type FerryResult } from '../helpers/ferry-cli.js';
 import { rigContext, seededRig } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
+import { sourceRefs } from '../helpers/transfer-kit.js';
 
 // Every failure a user can cause: one line saying what happened (+ a hint), a
 // distinct exit code, no stack trace unless --debug (design §5).
@@ -62,6 +63,25 @@ describe.skipIf(!rigContext().available)('registry errors', () => {
   it('wrong credentials: exit 3', async () => {
     const r = await ferry(['inventory', basic.host, '-o', join(dir, 'inv.json'), '--plain-http', '--creds', `${basic.username}:wrong`]);
     expectOneLineError(r, 3, /401|unauthori[sz]ed|credentials/i);
+  });
+
+  it('a valid user without the push right: exit 3, one line saying access was denied, nothing landed', async () => {
+    const rig = seededRig();
+    const tokens = await startRegistry({ auth: 'token', tokenOptions: { readers: { reader: 'reader-pass' } } });
+    try {
+      const [source] = sourceRefs(rig, ['appA']) as [string];
+      const target = `${tokens.host}/denied/app-a:1.0`;
+      const r = await ferry(['copy', source, target, '--plain-http', '--creds', 'reader:reader-pass']);
+      expectOneLineError(r, 3, /user reader was not granted the access this needs/);
+      expect(r.stderr).toMatch(/hint: the credentials are valid but lack the role/);
+      // The user with every right sees no such tag: nothing half-pushed got a name.
+      const check = await ferry(['inventory', tokens.host, '-o', join(dir, 'denied-inv.json'), '--plain-http', '--creds', `${tokens.tokenServer?.username}:${tokens.tokenServer?.password}`]);
+      expect(check.code, check.stderr).toBe(0);
+      const inventory = JSON.parse(readFileSync(join(dir, 'denied-inv.json'), 'utf8')) as { images: unknown[] };
+      expect(inventory.images).toEqual([]);
+    } finally {
+      await tokens.stop();
+    }
   });
 
   it('an image that does not exist: exit 4', async () => {

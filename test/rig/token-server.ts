@@ -17,6 +17,8 @@ export interface TokenServerOptions {
   readonly lifetimeSeconds?: number;
   /** Without credentials: grant pull only (true) or answer 401 (default). */
   readonly anonymousPull?: boolean;
+  /** More users (name → password) who get pull and nothing else, whatever they ask for. */
+  readonly readers?: Readonly<Record<string, string>>;
   /**
    * distribution 2.8 accepts a token up to 60 s past `exp` (clock leeway). With
    * this set, `exp` is moved 60 s earlier so the registry refuses the token when
@@ -59,10 +61,11 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const grant = (res: ServerResponse, subject: string | undefined, scopes: readonly string[]): void => {
     stats.scopes.push(...scopes);
     const access: TokenAccess[] = [];
+    const pullOnly = !subject || subject !== username;
     for (const s of scopes) {
       const parsed = parseScope(s);
       if (!parsed) continue;
-      access.push(subject ? parsed : { ...parsed, actions: parsed.actions.filter((a) => a === 'pull') });
+      access.push(pullOnly ? { ...parsed, actions: parsed.actions.filter((a) => a === 'pull') } : parsed);
     }
     if (!subject) stats.anonymous += 1;
     stats.issued += 1;
@@ -83,6 +86,11 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     sendJson(res, status, { error });
   };
 
+  /** The user these credentials belong to: the main one, or a reader. */
+  const known = (user: string | null, pass: string | null): string | undefined => {
+    if (user === username && pass === password) return user;
+    return user !== null && opts.readers?.[user] !== undefined && opts.readers[user] === pass ? user : undefined;
+  };
   const server = createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => sendJson(res, 500, { error: String(e) }));
   });
@@ -93,17 +101,17 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
       // OAuth2 password grant (containerd); other grants → 400 makes containerd fall back to GET.
       const form = new URLSearchParams(await readBody(req));
       if (form.get('grant_type') !== 'password') return sendJson(res, 400, { error: 'unsupported_grant_type' });
-      if (form.get('username') !== username || form.get('password') !== password) {
-        return refuse(res, 401, 'invalid credentials');
-      }
-      return grant(res, username, splitScopes(form.getAll('scope')));
+      const user = known(form.get('username'), form.get('password'));
+      if (!user) return refuse(res, 401, 'invalid credentials');
+      return grant(res, user, splitScopes(form.getAll('scope')));
     }
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
     const scopes = splitScopes(url.searchParams.getAll('scope'));
     const creds = basicCredentials(req.headers.authorization);
     if (!creds) return opts.anonymousPull ? grant(res, undefined, scopes) : refuse(res, 401, 'credentials required');
-    if (creds.user !== username || creds.pass !== password) return refuse(res, 401, 'invalid credentials');
-    return grant(res, username, scopes);
+    const user = known(creds.user, creds.pass);
+    if (!user) return refuse(res, 401, 'invalid credentials');
+    return grant(res, user, scopes);
   };
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

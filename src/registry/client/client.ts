@@ -91,8 +91,18 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   }
 
   /** Closes the keep-alive connections. */
-  async close(): Promise<void> {
-    await this.agent.close();
+  /**
+   * Waits up to `graceMs` for requests in flight to finish, then cuts them: a
+   * request stuck on a body nobody reads must not keep the process (or, since
+   * undici's timers do not hold the event loop, silently end it) waiting.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const closed = this.agent.close().then(() => true);
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
+    const inTime = await Promise.race([closed, late]);
+    clearTimeout(timer);
+    if (!inTime) await this.agent.destroy();
   }
 }
 

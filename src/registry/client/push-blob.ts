@@ -37,12 +37,22 @@ async function drain(body: Readable): Promise<void> {
 
 export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readable, opts: PushOptions = {}): Promise<void> {
   const { signal } = opts;
-  if (await blobExists(ctx, desc.digest, signal)) {
-    await drain(body);
+  let started: Awaited<ReturnType<typeof initiateUpload>>;
+  try {
+    if (await blobExists(ctx, desc.digest, signal)) {
+      await drain(body);
+      return;
+    }
+    started = await initiateUpload(ctx, undefined, signal);
+  } catch (e) {
+    // The body is ours to end: an unread response body keeps its request (and the agent's close) waiting forever.
+    body.destroy();
+    throw e;
+  }
+  if (started.mounted) {
+    body.destroy();
     return;
   }
-  const started = await initiateUpload(ctx, undefined, signal);
-  if (started.mounted) return;
   let location = started.location;
   let sourceError: unknown;
   let integrityError: IntegrityError | undefined;

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { AuthError, FerryError } from '../../../core/index.js';
+import { AuthError, ErrorCode, FerryError } from '../../../core/index.js';
 import { BASE_PATH } from '../../api/routes.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scope.js';
@@ -132,8 +132,17 @@ export class HttpClient {
 
   private async failure(method: HttpMethod, url: URL, res: HttpResponse): Promise<FerryError> {
     const err = await responseError(method, url, res);
-    if (res.status === 401 && this.auth && (await this.auth.describe()) === 'anonymous') {
+    if (res.status !== 401 || !this.auth) return err;
+    const who = await this.auth.describe();
+    if (who === 'anonymous') {
       return new AuthError(err.message, { code: err.code, hint: `no credentials found for ${this.base.host}: pass --creds USER:PASS or --authfile FILE, or log in with docker/podman` });
+    }
+    // A token was issued, but without what this request needs (RFC 6750): the credentials are fine, the rights are not.
+    if (/error="?insufficient_scope/i.test(headerOf(res.headers, 'www-authenticate') ?? '')) {
+      return new AuthError(`${err.message} (${who} was not granted the access this needs)`, {
+        code: ErrorCode.denied,
+        hint: 'the credentials are valid but lack the role for this (push needs a push/contributor role): ask for it, or use an account that has it',
+      });
     }
     return err;
   }
