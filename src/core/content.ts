@@ -43,6 +43,8 @@ export interface PushOptions {
    * failure from where the target stopped. Not verified: the pusher verifies.
    */
   reopen?: (offset: number) => Readable;
+  /** The caller has just seen that the target lacks this blob: skip asking again. */
+  absent?: boolean;
 }
 
 export interface ContentTarget {

@@ -40,6 +40,8 @@ export interface CopyGraphOptions {
   mountCandidates?: (desc: Descriptor) => string[];
   /** Names the target repository in events. */
   repository?: string;
+  /** Blobs the caller knows the target holds (it just put them there): skipped without a HEAD. */
+  present?: (desc: Descriptor) => boolean;
 }
 
 export async function copyGraph(source: ContentSource, target: ContentTarget, roots: CopyRoot[], options: CopyGraphOptions = {}): Promise<CopyReport> {
@@ -97,6 +99,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       signal?.throwIfAborted();
       // The same blob on its way into another repository: wait, then mount it from there.
       if (elsewhere && !isManifest(desc.mediaType)) await elsewhere.catch(() => undefined);
+      if (!isManifest(desc.mediaType) && options.present?.(desc)) return finish(desc, 'skipped', 0);
       if (await limit(() => target.exists(desc, signal ? { signal } : {}))) return finish(desc, 'skipped', 0);
       emit({ type: 'node-start', descriptor: desc, repository });
       if (isManifest(desc.mediaType)) {

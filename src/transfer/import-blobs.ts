@@ -78,7 +78,8 @@ export function blobPusher(
     emit({ type: 'node-start', descriptor: desc, repository: target.name });
     const counted = countingStream(body, desc, emit);
     try {
-      await target.push(desc, counted.stream, { ...(options.signal ? { signal: options.signal } : {}), ...(reopen ? { reopen } : {}) });
+      // `absent`: findMissing just asked; one HEAD per blob less.
+      await target.push(desc, counted.stream, { absent: true, ...(options.signal ? { signal: options.signal } : {}), ...(reopen ? { reopen } : {}) });
     } catch (err) {
       throw await options.bundle.explain(err);
     }

@@ -89,7 +89,15 @@ async function* catalogOf(registry: string, options: ImportOptions): AsyncIterab
 }
 
 /** Pushes one image's manifests (children first) and referrers, then its tags. */
-async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport): Promise<void> {
+async function landImage(
+  image: PlannedImage,
+  pass: BlobPassResult,
+  repo: Repository,
+  options: ImportOptions,
+  limit: LimitFunction,
+  report: ImportReport,
+  present: (desc: Descriptor) => boolean,
+): Promise<void> {
   let root = image.root;
   const manifests = new Map(pass.manifests);
   if ((options.foreignLayers ?? 'localize') === 'localize') {
@@ -99,7 +107,7 @@ async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Reposi
     root = localized.root;
   }
   const source = metadataSource(manifests);
-  const common = { limit, repository: repo.name, inflight: new Map<string, Promise<NodeAction>>(), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const common = { limit, repository: repo.name, present, inflight: new Map<string, Promise<NodeAction>>(), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   await copyGraph(source, repo, [{ descriptor: root, tags: image.tags }], common);
   for (const referrer of image.referrers) {
     await copyGraph(source, repo, [{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }], common);
@@ -190,7 +198,10 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted + assumed.mounted, bytes: pass.bytes });
     for (const [digest, bytes] of assumed.manifests) pass.manifests.set(digest, bytes);
     const errors: unknown[] = [];
-    await landAll(plan.images, (image) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report), (image, err) => {
+    // The blob pass put (or found, or mounted) every blob each repository needs: landing need not HEAD them again.
+    const landedBlobs = (key: string) => (desc: Descriptor) => plan.needs.get(desc.digest)?.includes(key) ?? false;
+    const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report, landedBlobs(repositoryKey(image.target)));
+    await landAll(plan.images, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;
       errors.push(err);
       const message = options.foreignLayers === 'preserve' && hasForeignLayers(bundle, image) ? `${err.message} (${PRESERVE_HINT})` : err.message;

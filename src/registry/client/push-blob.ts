@@ -39,7 +39,7 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
   const { signal } = opts;
   let started: Awaited<ReturnType<typeof initiateUpload>>;
   try {
-    if (await blobExists(ctx, desc.digest, signal)) {
+    if (!opts.absent && (await blobExists(ctx, desc.digest, signal))) {
       await drain(body);
       return;
     }
