@@ -124,10 +124,11 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   const included = walk.graph.blobs.filter((b) => b.included);
   opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: included.reduce((n, b) => n + b.descriptor.size, 0), assumed: walk.graph.blobs.length - included.length });
   const created = resolveCreated(opts.created, walk.newestCreated);
-  const placed = await placedOutput(opts, walk);
-
   const work = await scratchDir('write', opts.tempDir);
+  let placed: Awaited<ReturnType<typeof placedOutput>>;
   try {
+    // Its threads boot while index.db is built.
+    placed = await placedOutput(opts, walk);
     const dbPath = join(work, 'index.db');
     await buildManifestDb(walk.graph, dbPath, work);
     const indexJson = buildIndexJson(walk.graph.images);
