@@ -2,6 +2,7 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node
 import { pipeline, Readable } from 'node:stream';
 import { verifyingStream } from '../core/verified-stream.js';
 import { blobEntryName } from './format.js';
+import { ustarSize } from './ustar.js';
 import type { DbBlob } from './manifest-db.js';
 import type { Bundle } from './reader.js';
 
@@ -36,7 +37,7 @@ function field(header: Buffer, from: number, length: number): string {
   return raw.subarray(0, nul === -1 ? length : nul).toString('latin1');
 }
 
-/** A ustar header for `name` of `size` bytes, regular file, intact checksum. */
+/** A ustar header for `name` of `size` bytes (octal, or base-256 from 8 GiB), regular file, intact checksum. */
 function headerMatches(header: Buffer, name: string, size: number): boolean {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
@@ -46,7 +47,7 @@ function headerMatches(header: Buffer, name: string, size: number): boolean {
     stored === sum &&
     field(header, 0, 100) === name &&
     field(header, 345, 155) === '' &&
-    parseInt(field(header, 124, 12).trim(), 8) === size &&
+    ustarSize(header) === size &&
     (type === 0x30 || type === 0) &&
     field(header, 257, 5) === 'ustar'
   );
@@ -86,6 +87,7 @@ export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRan
     closeSync(fd);
   }
 }
+
 
 /** The bytes of one located blob, verified (size and digest) as they are read: errors like the one-pass reader's. */
 export function openBlobRange(path: string, range: BlobRange): Readable {

@@ -3,7 +3,8 @@
 // header per entry, zero padding to 512, two zero blocks at the end. The header
 // is the one tar-stream writes for entryHeader() (mode 0644, uid/gid 0, empty
 // names, type '0'), byte for byte: both writers must give the same bundle
-// (test/bundle/ustar.test.ts compares them).
+// (test/bundle/placed-writer.test.ts compares them). `ustarSize` reads a size
+// back, for readers that check headers at computed offsets (blob-ranges.ts).
 
 export const TAR_BLOCK = 512;
 export const END_OF_ARCHIVE_BYTES = 2 * TAR_BLOCK;
@@ -51,4 +52,15 @@ export function ustarHeader(name: string, size: number, mtime: Date): Buffer {
   for (let i = 0; i < TAR_BLOCK; i++) if (i < 148 || i >= 156) sum += header[i] as number;
   header.write(octal(sum, 6), 148, 'latin1');
   return header;
+}
+
+/** The size a ustar header states: octal, or GNU base-256 (first byte 0x80) from 8 GiB on. NaN when unreadable. */
+export function ustarSize(header: Uint8Array): number {
+  if (header[124] === 0x80) {
+    let size = 0;
+    for (let i = 125; i < 136; i++) size = size * 256 + (header[i] as number);
+    return size;
+  }
+  const text = Buffer.from(header.subarray(124, 136)).toString('latin1').replace(/\0.*$/s, '').trim();
+  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : Number.NaN;
 }

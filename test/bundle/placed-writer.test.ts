@@ -8,7 +8,7 @@ import { verifyBundle, writeBundle, type WriteBundleOptions } from '../../src/bu
 import { canPlaceAt } from '../../src/bundle/placed-writer.js';
 import { RangePool } from '../../src/bundle/range-pool.js';
 import { entryHeader } from '../../src/bundle/tar-writer.js';
-import { ustarHeader } from '../../src/bundle/ustar.js';
+import { ustarHeader, ustarSize } from '../../src/bundle/ustar.js';
 import type { Descriptor } from '../../src/core/descriptor.js';
 import { digestHex } from '../../src/core/digest.js';
 import { ErrorCode } from '../../src/core/errors.js';
@@ -65,8 +65,10 @@ describe('ustar headers', () => {
     [`blobs/sha256/${'a'.repeat(64)}`, 511],
     [`blobs/sha256/${'b'.repeat(64)}`, 8 * 1024 ** 3 - 1],
     [`blobs/sha256/${'c'.repeat(64)}`, 8 * 1024 ** 3 + 12345],
-  ])('%s of %d bytes is the header tar-stream writes', async (name, size) => {
-    expect(ustarHeader(name, size, CREATED).equals(await tarStreamHeader(name, size))).toBe(true);
+  ])('%s of %d bytes is the header tar-stream writes, and reads back', async (name, size) => {
+    const header = ustarHeader(name, size, CREATED);
+    expect(header.equals(await tarStreamHeader(name, size))).toBe(true);
+    expect(ustarSize(header)).toBe(size);
   });
 });
 
