@@ -43,8 +43,9 @@ async function resumedBody(desc: Descriptor, offset: number, reopen: Reopen, sub
 /**
  * Streams `first` (the whole blob, already verifying) to the session at
  * `location` in one PATCH, resuming from the registry's offset after a
- * transient failure. Returns the Location to commit at; the caller commits
- * only if every body it was given ended cleanly (see `failed`).
+ * transient failure. Returns the Location to commit at, only once the body
+ * that finished the upload ended cleanly (its verifier passed): the caller
+ * commits then, never on bytes that failed their digest.
  */
 export async function sendStreamed(
   ctx: RepoContext,
