@@ -2,6 +2,7 @@ import { open, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Descriptor } from '../core/descriptor.js';
 import { UsageError } from '../core/errors.js';
+import { outputError } from './output-errors.js';
 import { RangePool } from './range-pool.js';
 import { END_OF_ARCHIVE_BYTES, paddedSize, paddingFor, TAR_BLOCK, ustarHeader } from './ustar.js';
 import { syncDir } from './volume-split.js';
@@ -77,6 +78,8 @@ export class PlacedBundle {
       await rename(`${this.out}.partial`, this.out);
       await syncDir(dirname(this.out));
       return offset + END_OF_ARCHIVE_BYTES;
+    } catch (err) {
+      throw outputError((err as NodeJS.ErrnoException).code, this.out) ?? err;
     } finally {
       void this.pool.close();
     }

@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Descriptor } from '../core/descriptor.js';
-import { FerryError, IntegrityError, UsageError } from '../core/errors.js';
+import { FerryError, IntegrityError } from '../core/errors.js';
 import { checkHashed } from '../core/hashing.js';
+import { outputError } from './output-errors.js';
 
 // sha256 of file ranges on every core, each hasher reading its own ranges with
 // plain positional reads into one reused buffer and, when asked, writing them
@@ -214,7 +215,7 @@ export class RangePool {
           if (reply.bytes) this.options.onBytes?.(reply.bytes);
           if (!('error' in reply) && !('hex' in reply)) return;
           const job = inFlight.shift() as RangeJob;
-          settle(job, 'error' in reply ? ioError(job, reply.error) : reply);
+          settle(job, 'error' in reply ? ioError(job, reply.error, this.options.output) : reply);
           feed();
         };
         // A worker gone mid-job fails the run: its jobs will never answer.
@@ -242,7 +243,7 @@ export class RangePool {
             settle(job, runRangeJob(messageOf(job), buf, out, fs, () => createHash('sha256'), report, REPORT_EVERY));
           } catch (err) {
             const e = err as NodeJS.ErrnoException;
-            settle(job, ioError(job, { ...(e.code ? { code: e.code } : {}), message: e.message }));
+            settle(job, ioError(job, { ...(e.code ? { code: e.code } : {}), message: e.message }, this.options.output));
           }
           setImmediate(help);
         };
@@ -259,8 +260,9 @@ export class RangePool {
   }
 }
 
-function ioError(job: RangeJob, error: { code?: string; message: string }): FerryError {
+function ioError(job: RangeJob, error: { code?: string; message: string }, output: string | undefined): FerryError {
   if (error.code === 'ENOENT') return new IntegrityError(`${job.subject}: missing (${job.path})`, { subject: job.subject });
-  if (error.code === 'ENOSPC') return new UsageError(`no space left on the device while writing ${job.subject}`, { hint: 'free space, or write the bundle elsewhere or in volumes (--split)' });
+  const refused = job.copy && output ? outputError(error.code, output) : undefined;
+  if (refused) return refused;
   return new IntegrityError(`${job.subject}: cannot be ${job.copy ? 'copied' : 'read'}: ${error.message}`, { subject: job.subject });
 }

@@ -25,6 +25,7 @@ import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } fro
 import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
 import { canPlaceAt, PlacedBundle, type PlacedEntry } from './placed-writer.js';
+import { outputError } from './output-errors.js';
 import { scratchDir } from './scratch-dir.js';
 
 // writeBundle: walk the graph, build the head (index.json, index.db,
@@ -288,7 +289,7 @@ async function writeStreamed(
     return result;
   } catch (err) {
     await output.abort();
-    throw err;
+    throw outputError((err as NodeJS.ErrnoException).code, opts.out) ?? err;
   } finally {
     await hashes.close();
   }

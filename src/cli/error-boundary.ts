@@ -1,4 +1,5 @@
-import { ExitCode, PartialFailure, isFerryError } from '../core/errors.js';
+import { isDiskFull } from '../core/disk-full.js';
+import { ExitCode, PartialFailure, UsageError, isFerryError } from '../core/errors.js';
 
 // The one place that turns a thrown error into what the user sees and the exit
 // code (changesets' index.ts idea). User errors get one line and a hint; stacks
@@ -11,9 +12,20 @@ export interface BoundaryOptions {
   stdout?: NodeJS.WritableStream;
 }
 
-export function reportError(err: unknown, options: BoundaryOptions): number {
+/** A full disk met somewhere no layer turned it into a FerryError (SQLite, a plain write): still the user's to fix. */
+function diskFull(err: unknown): UsageError {
+  const { path, message } = err as { path?: unknown; message?: unknown };
+  const where = typeof path === 'string' ? ` while writing ${path}` : '';
+  return new UsageError(`no space left on the device${where} (${String(message)})`, {
+    cause: err,
+    hint: 'free space, or point --store / -o at a larger disk; rerun the same command to resume',
+  });
+}
+
+export function reportError(thrown: unknown, options: BoundaryOptions): number {
   const stderr = options.stderr ?? process.stderr;
   const stdout = options.stdout ?? process.stdout;
+  const err = !isFerryError(thrown) && isDiskFull(thrown) ? diskFull(thrown) : thrown;
   if (isFerryError(err)) {
     stderr.write(`ferry: error: ${err.message}\n`);
     if (err.hint) stderr.write(`  hint: ${err.hint}\n`);

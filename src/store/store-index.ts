@@ -52,6 +52,8 @@ export class StoreIndex {
     if (!this.db.open) return;
     try {
       if (!this.db.readonly) this.db.pragma('optimize');
+    } catch {
+      // Only an optimisation: a full disk must not turn closing into a failure.
     } finally {
       this.db.close();
     }

@@ -1,6 +1,7 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError, type Descriptor } from '../core/index.js';
+import { IntegrityError, UsageError, type Descriptor } from '../core/index.js';
+import { isDiskFull } from '../core/disk-full.js';
 import type { Ingester } from './ingester.js';
 import type { StoreContext } from './store-context.js';
 
@@ -94,6 +95,12 @@ export async function writeBlob(
     // Bad bytes are dropped; an interrupted transfer keeps its partial for the next attempt.
     if (err instanceof IntegrityError) await writer.abort();
     else await writer.close();
+    if (isDiskFull(err)) {
+      throw new UsageError(`no space left on the device holding the store ${ctx.layout.root}`, {
+        cause: err,
+        hint: 'free space (ferry store prune --untagged, then ferry store gc), or use --store on a larger disk; rerun to resume',
+      });
+    }
     throw err;
   }
 }

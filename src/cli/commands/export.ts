@@ -91,7 +91,7 @@ export const exportCommand = defineCommand({
     } finally {
       if (output !== args.output) await rm(dirname(output), { recursive: true, force: true });
       progress.done();
-      store.close();
+      await store.close();
       await registries.closeAll();
     }
   },

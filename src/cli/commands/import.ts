@@ -72,7 +72,7 @@ export const importCommand = defineCommand({
       return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
       progress.done();
-      store?.close();
+      await store?.close();
       await registries.closeAll();
     }
   },

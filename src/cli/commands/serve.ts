@@ -69,8 +69,8 @@ async function serve(args: ServeArgs, ctx: CommandContext): Promise<void> {
     insecureOpen: args['insecure-open'],
     ...(args['request-log'] ? { onRequest: (e) => process.stderr.write(`${JSON.stringify(e)}\n`) } : {}),
     onError: (err, where) => ctx.out.warn(`${where}: ${(err as Error).message}`),
-  }).catch((err: unknown) => {
-    store.close();
+  }).catch(async (err: unknown) => {
+    await store.close();
     throw err;
   });
   for (const line of server.banner) process.stderr.write(`${line}\n`);

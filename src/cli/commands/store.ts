@@ -14,7 +14,7 @@ async function withStore<T>(args: GlobalArgs, readOnly: boolean, f: (store: Stor
   try {
     return await f(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
