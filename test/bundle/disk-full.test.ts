@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,20 @@ import { ALL_IMAGES, fetchFrom, imageInput, tempDir, testImages } from './fixtur
 // so and leaves no partial file, whichever way it is written (placed from
 // local files, or streamed). The device is a real 256 KiB tmpfs.
 
-const canMount = process.getuid?.() === 0;
+/** Mounts a tmpfs of `size` on `dir`; false where this process may not (not root, no CAP_SYS_ADMIN). */
+function mountTmpfs(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const probe = mkdtempSync(join(tmpdir(), 'ferry-mount-probe-'));
+const canMount = process.getuid?.() === 0 && mountTmpfs(probe, '64k');
+if (canMount) execFileSync('umount', [probe]);
+rmSync(probe, { recursive: true, force: true });
 let work: Awaited<ReturnType<typeof tempDir>>;
 let small: string;
 let base: Omit<WriteBundleOptions, 'out'>;
@@ -25,7 +39,7 @@ beforeAll(async () => {
   work = await tempDir('ferry-disk-full-');
   small = join(work.dir, 'small');
   mkdirSync(small);
-  if (canMount) execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small]);
+  if (canMount) mountTmpfs(small, '256k');
   const { set, blobs } = await testImages();
   blobDir = join(work.dir, 'blobs');
   await mkdir(blobDir);
@@ -68,7 +82,7 @@ describe.skipIf(!canMount || !rigContext().available)('a store that fills up', (
   it('ferry export: one line saying the device is full, a hint, exit 2 (not an internal error)', async () => {
     const storeDisk = join(work.dir, 'store-disk');
     mkdirSync(storeDisk);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', storeDisk]);
+    mountTmpfs(storeDisk, '512k');
     try {
       const [ref] = sourceRefs(seededRig(), ['appA']) as [string];
       const r = await ferry(['export', ref, '-o', join(work.dir, 'x.tar'), '--plain-http', '--store', join(storeDisk, 'store')]);
