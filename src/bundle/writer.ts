@@ -19,7 +19,7 @@ import { ManifestDb } from './manifest-db.js';
 import type { BlobKind } from './manifest-db-schema.js';
 import { keyIdOf, parsePrivateKey, sign } from './sign.js';
 import type { KeyObject } from 'node:crypto';
-import { MIN_SPLIT_BYTES } from './split-size.js';
+import { MAX_VOLUMES, MIN_SPLIT_BYTES } from './split-size.js';
 import { ByteTap, entryHeader, writeEntry } from './tar-writer.js';
 import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } from './volume-sidecar.js';
 import { HashThread } from './offthread-hash.js';
@@ -123,8 +123,13 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
 
   const walk = await walkBundleGraph(opts.images, fetch, opts.assumes, opts.signal);
   const included = walk.graph.blobs.filter((b) => b.included);
-  opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: included.reduce((n, b) => n + b.descriptor.size, 0), assumed: walk.graph.blobs.length - included.length });
+  const carried = included.reduce((n, b) => n + b.descriptor.size, 0);
+  opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: carried, assumed: walk.graph.blobs.length - included.length });
   const created = resolveCreated(opts.created, walk.newestCreated);
+  // Said before a byte is written, not at volume 1001: the blobs alone already need this many.
+  if (opts.split !== undefined && Math.ceil(carried / opts.split) > MAX_VOLUMES) {
+    throw new UsageError(`--split ${opts.split} would need more than ${MAX_VOLUMES} volumes for ${carried} bytes of blobs`, { hint: `choose a --split of at least ${Math.ceil(carried / MAX_VOLUMES)} bytes` });
+  }
   const work = await scratchDir('write', opts.tempDir);
   let placed: Awaited<ReturnType<typeof placedOutput>>;
   try {

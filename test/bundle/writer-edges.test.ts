@@ -7,6 +7,8 @@ import type { Descriptor } from '../../src/core/descriptor.js';
 import { ErrorCode, IntegrityError, UsageError } from '../../src/core/errors.js';
 import { MediaType } from '../../src/core/media-types.js';
 import { BlobSet } from '../rig/image-blobs.js';
+import { addImage } from '../rig/image-builder.js';
+import { buildLayer, pseudoRandomBytes } from '../rig/layer-tar.js';
 import { descriptorOf, expectIntegrity, fetchFrom, fullName, imageInput, tempDir, testImages } from './fixtures.js';
 
 // The writer's edges: a source that lies leaves no bundle behind; a delta
@@ -79,6 +81,19 @@ describe('a source that does not deliver what it promised', () => {
     await expect(writeBundle({ images: [layer], fetch, out, toolVersion: 't' })).rejects.toThrow(/not a manifest/);
     const pinned = { name: `r.example/x@${set.images.appB.digest}`, root: descriptorOf(set.images.appA) };
     await expect(writeBundle({ images: [pinned], fetch, out, toolVersion: 't' })).rejects.toThrow(/pins/);
+  });
+
+  it('a --split that would need more than 1000 volumes is refused before a volume is written', async () => {
+    // One 2 MiB layer: 2048 volumes of 1 KiB at the least.
+    const set = new BlobSet();
+    const layer = await buildLayer([{ path: 'big.bin', content: pseudoRandomBytes('too-many', 2 * 1024 * 1024) }]);
+    const root = descriptorOf(addImage(set, { flavour: 'oci', platform: { os: 'linux', architecture: 'amd64' }, layers: [{ layer, createdBy: 'ADD big' }], cmd: ['/bin/true'] }));
+    const dir = join(work.dir, 'too-many');
+    await import('node:fs/promises').then((fs) => fs.mkdir(dir));
+    const write = writeBundle({ images: [{ name: 'r.example/too/many:1', root }], fetch: fetchFrom(set).fetch, out: join(dir, 'app'), toolVersion: 't', split: 1024 });
+    await expect(write).rejects.toThrow(/--split 1024 would need more than 1000 volumes/);
+    await expect(write).rejects.toMatchObject({ hint: expect.stringMatching(/choose a --split of at least \d+ bytes/) });
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 
