@@ -1,4 +1,4 @@
-import { open, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Descriptor } from '../core/descriptor.js';
 import { UsageError } from '../core/errors.js';
@@ -22,18 +22,6 @@ import { syncDir } from './volume-split.js';
 export type PlacedEntry =
   | { name: string; bytes: Buffer }
   | { name: string; file: string; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string };
-
-// statfs f_type of file systems with sparse files (linux/magic.h).
-const SPARSE_CAPABLE = new Set([0xef53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683e /* btrfs */, 0x01021994 /* tmpfs */, 0x2fc12fc1 /* zfs */, 0x794c7630 /* overlayfs */, 0xf2f52010 /* f2fs */]);
-
-/** Whether a bundle written at `path` may be placed out of order. */
-export async function canPlaceAt(path: string): Promise<boolean> {
-  try {
-    return SPARSE_CAPABLE.has((await statfs(dirname(path))).type);
-  } catch {
-    return false;
-  }
-}
 
 /** An open `OUT.partial`, and the threads that will copy into it (booting while the caller builds the head). */
 export class PlacedBundle {

@@ -24,7 +24,8 @@ import { ByteTap, entryHeader, writeEntry } from './tar-writer.js';
 import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } from './volume-sidecar.js';
 import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
-import { canPlaceAt, PlacedBundle, type PlacedEntry } from './placed-writer.js';
+import { canPlaceAt, maxFileSize } from './output-fs.js';
+import { PlacedBundle, type PlacedEntry } from './placed-writer.js';
 import { outputError } from './output-errors.js';
 import { scratchDir } from './scratch-dir.js';
 
@@ -129,6 +130,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   // Said before a byte is written, not at volume 1001: the blobs alone already need this many.
   if (opts.split !== undefined && Math.ceil(carried / opts.split) > MAX_VOLUMES) {
     throw new UsageError(`--split ${opts.split} would need more than ${MAX_VOLUMES} volumes for ${carried} bytes of blobs`, { hint: `choose a --split of at least ${Math.ceil(carried / MAX_VOLUMES)} bytes` });
+  }
+  const fileLimit = opts.split === undefined ? await maxFileSize(opts.out) : undefined;
+  if (fileLimit !== undefined && carried > fileLimit) {
+    throw new UsageError(`${opts.out} is on a FAT file system, which holds at most ${fileLimit} bytes in one file, and the blobs alone are ${carried} bytes`, {
+      hint: 'cut the bundle into volumes: --split fat32',
+    });
   }
   const work = await scratchDir('write', opts.tempDir);
   let placed: Awaited<ReturnType<typeof placedOutput>>;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, writeBundle, type WriteBundleOptions } from '../../src/bundle/index.js';
-import { canPlaceAt } from '../../src/bundle/placed-writer.js';
+import { canPlaceAt } from '../../src/bundle/output-fs.js';
 import { RangePool } from '../../src/bundle/range-pool.js';
 import { entryHeader } from '../../src/bundle/tar-writer.js';
 import { ustarHeader, ustarSize } from '../../src/bundle/ustar.js';
