@@ -3,7 +3,7 @@
 // serving the same images from its own storage (the bench's source registry),
 // each pulled by the same client: 8 concurrent pullers (bench/lib/puller.mjs,
 // one process), each GETting every manifest and blob once. Throughput = bytes
-// delivered / wall time of the client.
+// delivered / wall time of the client. One untimed pull from each warms both up.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBundle, ferry, log, REPO_ROOT, workPath } from './lib/context.mjs';
@@ -68,6 +68,10 @@ export async function measure(ctx) {
   const f = [];
   const d = [];
   try {
+    // One untimed pull from each first: both servers start from a warm page cache and a warm process.
+    log('  (warm-up pulls, untimed)');
+    await pull(ctx, server.url, ferryList);
+    await pull(ctx, ctx.source.url, registryList);
     for (let run = 1; run <= ctx.runs; run++) {
       const fr = await pull(ctx, server.url, ferryList);
       const dr = await pull(ctx, ctx.source.url, registryList);
