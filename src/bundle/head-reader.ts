@@ -67,6 +67,14 @@ function expectSize(entry: TarEntry, expected: EntryDigest): void {
   }
 }
 
+/** A head entry bundle.json vouches for: its size checked first, its bytes (capped) against the digest. */
+async function readVouched(tar: TarReader, entry: TarEntry, subject: string, expected: EntryDigest, max: number): Promise<Buffer> {
+  expectSize(entry, expected);
+  const bytes = await readEntry(tar, entry, max);
+  verifyBytes(bytes, expected, subject);
+  return bytes;
+}
+
 export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolDir: string): Promise<BundleHead> {
   const policy = new EntryPolicy();
   let bundleJson: BundleJson | undefined;
@@ -104,14 +112,9 @@ export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolD
           signature = await readEntry(tar, entry, 1024);
           if (signature.length !== SIGNATURE_BYTES) throw bad(checked.name, `is ${signature.length} bytes, not a ${SIGNATURE_BYTES}-byte Ed25519 signature`);
           break;
-        case BundleEntry.indexJson: {
-          const expected = need(bundleJson).entries['index.json'];
-          expectSize(entry, expected);
-          const bytes = await readEntry(tar, entry, MAX_METADATA_BYTES);
-          verifyBytes(bytes, expected, checked.name);
-          index = parseIndexJson(bytes);
+        case BundleEntry.indexJson:
+          index = parseIndexJson(await readVouched(tar, entry, checked.name, need(bundleJson).entries['index.json'], MAX_METADATA_BYTES));
           break;
-        }
         case BundleEntry.indexDb: {
           const expected = need(bundleJson).entries['ferry/index.db'];
           if ((entry.header.size ?? 0) > MAX_INDEX_DB_BYTES) throw bad(checked.name, `is over the ${MAX_INDEX_DB_BYTES}-byte limit`);
@@ -125,10 +128,7 @@ export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolD
           break;
         }
         case BundleEntry.sums: {
-          const expected = need(bundleJson).entries['ferry/SHA256SUMS'];
-          expectSize(entry, expected);
-          const bytes = await readEntry(tar, entry, MAX_SUMS_BYTES);
-          verifyBytes(bytes, expected, checked.name);
+          const bytes = await readVouched(tar, entry, checked.name, need(bundleJson).entries['ferry/SHA256SUMS'], MAX_SUMS_BYTES);
           sums = parseSha256Sums(bytes);
           headBytes = (entry.header.byteOffset ?? 0) + Math.ceil(bytes.length / 512) * 512;
           break;

@@ -1,4 +1,4 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header, Pack } from 'tar-stream';
 
@@ -27,19 +27,4 @@ export async function writeEntry(
   const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
   const sink = pack.entry(header);
   await pipeline([input, ...through, sink], signal ? { signal } : {});
-}
-
-/** Counts bytes as they pass, for progress events (a Transform, so backpressure holds). */
-export class ByteTap extends Transform {
-  private readonly onBytes: (n: number) => void;
-
-  constructor(onBytes: (n: number) => void) {
-    super();
-    this.onBytes = onBytes;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.onBytes(chunk.length);
-    callback(null, chunk);
-  }
 }

@@ -8,7 +8,7 @@ import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { digestOf, type Digest } from '../core/digest.js';
 import { UsageError } from '../core/errors.js';
-import { createDigester, verifyBytes, verifyStream } from '../core/hashing.js';
+import { createDigester, verifyStream } from '../core/hashing.js';
 import { buildBundleJson, resolveCreated } from './bundle-json-build.js';
 import { formatSha256Sums } from './checksums.js';
 import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
@@ -20,7 +20,8 @@ import type { BlobKind } from './manifest-db-schema.js';
 import { keyIdOf, parsePrivateKey, sign } from './sign.js';
 import type { KeyObject } from 'node:crypto';
 import { MAX_VOLUMES, MIN_SPLIT_BYTES } from './split-size.js';
-import { ByteTap, entryHeader, writeEntry } from './tar-writer.js';
+import { ByteTap } from '../core/byte-tap.js';
+import { entryHeader, writeEntry } from './tar-writer.js';
 import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } from './volume-sidecar.js';
 import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
@@ -228,8 +229,8 @@ async function writePlaced(
     const desc = blob.descriptor;
     const name = blobEntryName(desc.digest);
     const subject = `blob ${desc.digest} from the source`;
+    // Manifests and configs were verified when the walk read them.
     const held = walk.metadata.get(desc.digest);
-    if (held) verifyBytes(held, desc, subject);
     entries.push(held ? { name, bytes: held } : { name, file: files.get(desc.digest) as string, expected: desc, subject });
   }
   const bytes = await placed.write(entries, created, undefined, opts.signal);

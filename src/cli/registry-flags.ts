@@ -29,18 +29,25 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
     .option('retries', { type: 'number', default: 4, describe: 'retries of a failed request' }) as unknown as Argv<T & RegistryArgs>;
 }
 
-/** A pool of registry clients built from the flags; close it when done (it also closes the trace file). */
-export function registryPool(args: RegistryArgs & GlobalArgs, signal?: AbortSignal): RegistryPool & { closeAll(): Promise<void> } {
-  if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 64) throw new UsageError('--concurrency must be a whole number from 1 to 64');
-  let trace: (TraceSink & { close(): Promise<void> }) | undefined;
-  if (args.trace) trace = createFileTraceSink(args.trace);
-  const base: Omit<RegistryClientInit, 'registry'> = {
+/** The client settings the registry flags say (credentials, TLS, retries); the trace sink is the caller's. */
+export function clientOptionsFrom(args: RegistryArgs): Omit<RegistryClientInit, 'registry' | 'trace' | 'signal'> {
+  return {
     ...(args.creds ? { credentials: parseCreds(args.creds) } : {}),
     ...(args.authfile ? { authfile: args.authfile } : {}),
     plainHttp: args['plain-http'],
     tlsVerify: args['tls-verify'],
     ...(args['ca-cert'] ? { caCert: args['ca-cert'] } : {}),
     retries: args.retries,
+  };
+}
+
+/** A pool of registry clients built from the flags; close it when done (it also closes the trace file). */
+export function registryPool(args: RegistryArgs & GlobalArgs, signal?: AbortSignal): RegistryPool & { closeAll(): Promise<void> } {
+  if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 64) throw new UsageError('--concurrency must be a whole number from 1 to 64');
+  let trace: (TraceSink & { close(): Promise<void> }) | undefined;
+  if (args.trace) trace = createFileTraceSink(args.trace);
+  const base: Omit<RegistryClientInit, 'registry'> = {
+    ...clientOptionsFrom(args),
     ...(trace ? { trace } : {}),
     ...(signal ? { signal } : {}),
   };

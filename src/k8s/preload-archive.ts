@@ -1,8 +1,7 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Pack } from 'tar-stream';
-import { buildIndexJson, type BundleBlob } from '../bundle/index.js';
+import { buildIndexJson, entryHeader, OCI_LAYOUT_BYTES, writeEntry, type BundleBlob } from '../bundle/index.js';
 import type { Digest } from '../core/digest.js';
+import { ByteTap } from '../core/byte-tap.js';
 import { HoldLastChunk } from './hold-last-chunk.js';
 import type { PreloadImage } from './preload-plan.js';
 
@@ -14,29 +13,6 @@ import type { PreloadImage } from './preload-plan.js';
 // ctr with a truncated archive and no images.
 
 const MTIME = new Date(0);
-
-
-class CountBytes extends Transform {
-  private readonly onBytes: (n: number) => void;
-
-  constructor(onBytes: (n: number) => void) {
-    super();
-    this.onBytes = onBytes;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.onBytes(chunk.length);
-    callback(null, chunk);
-  }
-}
-
-function header(name: string, size: number) {
-  return { name, size, mode: 0o644, mtime: MTIME, uid: 0, gid: 0, type: 'file' as const };
-}
-
-async function entry(pack: Pack, name: string, body: Readable, size: number, through: Transform[] = []): Promise<void> {
-  await pipeline([body, ...through, pack.entry(header(name, size))]);
-}
 
 export interface ArchiveProgress {
   onBlob?: (blob: BundleBlob) => void;
@@ -51,17 +27,16 @@ export async function writePreloadArchive(
   wanted: ReadonlySet<Digest>,
   progress: ArchiveProgress = {},
 ): Promise<{ blobs: number; bytes: number }> {
-  const layout = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
-  await entry(pack, 'oci-layout', Readable.from([layout]), layout.length);
+  await writeEntry(pack, entryHeader('oci-layout', OCI_LAYOUT_BYTES.length, MTIME), OCI_LAYOUT_BYTES);
   const index = buildIndexJson(images);
-  await entry(pack, 'index.json', Readable.from([index]), index.length);
+  await writeEntry(pack, entryHeader('index.json', index.length, MTIME), index);
   let count = 0;
   let bytes = 0;
   for await (const blob of blobs) {
     if (!wanted.has(blob.descriptor.digest)) continue;
     progress.onBlob?.(blob);
-    const counter = new CountBytes((n) => progress.onBytes?.(blob, n));
-    await entry(pack, blob.entry, blob.stream, blob.descriptor.size, [new HoldLastChunk(), counter]);
+    const counter = new ByteTap((n) => progress.onBytes?.(blob, n));
+    await writeEntry(pack, entryHeader(blob.entry, blob.descriptor.size, MTIME), blob.stream, [new HoldLastChunk(), counter]);
     count += 1;
     bytes += blob.descriptor.size;
   }

@@ -1,4 +1,5 @@
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
+import { ByteTap } from '../core/byte-tap.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { inheritVerification } from '../core/verified-stream.js';
 import type { EventSink } from './events.js';
@@ -12,12 +13,9 @@ import type { EventSink } from './events.js';
  */
 export function countingStream(body: Readable, desc: Descriptor, emit: EventSink): { stream: Readable; moved: () => number } {
   let moved = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      moved += chunk.length;
-      emit({ type: 'bytes', descriptor: desc, bytes: chunk.length });
-      callback(null, chunk);
-    },
+  const counter = new ByteTap((n) => {
+    moved += n;
+    emit({ type: 'bytes', descriptor: desc, bytes: n });
   });
   const stream = pipeline(body, counter, () => undefined);
   // Same bytes, same failures: a verified body stays verified for the consumer.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferry, type FerryResult } from '../helpers/ferry-cli.js';
 import { hasBinary, run } from '../rig/peers.js';
+import type { ImageCheck } from '../../src/demo/graph-check.js';
 
 // `ferry demo` through the real CLI, as a newcomer runs it: exit 0, every step
 // reported, the same digests on both embedded registries, and nothing left
@@ -14,15 +15,6 @@ import { hasBinary, run } from '../rig/peers.js';
 
 const STEPS = ['samples', 'source-registry', 'push', 'keygen', 'export', 'verify', 'target-registry', 'import', 'check', 'cleanup'];
 
-interface ImageCheck {
-  source: string;
-  target: string;
-  builtDigest: string;
-  sourceDigest: string;
-  targetDigest: string;
-  nodes: number;
-  equal: boolean;
-}
 interface DemoJson {
   ok: boolean;
   steps: Array<{ step: string; what: string; ms: number }>;

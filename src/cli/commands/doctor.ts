@@ -1,9 +1,9 @@
 import { runDoctor, type CheckResult, type DoctorReport } from '../../doctor/index.js';
-import { createFileTraceSink, parseCreds } from '../../registry/client/index.js';
+import { createFileTraceSink } from '../../registry/client/index.js';
 import { UsageError } from '../../core/errors.js';
 import { defineCommand } from '../command.js';
 import { formatTable } from '../output.js';
-import { withRegistryFlags } from '../registry-flags.js';
+import { clientOptionsFrom, withRegistryFlags } from '../registry-flags.js';
 
 // `ferry doctor REGISTRY`: the az-acr-check-health of ferry. Prints one row per
 // check (or the report as JSON) and exits with the category of the first
@@ -49,12 +49,7 @@ export const doctorCommand = defineCommand({
     try {
       const report = await runDoctor({
         registry: args.registry,
-        ...(args.creds ? { credentials: parseCreds(args.creds) } : {}),
-        ...(args.authfile ? { authfile: args.authfile } : {}),
-        plainHttp: args['plain-http'],
-        tlsVerify: args['tls-verify'],
-        ...(args['ca-cert'] ? { caCert: args['ca-cert'] } : {}),
-        retries: args.retries,
+        ...clientOptionsFrom(args),
         ...(args['push-test'] !== undefined ? { pushTest: args['push-test'] } : {}),
         ...(args.repository !== undefined ? { repository: args.repository } : {}),
         timeoutMs: args.timeout * 1000,

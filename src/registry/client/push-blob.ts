@@ -1,5 +1,6 @@
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { ErrorCode, IntegrityError, isDigest, verifyStream, type Descriptor, type PushOptions } from '../../core/index.js';
+import { ByteTap } from '../../core/byte-tap.js';
 import { isVerifiedAs } from '../../core/verified-stream.js';
 import { blobExists, blobSubject } from './blobs.js';
 import { sendChunks } from './chunked-upload.js';
@@ -16,17 +17,6 @@ import { cancelUpload, commitUpload, initiateUpload } from './upload-steps.js';
 // cancelled: the registry commits nothing. Not retried here: the body is a
 // one-shot stream, so the owner (copyGraph) retries the whole push.
 
-class Progress extends Transform {
-  private readonly report: (n: number) => void;
-  constructor(report: (n: number) => void) {
-    super();
-    this.report = report;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.report(chunk.length);
-    done(null, chunk);
-  }
-}
 
 async function drain(body: Readable): Promise<void> {
   body.on('error', () => undefined);
@@ -71,7 +61,7 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
   // pipeline, not pipe: a failing source must fail the request body too.
   const ignore = (): void => undefined;
   const checked: Readable = verify ? pipeline(body, verify, ignore) : body;
-  const verified: Readable = opts.onProgress && (monolithic || streamed) ? pipeline(checked, new Progress(opts.onProgress), ignore) : checked;
+  const verified: Readable = opts.onProgress && (monolithic || streamed) ? pipeline(checked, new ByteTap(opts.onProgress), ignore) : checked;
   let committed: HttpResponse;
   try {
     if (monolithic) {
