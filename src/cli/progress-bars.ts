@@ -4,7 +4,8 @@ import type { CommandContext } from './command.js';
 
 // Progress as a view of transfer events: one bar of bytes (rate, ETA) whose
 // total grows as blobs start. Off when stderr is not a TTY, with --json, --quiet
-// or --no-progress; retries and warnings are still reported then.
+// or --no-progress; warnings are still reported then. Retries are reported by
+// the registry client's onRetry hook (registry-flags.ts: --debug).
 
 export interface ProgressReporter {
   sink: EventSink;
@@ -30,10 +31,6 @@ export function progressReporter(ctx: CommandContext, label: string): ProgressRe
         break;
       case 'bytes':
         if (ctx.interactive) ensureBar().tick(event.bytes);
-        break;
-      case 'retry':
-        if (bar) bar.interrupt(`retrying ${event.descriptor.digest.slice(0, 19)}… (attempt ${event.attempt}): ${event.error}`);
-        else ctx.out.warn(`retrying ${event.descriptor.digest} (attempt ${event.attempt}): ${event.error}`);
         break;
       case 'message':
         if (event.level === 'warn') ctx.out.warn(event.text);

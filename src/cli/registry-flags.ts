@@ -1,9 +1,10 @@
 import type { Argv } from 'yargs';
-import { parseCreds, createFileTraceSink, type RegistryClientInit, type TraceSink } from '../registry/client/index.js';
+import { CLIENT_DEFAULTS, parseCreds, createFileTraceSink, type RegistryClientInit, type TraceSink } from '../registry/client/index.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { UsageError } from '../core/errors.js';
 import { RegistryPool } from '../transfer/registry-pool.js';
 import type { GlobalArgs } from './command.js';
+import { retryLogger } from './retry-log.js';
 
 // The registry flags of design §5, shared by every command that touches a
 // registry, and the one place that turns them into client options.
@@ -26,12 +27,18 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry certificate (--tls-verify=false to skip)' })
     .option('ca-cert', { type: 'string', describe: 'PEM file of a CA to trust (a private registry CA)' })
     .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'blobs moved at once' })
-    .option('retries', { type: 'number', default: 4, describe: 'retries of a failed request' }) as unknown as Argv<T & RegistryArgs>;
+    .option('retries', {
+      type: 'number',
+      default: CLIENT_DEFAULTS.retries,
+      describe: 'retries of a failed request or blob transfer (a registry that stays unreachable costs this budget once; --debug shows each retry)',
+    }) as unknown as Argv<T & RegistryArgs>;
 }
 
-/** The client settings the registry flags say (credentials, TLS, retries); the trace sink is the caller's. */
-export function clientOptionsFrom(args: RegistryArgs): Omit<RegistryClientInit, 'registry' | 'trace' | 'signal'> {
+/** The client settings the registry flags say (credentials, TLS, retries; --debug reports each retry); the trace sink is the caller's. */
+export function clientOptionsFrom(args: RegistryArgs & Partial<Pick<GlobalArgs, 'debug'>>): Omit<RegistryClientInit, 'registry' | 'trace' | 'signal'> {
+  if (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 100) throw new UsageError('--retries must be a whole number from 0 to 100');
   return {
+    ...(args.debug ? { onRetry: retryLogger() } : {}),
     ...(args.creds ? { credentials: parseCreds(args.creds) } : {}),
     ...(args.authfile ? { authfile: args.authfile } : {}),
     plainHttp: args['plain-http'],

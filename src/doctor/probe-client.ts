@@ -57,7 +57,7 @@ export function createProbe(target: Target, opts: ProbeOptions): Probe {
   const http = new HttpClient({
     base: target.baseUrl,
     agent,
-    policy: { retries: opts.retries, baseDelayMs: DEFAULTS.retryBaseDelayMs, maxDelayMs: 5_000 },
+    retry: { policy: { retries: opts.retries, baseDelayMs: DEFAULTS.retryBaseDelayMs, maxDelayMs: 5_000 } },
     userAgent: DEFAULTS.userAgent,
     trace,
     ...(opts.signal ? { signal: opts.signal } : {}),

@@ -9,7 +9,7 @@ import { countingStream } from './counting-stream.js';
 import { emptyReport, recordNode, type CopyReport } from './copy-report.js';
 import { noEvents, type EventSink, type NodeAction } from './events.js';
 import { readManifest } from './read-manifest.js';
-import { backoffDelay, isRetryable, sleep } from './retryable.js';
+import { backOff, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../registry/client/index.js';
 
 // copyGraph: copy everything under some roots from a source to a target (oras
 // CopyGraph). Children before parents, so a manifest lands only once all it
@@ -32,8 +32,12 @@ export interface CopyGraphOptions {
   onEvent?: EventSink;
   /** The children to copy before a manifest (default: config + layers, or an index's manifests). */
   successors?: SuccessorsFn;
-  /** Whole-transfer attempts for a blob; each resumes from what the target holds. */
-  attempts?: number;
+  /**
+   * Retries of a whole blob, each resuming from what the target holds: the
+   * budget and report of the client involved (`client.retry`). A failure the
+   * client already retried to the end is not retried again here.
+   */
+  retry?: RetrySettings;
   /** Shared map of nodes in flight or done (by repository and digest), to dedupe across copies. */
   inflight?: Map<string, Promise<NodeAction>>;
   /** Repositories that may hold a blob already, for cross-repository mounts. */
@@ -50,7 +54,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   const signal = options.signal;
   const repository = options.repository ?? '';
   const successorsOf = options.successors ?? ((_d: Descriptor, m: Manifest) => manifestSuccessors(m));
-  const attempts = options.attempts ?? 4;
+  const retry = options.retry ?? DEFAULT_RETRY_SETTINGS;
   const inflight = options.inflight ?? new Map<string, Promise<NodeAction>>();
   const report = emptyReport();
 
@@ -81,9 +85,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
         });
         return counted.moved();
       } catch (err) {
-        if (attempt >= attempts || !isRetryable(err) || signal?.aborted) throw err;
-        emit({ type: 'retry', descriptor: desc, attempt, error: (err as Error).message });
-        await sleep(backoffDelay(attempt), signal);
+        await backOff(retry, err, attempt, `blob ${desc.digest}`, signal);
       }
     }
   };

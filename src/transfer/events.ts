@@ -9,7 +9,6 @@ export type TransferEvent =
   | { type: 'node-start'; descriptor: Descriptor; repository: string }
   | { type: 'bytes'; descriptor: Descriptor; bytes: number }
   | { type: 'node-done'; descriptor: Descriptor; repository: string; action: NodeAction; bytes: number }
-  | { type: 'retry'; descriptor: Descriptor; attempt: number; error: string }
   | { type: 'tagged'; repository: string; tag: string; descriptor: Descriptor }
   | { type: 'message'; level: 'info' | 'warn'; text: string };
 

@@ -32,12 +32,14 @@ export interface MirrorReport {
 
 export async function mirrorImage(options: MirrorOptions): Promise<MirrorReport> {
   const { source: src, target: dst } = options;
-  const to = options.registries.client(dst.registry).repository(dst.repository);
+  const target = options.registries.client(dst.registry);
+  const to = target.repository(dst.repository);
   const copied = await copyImage(options.registries.client(src.registry), src, to, {
     platforms: options.platforms,
     tags: dst.tag ? [dst.tag] : [],
     limit: pLimit(options.concurrency ?? DEFAULT_CONCURRENCY),
     repository: dst.repository,
+    retry: target.retry,
     ...(src.registry === dst.registry ? { mountCandidates: () => [src.repository] } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -69,6 +69,8 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     repository: target.name,
     // A layer another image already brought into the store is linked, not fetched again.
     mountCandidates: (desc: Descriptor) => store.linkedIn(desc.digest),
+    // A blob whose body broke is fetched again from where the store stopped, within the client's budget.
+    retry: options.client.retry,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(signal ? { signal } : {}),
   };

@@ -4,7 +4,7 @@ import { MediaType, NetworkError, type Descriptor } from '../../src/core/index.j
 import { ANNOTATION_REFERRER_TAG, createMemoryTraceSink, createRegistryClient, type RegistryClient } from '../../src/registry/client/index.js';
 import { registryBaseUrl } from '../../src/registry/client/options.js';
 import { nextLocation } from '../../src/registry/client/transport/location.js';
-import { parseRetryAfter } from '../../src/registry/client/transport/retry.js';
+import { parseRetryAfter } from '../../src/registry/client/retry/index.js';
 import { sendJson, startFixture, type FixtureServer } from './fixture-server.js';
 
 // Protocol corners distribution 2.8 does not exercise, against small fixtures:

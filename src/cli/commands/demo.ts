@@ -23,7 +23,6 @@ function tableWriter(ctx: CommandContext): (event: DemoEvent) => void {
   let headed = false;
   return (event) => {
     if (event.type === 'transfer') {
-      if (event.event.type === 'retry') ctx.out.warn(`retrying ${event.event.descriptor.digest} (attempt ${event.event.attempt}): ${event.event.error}`);
       if (event.event.type === 'message' && event.event.level === 'warn') ctx.out.warn(event.event.text);
       return;
     }

@@ -1,18 +1,16 @@
 import { Readable } from 'node:stream';
 import { AuthError, ErrorCode } from '../../core/index.js';
 import type { RepoContext } from './repo-context.js';
-import { isTransient } from './transient.js';
+import { backOff } from './retry/index.js';
+import { redactUrl } from './transport/redact.js';
 import { patchChunk, uploadStatus } from './upload-steps.js';
-import { backoffDelay, waitBeforeRetry } from './transport/retry.js';
 
 // Chunked upload: PATCH `chunkSize` pieces with Content-Range, holding at most one
 // chunk in memory. After a failed PATCH, ask the registry how much it kept
-// (GET status → Range) and send the rest of the chunk from there — up to
-// MAX_STALLS tries without progress. Registries that cannot resume (distribution
-// cancels a session whose size moved unexpectedly) fail here and the owner
-// retries the whole blob.
-
-const MAX_STALLS = 3;
+// (GET status → Range) and send the rest of the chunk from there — within the
+// client's retry budget of tries without progress. Registries that cannot resume
+// (distribution cancels a session whose size moved unexpectedly) fail here and
+// the owner retries the whole blob.
 
 function sliceParts(parts: readonly Buffer[], skip: number): Buffer[] {
   const out: Buffer[] = [];
@@ -39,8 +37,7 @@ async function sendChunk(ctx: RepoContext, location: URL, start: number, parts: 
     } catch (e) {
       // A token that expired during a long PATCH: the authenticator has dropped it; one more try fetches a new one.
       const expired = e instanceof AuthError && e.code === ErrorCode.unauthorized;
-      if ((!isTransient(e) && !expired) || ++stalls > MAX_STALLS || signal?.aborted) throw e;
-      await waitBeforeRetry(backoffDelay(ctx.http.policy, stalls), signal);
+      await backOff(ctx.http.retry, e, ++stalls, `PATCH ${redactUrl(at)}`, signal, expired);
       const status = await uploadStatus(ctx, at, signal);
       if (status.offset < start + sent || status.offset > start + length) throw e;
       if (status.offset > start + sent) stalls = 0;

@@ -5,20 +5,18 @@ import { Authenticator } from './auth/authenticator.js';
 import { resolveCredentials, type Credentials } from './auth/credentials.js';
 import { openUrl } from './blobs.js';
 import { ManifestCache } from './manifest-cache.js';
-import { DEFAULTS, registryBaseUrl, type RegistryClientOptions } from './options.js';
+import { DEFAULTS, registryBaseUrl, retryPolicyOf, type RegistryClientOptions } from './options.js';
 import { RemoteRepository } from './remote-repository.js';
+import type { RetrySettings } from './retry/index.js';
 import { listCatalog, type ListOptions } from './tags.js';
 import { createAgent } from './transport/agent.js';
-import { HttpClient, type RetryInfo } from './transport/http-client.js';
+import { HttpClient } from './transport/http-client.js';
 
 // A client for one registry host: one keep-alive undici Agent, one auth state
 // (scopes accumulate across its repositories), one recent-manifest cache. It
 // hands out RemoteRepository objects (core Namespace). close() when done.
 
-export interface RegistryClientInit extends RegistryClientOptions {
-  /** Called before each retry of a request (for progress/--debug output). */
-  onRetry?: (info: RetryInfo) => void;
-}
+export type RegistryClientInit = RegistryClientOptions;
 
 export class RegistryClient implements Namespace<RemoteRepository> {
   /** The registry as normalised (docker.io, host:port). */
@@ -30,6 +28,8 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   private readonly auth: Authenticator;
   private readonly manifests = new ManifestCache();
   private readonly opts: RegistryClientInit;
+  /** Aborted by close(): retries waiting for their turn give up at once. */
+  private readonly closing = new AbortController();
 
   constructor(opts: RegistryClientInit) {
     this.opts = opts;
@@ -39,15 +39,10 @@ export class RegistryClient implements Namespace<RemoteRepository> {
     this.http = new HttpClient({
       base: this.baseUrl,
       agent: this.agent,
-      policy: {
-        retries: opts.retries ?? DEFAULTS.retries,
-        baseDelayMs: opts.retryBaseDelayMs ?? DEFAULTS.retryBaseDelayMs,
-        maxDelayMs: opts.maxRetryDelayMs ?? DEFAULTS.maxRetryDelayMs,
-      },
+      retry: { policy: retryPolicyOf(opts), closed: this.closing.signal, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) },
       userAgent: opts.userAgent ?? DEFAULTS.userAgent,
       ...(opts.trace ? { trace: opts.trace } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
     });
     const env = opts.env ?? process.env;
     const load = (): Promise<Credentials | undefined> =>
@@ -61,6 +56,11 @@ export class RegistryClient implements Namespace<RemoteRepository> {
       this.http.request({ ...req, scopes: [], ok: [200], noAuth: true }),
     );
     this.http.setAuthenticator(this.auth);
+  }
+
+  /** The retry budget, backoff and report of this client, for work that retries around it (copyGraph's whole blobs). */
+  get retry(): RetrySettings {
+    return this.http.retry;
   }
 
   repository(name: string): RemoteRepository {
@@ -90,13 +90,14 @@ export class RegistryClient implements Namespace<RemoteRepository> {
     return openUrl({ http: this.http }, new URL(url), opts.offset ?? 0, opts.signal);
   }
 
-  /** Closes the keep-alive connections. */
   /**
-   * Waits up to `graceMs` for requests in flight to finish, then cuts them: a
+   * Closes the keep-alive connections. Retries waiting for their turn give up
+   * at once; requests in flight get up to `graceMs` to finish, then are cut: a
    * request stuck on a body nobody reads must not keep the process (or, since
    * undici's timers do not hold the event loop, silently end it) waiting.
    */
   async close(graceMs = 2000): Promise<void> {
+    this.closing.abort();
     let timer: NodeJS.Timeout | undefined;
     const closed = this.agent.close().then(() => true);
     const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));

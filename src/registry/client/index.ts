@@ -7,10 +7,11 @@ export { parseCreds, resolveCredentials, defaultAuthFiles, type Credentials } fr
 export { parseChallenges, type Challenge } from './auth/challenge.js';
 export { createFileTraceSink, createMemoryTraceSink, type TraceRecord, type TraceSink } from './transport/trace.js';
 export { redactUrl, redactHeaders } from './transport/redact.js';
-export type { RetryInfo } from './transport/http-client.js';
+export { DEFAULT_RETRY_SETTINGS, backOff, isTransient, sleep, type RetryEvent, type RetryHook, type RetryPolicy, type RetrySettings } from './retry/index.js';
+/** The retry event under its earlier name. */
+export type { RetryEvent as RetryInfo } from './retry/index.js';
 export { fetchResumable, type ResumableFetchOptions, type OffsetFetcher } from './resumable-fetch.js';
 export { registryErrorDetails, type RegistryErrorDetails } from './response-error.js';
 export { ANNOTATION_REFERRER_TAG, COSIGN_SUFFIXES, type RemoteReferrersOptions } from './referrers.js';
 export type { FetchedManifest } from './manifests.js';
 export type { ListOptions } from './tags.js';
-export { isTransient } from './transient.js';

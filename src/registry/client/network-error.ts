@@ -1,5 +1,5 @@
 import { ErrorCode, FerryError, NetworkError } from '../../core/index.js';
-import { networkErrorCode } from './transport/retry.js';
+import { networkErrorCode } from './retry/index.js';
 import { redactUrl } from './transport/redact.js';
 
 // A failure before any HTTP answer (DNS, refused, reset, timeout, TLS) → one

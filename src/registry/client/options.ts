@@ -1,6 +1,7 @@
 import { normalizeRegistry, UsageError } from '../../core/index.js';
 import { isLoopbackHost } from '../../core/loopback.js';
 import type { Credentials } from './auth/credentials.js';
+import { DEFAULT_RETRY_POLICY, type RetryHook, type RetryPolicy } from './retry/index.js';
 import type { TraceSink } from './transport/trace.js';
 
 // Everything a RegistryClient is built from. The CLI maps its registry flags
@@ -29,7 +30,7 @@ export interface RegistryClientOptions {
   tlsVerify?: boolean;
   /** PEM file of an extra CA to trust (`--ca-cert`). */
   caCert?: string;
-  /** Retries of idempotent requests after the first try (default 4). */
+  /** Retries after the first try, at every level that retries (default 4; `--retries`). */
   retries?: number;
   userAgent?: string;
   trace?: TraceSink;
@@ -42,6 +43,8 @@ export interface RegistryClientOptions {
   retryBaseDelayMs?: number;
   /** Longest wait honoured from Retry-After or backoff, ms (default 30 s). */
   maxRetryDelayMs?: number;
+  /** Called before each retry, whatever retries (a request, a chunk): the one place retries are reported. */
+  onRetry?: RetryHook;
   /** Aborts every request of this client. */
   signal?: AbortSignal;
   /** Environment for credential discovery (default process.env). */
@@ -51,18 +54,27 @@ export interface RegistryClientOptions {
 }
 
 export const DEFAULTS = {
-  retries: 4,
+  retries: DEFAULT_RETRY_POLICY.retries,
   chunkSize: 16 * 1024 * 1024,
   monolithicThreshold: 64 * 1024 * 1024,
   connectTimeout: 30_000,
   headersTimeout: 120_000,
   bodyIdleTimeout: 60_000,
-  retryBaseDelayMs: 250,
-  maxRetryDelayMs: 30_000,
+  retryBaseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs,
+  maxRetryDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,
   userAgent: 'ferry/0.1',
 } as const;
 
 export { isLoopbackHost } from '../../core/loopback.js';
+
+/** The retry policy the options say. */
+export function retryPolicyOf(opts: Pick<RegistryClientOptions, 'retries' | 'retryBaseDelayMs' | 'maxRetryDelayMs'>): RetryPolicy {
+  return {
+    retries: opts.retries ?? DEFAULTS.retries,
+    baseDelayMs: opts.retryBaseDelayMs ?? DEFAULTS.retryBaseDelayMs,
+    maxDelayMs: opts.maxRetryDelayMs ?? DEFAULTS.maxRetryDelayMs,
+  };
+}
 
 /** The base URL of the API for a registry host, after the plain-HTTP policy. */
 export function registryBaseUrl(opts: Pick<RegistryClientOptions, 'registry' | 'plainHttp' | 'forcePlainHttp'>): URL {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ErrorCode, NetworkError, type Descriptor, type FetchOptions } from '../../core/index.js';
 import { isAbortError } from './network-error.js';
-import { isTransient } from './transient.js';
+import { isTransient } from './retry/index.js';
 
 // A blob download that survives dropped connections (containerd
 // remotes/docker/httpreadseeker.go): when the body breaks (reset, timeout, early

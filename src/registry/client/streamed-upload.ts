@@ -2,9 +2,9 @@ import { pipeline, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AuthError, ErrorCode, IntegrityError, NotFoundError, verifyStream, type Descriptor } from '../../core/index.js';
 import type { RepoContext } from './repo-context.js';
-import { isTransient } from './transient.js';
+import { backOff } from './retry/index.js';
+import { redactUrl } from './transport/redact.js';
 import { initiateUpload, patchChunk, uploadStatus } from './upload-steps.js';
-import { backoffDelay, waitBeforeRetry } from './transport/retry.js';
 
 // A large blob whose source can be read again from any byte (a range of a
 // bundle file) goes up as ONE streamed PATCH, not in chunks held in memory:
@@ -16,8 +16,6 @@ import { backoffDelay, waitBeforeRetry } from './transport/retry.js';
 // the blob is still verified end to end before the caller commits it. A
 // registry that dropped the session instead (distribution 2.8 does after a
 // broken PATCH) gets a new one, streamed from byte 0.
-
-const MAX_STALLS = 3;
 
 /** The raw bytes of the blob from `offset` to its end (not verified: the caller verifies). */
 export type Reopen = (offset: number) => Readable;
@@ -75,8 +73,7 @@ export async function sendStreamed(
       if (bodyError instanceof IntegrityError) throw bodyError;
       if (e instanceof IntegrityError) throw e;
       const expired = e instanceof AuthError && e.code === ErrorCode.unauthorized;
-      if ((!isTransient(e) && !expired) || ++stalls > MAX_STALLS || signal?.aborted) throw e;
-      await waitBeforeRetry(backoffDelay(ctx.http.policy, stalls), signal);
+      await backOff(ctx.http.retry, e, ++stalls, `PATCH ${redactUrl(at)}`, signal, expired);
       const status = await uploadStatus(ctx, at, signal).catch(async (lost: unknown) => {
         if (!(lost instanceof NotFoundError)) throw e;
         // The registry dropped the session (distribution does after a broken PATCH): a new one, from byte 0.

@@ -5,9 +5,10 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scope.js';
 import { isAbortError, networkError } from '../network-error.js';
 import { responseError } from '../response-error.js';
+import { backoffDelay, giveUp, isTransient, isTransientStatus, parseRetryAfter, waitToRetry, type RetrySettings } from '../retry/index.js';
 import { discard, exchange, headerOf, isReplayable, type Exchange, type HttpMethod, type HttpResponse, type RequestBody } from './exchange.js';
+import { redactUrl } from './redact.js';
 import { followRedirects } from './redirect.js';
-import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter, waitBeforeRetry, type RetryPolicy } from './retry.js';
 import type { TraceSink } from './trace.js';
 
 // The transport stack of one registry host, outermost first:
@@ -35,22 +36,13 @@ export interface RequestSpec {
   signal?: AbortSignal;
 }
 
-export interface RetryInfo {
-  method: HttpMethod;
-  url: URL;
-  attempt: number;
-  delayMs: number;
-  reason: string;
-}
-
 export interface HttpClientDeps {
   base: URL;
   agent: Dispatcher;
-  policy: RetryPolicy;
+  retry: RetrySettings;
   userAgent: string;
   trace?: TraceSink;
   signal?: AbortSignal;
-  onRetry?: (info: RetryInfo) => void;
 }
 
 export class HttpClient {
@@ -64,8 +56,9 @@ export class HttpClient {
     this.base = deps.base;
   }
 
-  get policy(): RetryPolicy {
-    return this.deps.policy;
+  /** The budget, backoff and report every retry of this client uses. */
+  get retry(): RetrySettings {
+    return this.deps.retry;
   }
 
   setAuthenticator(auth: Authenticator): void {
@@ -100,34 +93,28 @@ export class HttpClient {
     const signal = this.signal(spec);
     if (!spec.noAuth) await this.ping(signal);
     const canRetry = spec.retry ?? (isReplayable(spec.body) && spec.method !== 'PATCH');
-    const { policy } = this.deps;
+    const { retry } = this.deps;
+    const what = `${spec.method} ${redactUrl(url)}`;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
-      const retryable = canRetry && attempt <= policy.retries;
       try {
         res = await this.once(spec, url, attempt, signal);
       } catch (e) {
         if (isAbortError(e) || signal?.aborted) throw e;
-        if (retryable && !(e instanceof FerryError) && isRetryableError(e)) {
-          await this.pause(spec.method, url, attempt, backoffDelay(policy, attempt), String((e as { code?: unknown }).code ?? e), signal);
-          continue;
-        }
-        throw networkError(spec.method, url, e);
-      }
-      if (spec.ok.includes(res.status)) return res;
-      if (retryable && isRetryableStatus(res.status)) {
-        const delay = backoffDelay(policy, attempt, parseRetryAfter(headerOf(res.headers, 'retry-after')));
-        await discard(res);
-        await this.pause(spec.method, url, attempt, delay, `HTTP ${res.status}`, signal);
+        const err = networkError(spec.method, url, e);
+        if (!canRetry || !isTransient(err)) throw err;
+        if (attempt > retry.policy.retries) throw giveUp(err);
+        await waitToRetry(retry, err, attempt, what, backoffDelay(retry.policy, attempt), signal);
         continue;
       }
-      throw await this.failure(spec.method, url, res);
+      if (spec.ok.includes(res.status)) return res;
+      const err = await this.failure(spec.method, url, res);
+      if (!canRetry || !isTransientStatus(res.status)) throw err;
+      // Retried here to the end of the budget: no outer level retries it again.
+      if (attempt > retry.policy.retries) throw giveUp(err);
+      const delayMs = backoffDelay(retry.policy, attempt, parseRetryAfter(headerOf(res.headers, 'retry-after')));
+      await waitToRetry(retry, err, attempt, what, delayMs, signal);
     }
-  }
-
-  private async pause(method: HttpMethod, url: URL, attempt: number, delayMs: number, reason: string, signal?: AbortSignal): Promise<void> {
-    this.deps.onRetry?.({ method, url, attempt, delayMs, reason });
-    await waitBeforeRetry(delayMs, signal);
   }
 
   private async failure(method: HttpMethod, url: URL, res: HttpResponse): Promise<FerryError> {
