@@ -19,6 +19,22 @@ test('redactUrl strips userinfo and secret query values, keeps the harmless ones
   expect(redactUrl('https://s3.example/b?X-Amz-Signature=1&X-Amz-Credential=2&token=t')).not.toMatch(/=1|=2|=t\b/);
 });
 
+test('a record written after the trace was closed is dropped, not thrown into the request that made it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-trace-closed-'));
+  try {
+    const sink = createFileTraceSink(join(dir, 't.jsonl'));
+    const record: TraceRecord = { time: new Date().toISOString(), method: 'GET', url: 'http://r/v2/', requestHeaders: {}, durationMs: 1, attempt: 1, error: 'ECONNREFUSED' };
+    sink.write(record);
+    const closing = sink.close();
+    expect(() => sink.write(record)).not.toThrow();
+    await closing;
+    expect(() => sink.write(record)).not.toThrow();
+    expect((await readFile(join(dir, 't.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 describe.skipIf(!rigContext().available)('trace file', () => {
   let dir: string;
   let basic: Registry;

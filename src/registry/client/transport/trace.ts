@@ -42,7 +42,8 @@ export function createFileTraceSink(path: string): TraceSink & { close(): Promis
   });
   return {
     write(record) {
-      if (!failed) out.write(`${JSON.stringify(record)}\n`);
+      // A request that outlives the run (cut after the trace was closed) is not worth an error: it has nowhere to go.
+      if (!failed && !out.writableEnded) out.write(`${JSON.stringify(record)}\n`);
     },
     async close() {
       if (failed || out.closed) return;
