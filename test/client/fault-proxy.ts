@@ -3,10 +3,11 @@ import { sendJson, startFixture, type FixtureServer } from './fixture-server.js'
 
 // A fault-injecting HTTP proxy in front of a real registry: per request it
 // forwards, or answers 503, or 429 with Retry-After, or forwards and then cuts
-// the connection in the middle of the response body. The schedule is a pure
-// function of the request number, so runs are reproducible.
+// the connection in the middle of the response body, or goes away altogether
+// (every connection dropped, the port closed: a registry killed mid-transfer).
+// The schedule is a pure function of the request number, so runs are reproducible.
 
-export type Fault = 'forward' | '503' | '429' | 'cut' | 'cut-upload';
+export type Fault = 'forward' | '503' | '429' | 'cut' | 'cut-upload' | 'die';
 
 export interface FaultProxyStats {
   faults: Record<Fault, number>;
@@ -34,8 +35,10 @@ export interface FaultSchedule {
 }
 
 export async function startFaultProxy(upstream: URL, schedule: FaultSchedule): Promise<FaultProxy> {
-  const stats: FaultProxyStats = { faults: { forward: 0, '503': 0, '429': 0, cut: 0, 'cut-upload': 0 }, bodyBytes: new Map(), ranges: new Map(), patches: [] };
+  const stats: FaultProxyStats = { faults: { forward: 0, '503': 0, '429': 0, cut: 0, 'cut-upload': 0, die: 0 }, bodyBytes: new Map(), ranges: new Map(), patches: [] };
   let n = 0;
+  let dead = false;
+  let server: FixtureServer | undefined;
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     n += 1;
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -43,6 +46,12 @@ export async function startFaultProxy(upstream: URL, schedule: FaultSchedule): P
     if (req.method === 'PATCH') stats.patches.push(String(req.headers['content-range'] ?? ''));
     const fault = schedule.pick(n, req);
     stats.faults[fault] += 1;
+    if (fault === 'die' || dead) {
+      dead = true;
+      req.socket.destroy();
+      void server?.stop();
+      return;
+    }
     if (fault === '503' || fault === '429') {
       // Answer without reading the body, as an overloaded front end does.
       req.resume();
@@ -98,6 +107,6 @@ export async function startFaultProxy(upstream: URL, schedule: FaultSchedule): P
     }
     await new Promise<void>((resolve) => res.on('close', resolve));
   };
-  const server = await startFixture(handler);
+  server = await startFixture(handler);
   return Object.assign(server, { stats });
 }

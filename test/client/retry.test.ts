@@ -1,13 +1,15 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { ErrorCode, IntegrityError, NetworkError } from '../../src/core/index.js';
-import { backOff, createRegistryClient, isTransient, sleep, type RetryEvent, type RetrySettings } from '../../src/registry/client/index.js';
+import { ErrorCode, IntegrityError, MediaType, NetworkError, type Descriptor } from '../../src/core/index.js';
+import { backOff, createMemoryTraceSink, createRegistryClient, isTransient, sleep, type RetryEvent, type RetrySettings } from '../../src/registry/client/index.js';
 import { backoffDelay, giveUp, isTransientStatus } from '../../src/registry/client/retry/index.js';
 import { freePort } from '../rig/free-port.js';
 
 // The one retry policy (issue 15 item 1): one predicate, one backoff, one
 // budget, one report — and waits that leave no listener on a long-lived signal
 // (issue 11 item 17). Real sockets where a network failure is the point.
+
+const blob: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: `sha256:${'a'.repeat(64)}` as Descriptor['digest'], size: 1 };
 
 describe('waits between tries', () => {
   const warnings: Error[] = [];
@@ -81,7 +83,28 @@ describe('one predicate, one backoff', () => {
   });
 });
 
-describe('closing the client', () => {
+describe('a registry that is not there costs one budget', () => {
+  test('twelve requests at once to a closed port: one schedule of retries, then every request fails without trying', async () => {
+    const port = await freePort();
+    const events: RetryEvent[] = [];
+    const trace = createMemoryTraceSink();
+    const client = createRegistryClient({ registry: `127.0.0.1:${port}`, plainHttp: true, retries: 3, retryBaseDelayMs: 5, trace, onRetry: (e) => events.push(e) });
+    try {
+      const repo = client.repository('down/app');
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => repo.exists(blob)));
+      expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as NetworkError).code === ErrorCode.network)).toBe(true);
+      expect(events.map((e) => `${e.attempt}/${e.max} ${e.reason}`)).toEqual(['1/3 ECONNREFUSED', '2/3 ECONNREFUSED', '3/3 ECONNREFUSED']);
+      const tried = trace.records.length;
+      // The host is down for this client: a later request fails at once, with the same error, without a connection attempt.
+      const later = await repo.exists(blob).then(() => undefined, (e: unknown) => e);
+      expect(later).toBe((outcomes[0] as PromiseRejectedResult).reason);
+      expect(trace.records.length).toBe(tried);
+      expect(events).toHaveLength(3);
+    } finally {
+      await client.close();
+    }
+  });
+
   test('close() ends a retry that is waiting: it fails with its own error at once', async () => {
     const port = await freePort();
     const events: RetryEvent[] = [];

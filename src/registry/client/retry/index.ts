@@ -6,5 +6,6 @@
 export { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, type RetryPolicy } from './policy.js';
 export { failureReason, giveUp, isTransient, isTransientStatus, networkErrorCode } from './transient.js';
 export { DEFAULT_RETRY_SETTINGS, backOff, pause, waitToRetry, type RetrySettings } from './back-off.js';
+export { Outage } from './outage.js';
 export { sleep } from './sleep.js';
 export type { RetryEvent, RetryHook } from './events.js';

@@ -5,7 +5,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scope.js';
 import { isAbortError, networkError } from '../network-error.js';
 import { responseError } from '../response-error.js';
-import { backoffDelay, giveUp, isTransient, isTransientStatus, parseRetryAfter, waitToRetry, type RetrySettings } from '../retry/index.js';
+import { backoffDelay, giveUp, isTransient, isTransientStatus, Outage, parseRetryAfter, waitToRetry, type RetrySettings } from '../retry/index.js';
 import { discard, exchange, headerOf, isReplayable, type Exchange, type HttpMethod, type HttpResponse, type RequestBody } from './exchange.js';
 import { redactUrl } from './redact.js';
 import { followRedirects } from './redirect.js';
@@ -15,7 +15,9 @@ import type { TraceSink } from './trace.js';
 //   retry (idempotent + replayable only) → auth (ping, header, one re-try after a 401)
 //   → redirects (Authorization dropped cross-origin) → exchange (undici, trace).
 // Anything but an expected status becomes a FerryError here, so resource files
-// (blobs.ts, manifests.ts, …) deal only in successes.
+// (blobs.ts, manifests.ts, …) deal only in successes. A status worth a retry is
+// retried per request; a network failure on the origin's shared schedule
+// (retry/outage.ts), so a registry that is down costs one budget, not one per request.
 
 export interface RequestSpec {
   method: HttpMethod;
@@ -50,6 +52,7 @@ export class HttpClient {
   private readonly deps: HttpClientDeps;
   private auth: Authenticator | undefined;
   private pinged: Promise<void> | undefined;
+  private readonly outages = new Map<string, Outage>();
 
   constructor(deps: HttpClientDeps) {
     this.deps = deps;
@@ -95,18 +98,20 @@ export class HttpClient {
     const canRetry = spec.retry ?? (isReplayable(spec.body) && spec.method !== 'PATCH');
     const { retry } = this.deps;
     const what = `${spec.method} ${redactUrl(url)}`;
+    const outage = this.outageOf(url);
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
+      const since = outage.begin();
       try {
         res = await this.once(spec, url, attempt, signal);
       } catch (e) {
         if (isAbortError(e) || signal?.aborted) throw e;
         const err = networkError(spec.method, url, e);
         if (!canRetry || !isTransient(err)) throw err;
-        if (attempt > retry.policy.retries) throw giveUp(err);
-        await waitToRetry(retry, err, attempt, what, backoffDelay(retry.policy, attempt), signal);
+        await outage.failed(err, since, what, signal);
         continue;
       }
+      outage.answered(since);
       if (spec.ok.includes(res.status)) return res;
       const err = await this.failure(spec.method, url, res);
       if (!canRetry || !isTransientStatus(res.status)) throw err;
@@ -115,6 +120,15 @@ export class HttpClient {
       const delayMs = backoffDelay(retry.policy, attempt, parseRetryAfter(headerOf(res.headers, 'retry-after')));
       await waitToRetry(retry, err, attempt, what, delayMs, signal);
     }
+  }
+
+  private outageOf(url: URL): Outage {
+    let outage = this.outages.get(url.origin);
+    if (!outage) {
+      outage = new Outage(this.deps.retry);
+      this.outages.set(url.origin, outage);
+    }
+    return outage;
   }
 
   private async failure(method: HttpMethod, url: URL, res: HttpResponse): Promise<FerryError> {
