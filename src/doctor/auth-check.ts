@@ -1,10 +1,6 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
 import { BASE_PATH } from '../registry/api/routes.js';
-import { parseChallenges, type Challenge } from '../registry/client/auth/challenge.js';
-import type { Credentials } from '../registry/client/auth/credentials.js';
-import { fetchToken, type TokenRequest } from '../registry/client/auth/token.js';
-import { discard, headerOf } from '../registry/client/transport/exchange.js';
-import { redactUrl } from '../registry/client/transport/redact.js';
+import { type Challenge, type Credentials, discard, fetchToken, headerOf, parseChallenges, redactUrl, type TokenRequest } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, warn, type CheckResult } from './check.js';
 import type { PingAnswer } from './ping-check.js';
 import type { Probe } from './probe-client.js';
@@ -36,7 +32,7 @@ const outcome = (result: CheckResult, verified = false): AuthOutcome => ({ resul
 
 /** GET /v2/ with an explicit Authorization: does the registry take it? */
 async function accepted(probe: Probe, authorization: string): Promise<number> {
-  const res = await probe.http.request({ method: 'GET', url: BASE_PATH, headers: { authorization }, scopes: [], ok: [200, 401, 403], noAuth: true });
+  const res = await probe.client.send({ method: 'GET', url: BASE_PATH, headers: { authorization }, scopes: [], ok: [200, 401, 403], noAuth: true });
   await discard(res);
   return res.status;
 }
@@ -44,7 +40,7 @@ async function accepted(probe: Probe, authorization: string): Promise<number> {
 export async function checkAuth(probe: Probe, answer: PingAnswer, repository: string | undefined): Promise<AuthOutcome> {
   let creds: Credentials | undefined;
   try {
-    creds = await probe.credentials();
+    creds = await probe.client.credentials();
   } catch (e) {
     if (isFerryError(e)) return outcome(failWith(CheckName.auth, e));
     throw e;
@@ -92,7 +88,7 @@ async function bearerAuth(probe: Probe, challenge: Challenge, creds: Credentials
     token = creds.registryToken;
   } else {
     const scopes = repository ? [`repository:${repository}:pull`] : [];
-    const send = (req: TokenRequest) => probe.http.request({ ...req, scopes: [], ok: [200], noAuth: true });
+    const send = (req: TokenRequest) => probe.client.send({ ...req, scopes: [], ok: [200], noAuth: true });
     try {
       const fetched = await fetchToken(send, service === undefined ? { realm } : { realm, service }, scopes, creds);
       token = fetched.value;

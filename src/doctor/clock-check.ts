@@ -1,5 +1,5 @@
 import { ErrorCode, ExitCode } from '../core/errors.js';
-import { headerOf } from '../registry/client/transport/exchange.js';
+import { headerOf } from '../registry/client/index.js';
 import { CheckName, fail, ok, skip, warn, type CheckResult } from './check.js';
 import type { PingAnswer } from './ping-check.js';
 

@@ -2,9 +2,7 @@ import { parseDigest, type Digest } from '../core/digest.js';
 import { UsageError } from '../core/errors.js';
 import { parseManifest } from '../core/manifest.js';
 import { validateRepository, validateTag } from '../core/reference.js';
-import { getManifest } from '../registry/client/manifests.js';
-import type { RepoContext } from '../registry/client/repo-context.js';
-import { listTags } from '../registry/client/tags.js';
+import type { RemoteRepository } from '../registry/client/index.js';
 
 // Which blob the redirect check downloads: the config of the image REPO:TAG
 // names (the first platform's, for an index). A config is small and, unlike a
@@ -36,25 +34,25 @@ export interface PickedBlob {
 }
 
 /** The blob to fetch, or a sentence saying why there is none (the check is then skipped). */
-export async function pickBlob(ctx: RepoContext, reference: string | undefined): Promise<PickedBlob | string> {
+export async function pickBlob(repo: RemoteRepository, reference: string | undefined): Promise<PickedBlob | string> {
   let ref = reference;
   if (ref === undefined) {
-    for await (const tag of listTags(ctx)) {
+    for await (const tag of repo.tags()) {
       ref = tag;
       break;
     }
-    if (ref === undefined) return `${ctx.name} has no tags to download a blob of`;
+    if (ref === undefined) return `${repo.name} has no tags to download a blob of`;
   }
-  let fetched = await getManifest(ctx, ref);
-  let manifest = parseManifest(fetched.bytes, fetched.descriptor.mediaType, `${ctx.name}:${ref}`);
+  let fetched = await repo.fetchManifest(ref);
+  let manifest = parseManifest(fetched.bytes, fetched.descriptor.mediaType, `${repo.name}:${ref}`);
   if (manifest.kind === 'index') {
     const child = manifest.manifests[0];
-    if (!child) return `${ctx.name}:${ref} is an empty index`;
-    fetched = await getManifest(ctx, child.digest);
-    manifest = parseManifest(fetched.bytes, fetched.descriptor.mediaType, `${ctx.name}@${child.digest}`);
-    if (manifest.kind === 'index') return `${ctx.name}:${ref} is an index of indexes`;
+    if (!child) return `${repo.name}:${ref} is an empty index`;
+    fetched = await repo.fetchManifest(child.digest);
+    manifest = parseManifest(fetched.bytes, fetched.descriptor.mediaType, `${repo.name}@${child.digest}`);
+    if (manifest.kind === 'index') return `${repo.name}:${ref} is an index of indexes`;
   }
   if (manifest.config.size > 0) return { digest: manifest.config.digest, kind: 'config' };
   const layer = manifest.layers.find((l) => !l.urls);
-  return layer ? { digest: layer.digest, kind: 'layer' } : `${ctx.name}:${ref} has no blob to download`;
+  return layer ? { digest: layer.digest, kind: 'layer' } : `${repo.name}:${ref} has no blob to download`;
 }

@@ -1,8 +1,6 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
 import { BASE_PATH } from '../registry/api/routes.js';
-import { parseChallenges } from '../registry/client/auth/challenge.js';
-import { discard, headerOf, type HttpResponse } from '../registry/client/transport/exchange.js';
-import { redactUrl } from '../registry/client/transport/redact.js';
+import { discard, headerOf, type HttpResponse, parseChallenges, redactUrl } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, warn, type CheckResult } from './check.js';
 import type { Probe } from './probe-client.js';
 
@@ -25,7 +23,7 @@ export async function checkPing(probe: Probe): Promise<{ result: CheckResult; an
   const sentAt = Date.now();
   let res: HttpResponse;
   try {
-    res = await probe.http.request({ method: 'GET', url: BASE_PATH, scopes: [], ok: ANY_STATUS, noAuth: true });
+    res = await probe.client.send({ method: 'GET', url: BASE_PATH, scopes: [], ok: ANY_STATUS, noAuth: true });
   } catch (e) {
     if (isFerryError(e)) return { result: failWith(CheckName.ping, e) };
     throw e;

@@ -1,9 +1,6 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
 import { uploadsPath } from '../registry/api/routes.js';
-import { repositoryScope } from '../registry/client/auth/scope.js';
-import { registryErrorDetails } from '../registry/client/response-error.js';
-import { discard, headerOf } from '../registry/client/transport/exchange.js';
-import { nextLocation } from '../registry/client/transport/location.js';
+import { discard, headerOf, nextLocation, registryErrorDetails, repositoryScope } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, skip, warn, type CheckResult } from './check.js';
 import type { Probe } from './probe-client.js';
 
@@ -19,7 +16,7 @@ export async function checkPush(probe: Probe, repository: string | undefined, cr
   let location: URL;
   let status: number;
   try {
-    const res = await probe.http.request({ method: 'POST', url: uploadsPath(repository), headers: { 'content-length': '0' }, scopes, ok: [201, 202], retry: false });
+    const res = await probe.client.send({ method: 'POST', url: uploadsPath(repository), headers: { 'content-length': '0' }, scopes, ok: [201, 202], retry: false });
     await discard(res);
     status = res.status;
     const header = headerOf(res.headers, 'location');
@@ -37,7 +34,7 @@ export async function checkPush(probe: Probe, repository: string | undefined, cr
     return failWith(CheckName.push, e, hint === undefined ? {} : { hint });
   }
   try {
-    const res = await probe.http.request({ method: 'DELETE', url: location, scopes, ok: [200, 202, 204, 404] });
+    const res = await probe.client.send({ method: 'DELETE', url: location, scopes, ok: [200, 202, 204, 404] });
     await discard(res);
     return ok(CheckName.push, `${post} → ${status}, upload cancelled (DELETE → ${res.status})`);
   } catch (e) {

@@ -1,9 +1,6 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
 import { blobPath } from '../registry/api/routes.js';
-import { repositoryScope } from '../registry/client/auth/scope.js';
-import { dropBody } from '../registry/client/transport/exchange.js';
-import { redactUrl } from '../registry/client/transport/redact.js';
-import type { TraceRecord } from '../registry/client/transport/trace.js';
+import { dropBody, redactUrl, repositoryScope, type TraceRecord } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, skip, type CheckResult } from './check.js';
 import type { Probe } from './probe-client.js';
 import { pickBlob, type RepositoryRef } from './pick-blob.js';
@@ -21,7 +18,7 @@ export async function checkRedirect(probe: Probe, ref: RepositoryRef | undefined
   if (ref === undefined) return skip(CheckName.redirect, 'not asked: pass --repository REPO[:TAG] to download one byte of a blob and see where it comes from');
   let blob: Awaited<ReturnType<typeof pickBlob>>;
   try {
-    blob = await pickBlob(probe.repo(ref.repository), ref.reference);
+    blob = await pickBlob(probe.client.repository(ref.repository), ref.reference);
   } catch (e) {
     if (isFerryError(e)) return failWith(CheckName.redirect, e);
     throw e;
@@ -33,7 +30,7 @@ export async function checkRedirect(probe: Probe, ref: RepositoryRef | undefined
   let status: number | undefined;
   let failure: unknown;
   try {
-    const res = await probe.http.request({ method: 'GET', url: path, headers: { range: 'bytes=0-0' }, scopes: [repositoryScope(ref.repository, 'pull')], ok: [200, 206] });
+    const res = await probe.client.send({ method: 'GET', url: path, headers: { range: 'bytes=0-0' }, scopes: [repositoryScope(ref.repository, 'pull')], ok: [200, 206] });
     status = res.status;
     dropBody(res);
   } catch (e) {

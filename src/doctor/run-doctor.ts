@@ -1,7 +1,6 @@
 import { ExitCode, UsageError } from '../core/errors.js';
 import { validateRepository } from '../core/reference.js';
-import type { Credentials } from '../registry/client/auth/credentials.js';
-import type { TraceSink } from '../registry/client/transport/trace.js';
+import type { Credentials, RetryHook, TraceSink } from '../registry/client/index.js';
 import { checkAuth } from './auth-check.js';
 import { CHECK_ORDER, CheckName, exitCodeOf, skip, type CheckResult } from './check.js';
 import { checkClock } from './clock-check.js';
@@ -41,6 +40,8 @@ export interface DoctorOptions {
   readonly homeDir?: string;
   /** Also record every HTTP exchange here (--trace FILE). */
   readonly trace?: TraceSink;
+  /** Each retry of a request (--debug). */
+  readonly onRetry?: RetryHook;
   readonly signal?: AbortSignal;
   /** Called as each check finishes (progress for a person watching). */
   readonly onCheck?: (check: CheckResult) => void;

@@ -1,6 +1,6 @@
 import { ErrorCode, ExitCode, UsageError } from '../core/errors.js';
 import { normalizeRegistry } from '../core/reference.js';
-import { registryBaseUrl } from '../registry/client/options.js';
+import { registryBaseUrl } from '../registry/client/index.js';
 import { CheckName, fail, ok, warn, type CheckResult } from './check.js';
 
 // Check 1: the registry name as typed. ferry lowercases hosts (references are

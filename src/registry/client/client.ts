@@ -1,20 +1,22 @@
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import { normalizeRegistry, validateRepository, type Namespace } from '../../core/index.js';
-import { Authenticator } from './auth/authenticator.js';
-import { resolveCredentials, type Credentials } from './auth/credentials.js';
+import type { Credentials } from './auth/credentials.js';
 import { openUrl } from './blobs.js';
 import { ManifestCache } from './manifest-cache.js';
-import { DEFAULTS, registryBaseUrl, retryPolicyOf, type RegistryClientOptions } from './options.js';
+import { DEFAULTS, type RegistryClientOptions } from './options.js';
 import { RemoteRepository } from './remote-repository.js';
 import type { RetrySettings } from './retry/index.js';
 import { listCatalog, type ListOptions } from './tags.js';
-import { createAgent } from './transport/agent.js';
-import { HttpClient } from './transport/http-client.js';
+import { createTransport } from './transport/create-transport.js';
+import type { HttpResponse } from './transport/exchange.js';
+import type { HttpClient, RequestSpec } from './transport/http-client.js';
 
 // A client for one registry host: one keep-alive undici Agent, one auth state
 // (scopes accumulate across its repositories), one recent-manifest cache. It
 // hands out RemoteRepository objects (core Namespace). close() when done.
+// createRegistryClient is the one way to build one (the CLI's pool, ferry
+// doctor, tests): transport, auth, retry and trace come from the options.
 
 export type RegistryClientInit = RegistryClientOptions;
 
@@ -25,7 +27,6 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   readonly baseUrl: URL;
   private readonly agent: Agent;
   private readonly http: HttpClient;
-  private readonly auth: Authenticator;
   private readonly manifests = new ManifestCache();
   private readonly opts: RegistryClientInit;
   /** Aborted by close(): retries waiting for their turn give up at once. */
@@ -34,28 +35,10 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   constructor(opts: RegistryClientInit) {
     this.opts = opts;
     this.registry = normalizeRegistry(opts.registry);
-    this.baseUrl = registryBaseUrl(opts);
-    this.agent = createAgent(opts);
-    this.http = new HttpClient({
-      base: this.baseUrl,
-      agent: this.agent,
-      retry: { policy: retryPolicyOf(opts), closed: this.closing.signal, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) },
-      userAgent: opts.userAgent ?? DEFAULTS.userAgent,
-      ...(opts.trace ? { trace: opts.trace } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    const env = opts.env ?? process.env;
-    const load = (): Promise<Credentials | undefined> =>
-      resolveCredentials(this.registry, {
-        env,
-        ...(opts.credentials ? { credentials: opts.credentials } : {}),
-        ...(opts.authfile ? { authfile: opts.authfile } : {}),
-        ...(opts.homeDir ? { homeDir: opts.homeDir } : {}),
-      });
-    this.auth = new Authenticator(load, (req) =>
-      this.http.request({ ...req, scopes: [], ok: [200], noAuth: true }),
-    );
-    this.http.setAuthenticator(this.auth);
+    const transport = createTransport(opts, this.closing.signal);
+    this.agent = transport.agent;
+    this.http = transport.http;
+    this.baseUrl = this.http.base;
   }
 
   /** The retry budget, backoff and report of this client, for work that retries around it (copyGraph's whole blobs). */
@@ -82,7 +65,21 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   /** Checks that the registry answers the API; returns the auth scheme it asked for. */
   async ping(signal?: AbortSignal): Promise<'none' | 'basic' | 'bearer'> {
     await this.http.ping(signal);
-    return this.auth.kind;
+    return this.http.auth.kind;
+  }
+
+  /** The credentials this client uses for its registry (resolved once: --creds, auth files, helpers), if any. */
+  credentials(): Promise<Credentials | undefined> {
+    return this.http.auth.credentials();
+  }
+
+  /**
+   * One request through this client's transport — retries, auth (unless
+   * `noAuth`), redirects, trace — for what has no method here (ferry doctor's
+   * probes). Any status outside `spec.ok` throws a FerryError.
+   */
+  send(spec: RequestSpec): Promise<HttpResponse> {
+    return this.http.request(spec);
   }
 
   /** GET any http(s) URL (a foreign layer's `urls`) with this client's TLS settings and trace, without registry auth. */

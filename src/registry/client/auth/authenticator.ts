@@ -26,7 +26,8 @@ export class Authenticator {
     this.transport = transport;
   }
 
-  private credentials(): Promise<Credentials | undefined> {
+  /** The credentials, resolved on first use and then kept. */
+  credentials(): Promise<Credentials | undefined> {
     this.creds ??= this.loadCredentials();
     return this.creds;
   }

@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { AuthError, ErrorCode, FerryError } from '../../../core/index.js';
 import { BASE_PATH } from '../../api/routes.js';
-import type { Authenticator } from '../auth/authenticator.js';
+import { Authenticator } from '../auth/authenticator.js';
+import type { Credentials } from '../auth/credentials.js';
 import type { Scope } from '../auth/scope.js';
 import { isAbortError, networkError } from '../network-error.js';
 import { responseError } from '../response-error.js';
@@ -41,6 +42,8 @@ export interface RequestSpec {
 export interface HttpClientDeps {
   base: URL;
   agent: Dispatcher;
+  /** The credentials for this registry, asked once, when a challenge first needs them. */
+  credentials: () => Promise<Credentials | undefined>;
   retry: RetrySettings;
   userAgent: string;
   trace?: TraceSink;
@@ -50,22 +53,20 @@ export interface HttpClientDeps {
 export class HttpClient {
   readonly base: URL;
   private readonly deps: HttpClientDeps;
-  private auth: Authenticator | undefined;
+  /** The auth state of this registry: its token requests go through this client, without registry auth. */
+  readonly auth: Authenticator;
   private pinged: Promise<void> | undefined;
   private readonly outages = new Map<string, Outage>();
 
   constructor(deps: HttpClientDeps) {
     this.deps = deps;
     this.base = deps.base;
+    this.auth = new Authenticator(deps.credentials, (req) => this.request({ ...req, scopes: [], ok: [200], noAuth: true }));
   }
 
   /** The budget, backoff and report every retry of this client uses. */
   get retry(): RetrySettings {
     return this.deps.retry;
-  }
-
-  setAuthenticator(auth: Authenticator): void {
-    this.auth = auth;
   }
 
   url(pathOrUrl: string | URL): URL {
@@ -81,7 +82,7 @@ export class HttpClient {
   ping(signal?: AbortSignal): Promise<void> {
     this.pinged ??= this.request({ method: 'GET', url: BASE_PATH, scopes: [], ok: [200, 401, 404], noAuth: true, signal })
       .then(async (res) => {
-        if (res.status === 401) this.auth?.learn(headerOf(res.headers, 'www-authenticate'));
+        if (res.status === 401) this.auth.learn(headerOf(res.headers, 'www-authenticate'));
         await discard(res);
       })
       .catch((e: unknown) => {
@@ -133,7 +134,7 @@ export class HttpClient {
 
   private async failure(method: HttpMethod, url: URL, res: HttpResponse): Promise<FerryError> {
     const err = await responseError(method, url, res);
-    if (res.status !== 401 || !this.auth) return err;
+    if (res.status !== 401) return err;
     const who = await this.auth.describe();
     if (who === 'anonymous') {
       return new AuthError(err.message, { code: err.code, hint: `no credentials found for ${this.base.host}: pass --creds USER:PASS or --authfile FILE, or log in with docker/podman` });
@@ -150,15 +151,15 @@ export class HttpClient {
 
   private async once(spec: RequestSpec, url: URL, attempt: number, signal?: AbortSignal): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'user-agent': this.deps.userAgent, ...spec.headers };
-    const ours = url.origin === this.base.origin && !spec.noAuth && this.auth !== undefined;
+    const ours = url.origin === this.base.origin && !spec.noAuth;
     if (ours) {
-      const authorization = await this.auth?.authorization(spec.scopes);
+      const authorization = await this.auth.authorization(spec.scopes);
       if (authorization) headers.authorization = authorization;
     }
     const x: Exchange = { method: spec.method, url, headers, body: spec.body, signal, attempt };
     const send = (e: Exchange) => exchange(this.deps.agent, e, this.deps.trace);
     const res = spec.redirects === false ? await send(x) : await followRedirects(send, x);
-    if (res.status !== 401 || !ours || res.url.origin !== this.base.origin || !this.auth) return res;
+    if (res.status !== 401 || !ours || res.url.origin !== this.base.origin) return res;
     // Learn from the 401 even when we cannot replay this body: the owner's retry
     // of the whole upload then starts with a fresh token.
     const again = await this.auth.challenged(headerOf(res.headers, 'www-authenticate'), spec.scopes, headers.authorization);
