@@ -29,6 +29,14 @@ function traceOf(path: string): Array<{ method: string; url: string; error?: str
   return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { method: string; url: string; error?: string });
 }
 
+it('--retries takes a whole number from 0 to 100 (exit 2 otherwise, before any request)', async () => {
+  for (const bad of ['-1', '2.5', '1000']) {
+    const r = await ferry(['inventory', '127.0.0.1:9', '-o', '/dev/null', '--plain-http', '--retries', bad]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(errorLines(r)).toEqual(['ferry: error: --retries must be a whole number from 0 to 100']);
+  }
+});
+
 describe.skipIf(!rigContext().available)('--retries: one budget, reported with --debug', () => {
   let work: WorkDir;
   let bundle: string;
