@@ -64,6 +64,31 @@ describe('bad input', () => {
     }
   });
 
+  // distribution: reference.NameTotalLengthMax. 300-8,000 characters used to start an upload (202).
+  it('repository names over 255 characters → 400 NAME_INVALID on every route; 255 is served', async () => {
+    const named = (length: number): string => `long/${'a'.repeat(length - 5)}`;
+    for (const length of [256, 300, 8000]) {
+      const n = named(length);
+      for (const [method, path] of [
+        ['POST', `/v2/${n}/blobs/uploads/`],
+        ['GET', `/v2/${n}/manifests/v1`],
+        ['PUT', `/v2/${n}/manifests/v1`],
+        ['GET', `/v2/${n}/blobs/${sha256('x')}`],
+        ['GET', `/v2/${n}/tags/list`],
+        ['GET', `/v2/${n}/referrers/${sha256('x')}`],
+        ['PATCH', `/v2/${n}/blobs/uploads/00000000-0000-0000-0000-000000000000`],
+      ] as const) {
+        const a = await s.send(method, path);
+        expect([length, method, a.status, a.code]).toEqual([length, method, 400, 'NAME_INVALID']);
+      }
+    }
+    // As a mount source it is no repository at all: a plain upload session.
+    expect((await s.send('POST', `/v2/bad/mount/blobs/uploads/?mount=${sha256('x')}&from=${named(300)}`)).status).toBe(202);
+    const longest = named(255);
+    await pushBlob(s, longest, Buffer.from('fits'));
+    expect((await s.send('HEAD', `/v2/${longest}/blobs/${sha256('fits')}`)).status).toBe(200);
+  });
+
   it('malformed blob digests → 400 DIGEST_INVALID', async () => {
     expect((await s.send('GET', '/v2/bad/x/blobs/sha256:1234')).code).toBe('DIGEST_INVALID');
     const put = await s.send('PUT', '/v2/bad/x/blobs/uploads/00000000-0000-0000-0000-000000000000?digest=nope');

@@ -127,8 +127,10 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   };
   const listener = (req: IncomingMessage, res: ServerResponse): void => void handle(req, res);
   server = tls ? createHttpsServer({ ...serverOptions, ...tls }, listener) : createHttpServer(serverOptions, listener);
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Headers too slow (headersTimeout): 408, as Node's own handler says; anything else is a malformed request.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
   server.on('tlsClientError', () => undefined); // TLS < 1.2 and other handshake failures: the socket is already gone
