@@ -178,6 +178,12 @@ describe('access on the name content is read from', () => {
     expect(await digestFor('scoped')).toBe(plain.digest);
     const tags = await s.send('GET', '/v2/secret/both/tags/list?ns=docker.io', { headers: as('scoped') });
     expect(tags.json()).toEqual({ name: 'secret/both', tags: ['v1'] });
+    // The next page of a listing through ns lists the same repository.
+    await s.send('PUT', '/v2/docker.io/secret/both/manifests/v2', { headers: { ...as('admin'), 'content-type': OCI_MANIFEST }, body: mapped.manifest });
+    const first = await s.send('GET', '/v2/secret/both/tags/list?ns=docker.io&n=1', { headers: as('mirror') });
+    const next = /^<([^>]+)>/.exec(first.headers.link ?? '')?.[1] ?? '';
+    expect(new URL(next, 'http://x').searchParams.get('ns')).toBe('docker.io');
+    expect((await s.send('GET', next, { headers: as('mirror') })).json()).toEqual({ name: 'secret/both', tags: ['v2'] });
   });
 
   it('writes ignore ?ns=: they land on, and are checked on, the name as given', async () => {

@@ -16,6 +16,9 @@ export async function listTags(ctx: RequestContext, target: ReadTarget): Promise
       : await readFromRepository(ctx, target, (repo) => ctx.deps.store.listTags(repo.name, { n, last })).catch((err: unknown) => {
           throw err instanceof NotFoundError ? new ServerError('NAME_UNKNOWN', `repository ${name} is not known`, { detail: { name } }) : err;
         });
-  const headers = page.next === undefined ? {} : { [Header.link]: nextLink(tagsPath(name), n, page.next) };
+  // The next page must list the same repository: the link keeps `ns`.
+  const ns = ctx.url.searchParams.get('ns');
+  const link = page.next === undefined ? undefined : nextLink(tagsPath(name), n, page.next, ns === null ? {} : { ns });
+  const headers = link === undefined ? {} : { [Header.link]: link };
   sendJson(ctx.req, ctx.res, 200, { name, tags: page.items }, headers);
 }
