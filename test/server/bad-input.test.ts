@@ -64,13 +64,48 @@ describe('bad input', () => {
     }
   });
 
-  it('malformed digests → 400 DIGEST_INVALID; bad tags → 400 TAG_INVALID', async () => {
+  // distribution: reference.NameTotalLengthMax. 300-8,000 characters used to start an upload (202).
+  it('repository names over 255 characters → 400 NAME_INVALID on every route; 255 is served', async () => {
+    const named = (length: number): string => `long/${'a'.repeat(length - 5)}`;
+    for (const length of [256, 300, 8000]) {
+      const n = named(length);
+      for (const [method, path] of [
+        ['POST', `/v2/${n}/blobs/uploads/`],
+        ['GET', `/v2/${n}/manifests/v1`],
+        ['PUT', `/v2/${n}/manifests/v1`],
+        ['GET', `/v2/${n}/blobs/${sha256('x')}`],
+        ['GET', `/v2/${n}/tags/list`],
+        ['GET', `/v2/${n}/referrers/${sha256('x')}`],
+        ['PATCH', `/v2/${n}/blobs/uploads/00000000-0000-0000-0000-000000000000`],
+      ] as const) {
+        const a = await s.send(method, path);
+        expect([length, method, a.status, a.code]).toEqual([length, method, 400, 'NAME_INVALID']);
+      }
+    }
+    // As a mount source it is no repository at all: a plain upload session.
+    expect((await s.send('POST', `/v2/bad/mount/blobs/uploads/?mount=${sha256('x')}&from=${named(300)}`)).status).toBe(202);
+    const longest = named(255);
+    await pushBlob(s, longest, Buffer.from('fits'));
+    expect((await s.send('HEAD', `/v2/${longest}/blobs/${sha256('fits')}`)).status).toBe(200);
+  });
+
+  it('malformed blob digests → 400 DIGEST_INVALID', async () => {
     expect((await s.send('GET', '/v2/bad/x/blobs/sha256:1234')).code).toBe('DIGEST_INVALID');
-    expect((await s.send('GET', '/v2/bad/x/manifests/md5:abcd')).code).toBe('DIGEST_INVALID');
-    const tag = await s.send('GET', `/v2/bad/x/manifests/${'t'.repeat(129)}`);
-    expect([tag.status, tag.code]).toEqual([400, 'TAG_INVALID']);
     const put = await s.send('PUT', '/v2/bad/x/blobs/uploads/00000000-0000-0000-0000-000000000000?digest=nope');
     expect(put.status).toBe(404); // unknown session is checked first
+  });
+
+  // The spec allows only 404 on GET/HEAD of a manifest (conformance: `.INVALID_MANIFEST_NAME`); a push says what is wrong.
+  it('a manifest reference that cannot name one: GET/HEAD/DELETE → 404 MANIFEST_UNKNOWN, PUT → 400 TAG_INVALID / DIGEST_INVALID', async () => {
+    const manifest = { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: imageManifest(Buffer.from('{}'), []) };
+    for (const ref of ['.INVALID_MANIFEST_NAME', 't'.repeat(129), '-lead', 'md5:abcd', 'sha256:1234']) {
+      for (const method of ['GET', 'HEAD', 'DELETE'] as const) {
+        const a = await s.send(method, `/v2/bad/x/manifests/${ref}`);
+        expect([ref, method, a.status, method === 'HEAD' ? 'MANIFEST_UNKNOWN' : a.code]).toEqual([ref, method, 404, 'MANIFEST_UNKNOWN']);
+      }
+      const put = await s.send('PUT', `/v2/bad/x/manifests/${ref}`, manifest);
+      expect([ref, put.status, put.code]).toEqual([ref, 400, ref.includes(':') ? 'DIGEST_INVALID' : 'TAG_INVALID']);
+    }
   });
 
   it('a manifest referencing unknown blobs → 400 MANIFEST_BLOB_UNKNOWN naming them', async () => {

@@ -105,6 +105,37 @@ describe.skipIf(!canRun)('containerd and podman pull from ferry serve', () => {
     expect((await s.send('HEAD', `/v2/${appB.repository}/manifests/${appB.tag ?? ''}?ns=quay.io`)).status).toBe(404);
   });
 
+  it('as a mirror with a users file, ctr --user gets what the user may pull under the store name, and nothing by the path containerd asks for', async () => {
+    const { appB } = seededRig().images.images;
+    const usersFile = join(work, 'mirror-users.yaml');
+    await addUser(usersFile, 'pusher', 'pusher-secret', [{ pattern: '*', roles: ['push'] }]);
+    await addUser(usersFile, 'nodes', 'nodes-secret', [{ pattern: 'docker.io/*', roles: ['pull'] }]);
+    // Allowed the upstream path containerd puts in the URL, not the store name it is read from.
+    await addUser(usersFile, 'pathonly', 'pathonly-secret', [{ pattern: appB.repository, roles: ['pull'] }]);
+    const authed = await serve({ users: usersFile });
+    try {
+      await runOk('skopeo', ['--insecure-policy', 'copy', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '--dest-creds', 'pusher:pusher-secret',
+        `docker://${seededRig().source.host}/${appB.reference}`, `docker://${authed.server.address}/docker.io/${appB.reference}`]);
+      const hostsDir = join(work, 'mirror-users.d');
+      await mkdir(join(hostsDir, 'docker.io'), { recursive: true });
+      await writeFile(
+        join(hostsDir, 'docker.io', 'hosts.toml'),
+        `server = "https://registry-1.docker.io"\n\n[host."http://${authed.server.address}"]\n  capabilities = ["pull", "resolve"]\n`,
+      );
+      const pull = (user: string) => containerd.ctr(['images', 'pull', '--hosts-dir', hostsDir, '--snapshotter', 'native', '--user', user, `docker.io/${appB.reference}`]);
+      const before = authed.log.length;
+      const refused = await pull('pathonly:pathonly-secret');
+      expect(refused.code).not.toBe(0);
+      expect(authed.log.slice(before).some((e) => e.path.includes('/manifests/') && e.status === 200)).toBe(false);
+      const pulled = await pull('nodes:nodes-secret');
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(await imageDigest(containerd, `docker.io/${appB.reference}`)).toBe(appB.digest);
+      expect(authed.log.some((e) => e.user === 'nodes' && e.path === `/v2/${appB.repository}/manifests/${appB.tag ?? ''}` && e.status === 200)).toBe(true);
+    } finally {
+      await authed.stop();
+    }
+  });
+
   it('ctr --user logs in through the token endpoint (OAuth2 POST form) of a server with a users file', async () => {
     const { appA } = seededRig().images.images;
     const usersFile = join(work, 'users.yaml');

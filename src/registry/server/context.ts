@@ -14,6 +14,8 @@ export interface ServerDeps {
   readonly pins: UploadPins;
   /** Pushes and deletes are refused; nothing is written to the store (not even pins). */
   readonly readOnly: boolean;
+  /** How long a client may read nothing of an answer before it is cut (client-idle.ts). */
+  readonly idleTimeoutMs: number;
 }
 
 export interface RequestContext {

@@ -40,6 +40,13 @@ export interface RegistryServerOptions {
   readonly service?: string;
   /** Base URL clients use (behind a proxy); default from each request's Host header. */
   readonly publicUrl?: string;
+  /** A client must send a request's headers within this long. Default 30 s. */
+  readonly headersTimeoutMs?: number;
+  /**
+   * A client that sends nothing of a request body it announced, or reads nothing of
+   * an answer, for this long is cut (distribution's http.ReadTimeout, per idle gap). Default 60 s.
+   */
+  readonly idleTimeoutMs?: number;
   /** Wait this long for in-flight requests at close() before cutting connections. Default 30 s. */
   readonly shutdownTimeoutMs?: number;
   /** Called once per request: method, path, status, bytes, ms, user — never credentials. */
@@ -59,6 +66,8 @@ export interface ResolvedOptions {
   readonly challenge: 'bearer' | 'basic';
   readonly service: string;
   readonly shutdownTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
 }
 
 export { isLoopbackHost as isLoopback } from '../../core/loopback.js';
@@ -93,6 +102,8 @@ export function resolveOptions(opts: RegistryServerOptions): ResolvedOptions {
     challenge: opts.challenge ?? 'bearer',
     service: opts.service ?? 'ferry',
     shutdownTimeoutMs: positive(opts.shutdownTimeoutMs, 30_000, 'shutdown timeout'),
+    headersTimeoutMs: positive(opts.headersTimeoutMs, 30_000, 'headers timeout'),
+    idleTimeoutMs: positive(opts.idleTimeoutMs, 60_000, 'idle timeout'),
   };
 }
 

@@ -25,8 +25,8 @@ export function parsePageRequest(query: URLSearchParams): PageRequest {
   return { n, last: last === null || last === '' ? undefined : last };
 }
 
-/** `</v2/…?n=N&last=LAST>; rel="next"` for the page after `next`. */
-export function nextLink(path: string, n: number, next: string): string {
-  const query = new URLSearchParams({ n: String(n), last: next });
+/** `</v2/…?n=N&last=LAST>; rel="next"` for the page after `next`; `keep` carries parameters that choose what is listed (`ns`). */
+export function nextLink(path: string, n: number, next: string, keep: Readonly<Record<string, string>> = {}): string {
+  const query = new URLSearchParams({ ...keep, n: String(n), last: next });
   return `<${path}?${query.toString()}>; rel="next"`;
 }

@@ -7,6 +7,7 @@ import { Gatekeeper } from './auth/gatekeeper.js';
 import { handleTokenRequest, type TokenEndpointOptions } from './auth/token-endpoint.js';
 import { UsersSource } from './auth/users-source.js';
 import type { ServerDeps } from './context.js';
+import { watchRequestBody } from './client-idle.js';
 import { bannerLines, resolveOptions, type RegistryServerOptions } from './options.js';
 import { watchRequest, type RequestLogState } from './request-log.js';
 import { internalError, sendError, toServerError } from './respond.js';
@@ -71,7 +72,7 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   });
   const pins = new UploadPins(store, resolved.uploadTtlMs);
   if (!resolved.readOnly) pins.dropStale();
-  const deps: ServerDeps = { store, gatekeeper, sessions, pins, readOnly: resolved.readOnly };
+  const deps: ServerDeps = { store, gatekeeper, sessions, pins, readOnly: resolved.readOnly, idleTimeoutMs: resolved.idleTimeoutMs };
   const tokenOpts: TokenEndpointOptions = { gatekeeper, users, anonymousPull, secret, service, ttlSeconds: resolved.tokenTtlSeconds };
   const reportError = (err: unknown, where: string): void => {
     try {
@@ -105,6 +106,7 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
       if (closing) server.closeIdleConnections();
     });
     const log = watchRequest(req, res, opts.onRequest);
+    watchRequestBody(req, res, resolved.idleTimeoutMs);
     try {
       const url = new URL(req.url ?? '/', 'http://registry.invalid');
       if (url.pathname === TOKEN_PATH) await handleTokenRequest(req, res, url.searchParams, tokenOpts);
@@ -114,12 +116,21 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
     }
   };
 
-  // No whole-request timeout: a multi-GB PATCH legitimately takes long. Headers must come quickly.
-  const serverOptions = { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 };
+  // No whole-request timeout: a multi-GB PATCH legitimately takes long; a stalled one is cut by
+  // client-idle.ts. Headers must come quickly (Node checks every connectionsCheckingInterval).
+  const { headersTimeoutMs } = resolved;
+  const serverOptions = {
+    requestTimeout: 0,
+    headersTimeout: headersTimeoutMs,
+    connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(headersTimeoutMs / 4))),
+    keepAliveTimeout: 5_000,
+  };
   const listener = (req: IncomingMessage, res: ServerResponse): void => void handle(req, res);
   server = tls ? createHttpsServer({ ...serverOptions, ...tls }, listener) : createHttpServer(serverOptions, listener);
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Headers too slow (headersTimeout): 408, as Node's own handler says; anything else is a malformed request.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
   server.on('tlsClientError', () => undefined); // TLS < 1.2 and other handshake failures: the socket is already gone

@@ -2,23 +2,29 @@ import { Readable } from 'node:stream';
 import { ErrorCode, FerryError, NotFoundError, type Descriptor } from '../../core/index.js';
 import type { StoreRepository } from '../../store/index.js';
 import type { RequestContext } from './context.js';
-import { candidateRepositories } from './mirror-namespace.js';
 
-// How handlers reach the store's repositories: reads honour containerd's `?ns=`
-// mirror parameter (see mirror-namespace.ts); writes always use the name as given.
+// How handlers reach the store's repositories. A read is served from the
+// repositories the router authorized, in order (containerd's `?ns=` alias gives
+// two candidates, see mirror-namespace.ts); writes always use the name as given.
+
+/** A read: the repository as the request named it (for messages) and the ones it may be served from, in order. */
+export interface ReadTarget {
+  readonly name: string;
+  /** Only repositories the caller may pull: one it may not is never tried, as if it did not exist. */
+  readonly repositories: readonly string[];
+}
 
 function isNotFound(err: unknown): boolean {
   return err instanceof NotFoundError || (err instanceof FerryError && err.code === ErrorCode.nameInvalid);
 }
 
 /**
- * Runs `read` against each candidate repository for `name` in turn and returns
- * the first answer; a NotFoundError moves on to the next. The last error is thrown.
+ * Runs `read` against each repository of `target` in turn and returns the first
+ * answer; a NotFoundError moves on to the next. The last error is thrown.
  */
-export async function readFromRepository<T>(ctx: RequestContext, name: string, read: (repo: StoreRepository) => T | Promise<T>): Promise<T> {
-  const candidates = candidateRepositories(name, ctx.url.searchParams.get('ns'));
-  let last: unknown;
-  for (const candidate of candidates) {
+export async function readFromRepository<T>(ctx: RequestContext, target: ReadTarget, read: (repo: StoreRepository) => T | Promise<T>): Promise<T> {
+  let last: unknown = new NotFoundError(`repository ${target.name} is not known`, { code: ErrorCode.nameUnknown });
+  for (const candidate of target.repositories) {
     try {
       return await read(ctx.deps.store.repository(candidate));
     } catch (err) {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Header } from '../../api/headers.js';
 import { ServerError } from '../respond.js';
 import { rolesFor, type Role } from './access.js';
-import { formatScope, type ResourceScope } from './scope.js';
+import { formatScope, type Action, type ResourceScope } from './scope.js';
 import { tokenActions, tokenHasCatalog, verifyToken, type TokenClaims } from './token.js';
 import type { UsersSource } from './users-source.js';
 import type { UserEntry } from './users-file.js';
@@ -18,8 +18,17 @@ export type Principal =
   | { readonly kind: 'basic'; readonly user: UserEntry }
   | { readonly kind: 'bearer'; readonly claims: TokenClaims };
 
-/** What a route needs: the API root, the catalog, or one action on one repository. */
-export type Need = { readonly kind: 'base' } | { readonly kind: 'catalog' } | { readonly kind: 'repository'; readonly name: string; readonly action: Role };
+/**
+ * What a route needs: the API root, the catalog, or one action on a repository.
+ * A read may name several repositories (the `?ns=` alias: each candidate the
+ * content could be read from); it is allowed on those the principal may act on,
+ * and only those are read. `wanted` is access the request can use but does not
+ * need (a mount's `from`): asked for in a challenge, never required.
+ */
+export type Need =
+  | { readonly kind: 'base' }
+  | { readonly kind: 'catalog' }
+  | { readonly kind: 'repository'; readonly names: readonly string[]; readonly action: Role; readonly wanted?: readonly ResourceScope[] };
 
 export interface GatekeeperOptions {
   /** Without users everybody may do everything (loopback only; options.ts enforces that). */
@@ -64,39 +73,50 @@ export class Gatekeeper {
     if (scheme === 'basic') {
       const creds = parseBasic(value);
       const user = creds && (await this.opts.users.authenticate(creds.name, creds.password));
-      if (!user) throw this.unauthorized(req, undefined, 'invalid username or password');
+      if (!user) throw this.unauthorized(req, [], 'invalid username or password');
       return { kind: 'basic', user };
     }
     if (scheme === 'bearer') {
       const claims = verifyToken(this.opts.tokenSecret, value, this.opts.service);
-      if (!claims) throw this.unauthorized(req, undefined, 'invalid or expired token', 'invalid_token');
+      if (!claims) throw this.unauthorized(req, [], 'invalid or expired token', 'invalid_token');
       return { kind: 'bearer', claims };
     }
     return { kind: 'anonymous' };
   }
 
-  /** Throws 401/403 unless `principal` may do `need`. */
-  async check(req: IncomingMessage, principal: Principal, need: Need): Promise<void> {
-    if (principal.kind === 'open') return;
+  /**
+   * Throws 401/403 unless `principal` may do `need`; returns the repositories of
+   * `need` it may act on, in order (none for the root and the catalog).
+   */
+  async authorize(req: IncomingMessage, principal: Principal, need: Need): Promise<string[]> {
+    if (principal.kind === 'open') return need.kind === 'repository' ? [...need.names] : [];
     if (need.kind === 'base') {
-      if (principal.kind === 'anonymous') throw this.unauthorized(req, undefined, 'authentication required');
-      return;
+      if (principal.kind === 'anonymous') throw this.unauthorized(req, [], 'authentication required');
+      return [];
     }
     if (need.kind === 'catalog') {
       const ok = principal.kind === 'basic' || (principal.kind === 'bearer' && tokenHasCatalog(principal.claims));
-      if (!ok) throw this.unauthorized(req, { type: 'registry', name: 'catalog', actions: ['*'] }, 'authentication required');
-      return;
+      if (!ok) throw this.unauthorized(req, [{ type: 'registry', name: 'catalog', actions: ['*'] }], 'authentication required');
+      return [];
     }
-    if (await this.can(principal, need.name, need.action)) return;
-    const scope: ResourceScope = { type: 'repository', name: need.name, actions: need.action === 'push' ? ['pull', 'push'] : [need.action] };
-    if (principal.kind === 'anonymous') throw this.unauthorized(req, scope, 'authentication required');
+    const allowed: string[] = [];
+    for (const name of need.names) if (await this.can(principal, name, need.action)) allowed.push(name);
+    if (allowed.length > 0) return allowed;
+    throw await this.refusal(req, principal, need);
+  }
+
+  /** Why a repository need is refused: 401 (log in, or fetch a wider token) or 403 (the user lacks the role). */
+  private async refusal(req: IncomingMessage, principal: Principal, need: Need & { kind: 'repository' }): Promise<ServerError> {
+    const actions: Action[] = need.action === 'push' ? ['pull', 'push'] : [need.action];
+    const scopes: ResourceScope[] = [...need.names.map((name): ResourceScope => ({ type: 'repository', name, actions })), ...(need.wanted ?? [])];
+    if (principal.kind === 'anonymous') return this.unauthorized(req, scopes, 'authentication required');
     if (principal.kind === 'bearer') {
       // An anonymous token, or one narrower than its user's rights: send the client back for a (wider) token.
-      if (principal.claims.sub === '' || (await this.roles(principal, need.name)).has(need.action)) {
-        throw this.unauthorized(req, scope, 'token does not grant this access', 'insufficient_scope');
-      }
+      let couldHave = principal.claims.sub === '';
+      for (const name of need.names) couldHave ||= (await this.roles(principal, name)).has(need.action);
+      if (couldHave) return this.unauthorized(req, scopes, 'token does not grant this access', 'insufficient_scope');
     }
-    throw new ServerError('DENIED', `${principalName(principal) ?? 'anonymous'} may not ${need.action} ${need.name}`);
+    return new ServerError('DENIED', `${principalName(principal) ?? 'anonymous'} may not ${need.action} ${need.names.join(' or ')}`);
   }
 
   /** May `principal` do `action` on repository `name` right now? */
@@ -122,13 +142,14 @@ export class Gatekeeper {
     return new Set<Role>(this.opts.anonymousPull ? ['pull'] : []);
   }
 
-  /** A 401 with the challenge clients answer by logging in or fetching a token for `scope`. */
-  unauthorized(req: IncomingMessage, scope: ResourceScope | undefined, message: string, error?: string): ServerError {
+  /** A 401 with the challenge clients answer by logging in or fetching a token for `scopes`. */
+  unauthorized(req: IncomingMessage, scopes: readonly ResourceScope[], message: string, error?: string): ServerError {
     let challenge: string;
     if (this.opts.challenge === 'basic') challenge = `Basic realm="${this.opts.service}"`;
     else {
       challenge = `Bearer realm="${this.opts.realm(req)}",service="${this.opts.service}"`;
-      if (scope) challenge += `,scope="${formatScope(scope)}"`;
+      // Several scopes are space-separated in one parameter (distribution, containerd).
+      if (scopes.length > 0) challenge += `,scope="${scopes.map(formatScope).join(' ')}"`;
       if (error) challenge += `,error="${error}"`;
     }
     return new ServerError('UNAUTHORIZED', message, { headers: { [Header.wwwAuthenticate]: challenge } });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { validateRepository } from '../../../core/index.js';
+import { isRepositoryName } from '../repository-name.js';
 import { readSmallBody } from '../request-body.js';
 import { ServerError, sendJson } from '../respond.js';
 import type { Role } from './access.js';
@@ -32,11 +32,8 @@ async function grant(opts: TokenEndpointOptions, principal: Principal, requested
       if (scope.name === 'catalog' && scope.actions.includes('*') && known) granted.push({ type: 'registry', name: 'catalog', actions: ['*'] });
       continue;
     }
-    try {
-      validateRepository(scope.name);
-    } catch {
-      continue;
-    }
+    // The exact name asked for, checked as the API checks a path: no patterns, no aliases.
+    if (!isRepositoryName(scope.name)) continue;
     const roles = await opts.gatekeeper.roles(principal, scope.name);
     const wanted: readonly Role[] = scope.actions.includes('*') ? ['pull', 'push', 'delete'] : scope.actions.filter((a): a is Role => a !== '*');
     const actions: Action[] = wanted.filter((a) => roles.has(a));
@@ -51,12 +48,12 @@ async function principalOf(req: IncomingMessage, opts: TokenEndpointOptions, for
   }
   if (form && opts.users) {
     const user = await opts.users.authenticate(form.get('username') ?? '', form.get('password') ?? '');
-    if (!user) throw opts.gatekeeper.unauthorized(req, undefined, 'invalid username or password');
+    if (!user) throw opts.gatekeeper.unauthorized(req, [], 'invalid username or password');
     return { kind: 'basic', user };
   }
   const principal = await opts.gatekeeper.authenticate(req);
-  if (principal.kind === 'bearer') throw opts.gatekeeper.unauthorized(req, undefined, 'present a username and password to get a token');
-  if (principal.kind === 'anonymous' && !opts.anonymousPull) throw opts.gatekeeper.unauthorized(req, undefined, 'authentication required');
+  if (principal.kind === 'bearer') throw opts.gatekeeper.unauthorized(req, [], 'present a username and password to get a token');
+  if (principal.kind === 'anonymous' && !opts.anonymousPull) throw opts.gatekeeper.unauthorized(req, [], 'authentication required');
   return principal;
 }
 

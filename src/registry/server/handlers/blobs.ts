@@ -1,11 +1,12 @@
 import { open } from 'node:fs/promises';
 import { MediaType, NotFoundError, type Digest } from '../../../core/index.js';
 import { Header } from '../../api/headers.js';
+import { watchAnswer } from '../client-idle.js';
 import type { RequestContext } from '../context.js';
 import { parseRangeHeader } from '../range.js';
 import { ServerError, baseHeaders, sendEmpty } from '../respond.js';
 import { sendFileRange } from '../send-file.js';
-import { readFromRepository } from '../store-access.js';
+import { readFromRepository, type ReadTarget } from '../store-access.js';
 
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest>. A blob is served only from a
 // repository that links it, streamed from its file (Range honoured), never buffered.
@@ -14,9 +15,10 @@ function blobUnknown(name: string, digest: Digest): ServerError {
   return new ServerError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${name}`, { detail: { digest } });
 }
 
-export async function getBlob(ctx: RequestContext, name: string, digest: Digest): Promise<void> {
+export async function getBlob(ctx: RequestContext, target: ReadTarget, digest: Digest): Promise<void> {
   const { req, res } = ctx;
-  const stat = await readFromRepository(ctx, name, (repo) => repo.stat(digest)).catch((err: unknown) => {
+  const { name } = target;
+  const stat = await readFromRepository(ctx, target, (repo) => repo.stat(digest)).catch((err: unknown) => {
     throw err instanceof NotFoundError ? blobUnknown(name, digest) : err;
   });
   const range = parseRangeHeader(req.headers.range, stat.size);
@@ -46,6 +48,7 @@ export async function getBlob(ctx: RequestContext, name: string, digest: Digest)
   const file = await open(ctx.deps.store.blobPath(digest), 'r').catch((err: NodeJS.ErrnoException) => {
     throw err.code === 'ENOENT' ? blobUnknown(name, digest) : err;
   });
+  watchAnswer(res, ctx.deps.idleTimeoutMs);
   if (range.kind === 'partial') {
     res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${stat.size}` });
   } else {

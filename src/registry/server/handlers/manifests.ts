@@ -15,28 +15,31 @@ import {
   type MediaTypeName,
 } from '../../../core/index.js';
 import { Header } from '../../api/headers.js';
+import { watchAnswer } from '../client-idle.js';
 import type { RequestContext } from '../context.js';
 import { readSmallBody } from '../request-body.js';
 import { ServerError, baseHeaders, sendEmpty } from '../respond.js';
-import { readFromRepository } from '../store-access.js';
+import { readFromRepository, type ReadTarget } from '../store-access.js';
 
 // GET/HEAD/PUT/DELETE /v2/<name>/manifests/<tag|digest>. Content-Type is the type
 // the manifest was pushed with; PUT checks the digest, the 4 MiB cap, and that
 // every child is linked in this repository (foreign layers with `urls` excepted).
 
-function manifestUnknown(name: string, reference: string): ServerError {
+export function manifestUnknown(name: string, reference: string): ServerError {
   return new ServerError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${name}`, { detail: { name, reference } });
 }
 
-export async function getManifest(ctx: RequestContext, name: string, reference: string): Promise<void> {
+export async function getManifest(ctx: RequestContext, target: ReadTarget, reference: string): Promise<void> {
   const { req, res } = ctx;
-  const found = await readFromRepository(ctx, name, async (repo) => {
+  const { name } = target;
+  const found = await readFromRepository(ctx, target, async (repo) => {
     const desc = await repo.resolve(reference);
     return { desc, body: req.method === 'HEAD' ? undefined : await repo.fetch(desc) };
   }).catch((err: unknown) => {
     throw err instanceof NotFoundError ? manifestUnknown(name, reference) : err;
   });
   const bytes = found.body ? await readCapped(found.body, MAX_MANIFEST_BYTES, `${name}@${found.desc.digest}`) : undefined;
+  if (bytes) watchAnswer(res, ctx.deps.idleTimeoutMs);
   res.writeHead(200, {
     ...baseHeaders(),
     'content-type': found.desc.mediaType,

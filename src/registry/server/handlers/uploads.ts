@@ -1,6 +1,7 @@
 import { isDigest, type Digest } from '../../../core/index.js';
 import { Header } from '../../api/headers.js';
 import type { RequestContext } from '../context.js';
+import { isRepositoryName } from '../repository-name.js';
 import { sendEmpty } from '../respond.js';
 import { appendBody, commitSession, queryDigest, sessionHeaders } from './upload-body.js';
 
@@ -8,18 +9,18 @@ import { appendBody, commitSession, queryDigest, sessionHeaders } from './upload
 // blobupload.go: start (POST, with mount and monolithic variants), status (GET),
 // chunk (PATCH), close (PUT), cancel (DELETE).
 
-/** Tries a cross-repository mount; false (fall back to an upload session) when it cannot. */
+/**
+ * Tries a cross-repository mount; false (fall back to an upload session) when it
+ * cannot. The blob is read under `from`, so `from` is checked as a pull of
+ * `from` would be: without pull there the client just uploads (distribution
+ * does the same), and learns nothing about what `from` holds.
+ */
 async function tryMount(ctx: RequestContext, name: string, digest: Digest, from: string | null): Promise<boolean> {
-  if (from === null || from === '' || from === name) return false;
+  if (from === null || from === name || !isRepositoryName(from)) return false;
   const { gatekeeper, store } = ctx.deps;
-  // Mounting needs pull on the source; without it the client just uploads (distribution does the same).
   if (!(await gatekeeper.can(ctx.principal, from, 'pull'))) return false;
   ctx.deps.pins.pin(digest); // before the link: a GC in between must not take it
-  try {
-    return await store.repository(name).mount({ mediaType: 'application/octet-stream', digest, size: 0 }, from);
-  } catch {
-    return false; // an invalid `from` name: nothing to mount
-  }
+  return store.repository(name).mount({ mediaType: 'application/octet-stream', digest, size: 0 }, from);
 }
 
 /** POST /v2/<name>/blobs/uploads/ [?digest=] [?mount=&from=] */
