@@ -23,7 +23,7 @@ import type { StoredBlob } from './db/blobs.js';
 import type { StoredManifest } from './db/manifests.js';
 import type { Page, PageOptions } from './db/repositories.js';
 import type { Ingester } from './ingester.js';
-import { manifestRecord, missingChildren } from './manifest-record.js';
+import { manifestRecord, missingChildren, requireChildren } from './manifest-record.js';
 import type { StoreContext } from './store-context.js';
 import { skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
 
@@ -120,7 +120,9 @@ export class StoreRepository implements Repository {
   /**
    * Stores `body` as `desc` and links it here. A manifest (by media type) is read
    * through the 4 MiB cap, verified, parsed and recorded with its graph edges in
-   * one transaction; anything else is ingested (resumable) and committed.
+   * one transaction, and refused (NotFoundError, ERR_BLOB_UNKNOWN) unless every
+   * child it needs is already linked here; anything else is ingested (resumable)
+   * and committed.
    */
   async push(desc: Descriptor, body: Readable, options: StorePushOptions = {}): Promise<void> {
     if (isManifest(desc.mediaType)) await this.pushManifest(desc, body, options);
@@ -132,10 +134,14 @@ export class StoreRepository implements Repository {
     const bytes = await readCapped(body, MAX_MANIFEST_BYTES, subject);
     options.onProgress?.(bytes.length);
     verifyBytes(bytes, desc, subject);
-    const record = manifestRecord(desc, parseManifest(bytes, desc.mediaType, subject));
-    await commitBytes(this.ctx, bytes, desc, subject, () => {
-      this.ctx.index.manifests.record(record, this.ctx.clock());
-      this.linkHere(desc.digest);
+    const manifest = parseManifest(bytes, desc.mediaType, subject);
+    const record = manifestRecord(desc, manifest);
+    await commitBytes(this.ctx, bytes, desc, subject, {
+      check: () => requireChildren(this.ctx, this.repoId, manifest, subject),
+      inTransaction: () => {
+        this.ctx.index.manifests.record(record, this.ctx.clock());
+        this.linkHere(desc.digest);
+      },
     });
   }
 
