@@ -25,7 +25,7 @@ import type { Page, PageOptions } from './db/repositories.js';
 import type { Ingester } from './ingester.js';
 import { manifestRecord, missingChildren, requireChildren } from './manifest-record.js';
 import type { StoreContext } from './store-context.js';
-import { skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
+import { settleComplete, skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
 
 export interface StorePushOptions extends PushOptions {
   /**
@@ -169,9 +169,17 @@ export class StoreRepository implements Repository {
     return this.pushBlob(desc, source, options);
   }
 
-  /** Bytes already held for an interrupted push of `desc` into this repository. */
+  /**
+   * Bytes already held for an interrupted push of `desc` into this repository. A
+   * partial that holds the whole blob is settled first: committed and linked here
+   * (the answer is the size: nothing left to fetch), or dropped when its bytes are
+   * wrong (0: fetch it all again).
+   */
   async resumeOffset(desc: Descriptor): Promise<number> {
-    return this.ingester.offset(`${this.name}@${desc.digest}`);
+    const ref = `${this.name}@${desc.digest}`;
+    const settled = await settleComplete(this.ctx, this.ingester, desc, { ref, inTransaction: () => this.linkHere(desc.digest) });
+    if (settled !== undefined) return settled ? desc.size : 0;
+    return this.ingester.offset(ref);
   }
 
   /** Points `tag` at a manifest linked here. */

@@ -24,7 +24,7 @@ import type { Clock, StoreContext } from './store-context.js';
 import { StoreIndex } from './store-index.js';
 import { StoreRepository } from './store-repository.js';
 import { storeUsage, type UsageReport } from './usage.js';
-import { writeBlob, type BlobSource, type WriteBlobOptions, type WriteResult } from './write-blob.js';
+import { settleComplete, writeBlob, type BlobSource, type WriteBlobOptions, type WriteResult } from './write-blob.js';
 
 export interface OpenStoreOptions {
   /** No writes at all: no ingests, no touches, no GC (dry runs and reads only). */
@@ -110,8 +110,10 @@ export class Store implements Namespace<StoreRepository> {
     return writeBlob(this.ctx, this.ingests, desc, source, options);
   }
 
-  /** Bytes already held for an interrupted `writeBlob(desc)`: fetch from here with HTTP Range. */
-  resumeOffset(desc: Descriptor, ref: string = desc.digest): Promise<number> {
+  /** Bytes already held for an interrupted `writeBlob(desc)`: fetch from here with HTTP Range. A whole blob is settled first (see StoreRepository.resumeOffset). */
+  async resumeOffset(desc: Descriptor, ref: string = desc.digest): Promise<number> {
+    const settled = await settleComplete(this.ctx, this.ingests, desc, { ref });
+    if (settled !== undefined) return settled ? desc.size : 0;
     return this.ingests.offset(ref);
   }
 
