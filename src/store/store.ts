@@ -175,9 +175,9 @@ export class Store implements Namespace<StoreRepository> {
 
   // --- looking after the store ---
 
-  /** Mark and sweep; safe while another process pushes into the store. */
+  /** Ingest janitor, then mark and sweep; safe while another process pushes into the store. */
   gc(options?: GcOptions): Promise<GcReport> {
-    return collectGarbage(this.ctx, options);
+    return collectGarbage(this.ctx, this.ingests, options);
   }
 
   /** Deletes manifests no tag reaches (and not kept); the next GC frees their bytes. */

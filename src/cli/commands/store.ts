@@ -53,7 +53,10 @@ async function usage(args: GlobalArgs, { out }: CommandContext): Promise<void> {
 async function gc(args: GlobalArgs & { 'dry-run': boolean }, { out }: CommandContext): Promise<void> {
   const report = await withStore(args, false, (store) => store.gc({ dryRun: args['dry-run'] }));
   out.result(report, () =>
-    `${report.dryRun ? 'would remove' : 'removed'} ${report.blobs} blobs (${formatBytes(report.bytes)}), ${report.manifests} manifests; kept ${report.retained.blobs} unreferenced blobs (${formatBytes(report.retained.bytes)}) that are in flight or recent`,
+    [
+      `${report.dryRun ? 'would remove' : 'removed'} ${report.blobs} blobs (${formatBytes(report.bytes)}), ${report.manifests} manifests; kept ${report.retained.blobs} unreferenced blobs (${formatBytes(report.retained.bytes)}) that are in flight or recent`,
+      `${report.dryRun ? 'would remove' : 'removed'} ${report.ingests.removed} abandoned ingests (${formatBytes(report.ingests.bytes)}) and ${report.ingests.strays} stray ingest files or rows`,
+    ].join('\n'),
   );
 }
 
