@@ -90,6 +90,12 @@ export class StoreRepository implements Repository {
     return { mediaType: manifest.mediaType, digest, size: this.reader.stat(digest).size };
   }
 
+  /** The digest a tag names, even when its manifest is not (or no longer) held here: resolve() answers only for complete content. */
+  tagged(tag: string): Digest | undefined {
+    const repoId = this.repoId;
+    return repoId === undefined ? undefined : this.ctx.index.repos.getTag(repoId, validateTag(tag));
+  }
+
   private manifestRow(repoId: number | undefined, digest: Digest): StoredManifest | undefined {
     return this.holds(repoId, digest) ? this.ctx.index.manifests.get(digest) : undefined;
   }

@@ -24,6 +24,7 @@ import type { Clock, StoreContext } from './store-context.js';
 import { StoreIndex } from './store-index.js';
 import { StoreRepository } from './store-repository.js';
 import { storeUsage, type UsageReport } from './usage.js';
+import { verifyStore, type StoreVerifyReport, type VerifyOptions } from './verify.js';
 import { settleComplete, writeBlob, type BlobSource, type WriteBlobOptions, type WriteResult } from './write-blob.js';
 
 export interface OpenStoreOptions {
@@ -188,6 +189,11 @@ export class Store implements Namespace<StoreRepository> {
   /** Total, unique and shared bytes per repository and image. */
   usage(): UsageReport {
     return storeUsage(this.ctx);
+  }
+
+  /** Re-hashes every blob on every core, checks every tag reaches complete content, sorts the ingests; `repair` drops what is corrupt. */
+  verify(options?: VerifyOptions): Promise<StoreVerifyReport> {
+    return verifyStore(this.ctx, this.ingests, options);
   }
 
   /** Removes stale ingests nobody is writing (default: untouched for 24 hours). */
