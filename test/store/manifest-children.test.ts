@@ -1,23 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, MediaType, NotFoundError } from '../../src/core/index.js';
 import type { Store } from '../../src/store/index.js';
-import { blobFiles, body, config, hexOf, imageIndex, imageManifest, ingestFiles, layer, tempStore, type Blob } from './helpers/store-fixtures.js';
+import { blobFiles, body, config, hexOf, imageIndex, imageManifest, ingestFiles, layer, useTempStores, type Blob } from './helpers/store-fixtures.js';
 
 // The store itself refuses a manifest whose children it does not hold in that
 // repository (distribution's MANIFEST_BLOB_UNKNOWN), whoever pushes it: ferry
 // serve, `import --to-store`, a copy. Foreign layers (with urls) and a dangling
 // subject are allowed, as in distribution and OCI 1.1.
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()?.();
-});
-
-async function fresh(): Promise<{ store: Store; dir: string }> {
-  const t = await tempStore();
-  cleanups.push(t.cleanup);
-  return t;
-}
+const fresh = useTempStores();
 
 async function push(store: Store, repo: string, ...blobs: Blob[]): Promise<void> {
   for (const b of blobs) await store.repository(repo).push(b.desc, body(b.bytes));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MediaType } from '../../src/core/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { blobFiles, body, config, hexOf, imageIndex, imageManifest, ingestFiles, layer, tempStore, type Blob } from './helpers/store-fixtures.js';
+import { blobFiles, body, config, hexOf, imageIndex, imageManifest, ingestFiles, layer, useTempStores, type Blob } from './helpers/store-fixtures.js';
 
 // `store.verify()`: every blob re-hashed (on a pool of threads), every tag
 // followed to complete content, every ingest sorted; `repair` drops what is
@@ -13,6 +13,7 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()?.();
 });
+const fresh = useTempStores();
 
 async function push(store: Store, repo: string, ...blobs: Blob[]): Promise<void> {
   for (const b of blobs) await store.repository(repo).push(b.desc, body(b.bytes));
@@ -48,8 +49,7 @@ describe('store verify', () => {
   ]);
 
   async function filled(): Promise<{ store: Store; dir: string }> {
-    const t = await tempStore();
-    cleanups.push(t.cleanup);
+    const t = await fresh();
     await push(t.store, 'team/a', cfgA, base, top, a);
     await t.store.repository('team/a').tag('1.0', a.desc);
     await push(t.store, 'team/b', cfgB, base, extra, b, armCfg, arm, index, win);

@@ -1,22 +1,13 @@
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ingestFiles, layer, readAll, tempStore, type Blob } from './helpers/store-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { ingestFiles, layer, readAll, useTempStores, type Blob } from './helpers/store-fixtures.js';
 import type { Store } from '../../src/store/index.js';
 
 // A partial that holds the whole blob (a kill between the last byte and the
 // commit) is committed without reading the source, or dropped and rewritten
 // from the source when its bytes are wrong, whichever way the writer resumes.
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()?.();
-});
-
-async function fresh(): Promise<{ store: Store; dir: string }> {
-  const t = await tempStore();
-  cleanups.push(t.cleanup);
-  return t;
-}
+const fresh = useTempStores();
 
 /** Leaves `bytes` in the ingest `ref` as an interrupted writer would: all written, not committed. */
 async function leavePartial(store: Store, ref: string, b: Blob, bytes: Buffer = b.bytes): Promise<void> {
