@@ -14,6 +14,8 @@ export interface CommitPlan {
   mediaType: MediaTypeName | undefined;
   /** The ingest row to drop in the same transaction. */
   ingestRef?: string;
+  /** Runs first under the lock, before anything moves: throw to refuse the commit (missing children). Synchronous. */
+  check?: () => void;
   /** More index writes that must land atomically with the blob (manifest rows, a link). Synchronous. */
   inTransaction?: () => void;
 }
@@ -28,6 +30,7 @@ export interface CommitPlan {
  */
 export function commitPartial(ctx: StoreContext, plan: CommitPlan): { existed: boolean } {
   return ctx.index.immediate(() => {
+    plan.check?.();
     const now = ctx.clock();
     const target = ctx.layout.blobPath(plan.digest);
     const existed = ctx.index.blobs.get(plan.digest) !== undefined && existsSync(target);
@@ -54,7 +57,7 @@ export async function commitBytes(
   bytes: Uint8Array,
   desc: Descriptor,
   subject: string,
-  inTransaction?: () => void,
+  hooks: Pick<CommitPlan, 'check' | 'inTransaction'> = {},
 ): Promise<{ existed: boolean }> {
   verifyBytes(bytes, desc, subject);
   const partial = join(ctx.layout.ingestDir, `bytes-${process.pid}-${randomBytes(8).toString('hex')}.partial`);
@@ -66,7 +69,7 @@ export async function commitBytes(
     await fh.close();
   }
   try {
-    return commitPartial(ctx, { partial, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, inTransaction });
+    return commitPartial(ctx, { partial, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, ...hooks });
   } catch (err) {
     await removeQuietly(partial);
     throw err;

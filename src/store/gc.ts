@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { ErrorCode, UsageError, digestFromHex, type Digest, type MediaTypeName } from '../core/index.js';
 import type { Unmarked } from './db/mark.js';
 import { isErrno } from './durable-fs.js';
+import type { Ingester } from './ingester.js';
+import { cleanIngests, type CleanIngestsReport } from './janitor.js';
 import type { StoreContext } from './store-context.js';
 
 /** Default grace window: a blob committed, linked or checked this recently is never swept. */
@@ -18,6 +20,8 @@ export interface GcOptions {
    * before the manifest that names them. Default 10 minutes.
    */
   graceMs?: number;
+  /** Ingests nobody writes are removed once untouched this long (their blob committed: at once). Default 24 hours. */
+  ingestTtlMs?: number;
 }
 
 export interface SweptBlob {
@@ -38,6 +42,8 @@ export interface GcReport {
   orphanFiles: number;
   /** Unreachable from any tag, but kept for now: in flight, pinned, or inside the grace window. */
   retained: { blobs: number; bytes: number };
+  /** What the ingest janitor removed first (stale ingests no longer pin their blobs). */
+  ingests: { removed: number; bytes: number; strays: number };
 }
 
 interface Plan {
@@ -62,7 +68,7 @@ function plan(ctx: StoreContext, graceMs: number): Plan {
   return { garbage: ctx.index.mark.garbage(cutoff), unreachable: ctx.index.mark.unreachable(), orphans: orphanFiles(ctx, cutoff) };
 }
 
-function report(p: Plan, dryRun: boolean): GcReport {
+function report(p: Plan, dryRun: boolean, janitor: CleanIngestsReport): GcReport {
   const removed = p.garbage.map((g) => ({ digest: g.digest, size: g.size, mediaType: g.mediaType ?? undefined, manifest: g.isManifest !== 0 }));
   const swept = new Set(removed.map((r) => r.digest));
   const retained = p.unreachable.filter((u) => !swept.has(u.digest));
@@ -74,6 +80,7 @@ function report(p: Plan, dryRun: boolean): GcReport {
     manifests: removed.filter((r) => r.manifest).length,
     orphanFiles: p.orphans.length,
     retained: { blobs: retained.length, bytes: retained.reduce((n, r) => n + r.size, 0) },
+    ingests: { removed: janitor.removed.length, bytes: janitor.bytes, strays: janitor.strays },
   };
 }
 
@@ -98,19 +105,22 @@ async function emptyTrash(ctx: StoreContext): Promise<void> {
 }
 
 /**
- * Mark and sweep (distribution MarkAndSweep, made safe for a live registry). Mark:
+ * Mark and sweep (distribution MarkAndSweep, made safe for a live registry), after
+ * the ingest janitor has dropped ingests no process owns whose blob is committed or
+ * whose TTL passed (a stale ingest row would pin its blob for ever). Mark:
  * from every tag and kept manifest along the edges, plus referrers of whatever is
  * marked, plus everything in-flight ingests and pins name and everything inside the
  * grace window. Sweep: under BEGIN IMMEDIATE (the same lock every commit takes, so
  * two GCs or a GC and a commit never interleave), each unmarked blob is renamed into
  * trash/ and its rows dropped; the files are unlinked after the lock is released.
  */
-export async function collectGarbage(ctx: StoreContext, options: GcOptions = {}): Promise<GcReport> {
+export async function collectGarbage(ctx: StoreContext, ingester: Ingester, options: GcOptions = {}): Promise<GcReport> {
   const dryRun = options.dryRun ?? false;
   const graceMs = options.graceMs ?? DEFAULT_GC_GRACE_MS;
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new UsageError(`invalid GC grace window ${graceMs} ms`, { code: ErrorCode.usage });
-  if (dryRun) return report(ctx.index.read(() => plan(ctx, graceMs)), true);
-  if (ctx.readOnly) throw new UsageError('cannot collect garbage in a store opened read-only', { code: ErrorCode.usage });
+  if (!dryRun && ctx.readOnly) throw new UsageError('cannot collect garbage in a store opened read-only', { code: ErrorCode.usage });
+  const janitor = await cleanIngests(ctx, ingester, { dryRun, ...(options.ingestTtlMs === undefined ? {} : { olderThanMs: options.ingestTtlMs }) });
+  if (dryRun) return report(ctx.index.read(() => plan(ctx, graceMs)), true, janitor);
   await emptyTrash(ctx);
   const tag = `${process.pid}-${Date.now()}`;
   const moved: string[] = [];
@@ -135,6 +145,6 @@ export async function collectGarbage(ctx: StoreContext, options: GcOptions = {})
     return p;
   });
   await Promise.all(moved.map((file) => unlink(file).catch(() => undefined)));
-  return report(p, false);
+  return report(p, false, janitor);
 }
 

@@ -18,3 +18,5 @@ export { DEFAULT_GC_GRACE_MS, type GcOptions, type GcReport, type SweptBlob } fr
 export type { PruneOptions, PruneReport, PrunedManifest } from './prune.js';
 export { DEFAULT_INGEST_TTL_MS, type CleanIngestsOptions, type CleanIngestsReport } from './janitor.js';
 export type { ImageUsage, RepositoryUsage, UsageReport } from './usage.js';
+export type { BlobProblem, CorruptBlob, StoreVerifyReport, VerifyOptions } from './verify.js';
+export type { IncompleteTag } from './verify-graph.js';

@@ -153,7 +153,8 @@ export class Ingester {
   private async statusAt(ref: string, paths: IngestPaths, sidecar: Sidecar): Promise<IngestStatus> {
     const info = await stat(paths.partial).catch(() => undefined);
     const row = this.ctx.index.ingests.get(ref);
-    const otherLive = row !== undefined && row.pid !== 0 && row.pid !== process.pid && isProcessAlive(row.pid);
+    // A row naming this process while our lock is free: a writer of another Store instance here (tests, serve + export).
+    const otherLive = row !== undefined && row.pid !== 0 && isProcessAlive(row.pid);
     return {
       ref,
       offset: info?.size ?? 0,

@@ -1,4 +1,4 @@
-import { edges, successors, type Descriptor, type Manifest } from '../core/index.js';
+import { ErrorCode, NotFoundError, edges, successors, type Descriptor, type Manifest } from '../core/index.js';
 import type { ManifestRecord } from './db/manifests.js';
 import type { StoreContext } from './store-context.js';
 
@@ -15,6 +15,18 @@ export function manifestRecord(desc: Descriptor, manifest: Manifest): ManifestRe
   };
 }
 
+/** The children a manifest needs: not its subject (OCI 1.1 allows a dangling one), not layers with `urls` (foreign). */
+function requiredChildren(manifest: Manifest): Descriptor[] {
+  return successors(manifest).filter((d) => !(d.urls && d.urls.length > 0));
+}
+
+/** Of `children`, those repository `repoId` does not hold (linked and committed). */
+function notHeld(ctx: StoreContext, repoId: number | undefined, children: Descriptor[]): Descriptor[] {
+  return children.filter(
+    (child) => repoId === undefined || !ctx.index.repos.isLinked(repoId, child.digest) || ctx.index.blobs.get(child.digest) === undefined,
+  );
+}
+
 /**
  * The children a manifest needs that repository `repoId` does not hold (linked and
  * committed): what a registry answers with MANIFEST_BLOB_UNKNOWN. Layers that carry
@@ -23,7 +35,7 @@ export function manifestRecord(desc: Descriptor, manifest: Manifest): ManifestRe
  * and the manifest's commit.
  */
 export function missingChildren(ctx: StoreContext, repoId: number | undefined, manifest: Manifest): Descriptor[] {
-  const required = successors(manifest).filter((d) => !(d.urls && d.urls.length > 0));
+  const required = requiredChildren(manifest);
   if (!ctx.readOnly) {
     // Touch first, then look (see StoreRepository.exists): no sweep can fall in between.
     ctx.index.immediate(() => {
@@ -31,7 +43,20 @@ export function missingChildren(ctx: StoreContext, repoId: number | undefined, m
       for (const child of required) ctx.index.blobs.touch(child.digest, now);
     });
   }
-  return required.filter(
-    (child) => repoId === undefined || !ctx.index.repos.isLinked(repoId, child.digest) || ctx.index.blobs.get(child.digest) === undefined,
-  );
+  return notHeld(ctx, repoId, required);
+}
+
+/**
+ * Refuses a manifest whose children repository `repoId` does not hold, as
+ * distribution refuses it with MANIFEST_BLOB_UNKNOWN. Called inside the manifest's
+ * commit transaction, so no GC sweep can fall between this check and the commit.
+ */
+export function requireChildren(ctx: StoreContext, repoId: number | undefined, manifest: Manifest, subject: string): void {
+  const missing = notHeld(ctx, repoId, requiredChildren(manifest));
+  if (missing.length === 0) return;
+  const what = missing.length === 1 ? 'a blob' : `${missing.length} blobs`;
+  throw new NotFoundError(`${subject}: the manifest references ${what} not in the store: ${missing.map((d) => d.digest).join(', ')}`, {
+    code: ErrorCode.blobUnknown,
+    hint: 'store the children before the manifest (rerun the same export or import: it fetches what is missing)',
+  });
 }

@@ -6,6 +6,7 @@ import { MarkQueries } from './db/mark.js';
 import { openIndexDb, type Db } from './db/open.js';
 import { RecordRows } from './db/records.js';
 import { RepositoryRows } from './db/repositories.js';
+import { VerifyQueries } from './db/verify-queries.js';
 
 /**
  * index.db with its tables, each a small class of prepared statements (one file
@@ -20,6 +21,7 @@ export class StoreIndex {
   readonly ingests: IngestRows;
   readonly records: RecordRows;
   readonly mark: MarkQueries;
+  readonly verify: VerifyQueries;
   readonly readOnly: boolean;
 
   constructor(path: string, options: { readOnly: boolean }) {
@@ -31,6 +33,7 @@ export class StoreIndex {
     this.ingests = new IngestRows(this.db);
     this.records = new RecordRows(this.db);
     this.mark = new MarkQueries(this.db);
+    this.verify = new VerifyQueries(this.db);
   }
 
   /**

@@ -23,9 +23,9 @@ import type { StoredBlob } from './db/blobs.js';
 import type { StoredManifest } from './db/manifests.js';
 import type { Page, PageOptions } from './db/repositories.js';
 import type { Ingester } from './ingester.js';
-import { manifestRecord, missingChildren } from './manifest-record.js';
+import { manifestRecord, missingChildren, requireChildren } from './manifest-record.js';
 import type { StoreContext } from './store-context.js';
-import { skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
+import { settleComplete, skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
 
 export interface StorePushOptions extends PushOptions {
   /**
@@ -90,6 +90,12 @@ export class StoreRepository implements Repository {
     return { mediaType: manifest.mediaType, digest, size: this.reader.stat(digest).size };
   }
 
+  /** The digest a tag names, even when its manifest is not (or no longer) held here: resolve() answers only for complete content. */
+  tagged(tag: string): Digest | undefined {
+    const repoId = this.repoId;
+    return repoId === undefined ? undefined : this.ctx.index.repos.getTag(repoId, validateTag(tag));
+  }
+
   private manifestRow(repoId: number | undefined, digest: Digest): StoredManifest | undefined {
     return this.holds(repoId, digest) ? this.ctx.index.manifests.get(digest) : undefined;
   }
@@ -120,7 +126,9 @@ export class StoreRepository implements Repository {
   /**
    * Stores `body` as `desc` and links it here. A manifest (by media type) is read
    * through the 4 MiB cap, verified, parsed and recorded with its graph edges in
-   * one transaction; anything else is ingested (resumable) and committed.
+   * one transaction, and refused (NotFoundError, ERR_BLOB_UNKNOWN) unless every
+   * child it needs is already linked here; anything else is ingested (resumable)
+   * and committed.
    */
   async push(desc: Descriptor, body: Readable, options: StorePushOptions = {}): Promise<void> {
     if (isManifest(desc.mediaType)) await this.pushManifest(desc, body, options);
@@ -132,10 +140,14 @@ export class StoreRepository implements Repository {
     const bytes = await readCapped(body, MAX_MANIFEST_BYTES, subject);
     options.onProgress?.(bytes.length);
     verifyBytes(bytes, desc, subject);
-    const record = manifestRecord(desc, parseManifest(bytes, desc.mediaType, subject));
-    await commitBytes(this.ctx, bytes, desc, subject, () => {
-      this.ctx.index.manifests.record(record, this.ctx.clock());
-      this.linkHere(desc.digest);
+    const manifest = parseManifest(bytes, desc.mediaType, subject);
+    const record = manifestRecord(desc, manifest);
+    await commitBytes(this.ctx, bytes, desc, subject, {
+      check: () => requireChildren(this.ctx, this.repoId, manifest, subject),
+      inTransaction: () => {
+        this.ctx.index.manifests.record(record, this.ctx.clock());
+        this.linkHere(desc.digest);
+      },
     });
   }
 
@@ -163,9 +175,17 @@ export class StoreRepository implements Repository {
     return this.pushBlob(desc, source, options);
   }
 
-  /** Bytes already held for an interrupted push of `desc` into this repository. */
+  /**
+   * Bytes already held for an interrupted push of `desc` into this repository. A
+   * partial that holds the whole blob is settled first: committed and linked here
+   * (the answer is the size: nothing left to fetch), or dropped when its bytes are
+   * wrong (0: fetch it all again).
+   */
   async resumeOffset(desc: Descriptor): Promise<number> {
-    return this.ingester.offset(`${this.name}@${desc.digest}`);
+    const ref = `${this.name}@${desc.digest}`;
+    const settled = await settleComplete(this.ctx, this.ingester, desc, { ref, inTransaction: () => this.linkHere(desc.digest) });
+    if (settled !== undefined) return settled ? desc.size : 0;
+    return this.ingester.offset(ref);
   }
 
   /** Points `tag` at a manifest linked here. */

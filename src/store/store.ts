@@ -24,7 +24,8 @@ import type { Clock, StoreContext } from './store-context.js';
 import { StoreIndex } from './store-index.js';
 import { StoreRepository } from './store-repository.js';
 import { storeUsage, type UsageReport } from './usage.js';
-import { writeBlob, type BlobSource, type WriteBlobOptions, type WriteResult } from './write-blob.js';
+import { verifyStore, type StoreVerifyReport, type VerifyOptions } from './verify.js';
+import { settleComplete, writeBlob, type BlobSource, type WriteBlobOptions, type WriteResult } from './write-blob.js';
 
 export interface OpenStoreOptions {
   /** No writes at all: no ingests, no touches, no GC (dry runs and reads only). */
@@ -110,8 +111,10 @@ export class Store implements Namespace<StoreRepository> {
     return writeBlob(this.ctx, this.ingests, desc, source, options);
   }
 
-  /** Bytes already held for an interrupted `writeBlob(desc)`: fetch from here with HTTP Range. */
-  resumeOffset(desc: Descriptor, ref: string = desc.digest): Promise<number> {
+  /** Bytes already held for an interrupted `writeBlob(desc)`: fetch from here with HTTP Range. A whole blob is settled first (see StoreRepository.resumeOffset). */
+  async resumeOffset(desc: Descriptor, ref: string = desc.digest): Promise<number> {
+    const settled = await settleComplete(this.ctx, this.ingests, desc, { ref });
+    if (settled !== undefined) return settled ? desc.size : 0;
     return this.ingests.offset(ref);
   }
 
@@ -173,9 +176,9 @@ export class Store implements Namespace<StoreRepository> {
 
   // --- looking after the store ---
 
-  /** Mark and sweep; safe while another process pushes into the store. */
+  /** Ingest janitor, then mark and sweep; safe while another process pushes into the store. */
   gc(options?: GcOptions): Promise<GcReport> {
-    return collectGarbage(this.ctx, options);
+    return collectGarbage(this.ctx, this.ingests, options);
   }
 
   /** Deletes manifests no tag reaches (and not kept); the next GC frees their bytes. */
@@ -186,6 +189,11 @@ export class Store implements Namespace<StoreRepository> {
   /** Total, unique and shared bytes per repository and image. */
   usage(): UsageReport {
     return storeUsage(this.ctx);
+  }
+
+  /** Re-hashes every blob on every core, checks every tag reaches complete content, sorts the ingests; `repair` drops what is corrupt. */
+  verify(options?: VerifyOptions): Promise<StoreVerifyReport> {
+    return verifyStore(this.ctx, this.ingests, options);
   }
 
   /** Removes stale ingests nobody is writing (default: untouched for 24 hours). */

@@ -1,8 +1,9 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError, UsageError, type Descriptor } from '../core/index.js';
+import { ErrorCode, IntegrityError, UsageError, isFerryError, type Descriptor } from '../core/index.js';
 import { isDiskFull } from '../core/disk-full.js';
 import type { Ingester } from './ingester.js';
+import type { CommitResult, IngestWriter } from './ingest-writer.js';
 import type { StoreContext } from './store-context.js';
 
 /** The bytes of a blob: a stream from byte 0, or a function that opens the source at an offset (HTTP Range). */
@@ -58,6 +59,52 @@ function reuseExisting(ctx: StoreContext, desc: Descriptor, inTransaction: (() =
 }
 
 /**
+ * A partial that already holds all `size` bytes (a kill or Ctrl-C between the last
+ * byte and the commit) is committed without reading the source, as containerd's
+ * Fetch commits a writer whose offset is the size. Undefined when it was not
+ * complete (the writer stays open) or its bytes were wrong (the writer dropped them).
+ */
+async function commitComplete(writer: IngestWriter, desc: Descriptor, inTransaction: (() => void) | undefined): Promise<CommitResult | undefined> {
+  if (writer.offset === 0 || writer.offset !== desc.size) return undefined;
+  try {
+    return await writer.commit({}, { inTransaction });
+  } catch (err) {
+    if (err instanceof IntegrityError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Settles the ingest `ref` of `desc` when it holds the whole blob: commits it (true)
+ * or, when its bytes are wrong, drops it (false). Undefined when there is nothing
+ * to settle: no partial, a shorter one, or one another writer holds.
+ */
+export async function settleComplete(
+  ctx: StoreContext,
+  ingester: Ingester,
+  desc: Descriptor,
+  options: Pick<WriteBlobOptions, 'ref' | 'inTransaction'> = {},
+): Promise<boolean | undefined> {
+  const ref = options.ref ?? desc.digest;
+  const status = await ingester.status(ref);
+  if (!status || status.active || status.offset !== desc.size || desc.size === 0) return undefined;
+  let writer: IngestWriter;
+  try {
+    writer = await ingester.open(ref, { expected: { digest: desc.digest, size: desc.size, mediaType: desc.mediaType } });
+  } catch (err) {
+    if (isFerryError(err) && err.code === ErrorCode.storeLocked) return undefined; // someone else got there first
+    throw err;
+  }
+  if (reuseExisting(ctx, desc, options.inTransaction)) {
+    await writer.abort();
+    return true;
+  }
+  const done = await commitComplete(writer, desc, options.inTransaction);
+  if (!done) await writer.close(); // a no-op after a mismatch (dropped); keeps a partial that was not complete
+  return done !== undefined;
+}
+
+/**
  * Ingest + commit in one call (containerd content.WriteBlob): resumes a partial
  * left by an interrupted run, verifies size and digest, and commits nothing on a
  * mismatch. An existing blob is not read again unless `verifyExisting`.
@@ -69,18 +116,24 @@ export async function writeBlob(
   source: BlobSource,
   options: WriteBlobOptions = {},
 ): Promise<WriteResult> {
-  const skipped = (): WriteResult => {
+  const skipped = (resumedFrom = 0, existed = true): WriteResult => {
     if (typeof source !== 'function') source.destroy();
-    return { written: 0, resumedFrom: 0, existed: true };
+    return { written: 0, resumedFrom, existed };
   };
   if (!options.verifyExisting && reuseExisting(ctx, desc, options.inTransaction)) return skipped();
   const expected = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType };
-  const writer = await ingester.open(options.ref ?? desc.digest, { expected, waitMs: options.waitMs ?? 600_000 });
+  const open = () => ingester.open(options.ref ?? desc.digest, { expected, waitMs: options.waitMs ?? 600_000 });
+  let writer = await open();
   try {
     // Another writer may have committed it while we waited for the ref.
     if (!options.verifyExisting && reuseExisting(ctx, desc, options.inTransaction)) {
       await writer.abort();
       return skipped();
+    }
+    if (writer.offset > 0 && writer.offset === desc.size) {
+      const done = await commitComplete(writer, desc, options.inTransaction);
+      if (done) return skipped(desc.size, done.existed);
+      writer = await open(); // the whole blob was there but wrong, and is gone: start from 0
     }
     const resumedFrom = writer.offset;
     const body = typeof source === 'function' ? await source(resumedFrom) : source;

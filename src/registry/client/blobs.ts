@@ -1,4 +1,4 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { ErrorCode, NetworkError, type Descriptor, type Digest } from '../../core/index.js';
 import { blobPath } from '../api/routes.js';
 import { repositoryScope } from './auth/scope.js';
@@ -59,13 +59,25 @@ function rangeStart(value: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** A blob's bytes from `offset` on (Range), following redirects to storage without our Authorization. */
+/**
+ * A blob's bytes from `offset` on (Range), following redirects to storage without our Authorization.
+ * Nothing is asked when `offset` is already the blob's size (a resumed ingest that holds it all). A 416
+ * to a resumed request restarts the blob from byte 0, skipping what the caller holds: the server cannot
+ * serve from there, so what it has differs from what we hold, and the caller's digest check drops the
+ * partial that disagrees instead of asking for the same range forever.
+ */
 export async function openBlob(ctx: RepoContext, desc: Descriptor, offset = 0, signal?: AbortSignal): Promise<Readable> {
-  const headers: Record<string, string> = {};
-  if (offset > 0) headers.range = `bytes=${offset}-`;
-  const res = await ctx.http.request({
-    method: 'GET', url: blobPath(ctx.name, desc.digest), headers, scopes: [repositoryScope(ctx.name, 'pull')], ok: [200, 206], signal,
-  });
+  if (offset > 0 && offset >= desc.size) return Readable.from([]);
+  const get = (from: number) =>
+    ctx.http.request({
+      method: 'GET', url: blobPath(ctx.name, desc.digest), headers: from > 0 ? { range: `bytes=${from}-` } : {},
+      scopes: [repositoryScope(ctx.name, 'pull')], ok: from > 0 ? [200, 206, 416] : [200, 206], signal,
+    });
+  let res = await get(offset);
+  if (res.status === 416) {
+    dropBody(res); // distribution declares the blob's length on a 416 and sends a line: never wait for the rest
+    res = await get(0);
+  }
   if (res.status === 206) {
     const start = rangeStart(headerOf(res.headers, 'content-range'));
     if (start !== offset) {
@@ -76,14 +88,19 @@ export async function openBlob(ctx: RepoContext, desc: Descriptor, offset = 0, s
     }
     return relay(res, 0);
   }
-  // 200 to a Range request: the server sent the whole blob; skip what we have.
+  // 200 to a Range request (or to the restart after a 416): the server sent the whole blob; skip what we have.
   return relay(res, offset);
 }
 
-/** Fetches any URL with the client's TLS settings, no registry auth (foreign layers' `urls`). */
+/** Fetches any URL with the client's TLS settings, no registry auth (foreign layers' `urls`); a 416 restarts from 0 as in openBlob. */
 export async function openUrl(ctx: Pick<RepoContext, 'http'>, url: URL, offset = 0, signal?: AbortSignal): Promise<Readable> {
-  const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
-  const res = await ctx.http.request({ method: 'GET', url, headers, scopes: [], ok: [200, 206], noAuth: true, signal });
+  const get = (from: number) =>
+    ctx.http.request({ method: 'GET', url, headers: from > 0 ? { range: `bytes=${from}-` } : {}, scopes: [], ok: from > 0 ? [200, 206, 416] : [200, 206], noAuth: true, signal });
+  let res = await get(offset);
+  if (res.status === 416) {
+    dropBody(res);
+    res = await get(0);
+  }
   if (res.status === 206 && rangeStart(headerOf(res.headers, 'content-range')) !== offset) {
     dropBody(res);
     throw new NetworkError(`GET ${redactUrl(url)}: the server answered a different range than asked`, { code: ErrorCode.registry });

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { afterEach } from 'vitest';
 import { MediaType, digestOf, type Descriptor, type Digest, type MediaTypeName } from '../../../src/core/index.js';
 import { openStore, type OpenStoreOptions, type Store } from '../../../src/store/index.js';
 
@@ -17,6 +18,19 @@ export async function tempStore(options: OpenStoreOptions = {}): Promise<{ store
       await store.close().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** For a test file: `fresh()` opens a new temp store, closed and removed after each test. Call at the top level. */
+export function useTempStores(): (options?: OpenStoreOptions) => Promise<{ store: Store; dir: string }> {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()?.();
+  });
+  return async (options) => {
+    const t = await tempStore(options);
+    cleanups.push(t.cleanup);
+    return t;
   };
 }
 

@@ -1,0 +1,89 @@
+// @ts-check
+// One range-hashing job, synchronously: plain JavaScript so that a worker thread
+// loads it as it is, from dist/ and from src/ under the test runner alike (Node
+// cannot load TypeScript). range-worker.js runs it on a worker, range-pool.ts on
+// the calling thread: both run these same lines.
+
+/** Bytes read per positional read. */
+export const READ_BYTES = 1 << 20;
+/** A hasher reports progress every this many bytes. */
+export const REPORT_EVERY = 8 << 20;
+
+/**
+ * @typedef {object} JobMessage
+ * @property {string} path
+ * @property {number} start
+ * @property {number} size
+ * @property {boolean} wholeFile
+ * @property {{ at: number; before?: Uint8Array; after?: Uint8Array } | undefined} copy
+ */
+
+/**
+ * @typedef {object} JobResult
+ * @property {string} hex sha256 of the bytes read
+ * @property {number} read bytes read: `size`, fewer when the file is short, one more when a wholeFile job finds more
+ */
+
+/**
+ * @typedef {object} JobIo
+ * @property {(path: string, flags: string) => number} openSync
+ * @property {(fd: number, buf: Uint8Array, offset: number, length: number, position: number) => number} readSync
+ * @property {(fd: number, buf: Uint8Array, offset: number, length: number, position: number) => number} writeSync
+ * @property {(fd: number) => void} closeSync
+ */
+
+/**
+ * Hashes `job.size` bytes of `job.path` from `job.start` into `buf`-sized reads and, for a copy,
+ * writes them at `job.copy.at` of the open file `out`.
+ * @param {JobMessage} job
+ * @param {Buffer} buf
+ * @param {number} out
+ * @param {JobIo} io
+ * @param {() => { update(b: Uint8Array): unknown; digest(enc: 'hex'): string }} sha256
+ * @param {(bytes: number) => void} report
+ * @returns {JobResult}
+ */
+export function runRangeJob(job, buf, out, io, sha256, report) {
+  /** @type {(bytes: Uint8Array, at: number) => void} */
+  const writeAll = (bytes, at) => {
+    for (let done = 0; done < bytes.length; ) done += io.writeSync(out, bytes, done, bytes.length - done, at + done);
+  };
+  const fd = io.openSync(job.path, 'r');
+  try {
+    const hash = sha256();
+    let pos = job.start;
+    let left = job.size;
+    let read = 0;
+    let unreported = 0;
+    let at = job.copy ? job.copy.at : 0;
+    if (job.copy?.before) {
+      writeAll(job.copy.before, at);
+      at += job.copy.before.length;
+    }
+    while (left > 0) {
+      const n = io.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
+      if (n === 0) break;
+      const piece = buf.subarray(0, n);
+      hash.update(piece);
+      if (job.copy) {
+        writeAll(piece, at);
+        at += n;
+      }
+      pos += n;
+      left -= n;
+      read += n;
+      unreported += n;
+      if (unreported >= REPORT_EVERY) {
+        report(unreported);
+        unreported = 0;
+      }
+    }
+    // One byte more than the descriptor says is a size mismatch, not a match.
+    if (left === 0 && job.wholeFile && io.readSync(fd, buf, 0, 1, pos) > 0) read += 1;
+    if (left === 0 && job.copy?.after) writeAll(job.copy.after, at);
+    if (unreported > 0) report(unreported);
+    return { hex: hash.digest('hex'), read };
+  } finally {
+    io.closeSync(fd);
+  }
+}

@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Descriptor } from './descriptor.js';
+import { FerryError, IntegrityError } from './errors.js';
+import { checkHashed } from './hashing.js';
+import { READ_BYTES, runRangeJob, type JobMessage, type JobResult } from './range-job.js';
+
+// sha256 of file ranges on every core, each hasher reading its own ranges with
+// plain positional reads into one reused buffer and, when asked, writing them
+// at a given offset of an output file. A bundle or a store is many blobs:
+// hashing them on all cores at once is what lets `ferry verify`, `ferry store
+// verify` and the bundle writer keep up with openssl and cp (bench: one thread
+// through streams spent 30% of its time waiting on reads). A blob's own sha256
+// is sequential, so one large blob still runs on one thread. Bytes never cross
+// threads: a job costs one message each way whatever its size. The calling
+// thread can be one of the hashers (`mainThread`): it has nothing else to do
+// meanwhile, and a worker costs ~20 ms of CPU to boot. The workers run
+// range-worker.js, a real module (plain JavaScript, so it loads from src/ under
+// the test runner as well as from dist/).
+
+/** One range to hash (and maybe copy). */
+export interface RangeJob {
+  /** What the bytes must be; `size` bytes are read. */
+  expected: Pick<Descriptor, 'digest' | 'size'>;
+  /** The file holding them, and where they start. */
+  path: string;
+  start: number;
+  /** The file must end right after the range (a store blob is exactly its bytes). */
+  wholeFile?: boolean;
+  /** Names the culprit in errors: a tar entry, "blob sha256:… in the store". */
+  subject: string;
+  /** Copy: written at `at` in the pool's output file, after `before` and followed by `after`. */
+  copy?: { at: number; before?: Uint8Array; after?: Uint8Array };
+}
+
+export interface RangePoolOptions {
+  /** Hashing threads in all, the calling thread included when `mainThread` (default: one per core, at most 4). */
+  threads?: number;
+  /** The calling thread hashes too, between handling the workers' replies; it blocks for one job at a time. */
+  mainThread?: boolean;
+  /** The file copies are written into (opened for writing, not truncated). */
+  output?: string;
+  /** Bytes hashed so far, reported every few MiB per hasher. */
+  onBytes?: (n: number) => void;
+  /** Turns a failed write into the output (disk full, file too large) into the caller's error; default: none. */
+  outputError?: (code: string | undefined, output: string) => FerryError | undefined;
+}
+
+type Reply = { bytes: number } | ({ bytes: number } & JobResult) | { bytes?: undefined; error: { code?: string; message: string } };
+
+/** Jobs queued per worker, so it starts the next one without waiting for the caller's reply. */
+const IN_FLIGHT = 2;
+const WORKER_URL = new URL('./range-worker.js', import.meta.url);
+
+export interface RunOptions {
+  /**
+   * Report each job that does not match or cannot be read here and go on with
+   * the rest (`ferry store verify` wants every bad blob); without it, the run
+   * rejects with the first one.
+   */
+  onBad?: (job: RangeJob, error: FerryError) => void;
+}
+
+function messageOf(job: RangeJob): JobMessage {
+  return { path: job.path, start: job.start, size: job.expected.size, wholeFile: job.wholeFile === true, copy: job.copy };
+}
+
+/** Hashing threads for one run of jobs; close() ends them. */
+export class RangePool {
+  private readonly workers: Worker[];
+  private readonly options: RangePoolOptions;
+  private closed = false;
+  /** Why a worker can take no more jobs. */
+  private broken: Error | undefined;
+
+  constructor(options: RangePoolOptions = {}) {
+    this.options = options;
+    const threads = Math.max(1, options.threads ?? Math.min(availableParallelism(), 4));
+    const workers = options.mainThread ? threads - 1 : threads;
+    // Started now: they boot while the caller reads what it needs to plan the jobs.
+    this.workers = Array.from({ length: workers }, () => {
+      const worker = new Worker(WORKER_URL, { workerData: { output: options.output } });
+      // A worker that dies between jobs (its output cannot be opened) fails the next run, not the process.
+      worker.on('error', (err: Error) => (this.broken ??= err));
+      worker.on('exit', () => (this.broken ??= new Error('a hashing thread exited')));
+      return worker;
+    });
+  }
+
+  /**
+   * Hashes (and copies) every job: workers take the largest first, the calling
+   * thread (mainThread) the smallest. Resolves when all match; rejects with the
+   * first that does not (an IntegrityError naming its subject) or cannot be
+   * read, once the jobs in flight have finished. `onDone` sees each match.
+   */
+  run(jobs: readonly RangeJob[], onDone?: (job: RangeJob) => void, signal?: AbortSignal, runOptions: RunOptions = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the range pool is closed'));
+    const queue = [...jobs].sort((a, b) => b.expected.size - a.expected.size);
+    return new Promise<void>((resolve, reject) => {
+      let failure: Error | undefined;
+      let active = 0;
+      let settled = false;
+      const detach: Array<() => void> = [];
+      const stopping = (): boolean => {
+        failure ??= this.broken;
+        if (!failure && signal?.aborted) failure = signal.reason instanceof Error ? signal.reason : new Error('aborted');
+        return failure !== undefined;
+      };
+      const take = (from: 'largest' | 'smallest'): RangeJob | undefined => {
+        if (queue.length === 0 || stopping()) return undefined;
+        active += 1;
+        return from === 'largest' ? queue.shift() : queue.pop();
+      };
+      const finish = (): void => {
+        if (active > 0 || settled || (queue.length > 0 && !stopping())) return;
+        settled = true;
+        for (const off of detach) off();
+        if (failure) reject(failure);
+        else resolve();
+      };
+      const settle = (job: RangeJob, result: JobResult | Error): void => {
+        active -= 1;
+        const error = result instanceof Error ? result : (checkHashed(job.expected, result.read, result.hex, job.subject) ?? undefined);
+        if (error && runOptions.onBad && error instanceof FerryError && !this.broken) runOptions.onBad(job, error);
+        else failure ??= error;
+        if (!error) onDone?.(job);
+      };
+      for (const worker of this.workers) {
+        const inFlight: RangeJob[] = [];
+        const feed = (): void => {
+          for (let job; inFlight.length < IN_FLIGHT && (job = take('largest')); ) {
+            inFlight.push(job);
+            worker.postMessage(messageOf(job));
+          }
+          finish();
+        };
+        const onMessage = (reply: Reply): void => {
+          if (reply.bytes) this.options.onBytes?.(reply.bytes);
+          if (!('error' in reply) && !('hex' in reply)) return;
+          const job = inFlight.shift() as RangeJob;
+          settle(job, 'error' in reply ? ioError(job, reply.error, this.options) : reply);
+          feed();
+        };
+        // A worker gone mid-job fails the run: its jobs will never answer.
+        const onExit = (): void => {
+          for (const job of inFlight.splice(0)) settle(job, this.broken ?? new Error('a hashing thread exited'));
+          finish();
+        };
+        worker.on('message', onMessage).on('exit', onExit);
+        detach.push(() => worker.off('message', onMessage).off('exit', onExit));
+        feed();
+      }
+      if (this.options.mainThread) {
+        // The smallest jobs, one at a time, yielding to the workers' replies between them.
+        const buf = Buffer.allocUnsafe(READ_BYTES);
+        const out = this.options.output ? fs.openSync(this.options.output, 'r+') : -1;
+        const report = (n: number): void => this.options.onBytes?.(n);
+        const help = (): void => {
+          const job = take('smallest');
+          if (!job) {
+            if (out >= 0) fs.closeSync(out);
+            finish();
+            return;
+          }
+          try {
+            settle(job, runRangeJob(messageOf(job), buf, out, fs, () => createHash('sha256'), report));
+          } catch (err) {
+            const e = err as NodeJS.ErrnoException;
+            settle(job, ioError(job, { ...(e.code ? { code: e.code } : {}), message: e.message }, this.options));
+          }
+          setImmediate(help);
+        };
+        help();
+      }
+      finish();
+    });
+  }
+
+  /** Ends the threads; a run still going fails. Callers that are done need not await it. */
+  close(): Promise<unknown> {
+    this.closed = true;
+    return Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+function ioError(job: RangeJob, error: { code?: string; message: string }, options: RangePoolOptions): FerryError {
+  if (error.code === 'ENOENT') return new IntegrityError(`${job.subject}: missing (${job.path})`, { subject: job.subject });
+  const refused = job.copy && options.output ? options.outputError?.(error.code, options.output) : undefined;
+  if (refused) return refused;
+  return new IntegrityError(`${job.subject}: cannot be ${job.copy ? 'copied' : 'read'}: ${error.message}`, { subject: job.subject });
+}
