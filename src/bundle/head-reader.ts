@@ -52,7 +52,7 @@ function need<T>(value: T | undefined): T {
 
 async function readEntry(tar: TarReader, entry: TarEntry, cap: number): Promise<Buffer> {
   const { name, size = 0 } = entry.header;
-  if (size > cap) throw bad(name, `is ${size} bytes, over the ${cap}-byte limit`);
+  if (size > cap) throw bad(name, `${size} bytes, over the ${cap}-byte limit`);
   try {
     return await readCapped(entry.stream, cap, name);
   } catch (err) {
@@ -125,7 +125,7 @@ export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolD
           const expected = doc.entries['ferry/index.db'];
           const promise = { blobs: doc.blobs.count + doc.assumes.length, images: doc.images.length };
           const cap = indexDbCap(promise);
-          if ((entry.header.size ?? 0) > cap) throw bad(checked.name, `is ${entry.header.size ?? 0} bytes, over the ${cap}-byte limit for ${promise.blobs} blobs and ${promise.images} images`);
+          if ((entry.header.size ?? 0) > cap) throw bad(checked.name, `${entry.header.size ?? 0} bytes, over the ${cap}-byte limit for a bundle of ${promise.blobs} blobs and ${promise.images} images`);
           expectSize(entry, expected);
           const path = join(spoolDir, 'index.db');
           // SQLite needs a file: spool while hashing, open only after the digest matched.

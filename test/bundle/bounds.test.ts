@@ -49,7 +49,7 @@ describe('ferry/index.db is bounded before a row is trusted', () => {
       editIndexDb(e, scratch(), (db) => db.prepare(`UPDATE blobs SET media_type = ? WHERE position = ${LAST_BLOB}`).run(`application/${'x'.repeat(8_000_000)}`)),
     );
     const err = await expectIntegrity(verifyBundle(path), ErrorCode.bundleInvalid, 'ferry/index.db');
-    expect(err.message).toMatch(/over the \d+-byte limit for \d+ blobs and 7 images/);
+    expect(err.message).toMatch(/: \d+ bytes, over the \d+-byte limit for a bundle of \d+ blobs and 7 images/);
   });
 
   it.each([
