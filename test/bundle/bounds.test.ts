@@ -1,17 +1,17 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateKeyPair, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
 import { COLUMN_BOUNDS } from '../../src/bundle/manifest-db-bounds.js';
 import { MANIFEST_DB_TABLES } from '../../src/bundle/manifest-db-schema.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { MAX_JSON_DEPTH } from '../../src/core/limits.js';
 import { ferry } from '../helpers/ferry-cli.js';
-import { cloneEntries, entryNamed, writeTarEntries, type TarEntry } from '../helpers/tar-entries.js';
+import { entryNamed } from '../helpers/tar-entries.js';
 import { expectRefusal } from '../helpers/transfer-kit.js';
-import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, tempDir, testImages } from './fixtures.js';
-import { editIndexDb, goodBundles, injectIntoBundleJson, nested, rehash, resign, type GoodBundles } from './surgery.js';
+import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, testImages } from './fixtures.js';
+import { editIndexDb, hostileBench, injectIntoBundleJson, nested, rehash, resign } from './surgery.js';
 
 // Issue 11 item 12: nothing read from an untrusted bundle is trusted for its
 // size. index.db is bounded as a file (absolute, and relative to the rows
@@ -19,33 +19,16 @@ import { editIndexDb, goodBundles, injectIntoBundleJson, nested, rehash, resign,
 // and nesting depth. Each refusal is one line (exit 5) naming the entry and the bound.
 
 const keys = generateKeyPair();
-let work: Awaited<ReturnType<typeof tempDir>>;
-let good: GoodBundles;
+const bench = hostileBench('ferry-bounds-', keys.privateKeyPem);
+const { hostile } = bench;
 let counter = 0;
 
-beforeAll(async () => {
-  work = await tempDir('ferry-bounds-');
-  good = await goodBundles(work.dir, keys.privateKeyPem);
-});
-
-afterAll(async () => {
-  await work.cleanup();
-});
-
-async function hostile(from: readonly TarEntry[], edit: (entries: TarEntry[]) => void | Promise<void>): Promise<string> {
-  const entries = cloneEntries(from);
-  await edit(entries);
-  const path = join(work.dir, `bounds-${++counter}.tar`);
-  await writeTarEntries(path, entries);
-  return path;
-}
-
-const scratch = () => join(work.dir, `scratch-${++counter}.db`);
+const scratch = () => bench.path(`scratch-${++counter}.db`);
 const LAST_BLOB = '(SELECT max(position) FROM blobs)';
 
 describe('ferry/index.db is bounded before a row is trusted', () => {
   it('an unsigned bundle whose index.db carries an 8 MB media_type: refused by its size, naming the bound, before SQLite opens it', async () => {
-    const path = await hostile(good.unsigned, (e) =>
+    const path = await hostile(bench.good.unsigned, (e) =>
       editIndexDb(e, scratch(), (db) => db.prepare(`UPDATE blobs SET media_type = ? WHERE position = ${LAST_BLOB}`).run(`application/${'x'.repeat(8_000_000)}`)),
     );
     const err = await expectIntegrity(verifyBundle(path), ErrorCode.bundleInvalid, 'ferry/index.db');
@@ -62,7 +45,7 @@ describe('ferry/index.db is bounded before a row is trusted', () => {
     ['referrers', 'image', '1', ''],
   ])('%s.%s one character over its bound: refused naming the column and the bound', async (table, column, where, prefix) => {
     const bound = (COLUMN_BOUNDS[table]?.[column] as { text: number }).text;
-    const path = await hostile(good.unsigned, (e) =>
+    const path = await hostile(bench.good.unsigned, (e) =>
       editIndexDb(e, scratch(), (db) => {
         const changed = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${where}`).run(prefix + 'x'.repeat(bound + 1 - prefix.length));
         expect(changed.changes, 'the test bundle has such a row').toBeGreaterThan(0);
@@ -73,13 +56,13 @@ describe('ferry/index.db is bounded before a row is trusted', () => {
   });
 
   it('a number where text belongs (images.repository): refused naming the column', async () => {
-    const path = await hostile(good.unsigned, (e) => editIndexDb(e, scratch(), (db) => db.prepare('UPDATE images SET repository = zeroblob(16)').run()));
+    const path = await hostile(bench.good.unsigned, (e) => editIndexDb(e, scratch(), (db) => db.prepare('UPDATE images SET repository = zeroblob(16)').run()));
     const err = await expectIntegrity(verifyBundle(path), ErrorCode.bundleInvalid, 'ferry/index.db');
     expect(err.message).toContain('images.repository holds a value that is not text');
   });
 
   it('more edges than the bundle’s manifests could name: refused naming the table', async () => {
-    const path = await hostile(good.unsigned, (e) =>
+    const path = await hostile(bench.good.unsigned, (e) =>
       editIndexDb(e, scratch(), (db) => {
         const insert = db.prepare(`INSERT INTO edges VALUES (?, ?, 'layer', ?)`);
         const parent = `sha256:${'e'.repeat(64)}`;
@@ -105,7 +88,7 @@ describe('ferry/index.db is bounded before a row is trusted', () => {
 
 describe('JSON documents are bounded in size and nesting depth', () => {
   it('a signed bundle.json with a 100,000-deep nested field: refused, naming the entry and the depth limit', async () => {
-    const path = await hostile(good.signed, (e) => {
+    const path = await hostile(bench.good.signed, (e) => {
       injectIntoBundleJson(e, `"x":${nested(100_000)}`);
       resign(e, keys.privateKeyPem);
     });
@@ -115,13 +98,13 @@ describe('JSON documents are bounded in size and nesting depth', () => {
 
   it(`bundle.json at exactly ${MAX_JSON_DEPTH} levels is read; one more is refused`, async () => {
     // The field sits inside the top-level object: one level of its own.
-    const at = await hostile(good.signed, (e) => {
+    const at = await hostile(bench.good.signed, (e) => {
       injectIntoBundleJson(e, `"x":${nested(MAX_JSON_DEPTH - 1)}`);
       resign(e, keys.privateKeyPem);
     });
     const bundle = await openBundle(at, { key: keys.publicKeyPem });
     await bundle.close();
-    const over = await hostile(good.signed, (e) => {
+    const over = await hostile(bench.good.signed, (e) => {
       injectIntoBundleJson(e, `"x":${nested(MAX_JSON_DEPTH)}`);
       resign(e, keys.privateKeyPem);
     });
@@ -129,7 +112,7 @@ describe('JSON documents are bounded in size and nesting depth', () => {
   });
 
   it('brackets inside strings do not count as nesting', async () => {
-    const path = await hostile(good.signed, (e) => {
+    const path = await hostile(bench.good.signed, (e) => {
       injectIntoBundleJson(e, `"x":${JSON.stringify(`"\\[${'['.repeat(1000)}`)}`);
       resign(e, keys.privateKeyPem);
     });
@@ -138,7 +121,7 @@ describe('JSON documents are bounded in size and nesting depth', () => {
   });
 
   it('an index.json with a deeply nested field (re-hashed, unsigned): refused naming index.json', async () => {
-    const path = await hostile(good.unsigned, (e) => {
+    const path = await hostile(bench.good.unsigned, (e) => {
       const index = entryNamed(e, 'index.json');
       index.data = Buffer.from(`{"x":${nested(10_000)},${index.data.toString('utf8').slice(1)}`);
       rehash(e, 'index.json');
@@ -149,8 +132,8 @@ describe('JSON documents are bounded in size and nesting depth', () => {
 
   it('a volume list with a deeply nested field: refused naming NAME.volumes.json', async () => {
     const { set, blobs } = await testImages();
-    await mkdir(join(work.dir, 'vols'));
-    const out = join(work.dir, 'vols', 'app');
+    await mkdir(bench.path('vols'));
+    const out = join(bench.path('vols'), 'app');
     await writeBundle({ images: ALL_IMAGES.map((k) => imageInput(set, k)), fetch: fetchFrom(blobs).fetch, out, split: 160 * 1024, toolVersion: 't', created: new Date('2024-05-01T00:00:00Z') });
     const sidecar = `${out}.volumes.json`;
     const text = await readFile(sidecar, 'utf8');
@@ -162,11 +145,11 @@ describe('JSON documents are bounded in size and nesting depth', () => {
 
 describe('through the CLI: one line, exit 5, nothing imported', () => {
   it('ferry verify and ferry import --to-store refuse the oversized index.db and leave the store without an image', async () => {
-    const path = await hostile(good.unsigned, (e) =>
+    const path = await hostile(bench.good.unsigned, (e) =>
       editIndexDb(e, scratch(), (db) => db.prepare(`UPDATE blobs SET media_type = ? WHERE position = ${LAST_BLOB}`).run(`application/${'x'.repeat(8_000_000)}`)),
     );
     expectRefusal(await ferry(['verify', path]), 5, 'ferry/index.db', 'limit');
-    const store = join(work.dir, 'store');
+    const store = bench.path('store');
     expectRefusal(await ferry(['import', path, '--to-store', '--store', store]), 5, 'ferry/index.db', 'limit');
     const listed = await ferry(['store', 'ls', '--store', store, '--json']);
     if (listed.code === 0) expect(listed.json, 'no image in the store').toEqual([]);

@@ -1,10 +1,11 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { afterAll, beforeAll } from 'vitest';
 import { sign, writeBundle } from '../../src/bundle/index.js';
 import { digestOf } from '../../src/core/digest.js';
-import { entryNamed, type TarEntry } from '../helpers/tar-entries.js';
-import { ALL_IMAGES, fetchFrom, imageInput, readTar, testImages } from './fixtures.js';
+import { cloneEntries, entryNamed, writeTarEntries, type TarEntry } from '../helpers/tar-entries.js';
+import { ALL_IMAGES, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
 
 // Changes to a bundle's head the way a forger would make them, keeping the
 // chain of trust intact where the forger could (re-hashed digests, a fresh
@@ -75,4 +76,42 @@ export async function goodBundles(dir: string, privateKeyPem: string): Promise<G
   await writeBundle({ ...common, fetch: fetchFrom(blobs).fetch, out: unsignedPath });
   await writeBundle({ ...common, fetch: fetchFrom(blobs).fetch, out: signedPath, signingKey: privateKeyPem });
   return { unsignedPath, signedPath, unsigned: await readTar(unsignedPath), signed: await readTar(signedPath) };
+}
+
+export interface HostileBench {
+  /** The good bundles (after beforeAll). */
+  readonly good: GoodBundles;
+  /** A path in the bench's temp dir. */
+  path(name: string): string;
+  /** A copy of `from`, changed by `edit` (which may return other entries), written as a new tar. */
+  hostile(from: readonly TarEntry[], edit: (entries: TarEntry[]) => void | TarEntry[] | Promise<void>): Promise<string>;
+}
+
+/** Registers beforeAll/afterAll that write the good bundles into a temp dir, and hands out hostile copies. */
+export function hostileBench(prefix: string, privateKeyPem: string): HostileBench {
+  let work: Awaited<ReturnType<typeof tempDir>> | undefined;
+  let good: GoodBundles | undefined;
+  let counter = 0;
+  beforeAll(async () => {
+    work = await tempDir(prefix);
+    good = await goodBundles(work.dir, privateKeyPem);
+  });
+  afterAll(async () => {
+    await work?.cleanup();
+  });
+  const path = (name: string): string => join(work?.dir ?? '', name);
+  return {
+    get good(): GoodBundles {
+      if (!good) throw new Error('the bench is read in beforeAll');
+      return good;
+    },
+    path,
+    async hostile(from, edit) {
+      const entries = cloneEntries(from);
+      const edited = (await edit(entries)) ?? entries;
+      const out = path(`hostile-${++counter}.tar`);
+      await writeTarEntries(out, edited);
+      return out;
+    },
+  };
 }
