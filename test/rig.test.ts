@@ -14,7 +14,7 @@ import { COSIGN_SIGNATURE_ANNOTATION, SBOM_ARTIFACT_TYPE } from './rig/image-art
 import { ARTIFACT_KEYS, IMAGE_KEYS, registryBlobs, type RigImageKey } from './rig/image-set.js';
 import { buildTestImages, type BuiltTestImages } from './rig/images.js';
 import { buildLayer } from './rig/layer-tar.js';
-import { requirePeer, run } from './rig/peers.js';
+import { requireCapability, requirePeer, run } from './rig/peers.js';
 import { startRegistry, type Registry } from './rig/registry.js';
 import { RegistryHttp } from './rig/registry-http.js';
 import { seedRegistry } from './rig/seed.js';
@@ -49,6 +49,20 @@ describe('peers helpers', () => {
       expect(requirePeer('sh', 'dash')).toBe(true);
       process.env.CI = 'true';
       expect(() => requirePeer('ferry-no-such-binary', 'ferry-pkg')).toThrow(/apt-get install -y ferry-pkg/);
+    } finally {
+      if (ci === undefined) delete process.env.CI;
+      else process.env.CI = ci;
+    }
+  });
+
+  test('requireCapability: false and a hint locally, under CI an error naming what is missing', () => {
+    const ci = process.env.CI;
+    try {
+      delete process.env.CI;
+      expect(requireCapability('a FAT driver', false, 'apt-get install -y fusefat')).toBe(false);
+      expect(requireCapability('root', true, 'run as root')).toBe(true);
+      process.env.CI = 'true';
+      expect(() => requireCapability('a FAT driver', false, 'apt-get install -y fusefat')).toThrow('a FAT driver is not available and CI=true: suites must not skip — apt-get install -y fusefat');
     } finally {
       if (ci === undefined) delete process.env.CI;
       else process.env.CI = ci;

@@ -7,6 +7,8 @@ import { BundleEntry } from './format.js';
 // The two hex strings are always equal (a blob is named by its digest); the
 // reader insists on that, and on every line being well formed.
 
+/** Every line is the same length: 64 hex, two spaces, blobs/sha256/, 64 hex, newline. */
+export const SUMS_LINE_BYTES = 144;
 const LINE = /^([a-f0-9]{64}) {2}blobs\/sha256\/([a-f0-9]{64})$/;
 
 export function formatSha256Sums(digests: readonly Digest[]): Buffer {

@@ -1,5 +1,8 @@
 import { digestFromHex, digestHex, isDigest, type Digest } from '../core/digest.js';
+import { parseBoundedJsonObject } from '../core/bounded-json.js';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { MAX_IMAGE_NAME_CHARS, MAX_MEDIA_TYPE_CHARS, MAX_METADATA_BYTES } from '../core/limits.js';
+import { MAX_TAR_MTIME } from './tar-writer.js';
 
 // The ferry.bundle.v1 contract (design §4): entry names, their order, and the
 // bundle.json document that anchors the chain of trust
@@ -113,19 +116,32 @@ function entryDigest(v: unknown, name: string): EntryDigest {
 }
 
 function str(v: unknown, what: string, max = 4096): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw invalid(`${what} must be a non-empty string`);
+  if (typeof v !== 'string' || v.length === 0) throw invalid(`${what} must be a non-empty string`);
+  if (v.length > max) throw invalid(`${what} is ${v.length} characters, over the ${max}-character limit`);
   return v;
 }
 
-/** Parses and validates untrusted bundle.json bytes (already under MAX_METADATA_BYTES). */
-export function parseBundleJson(bytes: Uint8Array): BundleJson {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw invalid(`not JSON (${(err as Error).message})`);
+const CREATED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/**
+ * A `created` field (bundle.json, the volume list): ISO 8601 UTC in whole
+ * seconds, within what a ustar mtime holds (1970-01-01 to 2038-01-19), since
+ * every tar entry carries it as its mtime.
+ */
+export function checkCreated(v: unknown, invalid: (what: string) => IntegrityError): string {
+  if (typeof v !== 'string' || !CREATED.test(v) || Number.isNaN(Date.parse(v))) {
+    throw invalid(`created '${String(v).slice(0, 64)}' is not a time like 2024-01-01T00:00:00Z (UTC, whole seconds)`);
   }
-  if (!isRecord(doc)) throw invalid('not a JSON object');
+  const when = Date.parse(v);
+  if (when < 0 || when > MAX_TAR_MTIME.getTime()) {
+    throw invalid(`created '${v}' is outside 1970-01-01T00:00:00Z..${MAX_TAR_MTIME.toISOString().replace('.000Z', 'Z')}, the range of a tar mtime`);
+  }
+  return v;
+}
+
+/** Parses and validates untrusted bundle.json bytes (size and nesting bounded here too). */
+export function parseBundleJson(bytes: Uint8Array): BundleJson {
+  const doc = parseBoundedJsonObject(bytes, { subject: BundleEntry.bundleJson, maxBytes: MAX_METADATA_BYTES, code: ErrorCode.bundleInvalid });
   if (doc.format !== BUNDLE_FORMAT) {
     throw new IntegrityError(`${BundleEntry.bundleJson}: format '${String(doc.format).slice(0, 60)}' is not ${BUNDLE_FORMAT}`, {
       code: ErrorCode.bundleInvalid,
@@ -134,8 +150,7 @@ export function parseBundleJson(bytes: Uint8Array): BundleJson {
     });
   }
   const id = str(doc.id, 'id', 128);
-  const created = str(doc.created, 'created', 64);
-  if (Number.isNaN(Date.parse(created))) throw invalid(`created '${created}' is not a date`);
+  const created = checkCreated(doc.created, invalid);
   if (!isRecord(doc.tool) || doc.tool.name !== 'ferry') throw invalid("tool.name must be 'ferry'");
   const toolVersion = str(doc.tool.version, 'tool.version', 64);
   let signer: BundleJson['signer'] = null;
@@ -154,9 +169,9 @@ export function parseBundleJson(bytes: Uint8Array): BundleJson {
   const images = doc.images.map((v, i): BundleImageSummary => {
     if (!isRecord(v) || !isDigest(v.digest) || !isSize(v.size) || !Array.isArray(v.platforms)) throw invalid(`images[${i}] is malformed`);
     return {
-      name: str(v.name, `images[${i}].name`, 512),
+      name: str(v.name, `images[${i}].name`, MAX_IMAGE_NAME_CHARS),
       digest: v.digest,
-      mediaType: str(v.mediaType, `images[${i}].mediaType`, 255),
+      mediaType: str(v.mediaType, `images[${i}].mediaType`, MAX_MEDIA_TYPE_CHARS),
       size: v.size,
       platforms: v.platforms.map((p) => str(p, `images[${i}].platforms`, 128)),
     };
@@ -164,7 +179,7 @@ export function parseBundleJson(bytes: Uint8Array): BundleJson {
   if (!Array.isArray(doc.assumes)) throw invalid('assumes must be an array');
   const assumes = doc.assumes.map((v, i): AssumedBlob => {
     if (!isRecord(v) || !isDigest(v.digest) || !isSize(v.size)) throw invalid(`assumes[${i}] is malformed`);
-    return { digest: v.digest, size: v.size, mediaType: str(v.mediaType, `assumes[${i}].mediaType`, 255) };
+    return { digest: v.digest, size: v.size, mediaType: str(v.mediaType, `assumes[${i}].mediaType`, MAX_MEDIA_TYPE_CHARS) };
   });
   return {
     format: BUNDLE_FORMAT,

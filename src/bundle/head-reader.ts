@@ -4,9 +4,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError, InternalError } from '../core/errors.js';
 import { verifyBytes, verifyStream } from '../core/hashing.js';
-import { MAX_INDEX_DB_BYTES, MAX_METADATA_BYTES } from '../core/limits.js';
+import { INDEX_DB_BASE_BYTES, INDEX_DB_BYTES_PER_ROW, MAX_INDEX_DB_BYTES, MAX_METADATA_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
-import { parseSha256Sums } from './checksums.js';
+import { parseSha256Sums, SUMS_LINE_BYTES } from './checksums.js';
 import { EntryPolicy } from './entry-policy.js';
 import { BundleEntry, MAX_SUMS_BYTES, OCI_LAYOUT_BYTES, SIGNATURE_BYTES, parseBundleJson, type BundleJson, type EntryDigest } from './format.js';
 import { checkHeadConsistency } from './head-consistency.js';
@@ -35,6 +35,11 @@ export interface BundleHead {
   policy: EntryPolicy;
 }
 
+/** The largest index.db a bundle promising these rows may carry (never over MAX_INDEX_DB_BYTES). */
+function indexDbCap(rows: { blobs: number; images: number }): number {
+  return Math.min(MAX_INDEX_DB_BYTES, INDEX_DB_BASE_BYTES + INDEX_DB_BYTES_PER_ROW * (rows.blobs + rows.images));
+}
+
 function bad(name: string, what: string): IntegrityError {
   return new IntegrityError(`${name}: ${what}`, { code: ErrorCode.bundleInvalid, subject: name });
 }
@@ -47,7 +52,7 @@ function need<T>(value: T | undefined): T {
 
 async function readEntry(tar: TarReader, entry: TarEntry, cap: number): Promise<Buffer> {
   const { name, size = 0 } = entry.header;
-  if (size > cap) throw bad(name, `is ${size} bytes, over the ${cap}-byte limit`);
+  if (size > cap) throw bad(name, `${size} bytes, over the ${cap}-byte limit`);
   try {
     return await readCapped(entry.stream, cap, name);
   } catch (err) {
@@ -116,19 +121,23 @@ export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolD
           index = parseIndexJson(await readVouched(tar, entry, checked.name, need(bundleJson).entries['index.json'], MAX_METADATA_BYTES));
           break;
         case BundleEntry.indexDb: {
-          const expected = need(bundleJson).entries['ferry/index.db'];
-          if ((entry.header.size ?? 0) > MAX_INDEX_DB_BYTES) throw bad(checked.name, `is over the ${MAX_INDEX_DB_BYTES}-byte limit`);
+          const doc = need(bundleJson);
+          const expected = doc.entries['ferry/index.db'];
+          const promise = { blobs: doc.blobs.count + doc.assumes.length, images: doc.images.length };
+          const cap = indexDbCap(promise);
+          if ((entry.header.size ?? 0) > cap) throw bad(checked.name, `${entry.header.size ?? 0} bytes, over the ${cap}-byte limit for a bundle of ${promise.blobs} blobs and ${promise.images} images`);
           expectSize(entry, expected);
           const path = join(spoolDir, 'index.db');
           // SQLite needs a file: spool while hashing, open only after the digest matched.
           await pipeline(entry.stream, verifyStream(expected, checked.name), createWriteStream(path, { mode: 0o600 })).catch((err: unknown) => {
             throw tar.translate(err);
           });
-          db = ManifestDb.open(path);
+          db = ManifestDb.open(path, promise);
           break;
         }
         case BundleEntry.sums: {
-          const bytes = await readVouched(tar, entry, checked.name, need(bundleJson).entries['ferry/SHA256SUMS'], MAX_SUMS_BYTES);
+          const count = need(bundleJson).blobs.count;
+          const bytes = await readVouched(tar, entry, checked.name, need(bundleJson).entries['ferry/SHA256SUMS'], Math.min(MAX_SUMS_BYTES, count * SUMS_LINE_BYTES));
           sums = parseSha256Sums(bytes);
           headBytes = (entry.header.byteOffset ?? 0) + Math.ceil(bytes.length / 512) * 512;
           break;

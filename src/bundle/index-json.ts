@@ -1,5 +1,7 @@
 import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, parseDescriptor, type Descriptor } from '../core/descriptor.js';
+import { parseBoundedJsonObject } from '../core/bounded-json.js';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { MAX_METADATA_BYTES } from '../core/limits.js';
 import { MediaType } from '../core/media-types.js';
 import type { GraphImage } from './bundle-graph.js';
 import { BundleEntry } from './format.js';
@@ -31,16 +33,9 @@ function bad(what: string): IntegrityError {
   return new IntegrityError(`${BundleEntry.indexJson}: ${what}`, { code: ErrorCode.bundleInvalid, subject: BundleEntry.indexJson });
 }
 
-/** Parses the bundle's index.json (bytes already digest-checked); every entry must carry a name. */
+/** Parses the bundle's index.json (bytes already digest-checked; size and nesting bounded here too); every entry must carry a name. */
 export function parseIndexJson(bytes: Uint8Array): OciIndexJson {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (err) {
-    throw bad(`not JSON (${(err as Error).message})`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not a JSON object');
-  const d = doc as Record<string, unknown>;
+  const d = parseBoundedJsonObject(bytes, { subject: BundleEntry.indexJson, maxBytes: MAX_METADATA_BYTES, code: ErrorCode.bundleInvalid });
   if (d.schemaVersion !== 2 || !Array.isArray(d.manifests)) throw bad('not an OCI image index (schemaVersion 2 with manifests)');
   const manifests = d.manifests.map((m, i) => {
     const desc = parseDescriptor(m, `${BundleEntry.indexJson} manifests[${i}]`);

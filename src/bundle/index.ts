@@ -8,7 +8,7 @@ export type { CheckedEntry, TarHeaderLike } from './entry-policy.js';
 export { formatSha256Sums, parseSha256Sums } from './checksums.js';
 export { generateKeyPair, keyIdOf, parsePrivateKey, parsePublicKey, sign, verify } from './sign.js';
 export type { KeyPair } from './sign.js';
-export { readPrivateKeyFile, readPublicKeyFile, writeKeyPair } from './key-files.js';
+export { readPrivateKeyFile, readPublicKeyFile, readPublicKeyFiles, writeKeyPair } from './key-files.js';
 export type { KeyFiles } from './key-files.js';
 export { checkSignature } from './signature-check.js';
 export type { SignatureState, TrustOptions } from './signature-check.js';

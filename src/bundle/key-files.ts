@@ -41,6 +41,13 @@ export async function readPublicKeyFile(path: string): Promise<string> {
   return pem;
 }
 
+/** The PEMs of every `--key` given (the flag may be repeated), or undefined for none. */
+export async function readPublicKeyFiles(paths: string | readonly string[] | undefined): Promise<string[] | undefined> {
+  const list = paths === undefined ? [] : typeof paths === 'string' ? [paths] : paths;
+  if (list.length === 0) return undefined;
+  return Promise.all(list.map((p) => readPublicKeyFile(p)));
+}
+
 /** Writes `${name}.key` (mode 0600) and `${name}.pub`; refuses to overwrite an existing key. */
 export async function writeKeyPair(name: string): Promise<KeyFiles> {
   const pair = generateKeyPair();

@@ -5,6 +5,7 @@ import { ErrorCode, IntegrityError } from '../core/errors.js';
 import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
 import { BundleEntry } from './format.js';
+import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
 import { BLOB_KINDS, MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
 // Read side of ferry/index.db: opened read-only (query_only, untrusted schema
@@ -110,8 +111,11 @@ export class ManifestDb {
     this.db = db;
   }
 
-  /** Opens and checks a manifest index file; IntegrityError naming ferry/index.db if it is not ours. */
-  static open(path: string): ManifestDb {
+  /**
+   * Opens and checks a manifest index file; IntegrityError naming ferry/index.db
+   * if it is not ours, or breaks a bound (with `promise`: row counts too).
+   */
+  static open(path: string, promise?: DbPromise): ManifestDb {
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
@@ -122,6 +126,8 @@ export class ManifestDb {
       if (version !== MANIFEST_DB_VERSION) throw bad(`has schema version ${String(version)}, this ferry reads ${MANIFEST_DB_VERSION}`);
       if (schemaFingerprint(db) !== expectedSchema()) throw bad('has an unexpected schema');
       if (db.pragma('quick_check', { simple: true }) !== 'ok') throw bad('fails SQLite quick_check');
+      const breach = breachedBound(db, promise);
+      if (breach) throw bad(breach);
       return new ManifestDb(db);
     } catch (err) {
       db?.close();

@@ -1,12 +1,20 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, type Header } from 'tar-stream';
+import { ByteTap } from '../core/byte-tap.js';
 import { FerryError, ErrorCode, IntegrityError } from '../core/errors.js';
 import { quoteEntryName } from './entry-policy.js';
 
 // A thin pull interface over tar-stream's extract: next() hands out one entry
 // at a time (the caller consumes or drains it before asking again), and every
 // tar-level failure becomes one IntegrityError line naming where it happened.
+// It also holds the framing design §4 fixes, which tar-stream lets pass: each
+// header starts where the previous entry's padded data ends (no pax or GNU
+// extension headers, no stray zero blocks), and the archive ends with its two
+// zero blocks — without them the bundle was cut, even on an entry boundary.
+
+const BLOCK = 512;
+const END_OF_ARCHIVE = 2 * BLOCK;
 
 export interface TarEntry {
   /** tar-stream's header; byteOffset is where the entry's data starts in the tar. */
@@ -26,11 +34,15 @@ export class TarReader {
   /** The entry being read, for "ends inside …" messages. */
   private current: string | undefined;
   private last: string | undefined;
+  /** Where the next header must start: the end of the last entry's padded data. */
+  private nextHeader = 0;
+  /** Bytes handed to the extractor. */
+  private fed = 0;
 
   constructor(source: Readable, sourceName: string) {
     this.sourceName = sourceName;
     // Failures surface through the iterator and the entry streams; this only keeps them handled.
-    this.piping = pipeline(source, this.extractor).catch((err: unknown) => err);
+    this.piping = pipeline(source, new ByteTap((n) => (this.fed += n)), this.extractor).catch((err: unknown) => err);
     this.iterator = this.extractor[Symbol.asyncIterator]();
   }
 
@@ -43,10 +55,35 @@ export class TarReader {
     } catch (err) {
       throw this.translate(err);
     }
-    if (result.done) return undefined;
+    if (result.done) {
+      this.checkEnd();
+      return undefined;
+    }
     const source = result.value;
+    this.checkFraming(source.header);
     this.current = source.header.name;
     return { header: source.header, stream: Readable.from(this.translating(source), { objectMode: false }) };
+  }
+
+  private checkFraming(header: Header & { byteOffset?: number }): void {
+    const start = (header.byteOffset ?? 0) - BLOCK;
+    if (start !== this.nextHeader) {
+      throw new IntegrityError(
+        `bundle ${this.sourceName} has ${start - this.nextHeader} bytes of extra tar blocks before entry ${quoteEntryName(header.name)} (a pax or GNU extension header, or zero blocks): a ferry bundle has none`,
+        { code: ErrorCode.bundleInvalid, subject: header.name },
+      );
+    }
+    this.nextHeader = start + BLOCK + Math.ceil((header.size ?? 0) / BLOCK) * BLOCK;
+  }
+
+  /** At the end of the tar: the two zero blocks must be there (more zero blocks are padding, as tar allows). */
+  private checkEnd(): void {
+    if (this.fed - this.nextHeader >= END_OF_ARCHIVE) return;
+    const after = this.last ?? this.current;
+    throw new IntegrityError(`bundle ${this.sourceName} is truncated: it ends ${after ? `after entry ${quoteEntryName(after)}` : 'before its first entry'} without the two end-of-archive blocks`, {
+      code: ErrorCode.bundleInvalid,
+      subject: after ?? this.sourceName,
+    });
   }
 
   /** The entry's chunks, with a failure (truncation, a bad volume) turned into a named IntegrityError. */

@@ -1,6 +1,9 @@
 import { basename } from 'node:path';
+import { parseBoundedJsonObject } from '../core/bounded-json.js';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
-import { BUNDLE_FORMAT } from './format.js';
+import { MAX_METADATA_BYTES } from '../core/limits.js';
+import { BUNDLE_FORMAT, checkCreated } from './format.js';
+import { MAX_VOLUMES } from './split-size.js';
 
 // NAME.volumes.json: the signed list of a split bundle's volumes, with each
 // one's size and sha256 (hashed while written), so a reader names the one
@@ -54,27 +57,22 @@ function isSize(v: unknown): v is number {
 /** Parses and checks a sidecar: names must be BASE.000, BASE.001, … in order, sizes consistent with `split`. */
 export function parseSidecar(bytes: Uint8Array, sidecarName: string, baseName: string): VolumeSidecar {
   const bad = (what: string) => new IntegrityError(`${sidecarName}: ${what}`, { code: ErrorCode.bundleInvalid, subject: sidecarName });
-  let doc: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-    doc = parsed as Record<string, unknown>;
-  } catch (err) {
-    throw bad(`not a volume list (${(err as Error).message})`);
-  }
+  const doc = parseBoundedJsonObject(bytes, { subject: sidecarName, context: 'not a volume list', maxBytes: MAX_METADATA_BYTES, code: ErrorCode.bundleInvalid });
   if (doc.format !== VOLUMES_FORMAT) throw bad(`format is not ${VOLUMES_FORMAT}`);
   const bundle = doc.bundle as Record<string, unknown> | null;
-  if (typeof bundle !== 'object' || bundle === null || bundle.format !== BUNDLE_FORMAT || typeof bundle.id !== 'string') throw bad('bundle must name format and id');
-  if (typeof doc.created !== 'string' || !isSize(doc.split) || doc.split === 0 || !isSize(doc.size) || typeof doc.sha256 !== 'string' || !HEX64.test(doc.sha256)) {
+  if (typeof bundle !== 'object' || bundle === null || bundle.format !== BUNDLE_FORMAT || typeof bundle.id !== 'string' || bundle.id.length > 128) throw bad('bundle must name format and id');
+  const created = checkCreated(doc.created, bad);
+  if (!isSize(doc.split) || doc.split === 0 || !isSize(doc.size) || typeof doc.sha256 !== 'string' || !HEX64.test(doc.sha256)) {
     throw bad('created, split, size and sha256 are required');
   }
   let signer: VolumeSidecar['signer'] = null;
   const s = doc.signer as Record<string, unknown> | null;
   if (s !== null) {
-    if (typeof s !== 'object' || s.algorithm !== 'ed25519' || typeof s.keyId !== 'string') throw bad('signer must be null or {algorithm, keyId}');
+    if (typeof s !== 'object' || s.algorithm !== 'ed25519' || typeof s.keyId !== 'string' || s.keyId.length > 128) throw bad('signer must be null or {algorithm, keyId}');
     signer = { algorithm: 'ed25519', keyId: s.keyId };
   }
   if (!Array.isArray(doc.volumes) || doc.volumes.length === 0) throw bad('lists no volumes');
+  if (doc.volumes.length > MAX_VOLUMES) throw bad(`lists ${doc.volumes.length} volumes, over the limit of ${MAX_VOLUMES}`);
   const split = doc.split;
   let total = 0;
   const volumes = doc.volumes.map((v: unknown, i: number, all: unknown[]): VolumeInfo => {
@@ -91,7 +89,7 @@ export function parseSidecar(bytes: Uint8Array, sidecarName: string, baseName: s
   return {
     format: VOLUMES_FORMAT,
     bundle: { format: BUNDLE_FORMAT, id: bundle.id },
-    created: doc.created,
+    created,
     split,
     size: doc.size,
     sha256: doc.sha256,

@@ -1,4 +1,5 @@
 // src/core: pure types and functions shared by every layer. No fs, no network, no sqlite.
+export * from './bounded-json.js';
 export * from './content.js';
 export * from './descriptor.js';
 export * from './digest.js';

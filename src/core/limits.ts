@@ -7,7 +7,20 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** Largest JSON metadata file in a bundle (bundle.json, index.json, volume sidecar). */
 export const MAX_METADATA_BYTES = 4 * 1024 * 1024;
-/** Largest ferry/index.db accepted from a bundle. */
+/** Largest ferry/index.db accepted from a bundle, whatever its blob count. */
 export const MAX_INDEX_DB_BYTES = 256 * 1024 * 1024;
+/**
+ * ferry/index.db may also hold at most this much per row bundle.json promises
+ * (blobs carried and assumed, images) plus INDEX_DB_BASE_BYTES: a real one
+ * needs well under 1 KiB a row, even with every layer shared by many images.
+ */
+export const INDEX_DB_BYTES_PER_ROW = 64 * 1024;
+export const INDEX_DB_BASE_BYTES = 1024 * 1024;
+/** Deepest nesting of arrays and objects accepted in JSON from outside (manifests nest 4 or 5 deep). */
+export const MAX_JSON_DEPTH = 64;
+/** Longest media type (RFC 6838: 127 characters each side of the slash). */
+export const MAX_MEDIA_TYPE_CHARS = 255;
+/** Longest full image reference a bundle names (registry/repository:tag or @digest). */
+export const MAX_IMAGE_NAME_CHARS = 512;
 /** Default number of blobs moved at once. */
 export const DEFAULT_CONCURRENCY = 4;

@@ -1,3 +1,4 @@
+import { parseBoundedJsonObject } from './bounded-json.js';
 import type { Descriptor } from './descriptor.js';
 import { parseDescriptor } from './descriptor.js';
 import { ErrorCode, IntegrityError } from './errors.js';
@@ -29,6 +30,14 @@ export interface Edge {
 }
 
 /**
+ * A manifest's bytes as a JSON object, bounded in size and nesting depth; also
+ * for code that rewrites a manifest parseManifest has already accepted.
+ */
+export function manifestJson(bytes: Uint8Array, subject: string): Record<string, unknown> {
+  return parseBoundedJsonObject(bytes, { subject, context: 'malformed manifest', maxBytes: MAX_MANIFEST_BYTES, code: ErrorCode.manifestInvalid });
+}
+
+/**
  * Parses a manifest or index from bounded bytes. `mediaType` is what the
  * descriptor or Content-Type said; the document's own field wins when present,
  * and a document without one (allowed by OCI) is classified by its shape.
@@ -41,14 +50,7 @@ export function parseManifest(bytes: Uint8Array, mediaType: MediaTypeName | unde
       subject,
     });
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  } catch (err) {
-    throw bad(`not JSON (${(err as Error).message})`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not a JSON object');
-  const m = doc as Record<string, unknown>;
+  const m = manifestJson(bytes, subject);
   if (m.schemaVersion === 1) refuseSchema1(MediaType.dockerSchema1, subject);
   const declared = typeof m.mediaType === 'string' ? m.mediaType : mediaType;
   refuseSchema1(declared, subject);

@@ -4,6 +4,7 @@ import type { Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, NotFoundError, isFerryError, type Outcome } from '../core/errors.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import { manifestJson } from '../core/manifest.js';
 import { formatReference } from '../core/reference.js';
 import { openBundle, type Bundle, type BundleInput } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
@@ -27,7 +28,8 @@ export type ForeignLayerMode = 'localize' | 'preserve';
 
 export interface ImportOptions {
   bundle: BundleInput;
-  key?: string;
+  /** Trusted public key PEM(s): see TrustOptions. */
+  key?: string | readonly string[];
   requireSignature?: boolean;
   destinations: Destinations;
   registries?: RegistryPool;
@@ -123,7 +125,7 @@ async function landImage(
 function subjectDescriptor(digest: Digest, manifests: Map<string, Buffer>): Descriptor | undefined {
   const bytes = manifests.get(digest);
   if (!bytes) return undefined;
-  const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: string };
+  const doc = manifestJson(bytes, digest) as { mediaType?: string };
   return { digest, size: bytes.length, mediaType: doc.mediaType ?? 'application/vnd.oci.image.manifest.v1+json' };
 }
 

@@ -1,5 +1,6 @@
 import type { Descriptor } from '../core/descriptor.js';
 import { digestOf, type Digest } from '../core/digest.js';
+import { manifestJson } from '../core/manifest.js';
 import { distributableLayerType, isForeignLayer, isIndex, isImageManifest } from '../core/media-types.js';
 
 // --foreign-layers=localize (design §4, the default on import): the far side has
@@ -28,7 +29,7 @@ function rewrite(desc: Descriptor, bytesOf: ManifestBytes, out: Localized): Desc
   // Not in the bundle: a delta left it out because the target holds it (import checked
   // that before landing anything), so it is already what the target serves — keep it.
   if (!bytes) return desc;
-  const doc = JSON.parse(bytes.toString('utf8')) as Json;
+  const doc = manifestJson(bytes, desc.digest) as Json;
   let changed = false;
   if (Array.isArray(doc.manifests)) {
     for (const child of doc.manifests as Json[]) {

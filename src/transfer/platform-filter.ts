@@ -2,6 +2,7 @@ import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { digestOf } from '../core/digest.js';
 import { ErrorCode, NotFoundError } from '../core/errors.js';
+import { manifestJson } from '../core/manifest.js';
 import { formatPlatform, platformMatches, type Platform } from '../core/platform.js';
 import { readManifest } from './read-manifest.js';
 
@@ -35,7 +36,7 @@ export async function selectPlatforms(source: ContentSource, root: Descriptor, p
   }
   if (kept.length === manifest.manifests.length) return { descriptor: root, written };
   if (kept.length === 1) return { descriptor: kept[0]!, written, rewrittenFrom: root.digest };
-  const doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  const doc = manifestJson(bytes, root.digest);
   const keptDigests = new Set<string>(kept.map((k) => k.digest));
   doc.manifests = (doc.manifests as Array<{ digest: string }>).filter((m) => keptDigests.has(m.digest));
   const newBytes = Buffer.from(JSON.stringify(doc));

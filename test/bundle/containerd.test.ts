@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../src/bundle/index.js';
-import { requirePeer } from '../rig/peers.js';
+import { requireCapability, requirePeer } from '../rig/peers.js';
 import { startContainerd, type Containerd } from '../server/containerd-daemon.js';
 import { ALL_IMAGES, fetchFrom, fullName, imageInput, tempDir, testImages } from './fixtures.js';
 
@@ -11,7 +11,7 @@ import { ALL_IMAGES, fetchFrom, fullName, imageInput, tempDir, testImages } from
 // content store ends up holding the exact blobs.
 
 const haveContainerd = requirePeer('containerd', 'containerd') && requirePeer('ctr', 'containerd');
-const isRoot = process.getuid?.() === 0;
+const isRoot = requireCapability('root (containerd runs as root)', process.getuid?.() === 0, 'run the tests as root');
 
 describe.skipIf(!haveContainerd || !isRoot)('ctr images import of a ferry bundle', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;

@@ -10,6 +10,7 @@ import { ExitCode, FerryError } from '../../src/core/errors.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { errorLines, sourceRefs } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig } from '../rig/context.js';
+import { requireCapability } from '../rig/peers.js';
 import { ALL_IMAGES, fetchFrom, imageInput, tempDir, testImages } from './fixtures.js';
 
 // A bundle written onto a device that fills up fails with one line that says
@@ -27,9 +28,10 @@ function mountTmpfs(dir: string, size: string): boolean {
 }
 
 const probe = mkdtempSync(join(tmpdir(), 'ferry-mount-probe-'));
-const canMount = process.getuid?.() === 0 && mountTmpfs(probe, '64k');
-if (canMount) execFileSync('umount', [probe]);
+const mountable = process.getuid?.() === 0 && mountTmpfs(probe, '64k');
+if (mountable) execFileSync('umount', [probe]);
 rmSync(probe, { recursive: true, force: true });
+const canMount = requireCapability('mounting a small tmpfs (a device that fills up)', mountable, 'run the tests as root with CAP_SYS_ADMIN (mount -t tmpfs)');
 let work: Awaited<ReturnType<typeof tempDir>>;
 let small: string;
 let base: Omit<WriteBundleOptions, 'out'>;

@@ -1,11 +1,12 @@
 import { copyFile, readFile, writeFile, appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair, openBundle, verifyBundle } from '../../src/bundle/index.js';
 import { digestOf } from '../../src/core/digest.js';
 import { ErrorCode } from '../../src/core/errors.js';
-import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, readTar, tempDir, testImages, writeTar, type RawEntry } from './fixtures.js';
+import { cloneEntries, entryNamed } from '../helpers/tar-entries.js';
+import { expectIntegrity, writeTar, type RawEntry } from './fixtures.js';
+import { hostileBench, rehash } from './surgery.js';
 
 // Every hostile bundle is refused with one IntegrityError (exit 5) that names
 // the culprit. Each case starts from a good bundle, read as entries, changed
@@ -13,52 +14,26 @@ import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, readTar, tempDir, t
 
 const keys = generateKeyPair();
 const otherKeys = generateKeyPair();
-let work: Awaited<ReturnType<typeof tempDir>>;
+const bench = hostileBench('ferry-hostile-', keys.privateKeyPem);
 let unsignedPath: string;
 let signedPath: string;
 let unsigned: RawEntry[];
 let signed: RawEntry[];
 let counter = 0;
 
-beforeAll(async () => {
-  work = await tempDir('ferry-hostile-');
-  const { set, blobs } = await testImages();
-  const images = ALL_IMAGES.map((k) => imageInput(set, k));
-  unsignedPath = join(work.dir, 'unsigned.tar');
-  signedPath = join(work.dir, 'signed.tar');
-  const common = { images, toolVersion: '0.1.0-test', created: new Date('2024-05-01T00:00:00Z') };
-  await writeBundle({ ...common, fetch: fetchFrom(blobs).fetch, out: unsignedPath });
-  await writeBundle({ ...common, fetch: fetchFrom(blobs).fetch, out: signedPath, signingKey: keys.privateKeyPem });
-  unsigned = await readTar(unsignedPath);
-  signed = await readTar(signedPath);
+beforeAll(() => {
+  ({ unsignedPath, signedPath, unsigned, signed } = bench.good);
 });
 
-afterAll(async () => {
-  await work.cleanup();
-});
-
-const clone = (entries: readonly RawEntry[]): RawEntry[] => entries.map((e) => ({ header: { ...e.header }, data: Buffer.from(e.data) }));
-const find = (entries: readonly RawEntry[], name: string): RawEntry => {
-  const e = entries.find((x) => x.header.name === name);
-  if (!e) throw new Error(`no ${name}`);
-  return e;
-};
+const clone = cloneEntries;
+const find = entryNamed;
 /** The first layer blob entry (the big ones come last in tar order). */
 const lastBlob = (entries: readonly RawEntry[]): RawEntry => entries[entries.length - 1] as RawEntry;
 
-async function hostile(entries: RawEntry[], opts: { truncateTo?: number } = {}): Promise<string> {
-  const path = join(work.dir, `hostile-${++counter}.tar`);
-  await writeTar(path, entries, opts);
+async function hostile(entries: RawEntry[]): Promise<string> {
+  const path = bench.path(`written-${++counter}.tar`);
+  await writeTar(path, entries);
   return path;
-}
-
-/** Recomputes bundle.json's digest of `name` after a change, so only the change itself is caught. */
-function rehash(entries: RawEntry[], name: 'index.json' | 'ferry/index.db' | 'ferry/SHA256SUMS'): void {
-  const bj = find(entries, 'ferry/bundle.json');
-  const doc = JSON.parse(bj.data.toString('utf8')) as { entries: Record<string, { digest: string; size: number }> };
-  const data = find(entries, name).data;
-  doc.entries[name] = { digest: digestOf(data), size: data.length };
-  bj.data = Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }
 
 describe('hostile blobs', () => {
@@ -121,7 +96,7 @@ describe('hostile blobs', () => {
 
   it('a truncated tar (cut inside a layer)', async () => {
     const size = (await readFile(unsignedPath)).length;
-    const path = join(work.dir, 'truncated.tar');
+    const path = bench.path('truncated.tar');
     await copyFile(unsignedPath, path);
     const { truncate } = await import('node:fs/promises');
     await truncate(path, size - 4096);
@@ -130,7 +105,7 @@ describe('hostile blobs', () => {
   });
 
   it('a tar cut inside the head', async () => {
-    const path = join(work.dir, 'head-cut.tar');
+    const path = bench.path('head-cut.tar');
     await copyFile(unsignedPath, path);
     const { truncate } = await import('node:fs/promises');
     await truncate(path, 3000);
@@ -139,7 +114,7 @@ describe('hostile blobs', () => {
   });
 
   it('garbage after the end of the tar', async () => {
-    const path = join(work.dir, 'trailing.tar');
+    const path = bench.path('trailing.tar');
     await copyFile(unsignedPath, path);
     await appendFile(path, Buffer.alloc(2048, 0x41));
     const err = await expectIntegrity(verifyBundle(path), ErrorCode.bundleInvalid, 'corrupt tar header');
@@ -258,7 +233,7 @@ describe('tampered head files', () => {
   it('an index.db carrying a view (re-hashed, unsigned) is refused for its schema', async () => {
     const entries = clone(unsigned);
     const db = find(entries, 'ferry/index.db');
-    const path = join(work.dir, 'evil.db');
+    const path = bench.path('evil.db');
     await writeFile(path, db.data);
     const sqlite = new Database(path);
     sqlite.exec('CREATE VIEW sneaky AS SELECT 1');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferry, type FerryResult } from '../helpers/ferry-cli.js';
-import { hasBinary, run } from '../rig/peers.js';
+import { requirePeer, run } from '../rig/peers.js';
 import type { ImageCheck } from '../../src/demo/graph-check.js';
 
 // `ferry demo` through the real CLI, as a newcomer runs it: exit 0, every step
@@ -132,7 +132,7 @@ describe('ferry demo --keep', () => {
     expect(images.map((i) => [i.name.replace(/^[^/]+\//, ''), i.digest])).toEqual(kept.samples.images.map((i) => [i.name, i.digest]));
   });
 
-  it.skipIf(!hasBinary('skopeo'))('keeps a bundle that skopeo reads as an OCI archive (a real peer)', async () => {
+  it.skipIf(!requirePeer('skopeo', 'skopeo'))('keeps a bundle that skopeo reads as an OCI archive (a real peer)', async () => {
     const name = `${new URL(kept.registries.source).host}/demo/hello:1.0`;
     const raw = await run('skopeo', ['inspect', '--raw', `oci-archive:${join(keep, 'demo.tar')}:${name}`]);
     expect(raw.code, raw.stderr).toBe(0);

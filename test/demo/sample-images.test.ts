@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestHex, parseDigest } from '../../src/core/digest.js';
 import { buildSampleImages, type SampleSet } from '../../src/demo/index.js';
-import { hasBinary, run } from '../rig/peers.js';
+import { requirePeer, run } from '../rig/peers.js';
 
 // The demo's sample images are real images: gzip'd tar layers whose
 // uncompressed digests are the configs' diff_ids, platform manifests under an
@@ -74,7 +74,7 @@ describe('demo sample images', () => {
     }
   });
 
-  it.skipIf(!hasBinary('tar'))('have layers GNU tar lists with directories first and fixed owners and times', async () => {
+  it.skipIf(!requirePeer('tar', 'tar'))('have layers GNU tar lists with directories first and fixed owners and times', async () => {
     const manifest = await json(a, ((await json(a, a.images[0]!.root.digest)).manifests as Desc[])[0]!.digest);
     const app = (manifest.layers as Desc[])[1]!;
     const listing = await run('tar', ['-tvzf', join(a.layout.dir, 'blobs', 'sha256', digestHex(parseDigest(app.digest)))]);

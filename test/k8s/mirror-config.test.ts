@@ -6,7 +6,7 @@ import type { MirrorConfigReport } from '../../src/k8s/index.js';
 import { testImages } from '../bundle/fixtures.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { rigContext } from '../rig/context.js';
-import { hasBinary } from '../rig/peers.js';
+import { requireCapability, requirePeer } from '../rig/peers.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
 import { startContainerd, type Containerd } from '../server/containerd-daemon.js';
 import { startFerryServe, type FerryServe } from './ferry-serve-process.js';
@@ -20,7 +20,11 @@ import { UPSTREAM_IMAGES, writeUpstreamBundle } from './upstream-bundle.js';
 // serve (upstream names, ?ns=), or the site registry under a prefix
 // (override_path), plain or TLS with a private CA.
 
-const canRun = rigContext().available && hasBinary('containerd') && hasBinary('ctr') && process.getuid?.() === 0;
+const canRun =
+  rigContext().available &&
+  requirePeer('containerd', 'containerd') &&
+  requirePeer('ctr', 'containerd') &&
+  requireCapability('root (containerd runs as root)', process.getuid?.() === 0, 'run the tests as root');
 const [appA, multi, docker, windows] = UPSTREAM_IMAGES.map((i) => i.name) as [string, string, string, string];
 
 async function listedDigest(containerd: Containerd, name: string): Promise<string | undefined> {

@@ -7,7 +7,7 @@ import type { PreloadReport } from '../../src/k8s/index.js';
 import { readTar, writeTar } from '../bundle/fixtures.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { rigContext, seededRig } from '../rig/context.js';
-import { hasBinary, run } from '../rig/peers.js';
+import { requireCapability, requirePeer, run } from '../rig/peers.js';
 import { startContainerd, type Containerd } from '../server/containerd-daemon.js';
 
 // `ferry k8s preload` into a real containerd: a bundle exported from the rig's
@@ -16,7 +16,11 @@ import { startContainerd, type Containerd } from '../server/containerd-daemon.js
 // exported names and with the rig's digests; a damaged or wrongly signed
 // bundle leaves containerd without a single new image.
 
-const canRun = rigContext().available && hasBinary('containerd') && hasBinary('ctr') && process.getuid?.() === 0;
+const canRun =
+  rigContext().available &&
+  requirePeer('containerd', 'containerd') &&
+  requirePeer('ctr', 'containerd') &&
+  requireCapability('root (containerd runs as root)', process.getuid?.() === 0, 'run the tests as root');
 const KEYS = ['appA', 'multi', 'docker', 'windows', 'signature'] as const;
 
 describe.skipIf(!canRun)('ferry k8s preload', () => {

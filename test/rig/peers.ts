@@ -20,6 +20,19 @@ export function requirePeer(name: string, aptPackage: string): boolean {
   return false;
 }
 
+/**
+ * true when a suite's precondition other than a binary holds (root, a mount, a
+ * kernel feature); false (after one line on stderr) when it does not and CI is
+ * unset. Under CI=true a missing precondition is an error naming it and how to
+ * provide it: CI must never skip silently.
+ */
+export function requireCapability(what: string, available: boolean, howTo: string): boolean {
+  if (available) return true;
+  if (process.env.CI === 'true') throw new Error(`${what} is not available and CI=true: suites must not skip — ${howTo}`);
+  process.stderr.write(`skipping: ${what} is not available — ${howTo}\n`);
+  return false;
+}
+
 export interface RunResult {
   readonly code: number;
   readonly stdout: string;

@@ -5,14 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser } from '../../src/registry/server/index.js';
 import { createCa, type TestCa } from '../rig/ca.js';
 import { rigContext, seededRig } from '../rig/context.js';
-import { hasBinary, run, runOk } from '../rig/peers.js';
+import { requireCapability, requirePeer, run, runOk } from '../rig/peers.js';
 import { startContainerd, type Containerd } from './containerd-daemon.js';
 import { serve, type Served } from './harness.js';
 
 // The consumers on the far side: containerd (plain HTTP, TLS with a private CA
 // through hosts.toml, and as a mirror with ?ns=) and podman pull from ferry serve.
 
-const canRun = rigContext().available && hasBinary('containerd') && hasBinary('ctr');
+const canRun =
+  rigContext().available &&
+  requirePeer('containerd', 'containerd') &&
+  requirePeer('ctr', 'containerd') &&
+  requireCapability('root (containerd runs as root)', process.getuid?.() === 0, 'run the tests as root');
 
 async function copyIn(s: Served, reference: string, as: string = reference, certDir?: string): Promise<void> {
   const rig = seededRig();
@@ -158,7 +162,7 @@ describe.skipIf(!canRun)('containerd and podman pull from ferry serve', () => {
     }
   });
 
-  it.skipIf(!hasBinary('podman') && process.env.CI !== 'true')('podman pulls OCI and Docker images with --tls-verify=false', async () => {
+  it.skipIf(!requirePeer('podman', 'podman'))('podman pulls OCI and Docker images with --tls-verify=false', async () => {
     const { appA, docker } = seededRig().images.images;
     const root = join(work, 'podman');
     const podman = (args: string[]) => run('podman', ['--root', join(root, 'root'), '--runroot', join(root, 'run'), '--storage-driver', 'vfs', ...args]);

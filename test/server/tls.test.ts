@@ -2,7 +2,7 @@ import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, type TestCa } from '../rig/ca.js';
 import { rigContext } from '../rig/context.js';
-import { hasBinary, runOk } from '../rig/peers.js';
+import { requirePeer, runOk } from '../rig/peers.js';
 import { serve, type Served } from './harness.js';
 
 // TLS 1.2 minimum: a TLS 1.1 client is refused at the handshake, 1.2 and 1.3
@@ -29,7 +29,7 @@ function handshake(port: number, ca: string, version: 'TLSv1.1' | 'TLSv1.2' | 'T
   });
 }
 
-describe.skipIf(!hasBinary('openssl'))('TLS', () => {
+describe.skipIf(!requirePeer('openssl', 'openssl'))('TLS', () => {
   let ca: TestCa;
   let s: Served;
   beforeAll(async () => {

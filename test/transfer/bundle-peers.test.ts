@@ -4,7 +4,7 @@ import { ferry } from '../helpers/ferry-cli.js';
 import { expectOk, sha256Hex, sourceRefs, workDir, type WorkDir } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig, type AvailableRig } from '../rig/context.js';
 import { IMAGE_KEYS, type RigImageKey } from '../rig/image-set.js';
-import { requirePeer, run, runOk } from '../rig/peers.js';
+import { requireCapability, requirePeer, run, runOk } from '../rig/peers.js';
 import { startContainerd, type Containerd } from '../server/containerd-daemon.js';
 
 // A bundle written by `ferry export` is a plain OCI-layout tar that other tools
@@ -109,7 +109,7 @@ describe.skipIf(!rigContext().available)('a CLI-written bundle, read by ferry-le
     expect((await run('openssl', verify)).code).not.toBe(0);
   });
 
-  describe.skipIf(!requirePeer('containerd', 'containerd') || process.getuid?.() !== 0)('containerd', () => {
+  describe.skipIf(!requirePeer('containerd', 'containerd') || !requireCapability('root (containerd runs as root)', process.getuid?.() === 0, 'run the tests as root'))('containerd', () => {
     let containerd: Containerd | undefined;
     const ctr = (...args: string[]) => containerd!.ctr(args);
 

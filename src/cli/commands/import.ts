@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { readPublicKeyFile } from '../../bundle/index.js';
+import { readPublicKeyFiles } from '../../bundle/index.js';
 import { ExitCode, UsageError, isFerryError } from '../../core/errors.js';
 import { importBundle, type ImportReport } from '../../transfer/import.js';
 import { parseDestination, parseRetagRule } from '../../transfer/retag.js';
@@ -32,7 +32,7 @@ export const importCommand = defineCommand({
       .option('to-store', { type: 'boolean', default: false, describe: 'load into the local store (for ferry serve) instead of a registry' })
       .option('retag', { type: 'string', array: true, describe: 'FROM=TO name prefix rule, e.g. mcr.microsoft.com/=myreg.local/mcr/ (longest prefix wins)' })
       .option('file', { alias: 'f', type: 'string', describe: 'a spec whose retag rules apply (bundles/*.yaml)' })
-      .option('key', { type: 'string', describe: 'public key (NAME.pub): verify the signature before reading a single layer' })
+      .option('key', { type: 'string', coerce: (v: string | string[]) => [v].flat(), describe: 'public key (NAME.pub): verify the signature before reading a single layer (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle (implied by --key)' })
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, default: 'localize' as const, describe: 'localize: make foreign layers ordinary (new digests, reported); preserve: push as is' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'show the plan; write nothing' })
@@ -42,7 +42,7 @@ export const importCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const key = args.key ? await readPublicKeyFile(args.key) : undefined;
+    const key = await readPublicKeyFiles(args.key);
     const rules = (args.retag ?? []).map(parseRetagRule);
     if (args.file) rules.push(...parseSpec(await readFile(args.file, 'utf8'), args.file).retag);
     const store = await openStoreFromArgs(args).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { readPublicKeyFile } from '../../bundle/index.js';
+import { readPublicKeyFiles } from '../../bundle/index.js';
 import { UsageError } from '../../core/errors.js';
 import { parsePlatform } from '../../core/platform.js';
 import {
@@ -52,7 +52,7 @@ interface K8sArgs extends GlobalArgs {
   'pin-digests-from-store'?: boolean;
   'foreign-layers'?: ForeignLayerMode;
   'in-place'?: boolean;
-  key?: string;
+  key?: string | string[];
   'require-signature'?: boolean;
   address?: string;
   namespace?: string;
@@ -141,7 +141,7 @@ function describeMirrorConfig(r: MirrorConfigReport, configPath: string): string
 
 async function pinsFor(a: K8sArgs, stores: Store[]): Promise<DigestPins | undefined> {
   if (a['pin-digests']) {
-    const key = a.key ? await readPublicKeyFile(a.key) : undefined;
+    const key = await readPublicKeyFiles(a.key);
     return pinsFromBundle(a['pin-digests'], { ...(key ? { key } : {}), ...(a['require-signature'] ? { requireSignature: true } : {}), foreignLayers: a['foreign-layers'] ?? 'localize' });
   }
   if (!a['pin-digests-from-store']) return undefined;
@@ -203,7 +203,7 @@ function describeRewrite(r: RewriteReport): string {
 }
 
 async function preload(a: K8sArgs, ctx: CommandContext): Promise<void> {
-  const key = a.key ? await readPublicKeyFile(a.key) : undefined;
+  const key = await readPublicKeyFiles(a.key);
   const destination = destinationOf(a);
   const rules = await rulesOf(a);
   const progress = progressReporter(ctx, 'preload');
@@ -262,7 +262,7 @@ export const k8sCommand = defineCommand<K8sArgs>({
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
       .option('in-place', { type: 'boolean', describe: 'rewrite changed files where they are (unchanged files are not touched)' })
       .group(['pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
-      .option('key', { type: 'string', describe: 'public key (NAME.pub): the bundle signature must verify with it' })
+      .option('key', { type: 'string', describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', describe: 'refuse an unsigned bundle (implied by --key)' })
       .option('address', { type: 'string', describe: 'containerd socket (default /run/containerd/containerd.sock)' })
       .option('namespace', { type: 'string', describe: 'containerd namespace (default k8s.io, the one CRI uses)' })

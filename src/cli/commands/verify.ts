@@ -1,5 +1,5 @@
 // Only the modules verify needs, not the whole bundle package (writer, signer…): start-up is most of a small verify.
-import { readPublicKeyFile } from '../../bundle/key-files.js';
+import { readPublicKeyFiles } from '../../bundle/key-files.js';
 import { verifyBundle } from '../../bundle/verify.js';
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
@@ -10,10 +10,10 @@ export const verifyCommand = defineCommand({
   builder: (y) =>
     y
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
-      .option('key', { type: 'string', describe: 'public key (NAME.pub): the signature must verify with it' })
+      .option('key', { type: 'string', coerce: (v: string | string[]) => [v].flat(), describe: 'public key (NAME.pub): the signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle' }),
   async run(args, { out }) {
-    const key = args.key ? await readPublicKeyFile(args.key) : undefined;
+    const key = await readPublicKeyFiles(args.key);
     const report = await verifyBundle(args.bundle, { ...(key ? { key } : {}), ...(args['require-signature'] ? { requireSignature: true } : {}) });
     out.result({ ok: true, ...report }, () =>
       [

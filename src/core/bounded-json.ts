@@ -1,0 +1,76 @@
+import { IntegrityError, type ErrorCode } from './errors.js';
+import { MAX_JSON_DEPTH } from './limits.js';
+
+// JSON from outside (a bundle's metadata, a manifest) parsed within bounds: a
+// byte cap, and a nesting-depth cap measured by one linear scan of the raw
+// bytes (strings skipped) before JSON.parse, which recurses, ever sees them.
+
+export interface JsonBounds {
+  /** Names the document in messages: `ferry/bundle.json`, a digest. */
+  subject: string;
+  /** Words between the subject and the reason: `malformed manifest`. */
+  context?: string;
+  maxBytes: number;
+  maxDepth?: number;
+  /** The code of the refusal (exit 5 either way). */
+  code: ErrorCode;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPENERS = new Set([0x5b, 0x7b]); // [ {
+const CLOSERS = new Set([0x5d, 0x7d]); // ] }
+
+/**
+ * How deep arrays and objects nest in `bytes`, scanning no further than the
+ * first point deeper than `limit` (so the answer is at most limit + 1).
+ * Bytes of multi-byte UTF-8 are all >= 0x80, so they never look like syntax.
+ */
+export function jsonDepth(bytes: Uint8Array, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i] as number;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (OPENERS.has(c)) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if (CLOSERS.has(c)) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+function refusal({ subject, context, code }: JsonBounds, what: string, cause?: unknown): IntegrityError {
+  return new IntegrityError(`${subject}: ${context ? `${context}: ` : ''}${what}`, { code, subject, cause });
+}
+
+/** Parses untrusted JSON: refused (IntegrityError, one line naming the subject and the bound) when too large or too deep. */
+export function parseBoundedJson(bytes: Uint8Array, bounds: JsonBounds): unknown {
+  const { maxBytes } = bounds;
+  const maxDepth = bounds.maxDepth ?? MAX_JSON_DEPTH;
+  const refuse = (what: string, cause?: unknown) => refusal(bounds, what, cause);
+  if (bytes.byteLength > maxBytes) throw refuse(`${bytes.byteLength} bytes, over the ${maxBytes}-byte limit`);
+  if (jsonDepth(bytes, maxDepth) > maxDepth) throw refuse(`JSON nested deeper than the ${maxDepth}-level limit`);
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as unknown;
+  } catch (err) {
+    throw refuse(`not JSON (${(err as Error).message})`, err);
+  }
+}
+
+/** parseBoundedJson, and the document must be a JSON object. */
+export function parseBoundedJsonObject(bytes: Uint8Array, bounds: JsonBounds): Record<string, unknown> {
+  const doc = parseBoundedJson(bytes, bounds);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw refusal(bounds, 'not a JSON object');
+  }
+  return doc as Record<string, unknown>;
+}
