@@ -2,14 +2,14 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
-import { ErrorCode, NotFoundError, isFerryError, type Outcome } from '../core/errors.js';
+import { ErrorCode, InternalError, NotFoundError, isFerryError, type Outcome } from '../core/errors.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { formatReference } from '../core/reference.js';
 import { openBundle, type Bundle, type BundleInput } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import type { EventSink, NodeAction } from './events.js';
-import { findMissing, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
+import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
@@ -77,6 +77,10 @@ function repositories(options: ImportOptions): (key: string) => Repository {
     }
     return repo;
   };
+}
+
+function pairCount(pending: Map<string, string[]>): number {
+  return [...pending.values()].reduce((n, keys) => n + keys.length, 0);
 }
 
 /** Every repository of a target registry (or of the store). */
@@ -176,6 +180,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const assumed = await checkAssumed(bundle, plan, repository, limit, options);
     const passOptions = {
       repository,
+      mountRefused: new Set<string>(),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -187,19 +192,26 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       return byRange ?? (await pushBlobsFromBundle(pass));
     };
     const pass = await blobPass(bundle, missing);
-    if (pass.pending.size > 0) {
-      // Mounts were refused (or crossed registries): one more read of the stick for those.
+    while (pass.pending.size > 0) {
+      // Mounts were refused before the pass knew the registry refuses them: one more read of the stick for those.
+      const before = pairCount(pass.pending);
       await bundle.close();
       bundle = await open();
       const again = await blobPass(bundle, pass.pending);
       pass.pushed += again.pushed;
+      pass.mounted += again.mounted;
       pass.bytes += again.bytes;
+      for (const landed of again.landed) pass.landed.add(landed);
+      if (pairCount(again.pending) >= before) throw new InternalError(`the target took none of ${before} blob(s) it still lacks on another pass`);
+      pass.pending = again.pending;
     }
     Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted + assumed.mounted, bytes: pass.bytes });
     for (const [digest, bytes] of assumed.manifests) pass.manifests.set(digest, bytes);
     const errors: unknown[] = [];
-    // The blob pass put (or found, or mounted) every blob each repository needs: landing need not HEAD them again.
-    const landedBlobs = (key: string) => (desc: Descriptor) => plan.needs.get(desc.digest)?.includes(key) ?? false;
+    // Present in a repository: the target said so for THAT repository (findMissing found it, or it took the push or
+    // the mount); assumed blobs were checked by checkAssumed. Anything else is asked again (HEAD) by the graph pass.
+    const landedBlobs = (key: string) => (desc: Descriptor) =>
+      (plan.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
     const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report, landedBlobs(repositoryKey(image.target)));
     await landAll(plan.images, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;
