@@ -2,10 +2,10 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
-import { ErrorCode, InternalError, NotFoundError, isFerryError, type Outcome } from '../core/errors.js';
+import { ErrorCode, InternalError, NotFoundError, UsageError, isFerryError, type Outcome } from '../core/errors.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { formatReference } from '../core/reference.js';
-import { openBundle, type Bundle, type BundleInput } from '../bundle/index.js';
+import { openBundle, verifyBundle, type Bundle, type BundleInput } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import type { EventSink, NodeAction } from './events.js';
@@ -21,7 +21,10 @@ import type { RegistryPool } from './registry-pool.js';
 // `ferry import`: verify the head (signature → bundle.json → index.json,
 // index.db, SHA256SUMS), plan where every image goes, stream every missing blob
 // from the stick into the target, then push manifests children-first and tag
-// last with copyGraph. Nothing is tagged unless everything under it is in place.
+// last with copyGraph. Nothing is tagged unless everything under it is in place,
+// and no manifest is pushed before every blob of the bundle has been verified:
+// a bad bundle can leave verified blobs on the target, never a manifest or tag
+// (with verifyFirst, not even those).
 
 export type ForeignLayerMode = 'localize' | 'preserve';
 
@@ -35,6 +38,12 @@ export interface ImportOptions {
   store?: Store;
   foreignLayers?: ForeignLayerMode;
   dryRun?: boolean;
+  /**
+   * Read and verify the whole bundle (every digest, the signature, every
+   * volume) before the first push or mount, so a bad bundle leaves nothing at
+   * all on the target; costs a second full read of the stick.
+   */
+  verifyFirst?: boolean;
   concurrency?: number;
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -55,6 +64,8 @@ export interface ImportReport {
   images: ImportedImage[];
   foreignLayerMapping: Array<{ from: string; to: string }>;
   blobs: { missing: number; missingBytes: number; pushed: number; mounted: number; bytes: number };
+  /** With verifyFirst: what the full read before the first push proved. */
+  verifiedFirst?: { blobs: number; blobBytes: number; bytesRead: number };
   failed: Outcome[];
 }
 
@@ -158,7 +169,9 @@ async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: 
 
 export async function importBundle(options: ImportOptions): Promise<ImportReport> {
   const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
-  const open = () => openBundle(options.bundle, { ...(options.key ? { key: options.key } : {}), ...(options.requireSignature ? { requireSignature: true } : {}) });
+  const trust = { ...(options.key ? { key: options.key } : {}), ...(options.requireSignature ? { requireSignature: true } : {}) };
+  if (options.verifyFirst && typeof options.bundle !== 'string') throw new UsageError('--verify-first reads the bundle twice: name a file, not a stream');
+  const open = () => openBundle(options.bundle, trust);
   let bundle = await open();
   try {
     const plan = planImport(bundle.db, options.destinations);
@@ -173,6 +186,11 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       blobs: { missing: missing.size, missingBytes: carried.filter((d) => missing.has(d.digest)).reduce((n, d) => n + d.size, 0), pushed: 0, mounted: 0, bytes: 0 },
       failed: [],
     };
+    if (options.verifyFirst) {
+      // Everything proven before anything is sent: a bad bundle leaves the target untouched.
+      const { blobs, blobBytes, bytesRead } = await verifyBundle(options.bundle, trust);
+      report.verifiedFirst = { blobs, blobBytes, bytesRead };
+    }
     if (options.dryRun) {
       report.images = plan.images.map((i) => ({ source: i.source, target: formatReference(i.target), digest: i.root.digest, tags: i.tags }));
       return report;
