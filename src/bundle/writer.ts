@@ -1,21 +1,17 @@
 import { createReadStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pack } from 'tar-stream';
 import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
-import { digestOf, type Digest } from '../core/digest.js';
+import type { Digest } from '../core/digest.js';
 import { UsageError } from '../core/errors.js';
-import { createDigester, verifyStream } from '../core/hashing.js';
-import { buildBundleJson, resolveCreated } from './bundle-json-build.js';
-import { formatSha256Sums } from './checksums.js';
-import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
+import { verifyStream } from '../core/hashing.js';
+import { resolveCreated } from './bundle-json-build.js';
+import { BundleEntry, blobEntryName, type BundleJson } from './format.js';
 import { walkBundleGraph, type BundleImageInput, type FetchBlob, type WalkResult } from './graph-walk.js';
-import { buildIndexJson } from './index-json.js';
-import { buildManifestDb } from './manifest-db-build.js';
-import { ManifestDb } from './manifest-db.js';
 import type { BlobKind } from './manifest-db-schema.js';
 import { keyIdOf, parsePrivateKey, sign } from './sign.js';
 import type { KeyObject } from 'node:crypto';
@@ -26,7 +22,8 @@ import { serializeSidecar, sidecarPathFor, VOLUMES_FORMAT, type VolumeInfo } fro
 import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
 import { canPlaceAt, maxFileSize } from './output-fs.js';
-import { PlacedBundle, type PlacedEntry } from './placed-writer.js';
+import { PlacedBundle } from './placed-writer.js';
+import { buildHead, bundleEntries, type BundleHead } from './bundle-head.js';
 import { outputError } from './output-errors.js';
 import { scratchDir } from './scratch-dir.js';
 
@@ -86,16 +83,6 @@ export interface WriteBundleResult {
   keyId: string | null;
 }
 
-async function fileDigest(path: string): Promise<EntryDigest> {
-  const digester = createDigester();
-  await pipeline(createReadStream(path), digester, async (source: AsyncIterable<unknown>) => {
-    for await (const _ of source) {
-      // hashed in passing
-    }
-  });
-  return { digest: digester.digest(), size: digester.bytes };
-}
-
 async function writeBlobs(pack: Pack, walk: WalkResult, fetch: FetchBlob, mtime: Date, opts: WriteBundleOptions): Promise<void> {
   for (const blob of walk.graph.blobs) {
     if (!blob.included) continue;
@@ -143,38 +130,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   try {
     // Its threads boot while index.db is built.
     placed = await placedOutput(opts, walk);
-    const dbPath = join(work, 'index.db');
-    await buildManifestDb(walk.graph, dbPath, work);
-    const indexJson = buildIndexJson(walk.graph.images);
-    const sums = formatSha256Sums(included.map((b) => b.descriptor.digest));
-    const db = ManifestDb.open(dbPath);
-    const indexDb = await fileDigest(dbPath);
-    let bundleJson: BundleJson;
-    try {
-      bundleJson = buildBundleJson({
-        graph: walk.graph,
-        db,
-        created,
-        toolVersion: opts.toolVersion,
-        keyId,
-        indexJson: { digest: digestOf(indexJson), size: indexJson.length },
-        indexDb,
-        sums: { digest: digestOf(sums), size: sums.length },
-      });
-    } finally {
-      db.close();
-    }
-    const bundleJsonBytes = serializeBundleJson(bundleJson);
-    const head: HeadEntries = {
-      before: [
-        [BundleEntry.ociLayout, OCI_LAYOUT_BYTES],
-        [BundleEntry.bundleJson, bundleJsonBytes],
-        ...(key ? [[BundleEntry.signature, sign(bundleJsonBytes, key)] as const] : []),
-        [BundleEntry.indexJson, indexJson],
-      ],
-      indexDb: { path: dbPath, ...indexDb },
-      after: [[BundleEntry.sums, sums]],
-    };
+    const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId }, work);
+    const { bundleJson } = head;
     if (placed) return await writePlaced(placed.bundle, placed.files, head, walk, created, opts, { bundleJson, keyId });
     return await writeStreamed(head, walk, fetch, created, opts, key, { bundleJson, keyId });
   } catch (err) {
@@ -183,13 +140,6 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** The head entries around index.db, which is a file (hashed as bundle.json names it). */
-interface HeadEntries {
-  before: ReadonlyArray<readonly [string, Buffer]>;
-  indexDb: EntryDigest & { path: string };
-  after: ReadonlyArray<readonly [string, Buffer]>;
 }
 
 /**
@@ -213,32 +163,19 @@ async function placedOutput(opts: WriteBundleOptions, walk: WalkResult): Promise
 async function writePlaced(
   placed: PlacedBundle,
   files: Map<Digest, string>,
-  head: HeadEntries,
+  head: BundleHead,
   walk: WalkResult,
   created: Date,
   opts: WriteBundleOptions,
   result: Pick<WriteBundleResult, 'bundleJson' | 'keyId'>,
 ): Promise<WriteBundleResult> {
-  const entries: PlacedEntry[] = [
-    ...head.before.map(([name, bytes]) => ({ name, bytes })),
-    { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
-    ...head.after.map(([name, bytes]) => ({ name, bytes })),
-  ];
-  for (const blob of walk.graph.blobs) {
-    if (!blob.included) continue;
-    const desc = blob.descriptor;
-    const name = blobEntryName(desc.digest);
-    const subject = `blob ${desc.digest} from the source`;
-    // Manifests and configs were verified when the walk read them.
-    const held = walk.metadata.get(desc.digest);
-    entries.push(held ? { name, bytes: held } : { name, file: files.get(desc.digest) as string, expected: desc, subject });
-  }
+  const entries = bundleEntries(head, walk, (digest) => files.get(digest) as string);
   const bytes = await placed.write(entries, created, undefined, opts.signal);
   return { ...result, files: [opts.out], bytes, sha256: undefined };
 }
 
 async function writeStreamed(
-  head: HeadEntries,
+  head: BundleHead,
   walk: WalkResult,
   fetch: FetchBlob,
   created: Date,

@@ -1,5 +1,5 @@
 import { isDiskFull } from '../core/disk-full.js';
-import { ExitCode, PartialFailure, UsageError, isFerryError } from '../core/errors.js';
+import { ExitCode, InterruptedError, PartialFailure, UsageError, isFerryError } from '../core/errors.js';
 
 // The one place that turns a thrown error into what the user sees and the exit
 // code (changesets' index.ts idea). User errors get one line and a hint; stacks
@@ -27,9 +27,11 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
   const stdout = options.stdout ?? process.stdout;
   const err = !isFerryError(thrown) && isDiskFull(thrown) ? diskFull(thrown) : thrown;
   if (isFerryError(err)) {
-    stderr.write(`ferry: error: ${err.message}\n`);
+    // An interruption is not an error of the command: said as what it is.
+    stderr.write(err instanceof InterruptedError ? `ferry: ${err.message}\n` : `ferry: error: ${err.message}\n`);
     if (err.hint) stderr.write(`  hint: ${err.hint}\n`);
     if (options.debug && err.stack) stderr.write(`${err.stack}\n`);
+    if (options.debug && err instanceof InterruptedError && err.cause instanceof Error && err.cause.stack) stderr.write(`caused while stopping: ${err.cause.stack}\n`);
     if (options.json) {
       const outcomes = err instanceof PartialFailure ? { outcomes: err.outcomes } : {};
       stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode }, ...outcomes })}\n`);

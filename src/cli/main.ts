@@ -1,5 +1,5 @@
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
-import { ExitCode, UsageError } from '../core/errors.js';
+import { ExitCode, InterruptedError, UsageError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
 import { commandsFor } from './commands/index.js';
 import { reportError } from './error-boundary.js';
@@ -56,14 +56,31 @@ function contextFor(args: GlobalArgs, signal: AbortSignal): CommandContext {
   return { out, signal, interactive };
 }
 
+/**
+ * SIGINT and SIGTERM abort the command's signal: transfers stop where they
+ * are, writers remove their temporary files, ingests stay resumable, and the
+ * run ends with one line and exit 130, whatever error the unwinding raised. A
+ * second signal does not wait for that.
+ */
+function interruptOn(controller: AbortController, options: { debug: boolean; json: boolean }): () => void {
+  const stop = (): void => {
+    if (!controller.signal.aborted) return controller.abort(new InterruptedError());
+    process.exit(reportError(new InterruptedError(), options));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+}
+
 /** Runs ferry with `argv` and resolves to the exit code; never throws. */
 export async function run(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const json = argv.includes('--json');
   const controller = new AbortController();
-  const stop = () => controller.abort(new UsageError('interrupted; rerun the same command to resume'));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const release = interruptOn(controller, { debug, json });
   let code: number = ExitCode.ok;
   try {
     const onRun = async (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs): Promise<void> => {
@@ -72,10 +89,10 @@ export async function run(argv: string[]): Promise<number> {
     await buildParser(argv, onRun, await commandsFor(argv)).parseAsync();
     return code;
   } catch (err) {
-    return reportError(err, { debug, json });
+    // Interrupted: whatever the unwinding threw (an AbortError, a cut stream) is the interruption's doing.
+    return reportError(controller.signal.aborted ? new InterruptedError({ cause: err }) : err, { debug, json });
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    release();
   }
 }
 
@@ -93,5 +110,7 @@ export function main(argv: string[]): void {
     settled = true;
     process.off('beforeExit', stranded);
     process.exitCode = code;
+    // Interrupted: what still holds the event loop (a socket the abort did not reach) must not keep ferry alive.
+    if (code === ExitCode.interrupted) setTimeout(() => process.exit(code), 2000).unref();
   });
 }

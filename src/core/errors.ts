@@ -12,6 +12,8 @@ export const ExitCode = {
   integrity: 5,
   network: 6,
   partial: 7,
+  /** SIGINT/SIGTERM stopped the command (128 + SIGINT, as shells and git report it). */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -48,6 +50,7 @@ export const ErrorCode = {
   timeout: 'ERR_TIMEOUT',
   tls: 'ERR_TLS',
   partial: 'ERR_PARTIAL',
+  interrupted: 'ERR_INTERRUPTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -128,6 +131,13 @@ export class PartialFailure extends FerryError {
   constructor(message: string, outcomes: Outcome[], options: FerryErrorOptions = {}) {
     super(ErrorCode.partial, message, ExitCode.partial, options);
     this.outcomes = outcomes;
+  }
+}
+
+/** SIGINT or SIGTERM: the command stopped where it was, resumable. Exit 130. */
+export class InterruptedError extends FerryError {
+  constructor(options: FerryErrorOptions = {}) {
+    super(ErrorCode.interrupted, 'interrupted; rerun the same command to resume', ExitCode.interrupted, options);
   }
 }
 

@@ -1,11 +1,13 @@
+import { resolve } from 'node:path';
 import pLimit from 'p-limit';
 import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
-import { writeBundle, type WriteBundleResult } from '../bundle/index.js';
+import { writeBundle, type BundleImageInput, type WriteBundleResult } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import type { EventSink, NodeAction } from './events.js';
+import { recordWritten } from './export-record.js';
 import type { Inventory } from './inventory.js';
 import { pullImage, type PulledImage } from './pull-image.js';
 import type { RegistryPool } from './registry-pool.js';
@@ -47,7 +49,13 @@ async function expand(image: SpecImage, registries: RegistryPool, signal?: Abort
   return refs;
 }
 
-export async function exportImages(options: ExportOptions): Promise<ExportReport> {
+export interface PulledSet {
+  pulled: PulledImage[];
+  failed: Outcome[];
+}
+
+/** Export's first half: every image into the store; a failed image is reported, unless none got there. */
+export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVersion'>): Promise<PulledSet> {
   const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
   const inflight = new Map<string, Promise<NodeAction>>();
   const pulled: PulledImage[] = [];
@@ -81,9 +89,22 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
   // Nothing exported is not a partial success: the (first) cause and its exit code stand.
   if (pulled.length === 0 && errors.length > 0) throw errors[0];
   pulled.sort((a, b) => formatReference(a.reference).localeCompare(formatReference(b.reference)));
-  const assumes: Descriptor[] = (options.since?.blobs ?? []).map((b) => ({ mediaType: 'application/octet-stream', digest: b.digest, size: b.size }) as Descriptor);
-  const bundle = await writeBundle({
+  return { pulled, failed };
+}
+
+/** What the bundle writer is given for a pulled set (and a record keeps, to re-make a volume). */
+export function writerInputs(pulled: readonly PulledImage[], since?: Inventory): { images: BundleImageInput[]; assumes: Descriptor[] } {
+  return {
     images: pulled.map((p) => ({ name: formatReference(p.reference), root: p.root, referrers: p.referrers })),
+    assumes: (since?.blobs ?? []).map((b) => ({ mediaType: 'application/octet-stream', digest: b.digest, size: b.size }) as Descriptor),
+  };
+}
+
+export async function exportImages(options: ExportOptions): Promise<ExportReport> {
+  const { pulled, failed } = await pullImages(options);
+  const { images, assumes } = writerInputs(pulled, options.since);
+  const bundle = await writeBundle({
+    images,
     fetch: (desc) => options.store.openBlob(desc.digest),
     localFile: (desc) => options.store.blobPath(desc.digest),
     out: options.output,
@@ -93,12 +114,16 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     toolVersion: options.toolVersion,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  options.store.recordBundle({
-    id: bundle.bundleJson.id,
-    direction: 'written',
-    path: bundle.files[0] ?? options.output,
-    blobCount: bundle.bundleJson.blobs.count,
-    bytes: bundle.bytes,
+  const { bundleJson } = bundle;
+  recordWritten(options.store, { id: bundleJson.id, path: bundle.files[0] ?? options.output, blobCount: bundleJson.blobs.count, bytes: bundle.bytes }, {
+    out: resolve(options.output),
+    split: options.split ?? null,
+    created: bundleJson.created,
+    toolVersion: options.toolVersion,
+    keyId: bundle.keyId,
+    images,
+    assumes,
+    volumes: bundle.volumes ?? null,
   });
   return {
     images: pulled.map((p) => ({

@@ -7,6 +7,7 @@ import { readCapped } from '../core/read-capped.js';
 import type { Bundle } from '../bundle/index.js';
 import { countingStream } from './counting-stream.js';
 import { noEvents, type EventSink } from './events.js';
+import { teeStream } from './tee-stream.js';
 
 // Import's streaming pass (design §4 "Import streams"): one read of the stick,
 // each layer pushed straight from its tar entry to the registry while the reader
@@ -30,6 +31,8 @@ export interface BlobPassOptions {
   signal?: AbortSignal;
   /** Buffered small-blob pushes in flight at once (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** Registries that refused a mount: shared by the passes of one import, so none asks again. */
+  mountRefused?: Set<string>;
 }
 
 export interface BlobPassResult {
@@ -39,7 +42,15 @@ export interface BlobPassResult {
   bytes: number;
   /** Blobs a repository still lacks because a mount was refused: a second pass pushes them. */
   pending: Map<string, string[]>;
+  /** `repositoryKey\0digest` of every blob the target took (pushed or mounted) in this pass. */
+  landed: Set<string>;
 }
+
+export function emptyPassResult(): BlobPassResult {
+  return { manifests: new Map(), pushed: 0, mounted: 0, bytes: 0, pending: new Map(), landed: new Set() };
+}
+
+export const landedKey = (key: string, digest: string): string => `${key}\0${digest}`;
 
 /** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
 export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, limit: LimitFunction): Promise<Map<string, string[]>> {
@@ -59,48 +70,100 @@ export async function findMissing(needs: Map<string, string[]>, blobs: Descripto
   return missing;
 }
 
-function sameRegistry(a: string, b: string): boolean {
-  return a.slice(0, a.indexOf('/')) === b.slice(0, b.indexOf('/'));
+const registryOf = (key: string): string => key.slice(0, key.indexOf('/'));
+
+/** A blob's bytes for the pusher: the stream, and when the source can give them again, how. */
+export interface BlobBody {
+  stream: Readable;
+  /** The same bytes again from the start (a file range, a buffer): another repository gets them without a second pass. */
+  again?: () => Readable;
+  /** Raw bytes from an offset, to resume a large push (see PushOptions.reopen). */
+  reopen?: PushOptions['reopen'];
 }
 
 /**
- * Pushes one blob to the first repository that needs it and mounts it into the
- * others (or leaves them for a second pass), counting into `result`.
+ * Which repositories get the bytes and which may mount them: in each registry
+ * the first repository gets them and the others mount from it, unless that
+ * registry has refused a mount already (then every one gets the bytes).
  */
-export function blobPusher(
-  options: BlobPassOptions,
-  result: BlobPassResult,
-): (desc: Descriptor, keys: [string, ...string[]], body: Readable, reopen?: PushOptions['reopen']) => Promise<void> {
+function routes(keys: readonly string[], mountRefused: ReadonlySet<string>): { direct: string[]; mounts: Array<[key: string, from: string]> } {
+  const direct: string[] = [];
+  const mounts: Array<[string, string]> = [];
+  const first = new Map<string, string>();
+  for (const key of keys) {
+    const registry = registryOf(key);
+    const from = first.get(registry);
+    if (from === undefined) first.set(registry, key);
+    if (from === undefined || mountRefused.has(registry)) direct.push(key);
+    else mounts.push([key, from]);
+  }
+  return { direct, mounts };
+}
+
+/**
+ * Pushes one blob to the repositories that need it — bytes to one per
+ * registry, a mount for the others — counting into `result`. A refused mount
+ * (the registry answered 202) marks the registry in `options.mountRefused`:
+ * the repository gets the bytes instead, now when the source can give them
+ * again, else in the next pass (`result.pending`). Only what the target took
+ * is counted as landed.
+ */
+export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (desc: Descriptor, keys: readonly string[], body: BlobBody) => Promise<void> {
   const emit = options.onEvent ?? noEvents;
-  return async (desc, keys, body, reopen) => {
-    const [first, ...others] = keys;
-    const target = options.repository(first);
+  const mountRefused = options.mountRefused ?? new Set<string>();
+  const signal = options.signal ? { signal: options.signal } : {};
+
+  const pushTo = async (desc: Descriptor, key: string, stream: Readable, reopen: BlobBody['reopen']): Promise<void> => {
+    const target = options.repository(key);
     emit({ type: 'node-start', descriptor: desc, repository: target.name });
-    const counted = countingStream(body, desc, emit);
+    const counted = countingStream(stream, desc, emit);
     try {
       // `absent`: findMissing just asked; one HEAD per blob less.
-      await target.push(desc, counted.stream, { absent: true, ...(options.signal ? { signal: options.signal } : {}), ...(reopen ? { reopen } : {}) });
+      await target.push(desc, counted.stream, { absent: true, ...signal, ...(reopen ? { reopen } : {}) });
     } catch (err) {
       throw await options.bundle.explain(err);
     }
     result.pushed += 1;
     result.bytes += counted.moved();
+    result.landed.add(landedKey(key, desc.digest));
     emit({ type: 'node-done', descriptor: desc, repository: target.name, action: 'copied', bytes: counted.moved() });
-    for (const key of others) {
+  };
+
+  const pushAll = async (desc: Descriptor, keys: readonly string[], body: BlobBody): Promise<void> => {
+    const [first, ...rest] = keys;
+    if (first === undefined) return;
+    if (rest.length === 0 || body.again) {
+      await pushTo(desc, first, body.stream, body.reopen);
+      for (const key of rest) await pushTo(desc, key, (body.again as () => Readable)(), body.reopen);
+      return;
+    }
+    // One read of the stick for all of them.
+    const copies = teeStream(body.stream, keys.length);
+    let failure: { error: unknown } | undefined;
+    await Promise.all(keys.map((key, i) => pushTo(desc, key, copies[i] as Readable, undefined).catch((error: unknown) => void (failure ??= { error }))));
+    if (failure) throw failure.error;
+  };
+
+  return async (desc, keys, body) => {
+    const { direct, mounts } = routes(keys, mountRefused);
+    await pushAll(desc, direct, body);
+    for (const [key, from] of mounts) {
       const repo = options.repository(key);
-      // A mount links without moving bytes, but only within one registry.
-      if (sameRegistry(first, key) && repo.mount && (await repo.mount(desc, target.name))) {
+      if (repo.mount && (await repo.mount(desc, options.repository(from).name, signal))) {
         result.mounted += 1;
+        result.landed.add(landedKey(key, desc.digest));
         emit({ type: 'node-done', descriptor: desc, repository: repo.name, action: 'mounted', bytes: 0 });
-      } else {
-        result.pending.set(desc.digest, [...(result.pending.get(desc.digest) ?? []), key]);
+        continue;
       }
+      mountRefused.add(registryOf(key));
+      if (body.again) await pushTo(desc, key, body.again(), body.reopen);
+      else result.pending.set(desc.digest, [...(result.pending.get(desc.digest) ?? []), key]);
     }
   };
 }
 
 export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<BlobPassResult> {
-  const result: BlobPassResult = { manifests: new Map(), pushed: 0, mounted: 0, bytes: 0, pending: new Map() };
+  const result = emptyPassResult();
   const spooled = new Set<Promise<void>>();
   const width = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   let failure: { error: unknown } | undefined;
@@ -122,9 +185,8 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
       }
       const keys = options.missing.get(desc.digest);
       if (!keys?.length) continue; // the reader drains and still verifies it
-      const targets = keys as [string, ...string[]];
       if (desc.size > SPOOL_BYTES) {
-        await pushOne(desc, targets, blob.stream);
+        await pushOne(desc, keys, { stream: blob.stream });
         continue;
       }
       // Read (and so verified by the reader) before a byte is sent; bounded: at most `width` held.
@@ -132,7 +194,7 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
         throw await options.bundle.explain(err);
       });
       while (spooled.size >= width) await Promise.race(spooled);
-      const push: Promise<void> = pushOne(desc, targets, Readable.from([bytes])).then(
+      const push: Promise<void> = pushOne(desc, keys, { stream: Readable.from([bytes]), again: () => Readable.from([bytes]) }).then(
         () => void spooled.delete(push),
         (error: unknown) => {
           spooled.delete(push);

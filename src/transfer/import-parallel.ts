@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
 import { locateBlobs, openBlobRange, openRawRange, type BlobRange } from '../bundle/index.js';
-import { blobPusher, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
+import { blobPusher, emptyPassResult, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
 
 // Import's blob pass over a single-file bundle, several blobs at once: each one
 // read from its own byte range of the file (bundle/blob-ranges.ts checks the
@@ -26,7 +26,7 @@ const discard = (): Writable =>
 export async function pushBlobsByRange(path: string, options: BlobPassOptions): Promise<BlobPassResult | undefined> {
   const ranges = await locateBlobs(path, options.bundle);
   if (!ranges) return undefined;
-  const result: BlobPassResult = { manifests: new Map(), pushed: 0, mounted: 0, bytes: 0, pending: new Map() };
+  const result = emptyPassResult();
   const pushOne = blobPusher(options, result);
   const limit = pLimit(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
   const controller = new AbortController();
@@ -45,7 +45,7 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
     // The target has it: still proven, as the one-pass reader proves what it drains.
     if (!keys?.length) await pipeline(bytes, discard(), { signal: controller.signal });
     // A large layer streams in one request and, after a failure, resumes from the registry's offset, re-read from the file.
-    else await pushOne(desc, keys as [string, ...string[]], bytes, (offset) => openRawRange(path, range, offset));
+    else await pushOne(desc, keys, { stream: bytes, again: () => openBlobRange(path, range), reopen: (offset) => openRawRange(path, range, offset) });
   };
 
   try {

@@ -4,9 +4,11 @@ import { formatReference, parseReference, type Reference } from '../core/referen
 import { upstreamRepositoryName } from '../core/upstream-repository.js';
 import type { ManifestDb } from '../bundle/index.js';
 import { retarget, type Destination, type RetagRule } from './retag.js';
+import { refuseTagCollisions } from './tag-collisions.js';
 
 // Where each image of a bundle goes, and which target repositories need each
-// blob — decided from the bundle's index.db before a single layer is read.
+// blob — decided from the bundle's index.db before a single layer is read. A
+// plan that would put two different images on one tag is refused here.
 
 export interface PlannedImage {
   /** The name in the bundle (the source reference). */
@@ -73,5 +75,6 @@ export function planImport(db: ManifestDb, destinations: Destinations): ImportPl
     for (const referrer of referrers) for (const blob of db.blobsOf(referrer.descriptor.digest)) need(blob.descriptor.digest, key);
     images.push({ source: image.name, target, root, tags: image.tag ? [image.tag] : [], referrers });
   }
+  refuseTagCollisions(images);
   return { images, needs };
 }

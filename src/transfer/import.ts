@@ -2,15 +2,15 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
-import { ErrorCode, NotFoundError, isFerryError, type Outcome } from '../core/errors.js';
+import { ErrorCode, InternalError, NotFoundError, UsageError, isFerryError, type Outcome } from '../core/errors.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { manifestJson } from '../core/manifest.js';
 import { formatReference } from '../core/reference.js';
-import { openBundle, type Bundle, type BundleInput } from '../bundle/index.js';
+import { openBundle, verifyBundle, type Bundle, type BundleInput } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import type { EventSink, NodeAction } from './events.js';
-import { findMissing, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
+import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
@@ -22,7 +22,10 @@ import type { RegistryPool } from './registry-pool.js';
 // `ferry import`: verify the head (signature → bundle.json → index.json,
 // index.db, SHA256SUMS), plan where every image goes, stream every missing blob
 // from the stick into the target, then push manifests children-first and tag
-// last with copyGraph. Nothing is tagged unless everything under it is in place.
+// last with copyGraph. Nothing is tagged unless everything under it is in place,
+// and no manifest is pushed before every blob of the bundle has been verified:
+// a bad bundle can leave verified blobs on the target, never a manifest or tag
+// (with verifyFirst, not even those).
 
 export type ForeignLayerMode = 'localize' | 'preserve';
 
@@ -37,6 +40,12 @@ export interface ImportOptions {
   store?: Store;
   foreignLayers?: ForeignLayerMode;
   dryRun?: boolean;
+  /**
+   * Read and verify the whole bundle (every digest, the signature, every
+   * volume) before the first push or mount, so a bad bundle leaves nothing at
+   * all on the target; costs a second full read of the stick.
+   */
+  verifyFirst?: boolean;
   concurrency?: number;
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -57,6 +66,8 @@ export interface ImportReport {
   images: ImportedImage[];
   foreignLayerMapping: Array<{ from: string; to: string }>;
   blobs: { missing: number; missingBytes: number; pushed: number; mounted: number; bytes: number };
+  /** With verifyFirst: what the full read before the first push proved. */
+  verifiedFirst?: { blobs: number; blobBytes: number; bytesRead: number };
   failed: Outcome[];
 }
 
@@ -79,6 +90,10 @@ function repositories(options: ImportOptions): (key: string) => Repository {
     }
     return repo;
   };
+}
+
+function pairCount(pending: Map<string, string[]>): number {
+  return [...pending.values()].reduce((n, keys) => n + keys.length, 0);
 }
 
 /** Every repository of a target registry (or of the store). */
@@ -156,7 +171,9 @@ async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: 
 
 export async function importBundle(options: ImportOptions): Promise<ImportReport> {
   const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
-  const open = () => openBundle(options.bundle, { ...(options.key ? { key: options.key } : {}), ...(options.requireSignature ? { requireSignature: true } : {}) });
+  const trust = { ...(options.key ? { key: options.key } : {}), ...(options.requireSignature ? { requireSignature: true } : {}) };
+  if (options.verifyFirst && typeof options.bundle !== 'string') throw new UsageError('--verify-first reads the bundle twice: name a file, not a stream');
+  const open = () => openBundle(options.bundle, trust);
   let bundle = await open();
   try {
     const plan = planImport(bundle.db, options.destinations);
@@ -171,6 +188,11 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       blobs: { missing: missing.size, missingBytes: carried.filter((d) => missing.has(d.digest)).reduce((n, d) => n + d.size, 0), pushed: 0, mounted: 0, bytes: 0 },
       failed: [],
     };
+    if (options.verifyFirst) {
+      // Everything proven before anything is sent: a bad bundle leaves the target untouched.
+      const { blobs, blobBytes, bytesRead } = await verifyBundle(options.bundle, trust);
+      report.verifiedFirst = { blobs, blobBytes, bytesRead };
+    }
     if (options.dryRun) {
       report.images = plan.images.map((i) => ({ source: i.source, target: formatReference(i.target), digest: i.root.digest, tags: i.tags }));
       return report;
@@ -178,6 +200,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const assumed = await checkAssumed(bundle, plan, repository, limit, options);
     const passOptions = {
       repository,
+      mountRefused: new Set<string>(),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -189,19 +212,26 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       return byRange ?? (await pushBlobsFromBundle(pass));
     };
     const pass = await blobPass(bundle, missing);
-    if (pass.pending.size > 0) {
-      // Mounts were refused (or crossed registries): one more read of the stick for those.
+    while (pass.pending.size > 0) {
+      // Mounts were refused before the pass knew the registry refuses them: one more read of the stick for those.
+      const before = pairCount(pass.pending);
       await bundle.close();
       bundle = await open();
       const again = await blobPass(bundle, pass.pending);
       pass.pushed += again.pushed;
+      pass.mounted += again.mounted;
       pass.bytes += again.bytes;
+      for (const landed of again.landed) pass.landed.add(landed);
+      if (pairCount(again.pending) >= before) throw new InternalError(`the target took none of ${before} blob(s) it still lacks on another pass`);
+      pass.pending = again.pending;
     }
     Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted + assumed.mounted, bytes: pass.bytes });
     for (const [digest, bytes] of assumed.manifests) pass.manifests.set(digest, bytes);
     const errors: unknown[] = [];
-    // The blob pass put (or found, or mounted) every blob each repository needs: landing need not HEAD them again.
-    const landedBlobs = (key: string) => (desc: Descriptor) => plan.needs.get(desc.digest)?.includes(key) ?? false;
+    // Present in a repository: the target said so for THAT repository (findMissing found it, or it took the push or
+    // the mount); assumed blobs were checked by checkAssumed. Anything else is asked again (HEAD) by the graph pass.
+    const landedBlobs = (key: string) => (desc: Descriptor) =>
+      (plan.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
     const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report, landedBlobs(repositoryKey(image.target)));
     await landAll(plan.images, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;

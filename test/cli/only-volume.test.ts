@@ -22,14 +22,25 @@ describe.skipIf(!rigContext().available)('export --only-volume', () => {
     const volumes = readdirSync(dir).filter((f) => /^b\.tar\.\d{3}$/.test(f)).sort();
     expect(volumes.length).toBeGreaterThan(2);
     const original = sha(join(dir, 'b.tar.001'));
+    const volumeTwo = sha(join(dir, 'b.tar.002'));
     rmSync(join(dir, 'b.tar.001'));
     expect((await ferry(['verify', join(dir, 'b.tar.000')])).code).toBe(5);
 
     const again = await ferry(['export', ...refs, '-o', join(dir, 'b.tar'), ...common, '--only-volume', '1']);
     expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/re-made .*b\.tar\.001 from the store alone.*matches the volume list/);
     expect(sha(join(dir, 'b.tar.001'))).toBe(original);
     expect(readdirSync(dir).filter((f) => f.startsWith('.ferry-volumes-'))).toEqual([]);
     const verify = await ferry(['verify', join(dir, 'b.tar.000'), '--json']);
     expect(verify.code, verify.stderr).toBe(0);
+
+    // A store that did not write the bundle has no record of it: the images are pulled again
+    // and the volume is still checked against the volume list beside it.
+    rmSync(join(dir, 'b.tar.002'));
+    const other = common.map((a) => (a === join(dir, 'store') ? join(dir, 'other-store') : a));
+    const pulled = await ferry(['export', ...refs, '-o', join(dir, 'b.tar'), ...other, '--only-volume', '2']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(pulled.stdout).toMatch(/from the registries.*matches the volume list/);
+    expect(sha(join(dir, 'b.tar.002'))).toBe(volumeTwo);
   });
 });

@@ -67,7 +67,7 @@ describe('error classes', () => {
   });
 
   it('ExitCode and ErrorCode values are the contract of design §5', () => {
-    expect(ExitCode).toEqual({ ok: 0, internal: 1, usage: 2, auth: 3, notFound: 4, integrity: 5, network: 6, partial: 7 });
+    expect(ExitCode).toEqual({ ok: 0, internal: 1, usage: 2, auth: 3, notFound: 4, integrity: 5, network: 6, partial: 7, interrupted: 130 });
     const codes = Object.values(ErrorCode);
     expect(new Set(codes).size).toBe(codes.length);
     for (const c of codes) expect(c).toMatch(/^ERR_[A-Z0-9_]+$/);

@@ -9,8 +9,10 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // Hostile bundles through the real CLI (the library-level catalogue is
 // test/bundle/hostile.test.ts): `ferry import` and `ferry verify` both exit 5
 // with ONE error line naming the culprit, and the target is left without a
-// single tag. Cases caught in the head — before any blob is read — must leave
-// the target's catalog empty too (design §4: signature → bundle.json → head → blobs).
+// single tag or manifest (verified blobs may stay: docs/bundle-format.md §11).
+// Cases caught in the head — before any blob is read — must leave the target's
+// catalog empty too (design §4: signature → bundle.json → head → blobs), and so
+// must every case under `import --verify-first` (issue 11 item 9).
 
 const KEYS = ['appA', 'appB', 'docker'] as const;
 const INTEGRITY = 5;
@@ -19,8 +21,10 @@ describe.skipIf(!rigContext().available)('hostile bundles are refused by import 
   let work: WorkDir;
   let headTarget: Registry;
   let streamTarget: Registry;
+  let firstTarget: Registry;
   let headView: TargetView;
   let streamView: TargetView;
+  let firstView: TargetView;
   let good: TarEntry[];
   let counter = 0;
   const repos = () => KEYS.map((k) => `mirror/${seededRig().images.images[k].repository}`);
@@ -28,9 +32,10 @@ describe.skipIf(!rigContext().available)('hostile bundles are refused by import 
   beforeAll(async () => {
     const rig = seededRig();
     work = await workDir('ferry-hostile-cli-');
-    [headTarget, streamTarget] = await Promise.all([startRegistry({ auth: 'basic' }), startRegistry({ auth: 'basic' })]);
+    [headTarget, streamTarget, firstTarget] = await Promise.all([startRegistry({ auth: 'basic' }), startRegistry({ auth: 'basic' }), startRegistry({ auth: 'basic' })]);
     headView = new TargetView(headTarget);
     streamView = new TargetView(streamTarget);
+    firstView = new TargetView(firstTarget);
     expectOk(await ferry(['keygen', '-o', work.path('k')]));
     expectOk(await ferry(['keygen', '-o', work.path('other')]));
     const refs = sourceRefs(rig, KEYS);
@@ -44,7 +49,8 @@ describe.skipIf(!rigContext().available)('hostile bundles are refused by import 
   afterAll(async () => {
     await headView?.close();
     await streamView?.close();
-    await Promise.all([headTarget?.stop(), streamTarget?.stop()]);
+    await firstView?.close();
+    await Promise.all([headTarget?.stop(), streamTarget?.stop(), firstTarget?.stop()]);
     await work?.cleanup();
   });
 
@@ -64,7 +70,16 @@ describe.skipIf(!rigContext().available)('hostile bundles are refused by import 
     const verified = await ferry(['verify', path, ...extra]);
     expectRefusal(verified, INTEGRITY, ...culprits);
     expect(await view.allTags(repos()), 'no tag may exist in the target').toEqual({});
+    const rig = seededRig();
+    for (const k of KEYS) {
+      const repo = `mirror/${rig.images.images[k].repository}`;
+      expect(await view.manifest(repo, rig.images.images[k].digest), `no manifest in ${repo}`).toBeUndefined();
+    }
     if (stage === 'head') expect(await headView.catalog(), 'nothing reached the target').toEqual([]);
+    // --verify-first reads the whole bundle before the first push: nothing at all reaches the target.
+    const first = await ferry(['import', path, '--verify-first', '--to', `${firstTarget.host}/mirror`, ...extra, ...registryFlags(firstTarget), '--store', work.path('import-store')]);
+    expectRefusal(first, INTEGRITY, ...culprits);
+    expect(await firstView.catalog(), 'with --verify-first nothing reached the target').toEqual([]);
   }
 
   it('the good bundle imports cleanly (the refusals below are about the damage, not the setup)', async () => {
@@ -161,5 +176,12 @@ describe.skipIf(!rigContext().available)('hostile bundles are refused by import 
     expectOk(await ferry(['verify', work.path('vol.tar.000'), '--key', work.path('k.pub')]));
     await rm(work.path('vol.tar.volumes.json.sig'));
     await refused(work.path('vol.tar.000'), 'head', ['vol.tar.volumes.json']);
+  });
+
+  it('the good bundle imports with --verify-first (read twice, then everything lands)', async () => {
+    const r = expectOk(await ferry(['import', work.path('signed.tar'), '--verify-first', '--to', `${firstTarget.host}/mirror`, '--key', work.path('k.pub'), ...registryFlags(firstTarget), '--store', work.path('import-store')]));
+    expect(r.stdout).toContain('verified before the first push');
+    const rig = seededRig();
+    for (const k of KEYS) expect((await firstView.manifest(`mirror/${rig.images.images[k].repository}`, rig.images.images[k].tag ?? ''))?.digest).toBe(rig.images.images[k].digest);
   });
 });

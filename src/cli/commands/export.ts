@@ -1,17 +1,17 @@
-import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { parseSplitSize, readPrivateKeyFile, sidecarPathFor, volumeName } from '../../bundle/index.js';
+import { readFile } from 'node:fs/promises';
+import { parseSplitSize, readPrivateKeyFile } from '../../bundle/index.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { parsePlatform } from '../../core/platform.js';
 import { parseReference } from '../../core/reference.js';
-import { exportImages } from '../../transfer/export.js';
-import { readInventory } from '../../transfer/inventory.js';
+import { exportImages, pullImages, writerInputs } from '../../transfer/export.js';
+import { readInventory, type Inventory } from '../../transfer/inventory.js';
+import { remakeVolume } from '../../transfer/remake-volume.js';
 import { parseSpec, type SpecImage } from '../../transfer/spec.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, type CommandContext, type GlobalArgs } from '../command.js';
 import { openStoreFromArgs } from '../open-store.js';
 import { formatBytes, formatTable } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
-import { registryPool, withRegistryFlags } from '../registry-flags.js';
+import { registryPool, withRegistryFlags, type RegistryArgs } from '../registry-flags.js';
 import { TOOL_VERSION } from '../version.js';
 
 async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
@@ -25,13 +25,36 @@ async function imagesFrom(args: { refs?: string[]; file?: string; platform?: str
   return images;
 }
 
-/** Moves volume `n` of a bundle written at `written` (and its signed sidecar) to `wanted`. */
-async function keepOneVolume(written: string, wanted: string, n: number): Promise<string[]> {
-  const volume = volumeName(written, n);
-  if (!(await stat(volume).catch(() => undefined))) throw new UsageError(`the bundle has no volume ${n} (volumes are numbered from 0)`);
-  const moves = [[volume, volumeName(wanted, n)], [sidecarPathFor(written), sidecarPathFor(wanted)], [`${sidecarPathFor(written)}.sig`, `${sidecarPathFor(wanted)}.sig`]];
-  for (const [from, to] of moves) if (await stat(from!).catch(() => undefined)) await rename(from!, to!);
-  return [volumeName(wanted, n)];
+type ExportArgs = RegistryArgs & GlobalArgs & { output: string; 'only-volume'?: number };
+
+/** `--only-volume N`: that one volume made again from the store (see transfer/remake-volume.ts). */
+async function onlyVolume(args: ExportArgs, ctx: CommandContext, images: SpecImage[], split: number, signingKey: string | undefined, since: Inventory | undefined): Promise<number> {
+  const store = await openStoreFromArgs(args);
+  const registries = registryPool(args, ctx.signal);
+  try {
+    const report = await remakeVolume({
+      store,
+      output: args.output,
+      split,
+      volume: args['only-volume'] as number,
+      ...(signingKey ? { signingKey } : {}),
+      toolVersion: TOOL_VERSION,
+      // Only when the store has no record of the bundle: pull again (registries needed).
+      pull: async () => {
+        const { pulled, failed } = await pullImages({ images, registries, store, ...(since ? { since } : {}), concurrency: args.concurrency, signal: ctx.signal });
+        if (failed.length > 0) throw new UsageError(`cannot re-make a volume without every image: ${failed.map((f) => f.subject).join(', ')} failed`);
+        return writerInputs(pulled, since);
+      },
+      signal: ctx.signal,
+    });
+    if (report.checkedAgainst === null) ctx.out.warn(`no volume list beside ${args.output} and no record in the store: ${report.file} could not be checked; run ferry verify on the whole set`);
+    const against = report.checkedAgainst === 'volume-list' ? 'matches the volume list' : report.checkedAgainst === 'store' ? 'matches the volume list the store recorded' : 'unchecked';
+    ctx.out.result(report, () => `re-made ${report.file} from the ${report.pinnedBy === 'store' ? 'store alone' : 'registries'}: ${formatBytes(report.volume.size)}, sha256 ${report.volume.sha256} (${against})`);
+    return ExitCode.ok;
+  } finally {
+    await store.close();
+    await registries.closeAll();
+  }
 }
 
 export const exportCommand = defineCommand({
@@ -47,15 +70,18 @@ export const exportCommand = defineCommand({
       .option('with-referrers', { type: 'boolean', default: true, describe: 'carry signatures, SBOMs and attestations (--no-with-referrers to leave them)' })
       .option('sign', { type: 'string', describe: 'Ed25519 private key (NAME.key from ferry keygen)' })
       .option('split', { type: 'string', describe: 'cut into volumes of SIZE bytes (4G, 700M, or fat32 = 4 GiB - 1)' })
-      .option('only-volume', { type: 'number', describe: 'with --split: keep only volume N (0-based) — re-makes a lost or damaged stick; the bytes are identical' })
+      .option('only-volume', { type: 'number', describe: 'with --split: write only volume N (0-based) again, from the store alone — re-makes a lost or damaged stick byte for byte' })
       .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' }),
   async run(args, ctx) {
     const images = await imagesFrom(args);
     const signingKey = args.sign ? await readPrivateKeyFile(args.sign) : undefined;
     const split = args.split ? parseSplitSize(args.split) : undefined;
     const since = args.since ? await readInventory(args.since) : undefined;
-    if (args['only-volume'] !== undefined && !split) throw new UsageError('--only-volume goes with --split (the same --split as the original export)');
-    const output = args['only-volume'] === undefined ? args.output : join(await mkdtemp(join(dirname(resolve(args.output)), '.ferry-volumes-')), basename(args.output));
+    if (args['only-volume'] !== undefined) {
+      if (!split) throw new UsageError('--only-volume goes with --split (the same --split as the original export)');
+      return onlyVolume(args, ctx, images, split, signingKey, since);
+    }
+    const output = args.output;
     const registries = registryPool(args, ctx.signal);
     const store = await openStoreFromArgs(args);
     const progress = progressReporter(ctx, 'export');
@@ -74,7 +100,6 @@ export const exportCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
-      if (args['only-volume'] !== undefined) report.bundle.files = await keepOneVolume(output, args.output, args['only-volume']);
       for (const f of report.failed) ctx.out.warn(`${f.subject}: ${f.error?.message}`);
       ctx.out.result(report, () =>
         [
@@ -89,7 +114,6 @@ export const exportCommand = defineCommand({
       );
       return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
-      if (output !== args.output) await rm(dirname(output), { recursive: true, force: true });
       progress.done();
       await store.close();
       await registries.closeAll();

@@ -18,6 +18,7 @@ function describeReport(r: ImportReport): string {
       ? `dry run: ${r.blobs.missing} blobs (${formatBytes(r.blobs.missingBytes)}) would be pushed; nothing was written`
       : `pushed ${r.blobs.pushed} blobs (${formatBytes(r.blobs.bytes)}), mounted ${r.blobs.mounted}; signature: ${r.bundle.signature}`,
   ];
+  if (r.verifiedFirst) lines.push(`bundle verified before the first push: ${r.verifiedFirst.blobs} blobs, ${formatBytes(r.verifiedFirst.blobBytes)}`);
   if (r.foreignLayerMapping.length) lines.push(`foreign layers localized: ${r.foreignLayerMapping.map((m) => `${m.from} -> ${m.to}`).join(', ')}`);
   return lines.join('\n');
 }
@@ -36,6 +37,7 @@ export const importCommand = defineCommand({
       .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle (implied by --key)' })
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, default: 'localize' as const, describe: 'localize: make foreign layers ordinary (new digests, reported); preserve: push as is' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'show the plan; write nothing' })
+      .option('verify-first', { type: 'boolean', default: false, describe: 'read and verify the whole bundle before the first push, so a bad one leaves nothing on the target (reads it twice)' })
       .check((a) => {
         if (a['to-store'] && a.to) throw new UsageError('give either --to or --to-store, not both');
         if (!a['to-store'] && !a.to && !a.retag?.length && !a.file) throw new UsageError('say where images go: --to REGISTRY[/PREFIX], --retag FROM=TO, or --to-store');
@@ -62,6 +64,7 @@ export const importCommand = defineCommand({
         ...(store ? { store } : {}),
         foreignLayers: args['foreign-layers'],
         dryRun: args['dry-run'],
+        verifyFirst: args['verify-first'],
         concurrency: args.concurrency,
         onEvent: progress.sink,
         signal: ctx.signal,

@@ -1,0 +1,105 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { KeyObject } from 'node:crypto';
+import type { Digest } from '../core/digest.js';
+import { digestOf } from '../core/digest.js';
+import { createDigester } from '../core/hashing.js';
+import { buildBundleJson } from './bundle-json-build.js';
+import { formatSha256Sums } from './checksums.js';
+import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
+import type { WalkResult } from './graph-walk.js';
+import { buildIndexJson } from './index-json.js';
+import { buildManifestDb } from './manifest-db-build.js';
+import { ManifestDb } from './manifest-db.js';
+import type { PlacedEntry } from './placed-writer.js';
+import { sign } from './sign.js';
+
+// A bundle's head (index.json, index.db, SHA256SUMS, then bundle.json over
+// their digests and its signature) and the whole tar as a list of entries in
+// order: what both writers serialise, and what re-making one volume lays out
+// to find its byte range (design §4: the same input gives the same bytes).
+
+/** The head entries around index.db, which is a file (hashed as bundle.json names it). */
+export interface BundleHead {
+  before: ReadonlyArray<readonly [string, Buffer]>;
+  indexDb: EntryDigest & { path: string };
+  after: ReadonlyArray<readonly [string, Buffer]>;
+  bundleJson: BundleJson;
+}
+
+export interface HeadInput {
+  created: Date;
+  toolVersion: string;
+  key: KeyObject | undefined;
+  keyId: string | null;
+}
+
+async function fileDigest(path: string): Promise<EntryDigest> {
+  const digester = createDigester();
+  await pipeline(createReadStream(path), digester, async (source: AsyncIterable<unknown>) => {
+    for await (const _ of source) {
+      // hashed in passing
+    }
+  });
+  return { digest: digester.digest(), size: digester.bytes };
+}
+
+/** Builds the head for `walk`; index.db is written into `work` (a scratch directory the caller removes). */
+export async function buildHead(walk: WalkResult, input: HeadInput, work: string): Promise<BundleHead> {
+  const included = walk.graph.blobs.filter((b) => b.included);
+  const dbPath = join(work, 'index.db');
+  await buildManifestDb(walk.graph, dbPath, work);
+  const indexJson = buildIndexJson(walk.graph.images);
+  const sums = formatSha256Sums(included.map((b) => b.descriptor.digest));
+  const db = ManifestDb.open(dbPath);
+  const indexDb = await fileDigest(dbPath);
+  let bundleJson: BundleJson;
+  try {
+    bundleJson = buildBundleJson({
+      graph: walk.graph,
+      db,
+      created: input.created,
+      toolVersion: input.toolVersion,
+      keyId: input.keyId,
+      indexJson: { digest: digestOf(indexJson), size: indexJson.length },
+      indexDb,
+      sums: { digest: digestOf(sums), size: sums.length },
+    });
+  } finally {
+    db.close();
+  }
+  const bundleJsonBytes = serializeBundleJson(bundleJson);
+  return {
+    before: [
+      [BundleEntry.ociLayout, OCI_LAYOUT_BYTES],
+      [BundleEntry.bundleJson, bundleJsonBytes],
+      ...(input.key ? [[BundleEntry.signature, sign(bundleJsonBytes, input.key)] as const] : []),
+      [BundleEntry.indexJson, indexJson],
+    ],
+    indexDb: { path: dbPath, ...indexDb },
+    after: [[BundleEntry.sums, sums]],
+    bundleJson,
+  };
+}
+
+/**
+ * Every entry of the tar in order: the head, then each carried blob — from
+ * memory when the walk read it (manifests, configs: verified then), else from
+ * the local file `files` names, checked against its digest when copied.
+ */
+export function bundleEntries(head: BundleHead, walk: WalkResult, files: (digest: Digest) => string, source = 'the source'): PlacedEntry[] {
+  const entries: PlacedEntry[] = [
+    ...head.before.map(([name, bytes]) => ({ name, bytes })),
+    { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
+    ...head.after.map(([name, bytes]) => ({ name, bytes })),
+  ];
+  for (const blob of walk.graph.blobs) {
+    if (!blob.included) continue;
+    const desc = blob.descriptor;
+    const name = blobEntryName(desc.digest);
+    const held = walk.metadata.get(desc.digest);
+    entries.push(held ? { name, bytes: held } : { name, file: files(desc.digest), expected: desc, subject: `blob ${desc.digest} from ${source}` });
+  }
+  return entries;
+}

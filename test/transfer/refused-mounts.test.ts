@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaType } from '../../src/core/media-types.js';
+import { ferry } from '../helpers/ferry-cli.js';
+import { expectOk, sha256Hex, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { rigContext } from '../rig/context.js';
+import { RegistryHttp } from '../rig/registry-http.js';
+import { startRegistry, type Registry } from '../rig/registry.js';
+import { startNoMountProxy, type NoMountProxy } from './no-mount-proxy.js';
+
+// Issue 11 item 3: three repositories share layers; the target refuses every
+// cross-repository mount (answers 202). Each repository must still end up
+// holding every blob of its image: a blob is "present" only when the target
+// said so for THAT repository. Checked per repository with HEAD on the real
+// registry behind the proxy, for a single-file bundle (read by ranges) and a
+// split one (read in one pass).
+
+const REPOS = ['one/app', 'two/app', 'three/app'] as const;
+
+interface Pushed {
+  repository: string;
+  digest: string;
+  blobs: string[];
+}
+
+async function seedSharedImages(registry: Registry): Promise<Pushed[]> {
+  const http = new RegistryHttp(registry);
+  try {
+    // Shared: a layer that streams (> 1 MiB) and one that is buffered; plus one layer of each image's own.
+    const shared = [randomBytes(3 * 1024 * 1024 + 17), randomBytes(200 * 1024)];
+    const out: Pushed[] = [];
+    for (const repository of REPOS) {
+      const layers = [...shared, randomBytes(64 * 1024)].map((bytes) => ({ bytes, mediaType: MediaType.ociLayer, digest: `sha256:${sha256Hex(bytes)}`, size: bytes.length }));
+      for (const l of layers) await http.pushBlob(repository, l.digest, l.bytes);
+      const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
+      const config = { mediaType: MediaType.ociConfig, digest: `sha256:${sha256Hex(configBytes)}`, size: configBytes.length };
+      await http.pushBlob(repository, config.digest, configBytes);
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })) }));
+      await http.pushManifest(repository, '1.0', MediaType.ociManifest, manifest);
+      out.push({ repository, digest: `sha256:${sha256Hex(manifest)}`, blobs: [config.digest, ...layers.map((l) => l.digest)] });
+    }
+    return out;
+  } finally {
+    await http.close();
+  }
+}
+
+describe.skipIf(!rigContext().available)('import into a registry that refuses cross-repository mounts', () => {
+  let work: WorkDir;
+  let source: Registry;
+  let images: Pushed[];
+  const started: Array<{ stop(): Promise<void> }> = [];
+
+  beforeAll(async () => {
+    work = await workDir('ferry-refused-mounts-');
+    source = await startRegistry();
+    started.push(source);
+    images = await seedSharedImages(source);
+    const refs = REPOS.map((r) => `${source.host}/${r}:1.0`);
+    const common = ['--plain-http', '--store', work.path('store')];
+    expectOk(await ferry(['export', ...refs, '-o', work.path('shared.tar'), ...common]));
+    expectOk(await ferry(['export', ...refs, '-o', work.path('split.tar'), '--split', '1M', ...common]));
+  });
+
+  afterAll(async () => {
+    for (const s of started.reverse()) await s.stop();
+    await work?.cleanup();
+  });
+
+  async function importThrough(bundle: string): Promise<{ target: Registry; proxy: NoMountProxy; report: { images: Array<{ target: string; digest: string }>; failed: unknown[] } }> {
+    const target = await startRegistry();
+    started.push(target);
+    const proxy = await startNoMountProxy(new URL(target.url));
+    started.push(proxy);
+    const run = expectOk(await ferry(['import', bundle, '--to', `${proxy.host}/mirror`, '--plain-http', '--store', work.path('import-store'), '--json']));
+    return { target, proxy, report: run.json as { images: Array<{ target: string; digest: string }>; failed: unknown[] } };
+  }
+
+  async function expectEveryBlobInItsOwnRepository(target: Registry): Promise<void> {
+    const view = new TargetView(target);
+    try {
+      for (const image of images) {
+        const repo = `mirror/${image.repository}`;
+        expect((await view.manifest(repo, '1.0'))?.digest, `${repo}:1.0`).toBe(image.digest);
+        for (const blob of image.blobs) expect(await view.blobStatus(repo, blob), `${blob} in ${repo}`).toBe(200);
+      }
+    } finally {
+      await view.close();
+    }
+  }
+
+  it.each([
+    ['a single-file bundle (read by ranges)', 'shared.tar'],
+    ['a split bundle (one pass over the volumes)', 'split.tar.000'],
+  ])('%s: every repository holds every blob of its image', async (_kind, file) => {
+    const { target, proxy, report } = await importThrough(work.path(file));
+    expect(proxy.refused(), 'the target was asked to mount and refused').toBeGreaterThan(0);
+    expect(report.failed).toEqual([]);
+    expect(report.images).toHaveLength(3);
+    await expectEveryBlobInItsOwnRepository(target);
+  });
+});
