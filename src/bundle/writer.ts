@@ -8,7 +8,7 @@ import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { digestOf, type Digest } from '../core/digest.js';
 import { UsageError } from '../core/errors.js';
-import { createDigester, verifyStream } from '../core/hashing.js';
+import { digestFile, verifyStream } from '../core/hashing.js';
 import { buildBundleJson, resolveCreated } from './bundle-json-build.js';
 import { formatSha256Sums } from './checksums.js';
 import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
@@ -29,6 +29,7 @@ import { canPlaceAt, maxFileSize } from './output-fs.js';
 import { PlacedBundle, type PlacedEntry } from './placed-writer.js';
 import { outputError } from './output-errors.js';
 import { scratchDir } from './scratch-dir.js';
+import { checkToolNames, checkToolsFitVolumeZero, tarEntryBytes, type ToolInput } from './tool-entries.js';
 
 // writeBundle: walk the graph, build the head (index.json, index.db,
 // SHA256SUMS, then bundle.json over their digests, then its signature), and
@@ -71,6 +72,8 @@ export interface WriteBundleOptions {
    * core at once instead of streamed from `fetch` (each still verified).
    */
   localFile?: (desc: Descriptor) => string | undefined;
+  /** ferry releases to carry as `ferry/tool/…` right after the head (in volume 0 of a split bundle). */
+  tools?: readonly ToolInput[];
 }
 
 export interface WriteBundleResult {
@@ -84,16 +87,6 @@ export interface WriteBundleResult {
   bytes: number;
   sha256: string | undefined;
   keyId: string | null;
-}
-
-async function fileDigest(path: string): Promise<EntryDigest> {
-  const digester = createDigester();
-  await pipeline(createReadStream(path), digester, async (source: AsyncIterable<unknown>) => {
-    for await (const _ of source) {
-      // hashed in passing
-    }
-  });
-  return { digest: digester.digest(), size: digester.bytes };
 }
 
 async function writeBlobs(pack: Pack, walk: WalkResult, fetch: FetchBlob, mtime: Date, opts: WriteBundleOptions): Promise<void> {
@@ -118,6 +111,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   if (opts.split !== undefined && (!Number.isSafeInteger(opts.split) || opts.split < MIN_SPLIT_BYTES)) {
     throw new UsageError(`split size ${opts.split} is too small: volumes must be at least ${MIN_SPLIT_BYTES} bytes`);
   }
+  const tools = opts.tools ?? [];
+  checkToolNames(tools);
   const key = opts.signingKey === undefined ? undefined : parsePrivateKey(opts.signingKey);
   const keyId = key ? keyIdOf(key) : null;
   const source = opts.fetch;
@@ -125,7 +120,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
 
   const walk = await walkBundleGraph(opts.images, fetch, opts.assumes, opts.signal);
   const included = walk.graph.blobs.filter((b) => b.included);
-  const carried = included.reduce((n, b) => n + b.descriptor.size, 0);
+  const carried = included.reduce((n, b) => n + b.descriptor.size, tools.reduce((n, t) => n + t.size, 0));
   opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: carried, assumed: walk.graph.blobs.length - included.length });
   const created = resolveCreated(opts.created, walk.newestCreated);
   // Said before a byte is written, not at volume 1001: the blobs alone already need this many.
@@ -146,9 +141,9 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     const dbPath = join(work, 'index.db');
     await buildManifestDb(walk.graph, dbPath, work);
     const indexJson = buildIndexJson(walk.graph.images);
-    const sums = formatSha256Sums(included.map((b) => b.descriptor.digest));
+    const sums = formatSha256Sums(included.map((b) => b.descriptor.digest), tools);
     const db = ManifestDb.open(dbPath);
-    const indexDb = await fileDigest(dbPath);
+    const indexDb = await digestFile(dbPath);
     let bundleJson: BundleJson;
     try {
       bundleJson = buildBundleJson({
@@ -160,6 +155,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
         indexJson: { digest: digestOf(indexJson), size: indexJson.length },
         indexDb,
         sums: { digest: digestOf(sums), size: sums.length },
+        releases: tools.map(({ path: _, ...release }) => release),
       });
     } finally {
       db.close();
@@ -174,7 +170,9 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       ],
       indexDb: { path: dbPath, ...indexDb },
       after: [[BundleEntry.sums, sums]],
+      tools,
     };
+    checkToolsFitVolumeZero(headTarBytes(head), tools, opts.split);
     if (placed) return await writePlaced(placed.bundle, placed.files, head, walk, created, opts, { bundleJson, keyId });
     return await writeStreamed(head, walk, fetch, created, opts, key, { bundleJson, keyId });
   } catch (err) {
@@ -185,11 +183,16 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   }
 }
 
-/** The head entries around index.db, which is a file (hashed as bundle.json names it). */
+/** The head entries around index.db, which is a file (hashed as bundle.json names it), then the releases carried. */
 interface HeadEntries {
   before: ReadonlyArray<readonly [string, Buffer]>;
   indexDb: EntryDigest & { path: string };
   after: ReadonlyArray<readonly [string, Buffer]>;
+  tools: readonly ToolInput[];
+}
+
+function headTarBytes(head: HeadEntries): number {
+  return [...head.before, ...head.after].reduce((n, [, bytes]) => n + tarEntryBytes(bytes.length), tarEntryBytes(head.indexDb.size));
 }
 
 /**
@@ -223,6 +226,7 @@ async function writePlaced(
     ...head.before.map(([name, bytes]) => ({ name, bytes })),
     { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
     ...head.after.map(([name, bytes]) => ({ name, bytes })),
+    ...head.tools.map((t) => ({ name: t.entry, file: t.path, expected: t, subject: t.entry })),
   ];
   for (const blob of walk.graph.blobs) {
     if (!blob.included) continue;
@@ -263,6 +267,7 @@ async function writeStreamed(
       // Our own file, but streamed and re-verified: it must be the bytes bundle.json names.
       await writeEntry(pack, entryHeader(BundleEntry.indexDb, head.indexDb.size, created), createReadStream(head.indexDb.path), [verifyStream(head.indexDb, BundleEntry.indexDb)]);
       for (const [name, bytes] of head.after) await entry(name, bytes);
+      for (const t of head.tools) await writeEntry(pack, entryHeader(t.entry, t.size, created), createReadStream(t.path), [verifyStream(t, t.entry)]);
       await writeBlobs(pack, walk, fetch, created, opts);
       pack.finalize();
     } catch (err) {

@@ -3,7 +3,7 @@ import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
-import { writeBundle, type WriteBundleResult } from '../bundle/index.js';
+import { writeBundle, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import type { EventSink, NodeAction } from './events.js';
 import type { Inventory } from './inventory.js';
@@ -25,6 +25,8 @@ export interface ExportOptions {
   since?: Inventory;
   concurrency?: number;
   toolVersion: string;
+  /** ferry releases to carry in the bundle (ferry/tool/…, in volume 0). */
+  tools?: ToolInput[];
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
@@ -91,6 +93,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),
     ...(assumes.length ? { assumes } : {}),
     toolVersion: options.toolVersion,
+    ...(options.tools?.length ? { tools: options.tools } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   options.store.recordBundle({

@@ -13,6 +13,7 @@ import { formatBytes, formatTable } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
 import { registryPool, withRegistryFlags } from '../registry-flags.js';
 import { TOOL_VERSION } from '../version.js';
+import { carriedReleases, withFerryValues, type CarriedReleases } from '../with-ferry.js';
 
 async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
   const platforms = args['all-platforms'] ? [] : (args.platform ?? []).map(parsePlatform);
@@ -48,9 +49,11 @@ export const exportCommand = defineCommand({
       .option('sign', { type: 'string', describe: 'Ed25519 private key (NAME.key from ferry keygen)' })
       .option('split', { type: 'string', describe: 'cut into volumes of SIZE bytes (4G, 700M, or fat32 = 4 GiB - 1)' })
       .option('only-volume', { type: 'number', describe: 'with --split: keep only volume N (0-based) — re-makes a lost or damaged stick; the bytes are identical' })
-      .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' }),
+      .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' })
+      .option('with-ferry', { type: 'string', describe: 'carry ferry itself in volume 0 (docs/far-side.md): a release from npm run release, or without a value the release of this ferry; repeatable' }),
   async run(args, ctx) {
-    const images = await imagesFrom(args);
+    const withFerry = withFerryValues(args['with-ferry']);
+    const images = await imagesFrom({ ...args, refs: [...(args.refs ?? []), ...withFerry.refs] });
     const signingKey = args.sign ? await readPrivateKeyFile(args.sign) : undefined;
     const split = args.split ? parseSplitSize(args.split) : undefined;
     const since = args.since ? await readInventory(args.since) : undefined;
@@ -59,7 +62,9 @@ export const exportCommand = defineCommand({
     const registries = registryPool(args, ctx.signal);
     const store = await openStoreFromArgs(args);
     const progress = progressReporter(ctx, 'export');
+    let carried: CarriedReleases = { tools: [], cleanup: async () => undefined };
     try {
+      carried = await carriedReleases(withFerry.files);
       const report = await exportImages({
         images,
         registries,
@@ -70,6 +75,7 @@ export const exportCommand = defineCommand({
         ...(since ? { since } : {}),
         concurrency: args.concurrency,
         toolVersion: TOOL_VERSION,
+        ...(carried.tools.length ? { tools: carried.tools } : {}),
         onEvent: progress.sink,
         signal: ctx.signal,
       });
@@ -85,11 +91,13 @@ export const exportCommand = defineCommand({
           '',
           `pulled ${report.pulled.copied} new blobs (${formatBytes(report.pulled.bytes)}), ${report.pulled.skipped} already in the store`,
           `wrote ${report.bundle.files.join(', ')}: ${report.bundle.bundleJson.blobs.count} blobs, ${formatBytes(report.bundle.bytes)}${report.bundle.keyId ? `, signed by ${report.bundle.keyId}` : ', UNSIGNED'}`,
+          ...carried.tools.map((t) => `carries ${t.entry} (${formatBytes(t.size)}) in ${report.bundle.files[0]}`),
         ].join('\n'),
       );
       return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
       if (output !== args.output) await rm(dirname(output), { recursive: true, force: true });
+      await carried.cleanup();
       progress.done();
       await store.close();
       await registries.closeAll();
