@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/core/errors.js';
 import { ferry } from '../helpers/ferry-cli.js';
@@ -53,7 +53,7 @@ describe.skipIf(!rigContext().available)('ferry export --with-ferry', () => {
   it('refuses a file that is not a ferry release, before pulling anything', async () => {
     const [ref] = sourceRefs(seededRig());
     const fake = work.path('ferry-0.1.0-linux-x64.tar.gz');
-    await copyFile(work.path('bare.tar'), fake);
+    await writeFile(fake, 'not gzip at all\n');
     const refused = await ferry(['export', ref as string, '-o', work.path('fake.tar'), '--store', work.path('fresh-store'), '--plain-http', '--with-ferry', fake]);
     expect(refused.code, refused.stderr).toBe(ExitCode.integrity);
     expect(refused.stderr).toContain('ferry-0.1.0-linux-x64.tar.gz: is not a readable .tar.gz');
