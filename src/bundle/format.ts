@@ -39,7 +39,7 @@ export const MAX_SUMS_BYTES = 32 * 1024 * 1024;
  * A ferry release (src/release builds them): `ferry-<version>-<os>-<arch>.tar.gz`,
  * os and arch as Node.js names them (linux-x64, linux-arm64, win32-x64).
  */
-export const RELEASE_FILE = /^ferry-([0-9][0-9A-Za-z.+-]{0,47})-([a-z0-9]+)-([a-z0-9_]+)\.tar\.gz$/;
+export const RELEASE_FILE = /^ferry-([0-9][0-9A-Za-z.+-]{0,47})-([a-z0-9]{1,16})-([a-z0-9_]{1,16})\.tar\.gz$/;
 /** Where a bundle carries releases: right after the head, before the first blob (so volume 0 holds them). */
 export const TOOL_PREFIX = 'ferry/tool/';
 

@@ -34,7 +34,7 @@ function which(name: string): string | undefined {
 /** Why this machine cannot make a far machine, or undefined when it can. */
 export function farMachineUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';
-  for (const tool of ['unshare', 'ip', 'docker-registry', 'skopeo', 'curl']) if (!which(tool)) return `${tool} not found`;
+  for (const tool of ['unshare', 'ip', 'docker-registry', 'skopeo', 'curl', 'strace']) if (!which(tool)) return `${tool} not found`;
   const probe = spawnSync('unshare', ['--mount', '--net', '--pid', '--fork', 'true']);
   return probe.status === 0 ? undefined : `unshare --mount --net --pid failed: ${probe.stderr.toString().trim()}`;
 }
