@@ -3,7 +3,7 @@ import { defineCommand } from '../command.js';
 import { formatBytes, formatTable } from '../output.js';
 
 /** `, needs GLIBC 2.34`: what the carried release's binaries need of the far side. */
-export function requiresText(requires: Readonly<Record<string, string>>): string {
+function requiresText(requires: Readonly<Record<string, string>>): string {
   const parts = Object.entries(requires).map(([k, v]) => `${k} ${v}`);
   return parts.length > 0 ? `, needs ${parts.join(', ')}` : '';
 }
