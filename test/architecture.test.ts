@@ -20,7 +20,8 @@ const ALLOWED: Record<string, string[]> = {
   doctor: ['core', 'registry/api', 'registry/client'],
   k8s: ['core', 'store', 'registry/api', 'registry/client', 'bundle', 'transfer'],
   demo: ['core', 'store', 'registry/api', 'registry/client', 'registry/server', 'bundle', 'transfer'],
-  cli: ['core', 'store', 'registry/api', 'registry/client', 'registry/server', 'bundle', 'transfer', 'doctor', 'k8s', 'demo'],
+  release: ['core', 'bundle'],
+  cli: ['core', 'store', 'registry/api', 'registry/client', 'registry/server', 'bundle', 'transfer', 'doctor', 'k8s', 'demo', 'release'],
 };
 
 function layerOf(file: string): string {

@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { verifyingStream } from '../core/verified-stream.js';
-import { blobEntryName } from './format.js';
+import { blobEntryName, type BundleRelease } from './format.js';
 import { ustarSize } from './ustar.js';
 import type { DbBlob } from './manifest-db.js';
 import type { Bundle } from './reader.js';
@@ -73,6 +73,12 @@ export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRan
   try {
     const ranges: BlobRange[] = [];
     let offset = bundle.headBytes;
+    // The ferry releases carried come first (toolRanges says where).
+    for (const release of bundle.bundleJson.releases ?? []) {
+      const header = readAt(fd, offset, BLOCK);
+      if (!header || !headerMatches(header, release.entry, release.size)) return undefined;
+      offset += BLOCK + padded(release.size);
+    }
     for (const blob of carried) {
       const entry = blobEntryName(blob.descriptor.digest);
       const header = readAt(fd, offset, BLOCK);
@@ -88,6 +94,15 @@ export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRan
   }
 }
 
+/** Where the data of each carried ferry release starts, for a bundle locateBlobs laid out (it checked their headers). */
+export function toolRanges(bundle: Pick<Bundle, 'headBytes' | 'bundleJson'>): Array<{ release: BundleRelease; start: number }> {
+  let offset = bundle.headBytes;
+  return (bundle.bundleJson.releases ?? []).map((release) => {
+    const start = offset + BLOCK;
+    offset = start + padded(release.size);
+    return { release, start };
+  });
+}
 
 /** The bytes of one located blob, verified (size and digest) as they are read: errors like the one-pass reader's. */
 export function openBlobRange(path: string, range: BlobRange): Readable {

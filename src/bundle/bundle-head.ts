@@ -14,17 +14,19 @@ import { buildManifestDb } from './manifest-db-build.js';
 import { ManifestDb } from './manifest-db.js';
 import type { PlacedEntry } from './placed-writer.js';
 import { sign } from './sign.js';
+import { tarEntryBytes, type ToolInput } from './tool-entries.js';
 
 // A bundle's head (index.json, index.db, SHA256SUMS, then bundle.json over
-// their digests and its signature) and the whole tar as a list of entries in
+// their digests and its signature), the ferry releases it carries, and the whole tar as a list of entries in
 // order: what both writers serialise, and what re-making one volume lays out
 // to find its byte range (design §4: the same input gives the same bytes).
 
-/** The head entries around index.db, which is a file (hashed as bundle.json names it). */
+/** The head entries around index.db, which is a file (hashed as bundle.json names it), then the releases carried. */
 export interface BundleHead {
   before: ReadonlyArray<readonly [string, Buffer]>;
   indexDb: EntryDigest & { path: string };
   after: ReadonlyArray<readonly [string, Buffer]>;
+  tools: readonly ToolInput[];
   bundleJson: BundleJson;
 }
 
@@ -33,6 +35,13 @@ export interface HeadInput {
   toolVersion: string;
   key: KeyObject | undefined;
   keyId: string | null;
+  /** ferry releases carried right after the head (`ferry/tool/…`). */
+  tools?: readonly ToolInput[];
+}
+
+/** Tar bytes of the head entries alone (without the releases). */
+export function headTarBytes(head: BundleHead): number {
+  return [...head.before, ...head.after].reduce((n, [, bytes]) => n + tarEntryBytes(bytes.length), tarEntryBytes(head.indexDb.size));
 }
 
 async function fileDigest(path: string): Promise<EntryDigest> {
@@ -51,7 +60,8 @@ export async function buildHead(walk: WalkResult, input: HeadInput, work: string
   const dbPath = join(work, 'index.db');
   await buildManifestDb(walk.graph, dbPath, work);
   const indexJson = buildIndexJson(walk.graph.images);
-  const sums = formatSha256Sums(included.map((b) => b.descriptor.digest));
+  const tools = input.tools ?? [];
+  const sums = formatSha256Sums(included.map((b) => b.descriptor.digest), tools);
   const db = ManifestDb.open(dbPath);
   const indexDb = await fileDigest(dbPath);
   let bundleJson: BundleJson;
@@ -65,6 +75,7 @@ export async function buildHead(walk: WalkResult, input: HeadInput, work: string
       indexJson: { digest: digestOf(indexJson), size: indexJson.length },
       indexDb,
       sums: { digest: digestOf(sums), size: sums.length },
+      releases: tools.map(({ path: _, ...release }) => release),
     });
   } finally {
     db.close();
@@ -79,6 +90,7 @@ export async function buildHead(walk: WalkResult, input: HeadInput, work: string
     ],
     indexDb: { path: dbPath, ...indexDb },
     after: [[BundleEntry.sums, sums]],
+    tools,
     bundleJson,
   };
 }
@@ -93,6 +105,7 @@ export function bundleEntries(head: BundleHead, walk: WalkResult, files: (digest
     ...head.before.map(([name, bytes]) => ({ name, bytes })),
     { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
     ...head.after.map(([name, bytes]) => ({ name, bytes })),
+    ...head.tools.map((t) => ({ name: t.entry, file: t.path, expected: t, subject: t.entry })),
   ];
   for (const blob of walk.graph.blobs) {
     if (!blob.included) continue;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
 import { formatPlatform } from '../core/platform.js';
 import type { BundleGraph } from './bundle-graph.js';
-import { BUNDLE_FORMAT, type BundleJson, type EntryDigest } from './format.js';
+import { BUNDLE_FORMAT, type BundleJson, type BundleRelease, type EntryDigest } from './format.js';
 import type { ManifestDb } from './manifest-db.js';
 import { MAX_TAR_MTIME } from './tar-writer.js';
 
@@ -30,11 +30,12 @@ export function resolveCreated(created: Date | undefined, newestConfig: Date | u
   return new Date(seconds * 1000);
 }
 
-/** A content id: the same head content and creation time give the same id. */
-export function bundleId(created: string, entries: BundleJson['entries'], assumes: readonly string[]): string {
+/** A content id: the same head content and creation time give the same id (the releases carried count too). */
+export function bundleId(created: string, entries: BundleJson['entries'], assumes: readonly string[], releases: readonly BundleRelease[] = []): string {
   const hash = createHash('sha256').update(`${BUNDLE_FORMAT}\n${created}\n`);
   for (const e of [entries['index.json'], entries['ferry/index.db'], entries['ferry/SHA256SUMS']]) hash.update(`${e.digest} ${e.size}\n`);
   for (const a of assumes) hash.update(`${a}\n`);
+  for (const r of releases) hash.update(`${r.entry} ${r.digest} ${r.size}\n`);
   return hash.digest('hex').slice(0, 32);
 }
 
@@ -48,6 +49,8 @@ export interface BundleJsonInput {
   indexJson: EntryDigest;
   indexDb: EntryDigest;
   sums: EntryDigest;
+  /** The ferry releases carried (`ferry/tool/…`); none: no `releases` field at all. */
+  releases?: readonly BundleRelease[];
 }
 
 export function buildBundleJson(input: BundleJsonInput): BundleJson {
@@ -59,9 +62,10 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
     .filter((b) => !b.included)
     .map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType }))
     .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const releases = input.releases ?? [];
   return {
     format: BUNDLE_FORMAT,
-    id: bundleId(created, entries, assumes.map((a) => a.digest)),
+    id: bundleId(created, entries, assumes.map((a) => a.digest), releases),
     created,
     tool: { name: 'ferry', version: input.toolVersion },
     signer: input.keyId ? { algorithm: 'ed25519', keyId: input.keyId } : null,
@@ -75,5 +79,6 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
       platforms: db.platforms(i.root.digest).map(formatPlatform),
     })),
     assumes,
+    ...(releases.length > 0 ? { releases: releases.map((r) => ({ entry: r.entry, version: r.version, os: r.os, arch: r.arch, digest: r.digest, size: r.size, requires: r.requires })) } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
-import { BundleEntry, HEAD_ORDER, digestOfBlobEntry, type HeadEntryName } from './format.js';
+import { BundleEntry, HEAD_ORDER, digestOfBlobEntry, isToolEntry, type HeadEntryName } from './format.js';
 
 // The reader's allow-list (design §4, anti-pattern 12). Every tar entry passes
 // through `check` before a byte of it is read: regular files only, no directory
@@ -14,7 +14,7 @@ export interface TarHeaderLike {
   linkname?: string | null;
 }
 
-export type CheckedEntry = { kind: 'head'; name: HeadEntryName } | { kind: 'blob'; name: string; digest: Digest };
+export type CheckedEntry = { kind: 'head'; name: HeadEntryName } | { kind: 'blob'; name: string; digest: Digest } | { kind: 'tool'; name: string };
 
 const HEAD_NAMES = new Set<string>(HEAD_ORDER);
 const LAST_HEAD = HEAD_ORDER.length - 1;
@@ -59,6 +59,7 @@ export class EntryPolicy {
   private readonly seen = new Set<string>();
   /** Index in HEAD_ORDER of the last head entry accepted; -1 before the first. */
   private headAt = -1;
+  private blobSeen = false;
 
   /** True once ferry/SHA256SUMS, the last head entry, has been accepted. */
   get headComplete(): boolean {
@@ -70,11 +71,19 @@ export class EntryPolicy {
     checkType(header);
     checkPath(name);
     const digest = digestOfBlobEntry(name);
-    if (!digest && !HEAD_NAMES.has(name)) throw refuse(name, 'is not part of a ferry bundle (unknown name)');
+    const tool = !digest && isToolEntry(name);
+    if (!digest && !tool && !HEAD_NAMES.has(name)) throw refuse(name, 'is not part of a ferry bundle (unknown name)');
     if (this.seen.has(name)) throw refuse(name, 'appears twice');
     this.seen.add(name);
+    // A carried ferry release (ferry/tool/…) sits between the head and the first blob.
+    if (tool) {
+      if (!this.headComplete) throw refuse(name, `comes before ${this.nextRequired()}: a carried ferry release follows the head`);
+      if (this.blobSeen) throw refuse(name, 'comes after a blob: a carried ferry release precedes the blobs');
+      return { kind: 'tool', name };
+    }
     if (digest) {
       if (!this.headComplete) throw refuse(name, `comes before ${this.nextRequired()}: metadata must precede blobs`);
+      this.blobSeen = true;
       return { kind: 'blob', name, digest };
     }
     const at = HEAD_ORDER.indexOf(name as HeadEntryName);

@@ -38,6 +38,35 @@ export const SIGNATURE_BYTES = 64;
 /** SHA256SUMS holds 143 bytes per blob: 32 MiB is ~230 000 blobs. */
 export const MAX_SUMS_BYTES = 32 * 1024 * 1024;
 
+/**
+ * A ferry release (src/release builds them): `ferry-<version>-<os>-<arch>.tar.gz`,
+ * os and arch as Node.js names them (linux-x64, linux-arm64, win32-x64).
+ */
+export const RELEASE_FILE = /^ferry-([0-9][0-9A-Za-z.+-]{0,47})-([a-z0-9]{1,16})-([a-z0-9_]{1,16})\.tar\.gz$/;
+/** Where a bundle carries releases: right after the head, before the first blob (so volume 0 holds them). */
+export const TOOL_PREFIX = 'ferry/tool/';
+
+export interface ReleaseName {
+  version: string;
+  os: string;
+  arch: string;
+}
+
+/** version, os and arch of a release file name (no directory), or undefined. */
+export function parseReleaseFileName(file: string): ReleaseName | undefined {
+  const m = RELEASE_FILE.exec(file);
+  return m ? { version: m[1] as string, os: m[2] as string, arch: m[3] as string } : undefined;
+}
+
+export function releaseFileName({ version, os, arch }: ReleaseName): string {
+  return `ferry-${version}-${os}-${arch}.tar.gz`;
+}
+
+/** True for `ferry/tool/<release file>`: the only entries besides the head and the blobs. */
+export function isToolEntry(name: string): boolean {
+  return name.startsWith(TOOL_PREFIX) && RELEASE_FILE.test(name.slice(TOOL_PREFIX.length));
+}
+
 const BLOB_PREFIX = 'blobs/sha256/';
 const BLOB_NAME = /^blobs\/sha256\/([a-f0-9]{64})$/;
 
@@ -73,6 +102,16 @@ export interface AssumedBlob {
   mediaType: string;
 }
 
+/** A ferry release the bundle carries as `ferry/tool/…` (bundle.json `releases`). */
+export interface BundleRelease extends ReleaseName {
+  /** The tar entry: `ferry/tool/ferry-<version>-<os>-<arch>.tar.gz`. */
+  entry: string;
+  digest: Digest;
+  size: number;
+  /** Highest symbol version its binaries need, per prefix (`{"GLIBC": "2.34"}`); empty off Linux. */
+  requires: Record<string, string>;
+}
+
 export interface BundleJson {
   format: typeof BUNDLE_FORMAT;
   /** Content id: the same content and creation time give the same id. */
@@ -91,6 +130,8 @@ export interface BundleJson {
   images: BundleImageSummary[];
   /** Empty unless this is a delta bundle. */
   assumes: AssumedBlob[];
+  /** Present only when the bundle carries ferry itself (`ferry export --with-ferry`), in tar order. */
+  releases?: BundleRelease[];
 }
 
 /** Stable bytes: fixed key order (object literals), two-space indent, trailing newline. */
@@ -142,13 +183,7 @@ export function checkCreated(v: unknown, invalid: (what: string) => IntegrityErr
 /** Parses and validates untrusted bundle.json bytes (size and nesting bounded here too). */
 export function parseBundleJson(bytes: Uint8Array): BundleJson {
   const doc = parseBoundedJsonObject(bytes, { subject: BundleEntry.bundleJson, maxBytes: MAX_METADATA_BYTES, code: ErrorCode.bundleInvalid });
-  if (doc.format !== BUNDLE_FORMAT) {
-    throw new IntegrityError(`${BundleEntry.bundleJson}: format '${String(doc.format).slice(0, 60)}' is not ${BUNDLE_FORMAT}`, {
-      code: ErrorCode.bundleInvalid,
-      subject: BundleEntry.bundleJson,
-      hint: 'this bundle was written by another tool or a newer ferry: upgrade ferry',
-    });
-  }
+  if (doc.format !== BUNDLE_FORMAT) throw otherFormat(doc);
   const id = str(doc.id, 'id', 128);
   const created = checkCreated(doc.created, invalid);
   if (!isRecord(doc.tool) || doc.tool.name !== 'ferry') throw invalid("tool.name must be 'ferry'");
@@ -191,5 +226,44 @@ export function parseBundleJson(bytes: Uint8Array): BundleJson {
     blobs: { count: doc.blobs.count, bytes: doc.blobs.bytes },
     images,
     assumes,
+    ...(doc.releases === undefined ? {} : { releases: parseReleases(doc.releases) }),
   };
+}
+
+function parseReleases(v: unknown): BundleRelease[] {
+  if (!Array.isArray(v) || v.length > 16) throw invalid('releases must be an array of at most 16');
+  const seen = new Set<string>();
+  return v.map((r, i): BundleRelease => {
+    const entry = isRecord(r) && typeof r.entry === 'string' ? r.entry : '';
+    const name = isToolEntry(entry) ? parseReleaseFileName(entry.slice(TOOL_PREFIX.length)) : undefined;
+    if (!isRecord(r) || !name || !isDigest(r.digest) || !isSize(r.size) || !isRecord(r.requires)) throw invalid(`releases[${i}] is malformed`);
+    if (r.version !== name.version || r.os !== name.os || r.arch !== name.arch) throw invalid(`releases[${i}]: version, os and arch must match ${entry}`);
+    if (seen.has(entry)) throw invalid(`releases[${i}]: ${entry} is listed twice`);
+    seen.add(entry);
+    const requires: Record<string, string> = {};
+    for (const [k, want] of Object.entries(r.requires)) requires[str(k, `releases[${i}].requires`, 32)] = str(want, `releases[${i}].requires.${k}`, 32);
+    return { entry, ...name, digest: r.digest, size: r.size, requires };
+  });
+}
+
+/**
+ * Another format: one line that says which format this bundle needs and, when it
+ * carries a ferry that reads it, where (a later format keeps `format` and
+ * `releases` in bundle.json, the second entry, for exactly this message).
+ */
+function otherFormat(doc: Record<string, unknown>): IntegrityError {
+  const format = String(doc.format).slice(0, 60);
+  const version = /^ferry\.bundle\.v(\d{1,4})$/.exec(format);
+  const newer = version !== null && Number(version[1]) > BUNDLE_FORMAT_VERSION;
+  const written = isRecord(doc.tool) ? doc.tool.version : undefined;
+  const writer = typeof written === 'string' && /^[0-9A-Za-z.+-]{1,64}$/.test(written) ? written : undefined;
+  const carried = Array.isArray(doc.releases)
+    ? doc.releases.flatMap((r) => (isRecord(r) && typeof r.entry === 'string' && isToolEntry(r.entry) ? [r.entry] : []))
+    : [];
+  const message = newer
+    ? `${BundleEntry.bundleJson}: this bundle is ${format}${writer ? ` (written by ferry ${writer})` : ''}; this ferry reads ${BUNDLE_FORMAT} only`
+    : `${BundleEntry.bundleJson}: format '${format}' is not ${BUNDLE_FORMAT}`;
+  let hint = newer ? `use a ferry that reads ${format}${writer ? ` (ferry ${writer} or later)` : ''}` : 'this bundle was written by another tool or a newer ferry: upgrade ferry';
+  if (newer && carried.length > 0) hint += `: the bundle carries it as ${carried.join(', ')} — take it out and check it as docs/far-side.md shows`;
+  return new IntegrityError(message, { code: ErrorCode.bundleInvalid, subject: BundleEntry.bundleJson, hint });
 }

@@ -14,13 +14,18 @@ export interface HeadFiles {
   index: OciIndexJson;
   db: ManifestDb;
   sums: readonly Digest[];
+  /** The `ferry/tool/…` lines of SHA256SUMS. */
+  toolSums?: ReadonlyArray<{ entry: string; digest: Digest }>;
 }
 
 function disagree(a: string, b: string, what: string): IntegrityError {
   return new IntegrityError(`${a} disagrees with ${b}: ${what}`, { code: ErrorCode.bundleInvalid, subject: a });
 }
 
-export function checkHeadConsistency({ bundleJson, index, db, sums }: HeadFiles): void {
+export function checkHeadConsistency({ bundleJson, index, db, sums, toolSums = [] }: HeadFiles): void {
+  // The ferry releases carried: the same in SHA256SUMS as in bundle.json, in the same (tar) order.
+  const releases = (bundleJson.releases ?? []).map((r) => `${r.entry} ${r.digest}`).join(',');
+  if (toolSums.map((t) => `${t.entry} ${t.digest}`).join(',') !== releases) throw disagree(BundleEntry.sums, BundleEntry.bundleJson, 'the ferry releases carried differ');
   const blobs = db.blobs();
   const included = blobs.filter((b) => b.included);
   // SHA256SUMS and index.db list the carried blobs in the same (tar) order.

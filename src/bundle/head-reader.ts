@@ -6,7 +6,7 @@ import { ErrorCode, IntegrityError, InternalError } from '../core/errors.js';
 import { verifyBytes, verifyStream } from '../core/hashing.js';
 import { INDEX_DB_BASE_BYTES, INDEX_DB_BYTES_PER_ROW, MAX_INDEX_DB_BYTES, MAX_METADATA_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
-import { parseSha256Sums, SUMS_LINE_BYTES } from './checksums.js';
+import { parseSha256SumsFile, SUMS_LINE_BYTES } from './checksums.js';
 import { EntryPolicy } from './entry-policy.js';
 import { BundleEntry, MAX_SUMS_BYTES, OCI_LAYOUT_BYTES, SIGNATURE_BYTES, parseBundleJson, type BundleJson, type EntryDigest } from './format.js';
 import { checkHeadConsistency } from './head-consistency.js';
@@ -88,7 +88,7 @@ export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolD
   let state: SignatureState | undefined;
   let index: OciIndexJson | undefined;
   let db: ManifestDb | undefined;
-  let sums: Digest[] | undefined;
+  let sums: ReturnType<typeof parseSha256SumsFile> | undefined;
   let headBytes = 0;
   try {
     while (!policy.headComplete) {
@@ -136,16 +136,18 @@ export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolD
           break;
         }
         case BundleEntry.sums: {
-          const count = need(bundleJson).blobs.count;
-          const bytes = await readVouched(tar, entry, checked.name, need(bundleJson).entries['ferry/SHA256SUMS'], Math.min(MAX_SUMS_BYTES, count * SUMS_LINE_BYTES));
-          sums = parseSha256Sums(bytes);
+          const promised = need(bundleJson);
+          const lines = promised.blobs.count + (promised.releases?.length ?? 0);
+          const bytes = await readVouched(tar, entry, checked.name, promised.entries['ferry/SHA256SUMS'], Math.min(MAX_SUMS_BYTES, lines * SUMS_LINE_BYTES));
+          sums = parseSha256SumsFile(bytes);
           headBytes = (entry.header.byteOffset ?? 0) + Math.ceil(bytes.length / 512) * 512;
           break;
         }
       }
     }
-    const done = { bundleJson: need(bundleJson), index: need(index), db: need(db), sums: need(sums) };
-    checkHeadConsistency(done);
+    const { blobs, tools } = need(sums);
+    const done = { bundleJson: need(bundleJson), index: need(index), db: need(db), sums: blobs };
+    checkHeadConsistency({ ...done, toolSums: tools });
     return { ...done, signature: state ?? 'none', keyId: done.bundleJson.signer?.keyId ?? null, headBytes, policy };
   } catch (err) {
     db?.close();

@@ -1,6 +1,8 @@
 // src/bundle: the ferry.bundle.v1 format (design §4) — writer, head-only
 // reader, verified blob iterator, signing, volumes. Imports core only.
-export { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleEntry, HEAD_ORDER, OCI_LAYOUT_BYTES, blobEntryName, digestOfBlobEntry, parseBundleJson, serializeBundleJson } from './format.js';
+export { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleEntry, HEAD_ORDER, OCI_LAYOUT_BYTES, TOOL_PREFIX, blobEntryName, digestOfBlobEntry, isToolEntry, parseBundleJson, parseReleaseFileName, releaseFileName, serializeBundleJson } from './format.js';
+export type { BundleRelease, ReleaseName } from './format.js';
+export type { ToolInput } from './tool-entries.js';
 export { entryHeader, writeEntry } from './tar-writer.js';
 export type { AssumedBlob, BundleImageSummary, BundleJson, EntryDigest, HeadEntryName } from './format.js';
 export { EntryPolicy, quoteEntryName } from './entry-policy.js';

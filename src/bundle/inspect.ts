@@ -1,4 +1,5 @@
 import { formatPlatform } from '../core/platform.js';
+import type { BundleRelease } from './format.js';
 import type { BundleInput } from './bundle-source.js';
 import { openBundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
@@ -36,6 +37,8 @@ export interface InspectReport {
   /** Left out of a delta bundle. */
   assumed: { count: number; bytes: number };
   volumes?: { name: string; size: number }[];
+  /** The ferry releases carried (`ferry/tool/…`, as bundle.json lists them; their bytes are not read here). */
+  releases: BundleRelease[];
   /** Bytes of tar up to the end of the head, and bytes actually read (with read-ahead). */
   headBytes: number;
   bytesRead: number;
@@ -71,6 +74,7 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
       images,
       blobs: { count: totals.included.blobs, bytes: totals.included.bytes },
       assumed: { count: totals.assumed.blobs, bytes: totals.assumed.bytes },
+      releases: bundleJson.releases ?? [],
       headBytes: bundle.headBytes,
       bytesRead: bundle.bytesRead(),
     };

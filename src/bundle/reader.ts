@@ -94,7 +94,7 @@ class OpenedBundle implements Bundle {
     this.started = true;
     const expected = new Map<Digest, DbBlob>(this.db.blobs().map((b) => [b.descriptor.digest, b]));
     try {
-      yield* iterateBlobs(this.tar, this.head.policy, expected);
+      yield* iterateBlobs(this.tar, this.head.policy, expected, this.bundleJson.releases);
     } catch (err) {
       throw await explain(this.input, err);
     }

@@ -5,6 +5,8 @@
 // names, type '0'), byte for byte: both writers must give the same bundle
 // (test/bundle/placed-writer.test.ts compares them). `ustarSize` reads a size
 // back, for readers that check headers at computed offsets (blob-ranges.ts).
+// The release builder (src/release) uses the same encoder with other modes and
+// directory entries.
 
 export const TAR_BLOCK = 512;
 export const END_OF_ARCHIVE_BYTES = 2 * TAR_BLOCK;
@@ -24,12 +26,19 @@ function octal(value: number, digits: number): string {
   return `${value.toString(8).padStart(digits, '0')} `;
 }
 
+export interface UstarOptions {
+  /** Permission bits (default 0644). */
+  mode?: number;
+  /** A directory entry (typeflag '5', size 0) instead of a regular file. */
+  directory?: boolean;
+}
+
 /** One ustar header for a regular file `name` (ASCII, ≤ 100 bytes) of `size` bytes. */
-export function ustarHeader(name: string, size: number, mtime: Date): Buffer {
-  if (name.length > 100 || Buffer.byteLength(name) !== name.length) throw new Error(`tar entry name ${name} does not fit a ustar header`);
+export function ustarHeader(name: string, size: number, mtime: Date, options: UstarOptions = {}): Buffer {
+  if (name.length > 100 || !/^[\x20-\x7e]+$/.test(name)) throw new Error(`tar entry name ${name} does not fit a ustar header`);
   const header = Buffer.alloc(TAR_BLOCK);
   header.write(name, 0, 'latin1');
-  header.write(octal(0o644, 6), 100, 'latin1');
+  header.write(octal(options.mode ?? 0o644, 6), 100, 'latin1');
   header.write(octal(0, 6), 108, 'latin1');
   header.write(octal(0, 6), 116, 'latin1');
   if (size.toString(8).length > 11) {
@@ -44,7 +53,7 @@ export function ustarHeader(name: string, size: number, mtime: Date): Buffer {
     header.write(octal(size, 11), 124, 'latin1');
   }
   header.write(octal(Math.trunc(mtime.getTime() / 1000), 11), 136, 'latin1');
-  header[156] = 0x30;
+  header[156] = options.directory ? 0x35 : 0x30;
   header.write('ustar\u000000', 257, 'latin1');
   header.write(octal(0, 6), 329, 'latin1');
   header.write(octal(0, 6), 337, 'latin1');

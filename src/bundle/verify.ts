@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BundleInput } from './bundle-source.js';
-import { locateBlobs } from './blob-ranges.js';
+import { locateBlobs, toolRanges } from './blob-ranges.js';
 import { RangePool } from './range-pool.js';
 import { openBundle, type Bundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
@@ -26,6 +26,8 @@ export interface VerifyReport {
   assumed: number;
   /** Bytes of tar read. */
   bytesRead: number;
+  /** The ferry releases the bundle carries (ferry/tool/…), each verified against bundle.json. */
+  releases: Array<{ entry: string; digest: string; size: number }>;
   volumes?: { list: VolumeInfo[]; signature: SignatureState };
 }
 
@@ -78,7 +80,8 @@ async function inOnePass(bundle: Bundle): Promise<Read> {
 async function byRanges(path: string, bundle: Bundle, pool: RangePool): Promise<Read | undefined> {
   const ranges = await locateBlobs(path, bundle);
   if (!ranges) return undefined;
-  await pool.run(ranges.map((r) => ({ expected: r.blob.descriptor, path, start: r.start, subject: r.entry })));
+  const tools = toolRanges(bundle).map((t) => ({ expected: t.release, path, start: t.start, subject: t.release.entry }));
+  await pool.run([...tools, ...ranges.map((r) => ({ expected: r.blob.descriptor, path, start: r.start, subject: r.entry }))]);
   const blobBytes = ranges.reduce((n, r) => n + r.blob.descriptor.size, 0);
   return { blobs: ranges.length, blobBytes, bytesRead: (await stat(path)).size };
 }
@@ -95,6 +98,7 @@ function report(bundle: Bundle, { blobs, blobBytes, bytesRead }: Read): VerifyRe
     blobBytes,
     assumed: bundle.bundleJson.assumes.length,
     bytesRead,
+    releases: (bundle.bundleJson.releases ?? []).map((r) => ({ entry: r.entry, digest: r.digest, size: r.size })),
   };
   if (bundle.volumes) report.volumes = { list: bundle.volumes.sidecar.volumes, signature: bundle.volumes.signature };
   return report;

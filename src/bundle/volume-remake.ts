@@ -14,6 +14,7 @@ import { scratchDir } from './scratch-dir.js';
 import { keyIdOf, parsePrivateKey } from './sign.js';
 import type { PlacedEntry } from './placed-writer.js';
 import { END_OF_ARCHIVE_BYTES, paddedSize, paddingFor, TAR_BLOCK, ustarHeader } from './ustar.js';
+import type { ToolInput } from './tool-entries.js';
 import { volumeName, type VolumeInfo } from './volume-sidecar.js';
 import { syncDir } from './volume-split.js';
 
@@ -163,6 +164,8 @@ export interface RemakeBundleVolumeOptions {
   created?: Date;
   assumes?: readonly Descriptor[];
   toolVersion: string;
+  /** The releases carried (`ferry/tool/…`); a file is read only when its entry overlaps the volume. */
+  tools?: readonly ToolInput[];
   expectedSha256?: string;
   signal?: AbortSignal;
   /** Scratch space for index.db (default: the OS temp dir). */
@@ -180,7 +183,7 @@ export async function remakeBundleVolume(opts: RemakeBundleVolumeOptions): Promi
   const created = resolveCreated(opts.created, walk.newestCreated);
   const work = await scratchDir('write', opts.tempDir);
   try {
-    const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId: key ? keyIdOf(key) : null }, work);
+    const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId: key ? keyIdOf(key) : null, ...(opts.tools ? { tools: opts.tools } : {}) }, work);
     const files = new Map(walk.graph.blobs.map((b) => [b.descriptor.digest as string, b.descriptor]));
     const entries = bundleEntries(head, walk, (digest) => opts.localFile(files.get(digest) as Descriptor), 'the store');
     const path = join(dirname(opts.out), volumeName(basename(opts.out), opts.index));

@@ -23,9 +23,10 @@ import { HashThread } from './offthread-hash.js';
 import { BundleOutput, syncDir } from './volume-split.js';
 import { canPlaceAt, maxFileSize } from './output-fs.js';
 import { PlacedBundle } from './placed-writer.js';
-import { buildHead, bundleEntries, type BundleHead } from './bundle-head.js';
+import { buildHead, bundleEntries, headTarBytes, type BundleHead } from './bundle-head.js';
 import { outputError } from './output-errors.js';
 import { scratchDir } from './scratch-dir.js';
+import { checkToolNames, checkToolsFitVolumeZero, type ToolInput } from './tool-entries.js';
 
 // writeBundle: walk the graph, build the head (index.json, index.db,
 // SHA256SUMS, then bundle.json over their digests, then its signature), and
@@ -68,6 +69,8 @@ export interface WriteBundleOptions {
    * core at once instead of streamed from `fetch` (each still verified).
    */
   localFile?: (desc: Descriptor) => string | undefined;
+  /** ferry releases to carry as `ferry/tool/…` right after the head (in volume 0 of a split bundle). */
+  tools?: readonly ToolInput[];
 }
 
 export interface WriteBundleResult {
@@ -105,6 +108,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   if (opts.split !== undefined && (!Number.isSafeInteger(opts.split) || opts.split < MIN_SPLIT_BYTES)) {
     throw new UsageError(`split size ${opts.split} is too small: volumes must be at least ${MIN_SPLIT_BYTES} bytes`);
   }
+  const tools = opts.tools ?? [];
+  checkToolNames(tools);
   const key = opts.signingKey === undefined ? undefined : parsePrivateKey(opts.signingKey);
   const keyId = key ? keyIdOf(key) : null;
   const source = opts.fetch;
@@ -112,7 +117,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
 
   const walk = await walkBundleGraph(opts.images, fetch, opts.assumes, opts.signal);
   const included = walk.graph.blobs.filter((b) => b.included);
-  const carried = included.reduce((n, b) => n + b.descriptor.size, 0);
+  const carried = included.reduce((n, b) => n + b.descriptor.size, tools.reduce((n, t) => n + t.size, 0));
   opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: carried, assumed: walk.graph.blobs.length - included.length });
   const created = resolveCreated(opts.created, walk.newestCreated);
   // Said before a byte is written, not at volume 1001: the blobs alone already need this many.
@@ -130,8 +135,9 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   try {
     // Its threads boot while index.db is built.
     placed = await placedOutput(opts, walk);
-    const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId }, work);
+    const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId, tools }, work);
     const { bundleJson } = head;
+    checkToolsFitVolumeZero(headTarBytes(head), tools, opts.split);
     if (placed) return await writePlaced(placed.bundle, placed.files, head, walk, created, opts, { bundleJson, keyId });
     return await writeStreamed(head, walk, fetch, created, opts, key, { bundleJson, keyId });
   } catch (err) {
@@ -200,6 +206,7 @@ async function writeStreamed(
       // Our own file, but streamed and re-verified: it must be the bytes bundle.json names.
       await writeEntry(pack, entryHeader(BundleEntry.indexDb, head.indexDb.size, created), createReadStream(head.indexDb.path), [verifyStream(head.indexDb, BundleEntry.indexDb)]);
       for (const [name, bytes] of head.after) await entry(name, bytes);
+      for (const t of head.tools) await writeEntry(pack, entryHeader(t.entry, t.size, created), createReadStream(t.path), [verifyStream(t, t.entry)]);
       await writeBlobs(pack, walk, fetch, created, opts);
       pack.finalize();
     } catch (err) {

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Digest } from './digest.js';
 import { ErrorCode, IntegrityError } from './errors.js';
@@ -121,4 +122,15 @@ export function verifyStream(expected: Expected, subject: string): VerifyStream 
 export function verifyBytes(bytes: Uint8Array, expected: Expected, subject: string): void {
   const error = mismatch(expected, bytes.byteLength, createHash('sha256').update(bytes), subject);
   if (error) throw error;
+}
+
+/** sha256 and size of a file, read once as a stream. */
+export async function digestFile(path: string): Promise<Expected> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Descriptor } from '../core/descriptor.js';
-import type { BundleImageInput, VolumeInfo } from '../bundle/index.js';
+import type { BundleImageInput, ToolInput, VolumeInfo } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 
 // What the store remembers of each bundle it wrote: exactly the writer's
@@ -20,6 +20,8 @@ export interface WriterRecord {
   keyId: string | null;
   images: BundleImageInput[];
   assumes: Descriptor[];
+  /** The releases carried, with the file each was read from (absent in records older than --with-ferry). */
+  tools?: ToolInput[];
   volumes: VolumeInfo[] | null;
 }
 

@@ -4,7 +4,7 @@ import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
-import { writeBundle, type BundleImageInput, type WriteBundleResult } from '../bundle/index.js';
+import { writeBundle, type BundleImageInput, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import type { EventSink, NodeAction } from './events.js';
 import { recordWritten } from './export-record.js';
@@ -27,6 +27,8 @@ export interface ExportOptions {
   since?: Inventory;
   concurrency?: number;
   toolVersion: string;
+  /** ferry releases to carry in the bundle (ferry/tool/…, in volume 0). */
+  tools?: ToolInput[];
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
@@ -112,6 +114,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),
     ...(assumes.length ? { assumes } : {}),
     toolVersion: options.toolVersion,
+    ...(options.tools?.length ? { tools: options.tools } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const { bundleJson } = bundle;
@@ -123,6 +126,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     keyId: bundle.keyId,
     images,
     assumes,
+    ...(options.tools?.length ? { tools: options.tools } : {}),
     volumes: bundle.volumes ?? null,
   });
   return {

@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Descriptor } from '../core/descriptor.js';
 import { ErrorCode, NotFoundError, UsageError } from '../core/errors.js';
-import { keyIdOf, parsePrivateKey, parseSidecar, remakeBundleVolume, sidecarPathFor, type BundleImageInput, type VolumeInfo, type VolumeSidecar } from '../bundle/index.js';
+import { keyIdOf, parsePrivateKey, parseSidecar, remakeBundleVolume, sidecarPathFor, type BundleImageInput, type ToolInput, type VolumeInfo, type VolumeSidecar } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import { findWritten } from './export-record.js';
 
@@ -24,6 +24,8 @@ export interface RemakeOptions {
   volume: number;
   signingKey?: string;
   toolVersion: string;
+  /** Releases given with --with-ferry on this command line: carried when the store has no record, else where to read a recorded one from. */
+  tools?: ToolInput[];
   /** The writer's inputs from the registries, when the store has no record (needs the network). */
   pull: () => Promise<{ images: BundleImageInput[]; assumes: Descriptor[] }>;
   signal?: AbortSignal;
@@ -47,6 +49,22 @@ async function readSidecar(output: string): Promise<VolumeSidecar | undefined> {
   return parseSidecar(await readFile(path), basename(path), basename(output));
 }
 
+/**
+ * The releases the bundle carries: the record's, each read from the file given
+ * again on this command line when there is one (a release built into a scratch
+ * directory is gone by now). They sit in volume 0, so only it needs the files.
+ */
+async function carriedTools(recorded: ToolInput[] | undefined, given: ToolInput[], volume: number): Promise<ToolInput[]> {
+  const tools = (recorded ?? given).map((t) => given.find((g) => g.entry === t.entry && g.digest === t.digest) ?? t);
+  if (volume !== 0) return tools;
+  for (const t of tools) {
+    await access(t.path).catch(() => {
+      throw new UsageError(`volume 0 carries ${t.entry}, and the release it was read from (${t.path}) is gone`, { hint: 'give that release again: --with-ferry RELEASE.tar.gz' });
+    });
+  }
+  return tools;
+}
+
 function checkKey(signer: string | null, signingKey: string | undefined): void {
   const given = signingKey === undefined ? null : keyIdOf(parsePrivateKey(signingKey));
   if (given === signer) return;
@@ -63,6 +81,7 @@ export async function remakeVolume(options: RemakeOptions): Promise<RemakeReport
   const signer = record?.keyId ?? sidecar?.signer?.keyId;
   if (signer !== undefined) checkKey(signer, options.signingKey);
   const inputs = record ?? (await options.pull());
+  const tools = await carriedTools(record ? (record.tools ?? []) : undefined, options.tools ?? [], volume);
   const expected = sidecar?.volumes[volume]?.sha256 ?? record?.volumes?.[volume]?.sha256;
   const localFile = (desc: Descriptor): string => {
     if (store.hasBlob(desc.digest)) return store.blobPath(desc.digest);
@@ -82,6 +101,7 @@ export async function remakeVolume(options: RemakeOptions): Promise<RemakeReport
     ...(record ? { created: new Date(record.created) } : {}),
     ...(inputs.assumes.length ? { assumes: inputs.assumes } : {}),
     toolVersion: record?.toolVersion ?? options.toolVersion,
+    ...(tools.length ? { tools } : {}),
     ...(expected ? { expectedSha256: expected } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -13,6 +13,7 @@ import { formatBytes, formatTable } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
 import { registryPool, withRegistryFlags, type RegistryArgs } from '../registry-flags.js';
 import { TOOL_VERSION } from '../version.js';
+import { carriedReleases, withFerryValues, type CarriedReleases } from '../with-ferry.js';
 
 async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
   const platforms = args['all-platforms'] ? [] : (args.platform ?? []).map(parsePlatform);
@@ -28,10 +29,12 @@ async function imagesFrom(args: { refs?: string[]; file?: string; platform?: str
 type ExportArgs = RegistryArgs & GlobalArgs & { output: string; 'only-volume'?: number };
 
 /** `--only-volume N`: that one volume made again from the store (see transfer/remake-volume.ts). */
-async function onlyVolume(args: ExportArgs, ctx: CommandContext, images: SpecImage[], split: number, signingKey: string | undefined, since: Inventory | undefined): Promise<number> {
+async function onlyVolume(args: ExportArgs, ctx: CommandContext, images: SpecImage[], split: number, signingKey: string | undefined, since: Inventory | undefined, releases: string[] | undefined): Promise<number> {
   const store = await openStoreFromArgs(args);
   const registries = registryPool(args, ctx.signal);
+  let carried: CarriedReleases = { tools: [], cleanup: async () => undefined };
   try {
+    carried = await carriedReleases(releases);
     const report = await remakeVolume({
       store,
       output: args.output,
@@ -39,6 +42,7 @@ async function onlyVolume(args: ExportArgs, ctx: CommandContext, images: SpecIma
       volume: args['only-volume'] as number,
       ...(signingKey ? { signingKey } : {}),
       toolVersion: TOOL_VERSION,
+      ...(carried.tools.length ? { tools: carried.tools } : {}),
       // Only when the store has no record of the bundle: pull again (registries needed).
       pull: async () => {
         const { pulled, failed } = await pullImages({ images, registries, store, ...(since ? { since } : {}), concurrency: args.concurrency, signal: ctx.signal });
@@ -52,6 +56,7 @@ async function onlyVolume(args: ExportArgs, ctx: CommandContext, images: SpecIma
     ctx.out.result(report, () => `re-made ${report.file} from the ${report.pinnedBy === 'store' ? 'store alone' : 'registries'}: ${formatBytes(report.volume.size)}, sha256 ${report.volume.sha256} (${against})`);
     return ExitCode.ok;
   } finally {
+    await carried.cleanup();
     await store.close();
     await registries.closeAll();
   }
@@ -71,21 +76,25 @@ export const exportCommand = defineCommand({
       .option('sign', { type: 'string', describe: 'Ed25519 private key (NAME.key from ferry keygen)' })
       .option('split', { type: 'string', describe: 'cut into volumes of SIZE bytes (4G, 700M, or fat32 = 4 GiB - 1)' })
       .option('only-volume', { type: 'number', describe: 'with --split: write only volume N (0-based) again, from the store alone — re-makes a lost or damaged stick byte for byte' })
-      .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' }),
+      .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' })
+      .option('with-ferry', { type: 'string', describe: 'carry ferry itself in volume 0 (docs/far-side.md): a release from npm run release, or without a value the release of this ferry; repeatable' }),
   async run(args, ctx) {
-    const images = await imagesFrom(args);
+    const withFerry = withFerryValues(args['with-ferry']);
+    const images = await imagesFrom({ ...args, refs: [...(args.refs ?? []), ...withFerry.refs] });
     const signingKey = args.sign ? await readPrivateKeyFile(args.sign) : undefined;
     const split = args.split ? parseSplitSize(args.split) : undefined;
     const since = args.since ? await readInventory(args.since) : undefined;
     if (args['only-volume'] !== undefined) {
       if (!split) throw new UsageError('--only-volume goes with --split (the same --split as the original export)');
-      return onlyVolume(args, ctx, images, split, signingKey, since);
+      return onlyVolume(args, ctx, images, split, signingKey, since, withFerry.files);
     }
     const output = args.output;
     const registries = registryPool(args, ctx.signal);
     const store = await openStoreFromArgs(args);
     const progress = progressReporter(ctx, 'export');
+    let carried: CarriedReleases = { tools: [], cleanup: async () => undefined };
     try {
+      carried = await carriedReleases(withFerry.files);
       const report = await exportImages({
         images,
         registries,
@@ -96,6 +105,7 @@ export const exportCommand = defineCommand({
         ...(since ? { since } : {}),
         concurrency: args.concurrency,
         toolVersion: TOOL_VERSION,
+        ...(carried.tools.length ? { tools: carried.tools } : {}),
         onEvent: progress.sink,
         signal: ctx.signal,
       });
@@ -110,10 +120,12 @@ export const exportCommand = defineCommand({
           '',
           `pulled ${report.pulled.copied} new blobs (${formatBytes(report.pulled.bytes)}), ${report.pulled.skipped} already in the store`,
           `wrote ${report.bundle.files.join(', ')}: ${report.bundle.bundleJson.blobs.count} blobs, ${formatBytes(report.bundle.bytes)}${report.bundle.keyId ? `, signed by ${report.bundle.keyId}` : ', UNSIGNED'}`,
+          ...carried.tools.map((t) => `carries ${t.entry} (${formatBytes(t.size)}) in ${report.bundle.files[0]}`),
         ].join('\n'),
       );
       return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
+      await carried.cleanup();
       progress.done();
       await store.close();
       await registries.closeAll();

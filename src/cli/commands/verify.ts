@@ -20,6 +20,7 @@ export const verifyCommand = defineCommand({
         `${report.source}: OK`,
         `  signature: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
         `  ${report.images} images, ${report.blobs} blobs, ${formatBytes(report.blobBytes)} verified${report.assumed ? `, ${report.assumed} blobs assumed on the far side (delta)` : ''}`,
+        ...report.releases.map((r) => `  carries ${r.entry}: ${formatBytes(r.size)}, sha256 checked`),
         ...(report.volumes ? [`  ${report.volumes.list.length} volumes, each size and sha256 checked`] : []),
       ].join('\n'),
     );
