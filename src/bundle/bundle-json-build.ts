@@ -73,6 +73,7 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
       mediaType: i.root.mediaType,
       size: i.root.size,
       platforms: db.platforms(i.root.digest).map(formatPlatform),
+      ...(i.upstreamSignature ? { upstreamSignature: i.upstreamSignature } : {}),
     })),
     assumes,
   };

@@ -2,7 +2,7 @@
 // reader, verified blob iterator, signing, volumes. Imports core only.
 export { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleEntry, HEAD_ORDER, OCI_LAYOUT_BYTES, blobEntryName, digestOfBlobEntry, parseBundleJson, serializeBundleJson } from './format.js';
 export { entryHeader, writeEntry } from './tar-writer.js';
-export type { AssumedBlob, BundleImageSummary, BundleJson, EntryDigest, HeadEntryName } from './format.js';
+export type { AssumedBlob, BundleImageSummary, BundleJson, EntryDigest, HeadEntryName, UpstreamSignature } from './format.js';
 export { EntryPolicy, quoteEntryName } from './entry-policy.js';
 export type { CheckedEntry, TarHeaderLike } from './entry-policy.js';
 export { formatSha256Sums, parseSha256Sums } from './checksums.js';

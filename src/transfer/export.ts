@@ -10,6 +10,8 @@ import type { Inventory } from './inventory.js';
 import { pullImage, type PulledImage } from './pull-image.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
+import { UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
+import { TRUST_HINT, type SignedBy } from './trust-judge.js';
 
 // `ferry export`: pull every image into the store (resumable, deduplicated),
 // then serialise that subgraph of the store as a bundle. Two phases, because a
@@ -23,6 +25,8 @@ export interface ExportOptions {
   split?: number;
   signingKey?: string;
   since?: Inventory;
+  /** Only images a trusted key signed (`--require-signed-by`): checked before their layers are fetched; any refusal writes nothing. */
+  trust?: TrustPolicy;
   concurrency?: number;
   toolVersion: string;
   onEvent?: EventSink;
@@ -30,7 +34,7 @@ export interface ExportOptions {
 }
 
 export interface ExportReport {
-  images: Array<{ name: string; digest: string; sourceDigest?: string; referrers: number }>;
+  images: Array<{ name: string; digest: string; sourceDigest?: string; referrers: number; signedBy?: SignedBy }>;
   failed: Outcome[];
   pulled: { copied: number; skipped: number; bytes: number };
   bundle: WriteBundleResult;
@@ -53,6 +57,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
   const pulled: PulledImage[] = [];
   const failed: Outcome[] = [];
   const errors: unknown[] = [];
+  const refusals: ImageRefusal[] = [];
   const work: Array<Promise<void>> = [];
   for (const image of options.images) {
     for (const reference of await expand(image, options.registries, options.signal)) {
@@ -62,6 +67,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
           store: options.store,
           platforms: image.platforms,
           withReferrers: image.withReferrers,
+          ...(options.trust ? { trust: options.trust } : {}),
           limit,
           inflight,
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -69,6 +75,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
         }).then(
           (p) => void pulled.push(p),
           (err: unknown) => {
+            if (err instanceof UntrustedImagesError) return void refusals.push(...err.refusals);
             if (!isFerryError(err) || options.signal?.aborted) throw err;
             failed.push({ subject: formatReference(reference), ok: false, error: { code: err.code, message: err.message } });
             errors.push(err);
@@ -78,12 +85,14 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     }
   }
   await Promise.all(work);
+  // The policy is all or nothing: one unsigned image and no bundle is written.
+  if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
   // Nothing exported is not a partial success: the (first) cause and its exit code stand.
   if (pulled.length === 0 && errors.length > 0) throw errors[0];
   pulled.sort((a, b) => formatReference(a.reference).localeCompare(formatReference(b.reference)));
   const assumes: Descriptor[] = (options.since?.blobs ?? []).map((b) => ({ mediaType: 'application/octet-stream', digest: b.digest, size: b.size }) as Descriptor);
   const bundle = await writeBundle({
-    images: pulled.map((p) => ({ name: formatReference(p.reference), root: p.root, referrers: p.referrers })),
+    images: pulled.map((p) => ({ name: formatReference(p.reference), root: p.root, referrers: p.referrers, ...(p.signedBy ? { upstreamSignature: p.signedBy } : {}) })),
     fetch: (desc) => options.store.openBlob(desc.digest),
     localFile: (desc) => options.store.blobPath(desc.digest),
     out: options.output,
@@ -106,6 +115,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
       digest: p.root.digest,
       ...(p.rewrittenFrom ? { sourceDigest: p.rewrittenFrom } : {}),
       referrers: p.referrers.length,
+      ...(p.signedBy ? { signedBy: p.signedBy } : {}),
     })),
     failed,
     pulled: pulled.reduce(

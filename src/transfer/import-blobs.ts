@@ -30,6 +30,8 @@ export interface BlobPassOptions {
   signal?: AbortSignal;
   /** Buffered small-blob pushes in flight at once (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** Small blobs to hand back as bytes too (signature payloads the signature policy reads). */
+  keep?: ReadonlySet<string>;
 }
 
 export interface BlobPassResult {
@@ -39,6 +41,8 @@ export interface BlobPassResult {
   bytes: number;
   /** Blobs a repository still lacks because a mount was refused: a second pass pushes them. */
   pending: Map<string, string[]>;
+  /** The bytes of the blobs named in `keep`. */
+  kept?: Map<string, Buffer>;
 }
 
 /** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
@@ -121,6 +125,12 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
         continue;
       }
       const keys = options.missing.get(desc.digest);
+      if (options.keep?.has(desc.digest)) {
+        const bytes = await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry);
+        (result.kept ??= new Map()).set(desc.digest, bytes);
+        if (keys?.length) await pushOne(desc, keys as [string, ...string[]], Readable.from([bytes]));
+        continue;
+      }
       if (!keys?.length) continue; // the reader drains and still verifies it
       const targets = keys as [string, ...string[]];
       if (desc.size > SPOOL_BYTES) {

@@ -17,6 +17,8 @@ import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource } from './metadata-source.js';
 import { ensureReferrerListed } from './referrers-tag-schema.js';
 import type { RegistryPool } from './registry-pool.js';
+import type { TrustPolicy } from '../trust/index.js';
+import { evidenceByPass, evidenceByRange, evidenceNeeded, judgeBundle, type TrustedImport } from './trust-import.js';
 
 // `ferry import`: verify the head (signature → bundle.json → index.json,
 // index.db, SHA256SUMS), plan where every image goes, stream every missing blob
@@ -34,6 +36,8 @@ export interface ImportOptions {
   /** The local store: the target with destinations.kind 'store', and where receipts are kept. */
   store?: Store;
   foreignLayers?: ForeignLayerMode;
+  /** Only images a trusted key signed (`--require-signed-by`), judged again from the bundle's bytes before anything is tagged. */
+  trust?: TrustPolicy;
   dryRun?: boolean;
   concurrency?: number;
   onEvent?: EventSink;
@@ -56,6 +60,8 @@ export interface ImportReport {
   foreignLayerMapping: Array<{ from: string; to: string }>;
   blobs: { missing: number; missingBytes: number; pushed: number; mounted: number; bytes: number };
   failed: Outcome[];
+  /** With a signature policy: which key verified each image, and when the verdict fell. */
+  upstreamSignatures?: TrustedImport;
 }
 
 function repositories(options: ImportOptions): (key: string) => Repository {
@@ -158,6 +164,14 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
   let bundle = await open();
   try {
     const plan = planImport(bundle.db, options.destinations);
+    // A single-file bundle (or a dry run) is judged before the first push; otherwise during the blob pass, before any manifest.
+    const needed = options.trust ? evidenceNeeded(bundle, plan) : undefined;
+    let trusted: TrustedImport | undefined;
+    if (options.trust && needed) {
+      const all = new Set([...needed.manifests, ...needed.layers]);
+      const early = (await evidenceByRange(options.bundle, bundle, all)) ?? (options.dryRun ? await evidenceByPass(bundle, all) : undefined);
+      if (early) trusted = { images: await judgeBundle(plan, early, options.trust), checked: 'before-push' };
+    }
     const repository = repositories(options);
     const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
     const missing = await findMissing(plan.needs, carried, repository, limit);
@@ -168,6 +182,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       foreignLayerMapping: [],
       blobs: { missing: missing.size, missingBytes: carried.filter((d) => missing.has(d.digest)).reduce((n, d) => n + d.size, 0), pushed: 0, mounted: 0, bytes: 0 },
       failed: [],
+      ...(trusted ? { upstreamSignatures: trusted } : {}),
     };
     if (options.dryRun) {
       report.images = plan.images.map((i) => ({ source: i.source, target: formatReference(i.target), digest: i.root.digest, tags: i.tags }));
@@ -181,7 +196,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const blobPass = async (current: Bundle, missingNow: Map<string, string[]>): Promise<BlobPassResult> => {
-      const pass = { ...passOptions, bundle: current, missing: missingNow };
+      const keep = trusted ? undefined : needed?.layers;
+      const pass = { ...passOptions, bundle: current, missing: missingNow, ...(keep ? { keep } : {}) };
       // A single-file bundle is read by ranges, several blobs at once; volumes and streams in one pass.
       const byRange = typeof options.bundle === 'string' ? await pushBlobsByRange(options.bundle, pass) : undefined;
       return byRange ?? (await pushBlobsFromBundle(pass));
@@ -194,6 +210,10 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       const again = await blobPass(bundle, pass.pending);
       pass.pushed += again.pushed;
       pass.bytes += again.bytes;
+    }
+    if (options.trust && !trusted) {
+      trusted = { images: await judgeBundle(plan, new Map([...pass.manifests, ...(pass.kept ?? [])]), options.trust), checked: 'before-manifests' };
+      report.upstreamSignatures = trusted;
     }
     Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted + assumed.mounted, bytes: pass.bytes });
     for (const [digest, bytes] of assumed.manifests) pass.manifests.set(digest, bytes);

@@ -21,12 +21,6 @@ export function isSignatureLayer(mediaType: string): boolean {
   return mediaType === MediaType.cosignSimpleSigning || isSigstoreBundle(mediaType);
 }
 
-/** The digests of the layers `attachmentsOf` will read from a signature manifest. */
-export function signatureLayers(manifest: Buffer, desc: Pick<Descriptor, 'mediaType' | 'digest'>): Descriptor[] {
-  const parsed = parseManifest(manifest, desc.mediaType, desc.digest);
-  return parsed.kind === 'manifest' ? parsed.layers.filter((l) => isSignatureLayer(l.mediaType)) : [];
-}
-
 export async function attachmentsOf(
   manifest: Buffer,
   desc: Pick<Descriptor, 'mediaType' | 'digest'>,

@@ -1,7 +1,7 @@
 // src/trust: is an image signed by a key we trust? cosign's `.sig` layout and
 // key-based Sigstore bundles, checked offline with Node's crypto. Pure
 // verification on top of core: callers (src/transfer) bring the bytes.
-export { attachmentsOf, isSigstoreBundle, signatureLayers } from './attachments.js';
+export { attachmentsOf, isSignatureLayer, isSigstoreBundle } from './attachments.js';
 export { containersPolicy } from './containers-policy.js';
 export type { ContainersPolicyFiles, ImportedSignature } from './containers-policy.js';
 export { IDENTITY_RULES, identityMatches, parseSignedIdentity } from './identity-rule.js';

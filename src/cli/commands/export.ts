@@ -13,6 +13,7 @@ import { formatBytes, formatTable } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
 import { registryPool, withRegistryFlags } from '../registry-flags.js';
 import { TOOL_VERSION } from '../version.js';
+import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
 
 async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
   const platforms = args['all-platforms'] ? [] : (args.platform ?? []).map(parsePlatform);
@@ -38,7 +39,7 @@ export const exportCommand = defineCommand({
   command: 'export [refs..]',
   describe: 'pull images into the store and write a signed, deduplicated bundle',
   builder: (y) =>
-    withRegistryFlags(y)
+    withTrustFlags(withRegistryFlags(y))
       .positional('refs', { type: 'string', array: true, describe: 'image references (nginx:1.25, mcr.microsoft.com/windows/servercore:ltsc2022, …@sha256:…)' })
       .option('file', { alias: 'f', type: 'string', describe: 'a declarative spec (bundles/*.yaml)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file (with --split: the base name of its volumes)' })
@@ -54,6 +55,8 @@ export const exportCommand = defineCommand({
     const signingKey = args.sign ? await readPrivateKeyFile(args.sign) : undefined;
     const split = args.split ? parseSplitSize(args.split) : undefined;
     const since = args.since ? await readInventory(args.since) : undefined;
+    const trust = await trustPolicyFrom(args, args.file);
+    if (trust && !args['with-referrers']) throw new UsageError('--require-signed-by carries the signatures so import can check them again: drop --no-with-referrers');
     if (args['only-volume'] !== undefined && !split) throw new UsageError('--only-volume goes with --split (the same --split as the original export)');
     const output = args['only-volume'] === undefined ? args.output : join(await mkdtemp(join(dirname(resolve(args.output)), '.ferry-volumes-')), basename(args.output));
     const registries = registryPool(args, ctx.signal);
@@ -68,6 +71,7 @@ export const exportCommand = defineCommand({
         ...(split ? { split } : {}),
         ...(signingKey ? { signingKey } : {}),
         ...(since ? { since } : {}),
+        ...(trust ? { trust } : {}),
         concurrency: args.concurrency,
         toolVersion: TOOL_VERSION,
         onEvent: progress.sink,
@@ -82,6 +86,7 @@ export const exportCommand = defineCommand({
             ['IMAGE', 'DIGEST', 'REFERRERS'],
             report.images.map((i) => [i.name, i.sourceDigest ? `${i.digest} (platform-filtered from ${i.sourceDigest})` : i.digest, String(i.referrers)]),
           ),
+          ...report.images.flatMap((i) => (i.signedBy ? [`${i.name}: signed by ${i.signedBy.keyId} (${i.signedBy.format})`] : [])),
           '',
           `pulled ${report.pulled.copied} new blobs (${formatBytes(report.pulled.bytes)}), ${report.pulled.skipped} already in the store`,
           `wrote ${report.bundle.files.join(', ')}: ${report.bundle.bundleJson.blobs.count} blobs, ${formatBytes(report.bundle.bytes)}${report.bundle.keyId ? `, signed by ${report.bundle.keyId}` : ', UNSIGNED'}`,
