@@ -10,7 +10,7 @@ import { RegistryHttp } from '../rig/registry-http.js';
 // cosign 3 Sigstore bundle referrer (listed in the referrers tag schema,
 // since distribution 2.8 has no referrers API).
 
-export const CASES = ['signed', 'unsigned', 'wrongkey', 'otherdigest', 'identity', 'bundled'] as const;
+export const CASES = ['signed', 'unsigned', 'wrongkey', 'otherdigest', 'identity', 'bundled', 'tagged'] as const;
 export type Case = (typeof CASES)[number];
 
 export interface SignedSource {
@@ -25,7 +25,7 @@ export interface SignedSource {
 
 const hex = (d: string) => d.slice('sha256:'.length);
 
-async function push(http: RegistryHttp, repo: string, reference: string, image: { manifest: Blob; blobs: Blob[] }): Promise<void> {
+export async function push(http: RegistryHttp, repo: string, reference: string, image: { manifest: Blob; blobs: Blob[] }): Promise<void> {
   for (const b of image.blobs) await http.pushBlob(repo, b.digest, b.bytes);
   await http.pushManifest(repo, reference, image.manifest.mediaType, image.manifest.bytes);
 }
@@ -54,6 +54,7 @@ export async function seedSignedImages(registry: Registry, dir: string, seed = '
       if (c === 'signed') await pushSig(http, repo, image.manifest.digest, publisher, image.manifest.digest, identity);
       if (c === 'wrongkey') await pushSig(http, repo, image.manifest.digest, stranger, image.manifest.digest, identity);
       if (c === 'otherdigest') await pushSig(http, repo, image.manifest.digest, publisher, testImage('some other image').manifest.digest, identity);
+      if (c === 'tagged') await pushSig(http, repo, image.manifest.digest, publisher, image.manifest.digest, `${identity}:1.0`);
       if (c === 'identity') await pushSig(http, repo, image.manifest.digest, publisher, image.manifest.digest, `${registry.host}/evil/impostor`);
       if (c === 'bundled') {
         const referrer = bundleReferrer(dsseBundle(image.manifest.digest, publisher), image.manifest);
