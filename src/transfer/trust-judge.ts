@@ -1,4 +1,4 @@
-import type { Digest } from '../core/digest.js';
+import { digestOf, type Digest } from '../core/digest.js';
 import { repositoryName, type Reference } from '../core/reference.js';
 import { reject, ruleFor, verifyImage, type Attachment, type ImageRefusal, type SignatureFormat, type TrustPolicy } from '../trust/index.js';
 
@@ -33,7 +33,8 @@ export async function judge(input: JudgeInput, policy: TrustPolicy): Promise<Jud
   const rule = ruleFor(policy, input.name);
   if (!rule) {
     const rejection = reject('no-rule', `no key in the signature policy covers ${repositoryName(input.name)}; add it to the spec's policy or give --require-signed-by`);
-    return { ok: false, refusal: { image: input.display, rejection } };
+    const digest = await input.manifest().then(digestOf, () => undefined);
+    return { ok: false, refusal: { image: input.display, ...(digest ? { digest } : {}), rejection } };
   }
   const { digest, verdict } = await verifyImage({ name: input.name, manifest: input.manifest, attachments: await input.attachments() }, rule);
   if (!verdict.ok || !digest) {

@@ -19,7 +19,8 @@ export interface TrustPolicy {
 
 /** A repository pattern as a RegExp; a pattern with nothing but literal characters names one repository. */
 export function repositoryPattern(pattern: string): RegExp {
-  if (pattern.trim() === '' || /[\s:@]/.test(pattern)) {
+  const last = pattern.slice(pattern.lastIndexOf('/') + 1);
+  if (pattern.trim() === '' || /[\s@]/.test(pattern) || (!pattern.includes('/') && pattern !== '**') || last.includes(':')) {
     throw new UsageError(`repository pattern '${pattern}' must be REGISTRY/PATH with * or ** wildcards (no tag, no digest)`, { code: ErrorCode.usage });
   }
   const body = pattern

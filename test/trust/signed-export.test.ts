@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrustedKey } from '../../src/trust/index.js';
 import { ferry } from '../helpers/ferry-cli.js';
@@ -73,6 +73,24 @@ describe.skipIf(!rigContext().available)('export and copy with --require-signed-
     expect(r.json).toMatchObject({ ok: false, error: { code: 'ERR_UNTRUSTED_IMAGE', exitCode: 5 } });
     expect((r.json as { refusals: Array<{ reason: string }> }).refusals.map((x) => x.reason).sort()).toEqual(['identity-mismatch', 'no-signature', 'other-manifest', 'unknown-key']);
     expect((await readdir(work.dir)).filter((f) => f.startsWith('mixed.tar'))).toEqual([]);
+  });
+
+  it("a spec's policy section: per-repository keys, and an image no entry covers is refused", async () => {
+    const spec = (patterns: string[]) =>
+      [
+        'images:',
+        `  - ${signed.ref('signed')}`,
+        `  - ${signed.ref('tagged')}`,
+        'policy:',
+        ...patterns.map((p) => `  - repositories: ${p}\n    keys: [publisher.pub]`),
+        '',
+      ].join('\n');
+    await writeFile(work.path('narrow.yaml'), spec([`${source.host}/acme/signed`]));
+    const r = await ferry(['export', '-f', work.path('narrow.yaml'), '-o', work.path('narrow.tar'), '--plain-http', '--store', work.path('store-spec')]);
+    expect(r.code, r.stderr).toBe(5);
+    expect(errorLines(r.stderr)).toEqual([expect.stringContaining(`${signed.ref('tagged')} (${signed.digest('tagged').slice(0, 19)}…): no trusted key for this repository`)]);
+    await writeFile(work.path('wide.yaml'), spec([`${source.host}/acme/**`]));
+    expectOk(await ferry(['export', '-f', work.path('wide.yaml'), '-o', work.path('wide.tar'), '--plain-http', '--store', work.path('store-spec')]));
   });
 
   it('changes nothing without the flag', async () => {
