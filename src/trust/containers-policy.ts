@@ -55,7 +55,7 @@ export function containersPolicy(imported: readonly ImportedSignature[]): Contai
   for (const [scope, entries] of [...byTarget.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const { keys, signedIdentity } = requirement(entries);
     const keyData = keys.map((k) => Buffer.from(k.pem).toString('base64'));
-    // keyDatas (several keys) needs containers/image 5.34 or later; one key is the common case and works everywhere.
+    // keyDatas (several keys) needs containers/image 5.32.2 or later (containers/image#2524); one key is the common case and works everywhere.
     docker[scope] = [{ type: 'sigstoreSigned', ...(keyData.length === 1 ? { keyData: keyData[0] } : { keyDatas: keyData }), signedIdentity }];
     scopes[scope] = { keyIds: keys.map((k) => k.id), signedIdentity };
   }
