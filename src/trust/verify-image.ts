@@ -86,6 +86,19 @@ function unreadable(err: unknown): Rejection {
   return reject('unreadable-manifest', `cannot read the image manifest (${err instanceof Error ? err.message : String(err)})`);
 }
 
+/** Why these bytes cannot be an image whose digest a signature names, if they cannot. */
+function manifestProblem(manifest: Buffer): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(manifest.toString('utf8'));
+  } catch {
+    return 'the manifest is not JSON';
+  }
+  // Docker schema1 digests are taken over the manifest minus its JWS signatures: ferry refuses schema1 everywhere.
+  if (typeof doc === 'object' && doc !== null && (doc as { schemaVersion?: unknown }).schemaVersion === 1) return 'a Docker schema1 manifest, whose digest ferry does not compute';
+  return undefined;
+}
+
 export async function verifyImage(image: ImageToCheck, rule: TrustRule): Promise<ImageVerdict> {
   let manifest: Buffer;
   try {
@@ -94,8 +107,8 @@ export async function verifyImage(image: ImageToCheck, rule: TrustRule): Promise
     return { verdict: unreadable(err) };
   }
   const digest = digestOf(manifest);
-  // Docker schema1 digests are taken over the manifest minus its JWS signatures: ferry refuses schema1 everywhere.
-  if (/"schemaVersion"\s*:\s*1\s*[,}]/.test(manifest.toString('utf8'))) return { digest, verdict: reject('unreadable-manifest', 'a Docker schema1 manifest, whose digest ferry does not compute') };
+  const problem = manifestProblem(manifest);
+  if (problem) return { digest, verdict: reject('unreadable-manifest', problem) };
   const rejections: Rejection[] = [];
   const others: string[] = [];
   for (const a of image.attachments) {

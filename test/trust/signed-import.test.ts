@@ -134,6 +134,15 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     expect((await contents(target)).tags).toEqual({});
   });
 
+  it('--dry-run judges too, a volume set included, and writes nothing', async () => {
+    const target = await freshTarget();
+    const good = expectOk(await importInto(target, 'good-split.000', 'site', '--require-signed-by', signed.publisherPub, '--dry-run'));
+    expect((good.json as ImportJson).upstreamSignatures?.images).toHaveLength(1);
+    const bad = await importInto(target, 'swapped-split.000', 'attacker', '--require-signed-by', signed.publisherPub, '--dry-run');
+    expect(bad.code).toBe(5);
+    expect(await contents(target)).toEqual({ catalog: [], tags: {} });
+  });
+
   it('without --require-signed-by the swapped bundle imports: only the publisher key catches it', async () => {
     const target = await freshTarget();
     expectOk(await importInto(target, 'swapped.tar', 'attacker'));
