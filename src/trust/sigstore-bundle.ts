@@ -62,7 +62,7 @@ function checkDsse(envelope: Record<string, unknown>, digest: Digest, keys: read
   // An attestation (SBOM, provenance) is not a signature of the image, whoever signed it.
   if (statement.predicateType !== COSIGN_SIGN_PREDICATE) return { kind: 'not-a-signature', why: `an attestation (${String(statement.predicateType).slice(0, 100)})` };
   const key = dsseSigner(envelope, keys);
-  if (!key) return { kind: 'refused', reason: 'unknown-key', why: 'a Sigstore bundle (DSSE) signed by none of the trusted keys' };
+  if (!key) return { kind: 'refused', reason: 'unknown-key', why: 'signed by an unknown key (a Sigstore bundle, DSSE)' };
   const subjects = statement.subject.filter(isRecord);
   const mine = subjects.find((s) => isRecord(s.digest) && s.digest.sha256 === digestHex(digest));
   if (!mine) {
@@ -80,7 +80,7 @@ function checkMessage(signature: Record<string, unknown>, digest: Digest, manife
   if (claimed !== digestHex(digest)) return { kind: 'refused', reason: 'other-manifest', why: `a message signature over sha256:${claimed}` };
   const sig = decodeBase64(signature.signature);
   const key = sig ? signerOf(keys, manifest, sig) : undefined;
-  return key ? { kind: 'signed', key } : { kind: 'refused', reason: 'unknown-key', why: 'a Sigstore bundle (message signature) signed by none of the trusted keys' };
+  return key ? { kind: 'signed', key } : { kind: 'refused', reason: 'unknown-key', why: 'signed by an unknown key (a Sigstore bundle, message signature)' };
 }
 
 /** Checks a Sigstore bundle against the image's manifest (bytes and digest) and the trusted keys. */
