@@ -126,7 +126,9 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
       }
       const keys = options.missing.get(desc.digest);
       if (options.keep?.has(desc.digest)) {
-        const bytes = await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry);
+        const bytes = await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry).catch(async (err: unknown) => {
+          throw await options.bundle.explain(err);
+        });
         (result.kept ??= new Map()).set(desc.digest, bytes);
         if (keys?.length) await pushOne(desc, keys as [string, ...string[]], Readable.from([bytes]));
         continue;
