@@ -16,12 +16,13 @@ const ALLOWED: Record<string, string[]> = {
   'registry/client': ['core', 'registry/api'],
   'registry/server': ['core', 'registry/api', 'store'],
   bundle: ['core', 'store'],
-  transfer: ['core', 'store', 'registry/api', 'registry/client', 'bundle'],
+  trust: ['core'],
+  transfer: ['core', 'store', 'registry/api', 'registry/client', 'bundle', 'trust'],
   doctor: ['core', 'registry/api', 'registry/client'],
-  k8s: ['core', 'store', 'registry/api', 'registry/client', 'bundle', 'transfer'],
-  demo: ['core', 'store', 'registry/api', 'registry/client', 'registry/server', 'bundle', 'transfer'],
+  k8s: ['core', 'store', 'registry/api', 'registry/client', 'bundle', 'trust', 'transfer'],
+  demo: ['core', 'store', 'registry/api', 'registry/client', 'registry/server', 'bundle', 'trust', 'transfer'],
   release: ['core', 'bundle'],
-  cli: ['core', 'store', 'registry/api', 'registry/client', 'registry/server', 'bundle', 'transfer', 'doctor', 'k8s', 'demo', 'release'],
+  cli: ['core', 'store', 'registry/api', 'registry/client', 'registry/server', 'bundle', 'trust', 'transfer', 'doctor', 'k8s', 'demo', 'release'],
 };
 
 function layerOf(file: string): string {

@@ -2,6 +2,7 @@ import type { Descriptor } from '../core/descriptor.js';
 import type { Digest } from '../core/digest.js';
 import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
+import type { UpstreamSignature } from './format.js';
 import type { BlobKind } from './manifest-db-schema.js';
 
 // What a bundle describes, as plain data: the writer's graph walk produces it,
@@ -14,6 +15,8 @@ export interface GraphImage {
   repository: string;
   tag?: string;
   root: Descriptor;
+  /** The publisher's signature accepted at export (bundle.json `upstreamSignature`). */
+  upstreamSignature?: UpstreamSignature;
 }
 
 export interface GraphBlob {

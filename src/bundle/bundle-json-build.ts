@@ -77,6 +77,7 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
       mediaType: i.root.mediaType,
       size: i.root.size,
       platforms: db.platforms(i.root.digest).map(formatPlatform),
+      ...(i.upstreamSignature ? { upstreamSignature: i.upstreamSignature } : {}),
     })),
     assumes,
     ...(releases.length > 0 ? { releases: releases.map((r) => ({ entry: r.entry, version: r.version, os: r.os, arch: r.arch, digest: r.digest, size: r.size, requires: r.requires })) } : {}),

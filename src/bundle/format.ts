@@ -93,6 +93,20 @@ export interface BundleImageSummary {
   size: number;
   /** `os/arch[/variant]` of every platform manifest under the root. */
   platforms: string[];
+  /** Exported with a signature policy (`--require-signed-by`): the publisher's signature that was accepted. Absent otherwise, and in older bundles. */
+  upstreamSignature?: UpstreamSignature;
+}
+
+/** Which trusted key verified an image's upstream (cosign) signature at export. */
+export interface UpstreamSignature {
+  /** `sha256:` + 16 hex of the SPKI DER digest of the publisher's public key (as `signer.keyId`). */
+  keyId: string;
+  /** `cosign-sig` (the `sha256-<hex>.sig` layout) or `sigstore-bundle` (an OCI 1.1 referrer). */
+  format: string;
+  /** The manifest carrying the signature, carried in the bundle as a referrer of the image. */
+  signature: Digest;
+  /** The identity the signature names (`critical.identity.docker-reference`), when it names one. */
+  signedIdentity?: string;
 }
 
 /** A blob of the graph that a delta bundle leaves out because the target already holds it. */
@@ -180,6 +194,14 @@ export function checkCreated(v: unknown, invalid: (what: string) => IntegrityErr
   return v;
 }
 
+
+function upstreamSignature(v: unknown, where: string): UpstreamSignature {
+  if (!isRecord(v) || !isDigest(v.signature)) throw invalid(`${where} is malformed`);
+  const out: UpstreamSignature = { keyId: str(v.keyId, `${where}.keyId`, 128), format: str(v.format, `${where}.format`, 64), signature: v.signature };
+  if (v.signedIdentity !== undefined) out.signedIdentity = str(v.signedIdentity, `${where}.signedIdentity`, 512);
+  return out;
+}
+
 /** Parses and validates untrusted bundle.json bytes (size and nesting bounded here too). */
 export function parseBundleJson(bytes: Uint8Array): BundleJson {
   const doc = parseBoundedJsonObject(bytes, { subject: BundleEntry.bundleJson, maxBytes: MAX_METADATA_BYTES, code: ErrorCode.bundleInvalid });
@@ -203,13 +225,15 @@ export function parseBundleJson(bytes: Uint8Array): BundleJson {
   if (!Array.isArray(doc.images)) throw invalid('images must be an array');
   const images = doc.images.map((v, i): BundleImageSummary => {
     if (!isRecord(v) || !isDigest(v.digest) || !isSize(v.size) || !Array.isArray(v.platforms)) throw invalid(`images[${i}] is malformed`);
-    return {
+    const image: BundleImageSummary = {
       name: str(v.name, `images[${i}].name`, MAX_IMAGE_NAME_CHARS),
       digest: v.digest,
       mediaType: str(v.mediaType, `images[${i}].mediaType`, MAX_MEDIA_TYPE_CHARS),
       size: v.size,
       platforms: v.platforms.map((p) => str(p, `images[${i}].platforms`, 128)),
     };
+    if (v.upstreamSignature !== undefined) image.upstreamSignature = upstreamSignature(v.upstreamSignature, `images[${i}].upstreamSignature`);
+    return image;
   });
   if (!Array.isArray(doc.assumes)) throw invalid('assumes must be an array');
   const assumes = doc.assumes.map((v, i): AssumedBlob => {

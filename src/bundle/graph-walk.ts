@@ -10,6 +10,7 @@ import type { Platform } from '../core/platform.js';
 import { readCapped } from '../core/read-capped.js';
 import { formatReference, parseReference } from '../core/reference.js';
 import type { BundleGraph, GraphBlob, GraphEdge, GraphImage, GraphManifest, GraphReferrer } from './bundle-graph.js';
+import type { UpstreamSignature } from './format.js';
 import type { BlobKind } from './manifest-db-schema.js';
 
 // Walks every image's graph from its root through `fetch`, reading only
@@ -25,6 +26,8 @@ export interface BundleImageInput {
   root: Descriptor;
   /** Referrer manifests (signatures, SBOMs) of this image: walked as roots too. */
   referrers?: readonly Descriptor[];
+  /** The publisher's signature a signature policy accepted; recorded in bundle.json. */
+  upstreamSignature?: UpstreamSignature;
 }
 
 export interface WalkResult {
@@ -49,6 +52,7 @@ function normalizeImages(images: readonly BundleImageInput[]): { image: GraphIma
     if (byName.has(name)) throw new UsageError(`image ${name} is listed twice`);
     const image: GraphImage = { name, registry: ref.registry, repository: ref.repository, root: input.root };
     if (ref.tag !== undefined) image.tag = ref.tag;
+    if (input.upstreamSignature) image.upstreamSignature = input.upstreamSignature;
     byName.set(name, { image, input });
   }
   return [...byName.values()].sort((a, b) => (a.image.name < b.image.name ? -1 : a.image.name > b.image.name ? 1 : 0));

@@ -1,5 +1,4 @@
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -8,6 +7,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { ErrorCode, UsageError } from '../core/errors.js';
+import { spkiKeyId } from '../core/key-id.js';
 import { SIGNATURE_BYTES } from './format.js';
 
 // Ed25519 over the exact bytes of a file (bundle.json, volumes.json): the raw
@@ -66,9 +66,7 @@ export function generateKeyPair(): KeyPair {
 
 /** `sha256:` + the first 16 hex characters of the SPKI DER digest; a private key gives its public key's id. */
 export function keyIdOf(pem: string | KeyObject): string {
-  const key = typeof pem === 'string' ? parsePublicKey(pem) : pem.type === 'private' ? createPublicKey(pem) : pem;
-  const der = key.export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(der).digest('hex').slice(0, 16)}`;
+  return spkiKeyId(typeof pem === 'string' ? parsePublicKey(pem) : pem.type === 'private' ? createPublicKey(pem) : pem);
 }
 
 /** The raw 64-byte Ed25519 signature of `bytes`. */

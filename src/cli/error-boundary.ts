@@ -1,5 +1,6 @@
 import { isDiskFull } from '../core/disk-full.js';
 import { ExitCode, InterruptedError, PartialFailure, UsageError, isFerryError } from '../core/errors.js';
+import { UntrustedImagesError } from '../trust/index.js';
 
 // The one place that turns a thrown error into what the user sees and the exit
 // code (changesets' index.ts idea). User errors get one line and a hint; stacks
@@ -27,13 +28,15 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
   const stdout = options.stdout ?? process.stdout;
   const err = !isFerryError(thrown) && isDiskFull(thrown) ? diskFull(thrown) : thrown;
   if (isFerryError(err)) {
-    // An interruption is not an error of the command: said as what it is.
-    stderr.write(err instanceof InterruptedError ? `ferry: ${err.message}\n` : `ferry: error: ${err.message}\n`);
+    // An interruption is not an error of the command: said as what it is. Several
+    // refused images: each is its own `ferry: error:` line.
+    if (err instanceof InterruptedError) stderr.write(`ferry: ${err.message}\n`);
+    else for (const line of err.message.split('\n')) stderr.write(`ferry: error: ${line}\n`);
     if (err.hint) stderr.write(`  hint: ${err.hint}\n`);
     if (options.debug && err.stack) stderr.write(`${err.stack}\n`);
     if (options.debug && err instanceof InterruptedError && err.cause instanceof Error && err.cause.stack) stderr.write(`caused while stopping: ${err.cause.stack}\n`);
     if (options.json) {
-      const outcomes = err instanceof PartialFailure ? { outcomes: err.outcomes } : {};
+      const outcomes = err instanceof PartialFailure ? { outcomes: err.outcomes } : err instanceof UntrustedImagesError ? { refusals: err.refusals.map((r) => ({ image: r.image, digest: r.digest, reason: r.rejection.reason, detail: r.rejection.detail })) } : {};
       stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode }, ...outcomes })}\n`);
     }
     return err.exitCode;

@@ -37,6 +37,7 @@ export const ErrorCode = {
   bundleInvalid: 'ERR_BUNDLE_INVALID',
   signatureInvalid: 'ERR_SIGNATURE_INVALID',
   signatureMissing: 'ERR_SIGNATURE_MISSING',
+  untrustedImage: 'ERR_UNTRUSTED_IMAGE',
   keyInvalid: 'ERR_KEY_INVALID',
   unauthorized: 'ERR_UNAUTHORIZED',
   denied: 'ERR_DENIED',

@@ -5,6 +5,7 @@ export * from './descriptor.js';
 export * from './digest.js';
 export * from './errors.js';
 export * from './hashing.js';
+export * from './key-id.js';
 export * from './limits.js';
 export * from './manifest.js';
 export * from './media-types.js';

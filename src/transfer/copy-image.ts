@@ -30,15 +30,18 @@ export interface CopyImageOptions extends Omit<CopyGraphOptions, 'limit'> {
   limit: LimitFunction;
   /** Called once the root is chosen, before its graph is copied: work that only reads the source (referrer lookups) can start alongside. */
   onRoot?: (source: ContentSource, root: Descriptor, written: Map<string, Buffer>) => void;
+  /** Awaited after onRoot and before a byte is copied: a check that may refuse the image (the signature policy). */
+  beforeCopy?: (source: ContentSource, root: Descriptor, written: Map<string, Buffer>, rewrittenFrom?: Descriptor['digest']) => Promise<void>;
 }
 
 export async function copyImage(client: RegistryClient, reference: Reference, target: ContentTarget, options: CopyImageOptions): Promise<CopiedImage> {
-  const { platforms, tags, onRoot, ...graphOptions } = options;
+  const { platforms, tags, onRoot, beforeCopy, ...graphOptions } = options;
   const remote = client.repository(reference.repository);
   const source = withForeignLayerUrls(remote, (url, offset, signal) => client.fetchUrl(url, { offset, ...(signal ? { signal } : {}) }));
   const resolved = await remote.resolve(referenceTarget(reference), options.signal ? { signal: options.signal } : {});
   const selected = await selectPlatforms(source, resolved, platforms, formatReference(reference));
   onRoot?.(source, selected.descriptor, selected.written);
+  await beforeCopy?.(source, selected.descriptor, selected.written, selected.rewrittenFrom);
   const report = await copyGraph(overlaySource(source, selected.written), target, [{ descriptor: selected.descriptor, tags }], graphOptions);
   const copied: CopiedImage = { root: selected.descriptor, source, written: selected.written, report };
   if (selected.rewrittenFrom) copied.rewrittenFrom = selected.rewrittenFrom;

@@ -12,6 +12,8 @@ import type { Inventory } from './inventory.js';
 import { pullImage, type PulledImage } from './pull-image.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
+import { UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
+import { TRUST_HINT, type SignedBy } from './trust-judge.js';
 
 // `ferry export`: pull every image into the store (resumable, deduplicated),
 // then serialise that subgraph of the store as a bundle. Two phases, because a
@@ -25,6 +27,8 @@ export interface ExportOptions {
   split?: number;
   signingKey?: string;
   since?: Inventory;
+  /** Only images a trusted key signed (`--require-signed-by`): checked before their layers are fetched; any refusal writes nothing. */
+  trust?: TrustPolicy;
   concurrency?: number;
   toolVersion: string;
   /** ferry releases to carry in the bundle (ferry/tool/…, in volume 0). */
@@ -34,7 +38,7 @@ export interface ExportOptions {
 }
 
 export interface ExportReport {
-  images: Array<{ name: string; digest: string; sourceDigest?: string; referrers: number }>;
+  images: Array<{ name: string; digest: string; sourceDigest?: string; referrers: number; signedBy?: SignedBy }>;
   failed: Outcome[];
   pulled: { copied: number; skipped: number; bytes: number };
   bundle: WriteBundleResult;
@@ -63,6 +67,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   const pulled: PulledImage[] = [];
   const failed: Outcome[] = [];
   const errors: unknown[] = [];
+  const refusals: ImageRefusal[] = [];
   const work: Array<Promise<void>> = [];
   for (const image of options.images) {
     for (const reference of await expand(image, options.registries, options.signal)) {
@@ -72,6 +77,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
           store: options.store,
           platforms: image.platforms,
           withReferrers: image.withReferrers,
+          ...(options.trust ? { trust: options.trust } : {}),
           limit,
           inflight,
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -79,6 +85,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
         }).then(
           (p) => void pulled.push(p),
           (err: unknown) => {
+            if (err instanceof UntrustedImagesError) return void refusals.push(...err.refusals);
             if (!isFerryError(err) || options.signal?.aborted) throw err;
             failed.push({ subject: formatReference(reference), ok: false, error: { code: err.code, message: err.message } });
             errors.push(err);
@@ -88,6 +95,8 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
     }
   }
   await Promise.all(work);
+  // The policy is all or nothing: one unsigned image and no bundle is written.
+  if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
   // Nothing exported is not a partial success: the (first) cause and its exit code stand.
   if (pulled.length === 0 && errors.length > 0) throw errors[0];
   pulled.sort((a, b) => formatReference(a.reference).localeCompare(formatReference(b.reference)));
@@ -97,7 +106,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
 /** What the bundle writer is given for a pulled set (and a record keeps, to re-make a volume). */
 export function writerInputs(pulled: readonly PulledImage[], since?: Inventory): { images: BundleImageInput[]; assumes: Descriptor[] } {
   return {
-    images: pulled.map((p) => ({ name: formatReference(p.reference), root: p.root, referrers: p.referrers })),
+    images: pulled.map((p) => ({ name: formatReference(p.reference), root: p.root, referrers: p.referrers, ...(p.signedBy ? { upstreamSignature: p.signedBy } : {}) })),
     assumes: (since?.blobs ?? []).map((b) => ({ mediaType: 'application/octet-stream', digest: b.digest, size: b.size }) as Descriptor),
   };
 }
@@ -135,6 +144,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
       digest: p.root.digest,
       ...(p.rewrittenFrom ? { sourceDigest: p.rewrittenFrom } : {}),
       referrers: p.referrers.length,
+      ...(p.signedBy ? { signedBy: p.signedBy } : {}),
     })),
     failed,
     pulled: pulled.reduce(

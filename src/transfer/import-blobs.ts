@@ -33,6 +33,8 @@ export interface BlobPassOptions {
   concurrency?: number;
   /** Registries that refused a mount: shared by the passes of one import, so none asks again. */
   mountRefused?: Set<string>;
+  /** Small blobs to hand back as bytes too (signature payloads the signature policy reads). */
+  keep?: ReadonlySet<string>;
 }
 
 export interface BlobPassResult {
@@ -44,6 +46,8 @@ export interface BlobPassResult {
   pending: Map<string, string[]>;
   /** `repositoryKey\0digest` of every blob the target took (pushed or mounted) in this pass. */
   landed: Set<string>;
+  /** The bytes of the blobs named in `keep`. */
+  kept?: Map<string, Buffer>;
 }
 
 export function emptyPassResult(): BlobPassResult {
@@ -184,6 +188,14 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
         continue;
       }
       const keys = options.missing.get(desc.digest);
+      if (options.keep?.has(desc.digest)) {
+        const bytes = await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry).catch(async (err: unknown) => {
+          throw await options.bundle.explain(err);
+        });
+        (result.kept ??= new Map()).set(desc.digest, bytes);
+        if (keys?.length) await pushOne(desc, keys, { stream: Readable.from([bytes]), again: () => Readable.from([bytes]) });
+        continue;
+      }
       if (!keys?.length) continue; // the reader drains and still verifies it
       if (desc.size > SPOOL_BYTES) {
         await pushOne(desc, keys, { stream: blob.stream });

@@ -18,6 +18,8 @@ import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource } from './metadata-source.js';
 import { ensureReferrerListed } from './referrers-tag-schema.js';
 import type { RegistryPool } from './registry-pool.js';
+import type { TrustPolicy } from '../trust/index.js';
+import { evidenceByPass, evidenceByRange, evidenceNeeded, judgeBundle, type TrustedImport } from './trust-import.js';
 
 // `ferry import`: verify the head (signature → bundle.json → index.json,
 // index.db, SHA256SUMS), plan where every image goes, stream every missing blob
@@ -39,6 +41,8 @@ export interface ImportOptions {
   /** The local store: the target with destinations.kind 'store', and where receipts are kept. */
   store?: Store;
   foreignLayers?: ForeignLayerMode;
+  /** Only images a trusted key signed (`--require-signed-by`), judged again from the bundle's bytes before anything is tagged. */
+  trust?: TrustPolicy;
   dryRun?: boolean;
   /**
    * Read and verify the whole bundle (every digest, the signature, every
@@ -69,6 +73,8 @@ export interface ImportReport {
   /** With verifyFirst: what the full read before the first push proved. */
   verifiedFirst?: { blobs: number; blobBytes: number; bytesRead: number };
   failed: Outcome[];
+  /** With a signature policy: which key verified each image, and when the verdict fell. */
+  upstreamSignatures?: TrustedImport;
 }
 
 function repositories(options: ImportOptions): (key: string) => Repository {
@@ -177,6 +183,14 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
   let bundle = await open();
   try {
     const plan = planImport(bundle.db, options.destinations);
+    // A single-file bundle (or a dry run) is judged before the first push; otherwise during the blob pass, before any manifest.
+    const needed = options.trust ? evidenceNeeded(bundle, plan) : undefined;
+    let trusted: TrustedImport | undefined;
+    if (options.trust && needed) {
+      const all = new Set([...needed.manifests, ...needed.layers]);
+      const early = (await evidenceByRange(options.bundle, bundle, all)) ?? (options.dryRun ? await evidenceByPass(bundle, all) : undefined);
+      if (early) trusted = { images: await judgeBundle(plan, early, options.trust), checked: 'before-push' };
+    }
     const repository = repositories(options);
     const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
     const missing = await findMissing(plan.needs, carried, repository, limit);
@@ -187,6 +201,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       foreignLayerMapping: [],
       blobs: { missing: missing.size, missingBytes: carried.filter((d) => missing.has(d.digest)).reduce((n, d) => n + d.size, 0), pushed: 0, mounted: 0, bytes: 0 },
       failed: [],
+      ...(trusted ? { upstreamSignatures: trusted } : {}),
     };
     if (options.verifyFirst) {
       // Everything proven before anything is sent: a bad bundle leaves the target untouched.
@@ -206,7 +221,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const blobPass = async (current: Bundle, missingNow: Map<string, string[]>): Promise<BlobPassResult> => {
-      const pass = { ...passOptions, bundle: current, missing: missingNow };
+      const keep = trusted ? undefined : needed?.layers;
+      const pass = { ...passOptions, bundle: current, missing: missingNow, ...(keep ? { keep } : {}) };
       // A single-file bundle is read by ranges, several blobs at once; volumes and streams in one pass.
       const byRange = typeof options.bundle === 'string' ? await pushBlobsByRange(options.bundle, pass) : undefined;
       return byRange ?? (await pushBlobsFromBundle(pass));
@@ -224,6 +240,10 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       for (const landed of again.landed) pass.landed.add(landed);
       if (pairCount(again.pending) >= before) throw new InternalError(`the target took none of ${before} blob(s) it still lacks on another pass`);
       pass.pending = again.pending;
+    }
+    if (options.trust && !trusted) {
+      trusted = { images: await judgeBundle(plan, new Map([...pass.manifests, ...(pass.kept ?? [])]), options.trust), checked: 'before-manifests' };
+      report.upstreamSignatures = trusted;
     }
     Object.assign(report.blobs, { pushed: pass.pushed, mounted: pass.mounted + assumed.mounted, bytes: pass.bytes });
     for (const [digest, bytes] of assumed.manifests) pass.manifests.set(digest, bytes);

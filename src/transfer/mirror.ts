@@ -7,6 +7,10 @@ import { copyImage } from './copy-image.js';
 import type { CopyReport } from './copy-report.js';
 import type { EventSink } from './events.js';
 import type { RegistryPool } from './registry-pool.js';
+import type { TrustPolicy } from '../trust/index.js';
+import { collectReferrers } from './pull-image.js';
+import { signatureCheck } from './trust-gate.js';
+import type { SignedBy } from './trust-judge.js';
 
 // `ferry copy SRC DST`: registry to registry on the connected side (crane copy,
 // skopeo copy) — the same copyGraph as export and import, with a cross-repository
@@ -17,6 +21,8 @@ export interface MirrorOptions {
   target: Reference;
   registries: RegistryPool;
   platforms: Platform[];
+  /** Copy only if a trusted key signed the image (checked before a byte moves; refused: UntrustedImagesError). */
+  trust?: TrustPolicy;
   concurrency?: number;
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -28,16 +34,20 @@ export interface MirrorReport {
   digest: Descriptor['digest'];
   sourceDigest?: Descriptor['digest'];
   copy: CopyReport;
+  signedBy?: SignedBy;
 }
 
 export async function mirrorImage(options: MirrorOptions): Promise<MirrorReport> {
   const { source: src, target: dst } = options;
   const target = options.registries.client(dst.registry);
   const to = target.repository(dst.repository);
+  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  let signedBy: SignedBy | undefined;
   const copied = await copyImage(options.registries.client(src.registry), src, to, {
     platforms: options.platforms,
     tags: dst.tag ? [dst.tag] : [],
-    limit: pLimit(options.concurrency ?? DEFAULT_CONCURRENCY),
+    limit,
+    ...(options.trust ? { beforeCopy: signatureCheck(src, options.trust, (source, root, bytes) => collectReferrers(source, root, bytes, limit), (s) => (signedBy = s), options.signal) } : {}),
     repository: dst.repository,
     retry: target.retry,
     ...(src.registry === dst.registry ? { mountCandidates: () => [src.repository] } : {}),
@@ -46,5 +56,6 @@ export async function mirrorImage(options: MirrorOptions): Promise<MirrorReport>
   });
   const report: MirrorReport = { source: formatReference(src), target: formatReference(dst), digest: copied.root.digest, copy: copied.report };
   if (copied.rewrittenFrom) report.sourceDigest = copied.rewrittenFrom;
+  if (signedBy) report.signedBy = signedBy;
   return report;
 }

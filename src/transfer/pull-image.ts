@@ -13,6 +13,9 @@ import type { CopyReport } from './copy-report.js';
 import type { EventSink, NodeAction } from './events.js';
 import { copyImage } from './copy-image.js';
 import { readManifestBytes } from './read-manifest.js';
+import type { TrustPolicy } from '../trust/index.js';
+import { signatureCheck, type FindReferrers } from './trust-gate.js';
+import type { SignedBy } from './trust-judge.js';
 
 // Export's first half for one image: registry → store (design §3, "pull into the
 // store first, then write the bundle"). Resumable and deduplicated because the
@@ -27,6 +30,8 @@ export interface PulledImage {
   rewrittenFrom?: Descriptor['digest'];
   referrers: Descriptor[];
   report: CopyReport;
+  /** With a signature policy: the trusted key that signed the root, checked before its layers were fetched. */
+  signedBy?: SignedBy;
 }
 
 export interface PullImageOptions {
@@ -34,6 +39,8 @@ export interface PullImageOptions {
   store: Store;
   platforms: Platform[];
   withReferrers: boolean;
+  /** Refuse the image (UntrustedImagesError) unless a trusted key signed it; implies looking up its referrers. */
+  trust?: TrustPolicy;
   limit: LimitFunction;
   inflight: Map<string, Promise<NodeAction>>;
   onEvent?: EventSink;
@@ -41,7 +48,7 @@ export interface PullImageOptions {
 }
 
 /** Referrers of the root and (for an index) of each kept child: signatures often sign the index, attestations the platform manifests. */
-async function collectReferrers(source: ContentSource, root: Descriptor, rootBytes: () => Promise<Buffer>, limit: LimitFunction): Promise<Descriptor[]> {
+export async function collectReferrers(source: ContentSource, root: Descriptor, rootBytes: () => Promise<Buffer>, limit: LimitFunction): Promise<Descriptor[]> {
   if (!source.referrers) return [];
   const subjects = [root];
   if (isIndex(root.mediaType)) {
@@ -79,15 +86,21 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   // source: they run while the image's layers are copied, not after (bench: they
   // were the last ~7% of an export's pull phase).
   let lookup: Promise<Descriptor[]> | undefined;
+  // The signatures a policy checks are referrers: they travel with the image so import can check them again.
+  const withReferrers = options.withReferrers || options.trust !== undefined;
   const onRoot = (source: ContentSource, root: Descriptor, written: Map<string, Buffer>): void => {
-    if (!options.withReferrers) return;
+    if (!withReferrers) return;
     lookup = collectReferrers(source, root, async () => written.get(root.digest) ?? readManifestBytes(source, root, signal), options.limit);
     lookup.catch(() => undefined); // awaited below; a failed copy must not leave it unhandled
   };
-  const copied = await copyImage(options.client, reference, target, { ...common, platforms: options.platforms, tags, onRoot });
+  let signedBy: SignedBy | undefined;
+  // With a policy the signatures are checked before a layer moves, from the lookup onRoot started.
+  const findReferrers: FindReferrers = (source, root, rootBytes) => lookup ?? collectReferrers(source, root, rootBytes, options.limit);
+  const beforeCopy = options.trust ? signatureCheck(reference, options.trust, findReferrers, (s) => (signedBy = s), signal) : undefined;
+  const copied = await copyImage(options.client, reference, target, { ...common, platforms: options.platforms, tags, onRoot, ...(beforeCopy ? { beforeCopy } : {}) });
   if (tags.length === 0) store.keep(copied.root.digest);
   let referrers: Descriptor[] = [];
-  if (options.withReferrers) {
+  if (withReferrers) {
     const rootBytes = async (): Promise<Buffer> => copied.written.get(copied.root.digest) ?? readManifestBytes(copied.source, copied.root, signal);
     referrers = await (lookup ?? collectReferrers(copied.source, copied.root, rootBytes, options.limit));
     for (const referrer of referrers) {
@@ -98,5 +111,6 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   store.recordExport(formatReference(reference), copied.root);
   const pulled: PulledImage = { reference, root: copied.root, referrers, report: copied.report };
   if (copied.rewrittenFrom) pulled.rewrittenFrom = copied.rewrittenFrom;
+  if (signedBy) pulled.signedBy = signedBy;
   return pulled;
 }

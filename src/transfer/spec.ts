@@ -3,6 +3,7 @@ import { ErrorCode, UsageError } from '../core/errors.js';
 import { parsePlatform, type Platform } from '../core/platform.js';
 import { parseReference, type Reference } from '../core/reference.js';
 import { parseRetagRule, type RetagRule } from './retag.js';
+import { parseSpecPolicy, type SpecPolicyEntry } from './spec-policy.js';
 
 // A declarative bundle spec (bundles/*.yaml): what to carry and how to name it on
 // the far side. `ferry export -f` and `ferry import -f` read it.
@@ -20,6 +21,8 @@ export interface BundleSpec {
   name: string;
   images: SpecImage[];
   retag: RetagRule[];
+  /** The `policy:` section: keys that must have signed which repositories (docs/signatures.md). */
+  policy: SpecPolicyEntry[];
 }
 
 function fail(where: string, what: string): never {
@@ -81,5 +84,5 @@ export function parseSpec(text: string, origin: string): BundleSpec {
     return { from: rule.from, to: rule.to };
   });
   const metadata = root.metadata === undefined ? {} : asRecord(root.metadata, `${origin} metadata`);
-  return { name: typeof metadata.name === 'string' ? metadata.name : origin, images, retag };
+  return { name: typeof metadata.name === 'string' ? metadata.name : origin, images, retag, policy: parseSpecPolicy(root.policy, origin) };
 }

@@ -6,12 +6,13 @@ import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
 import { registryPool, withRegistryFlags } from '../registry-flags.js';
+import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
 
 export const copyCommand = defineCommand({
   command: 'copy <source> <target>',
   describe: 'copy an image from one registry to another (connected-side mirroring), digests kept',
   builder: (y) =>
-    withRegistryFlags(y)
+    withTrustFlags(withRegistryFlags(y))
       .positional('source', { type: 'string', demandOption: true, describe: 'REGISTRY/REPO:TAG or @DIGEST' })
       .positional('target', { type: 'string', demandOption: true, describe: 'REGISTRY/REPO[:TAG]' })
       .option('platform', { type: 'string', array: true, describe: 'OS/ARCH[/VARIANT][:OS.VERSION]; repeatable (default: every platform)' }),
@@ -19,6 +20,7 @@ export const copyCommand = defineCommand({
     const source = parseReference(args.source);
     const target = parseReference(args.target, source.tag ? { defaultTag: source.tag } : {});
     if (target.digest && !target.tag) throw new UsageError('the target needs a tag, not a digest: the digest is the source image\'s');
+    const trust = await trustPolicyFrom(args);
     const registries = registryPool(args, ctx.signal);
     const progress = progressReporter(ctx, 'copy');
     try {
@@ -27,13 +29,14 @@ export const copyCommand = defineCommand({
         target: { registry: target.registry, repository: target.repository, ...(target.tag ? { tag: target.tag } : {}) },
         registries,
         platforms: (args.platform ?? []).map(parsePlatform),
+        ...(trust ? { trust } : {}),
         concurrency: args.concurrency,
         onEvent: progress.sink,
         signal: ctx.signal,
       });
       progress.done();
       ctx.out.result(report, () =>
-        `${report.source} -> ${report.target}: ${report.digest}${report.sourceDigest ? ` (platform-filtered from ${report.sourceDigest})` : ''}; ${report.copy.copied} copied (${formatBytes(report.copy.bytesTransferred)}), ${report.copy.mounted} mounted, ${report.copy.skipped} already there`,
+        `${report.source} -> ${report.target}: ${report.digest}${report.sourceDigest ? ` (platform-filtered from ${report.sourceDigest})` : ''}; ${report.copy.copied} copied (${formatBytes(report.copy.bytesTransferred)}), ${report.copy.mounted} mounted, ${report.copy.skipped} already there${report.signedBy ? `; signed by ${report.signedBy.keyId}` : ''}`,
       );
     } finally {
       progress.done();

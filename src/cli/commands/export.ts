@@ -6,6 +6,7 @@ import { parseReference } from '../../core/reference.js';
 import { exportImages, pullImages, writerInputs } from '../../transfer/export.js';
 import { readInventory, type Inventory } from '../../transfer/inventory.js';
 import { remakeVolume } from '../../transfer/remake-volume.js';
+import type { TrustPolicy } from '../../trust/index.js';
 import { parseSpec, type SpecImage } from '../../transfer/spec.js';
 import { defineCommand, type CommandContext, type GlobalArgs } from '../command.js';
 import { openStoreFromArgs } from '../open-store.js';
@@ -14,6 +15,7 @@ import { progressReporter } from '../progress-bars.js';
 import { registryPool, withRegistryFlags, type RegistryArgs } from '../registry-flags.js';
 import { TOOL_VERSION } from '../version.js';
 import { carriedReleases, withFerryValues, type CarriedReleases } from '../with-ferry.js';
+import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
 
 async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
   const platforms = args['all-platforms'] ? [] : (args.platform ?? []).map(parsePlatform);
@@ -29,7 +31,17 @@ async function imagesFrom(args: { refs?: string[]; file?: string; platform?: str
 type ExportArgs = RegistryArgs & GlobalArgs & { output: string; 'only-volume'?: number };
 
 /** `--only-volume N`: that one volume made again from the store (see transfer/remake-volume.ts). */
-async function onlyVolume(args: ExportArgs, ctx: CommandContext, images: SpecImage[], split: number, signingKey: string | undefined, since: Inventory | undefined, releases: string[] | undefined): Promise<number> {
+interface OnlyVolumeInputs {
+  images: SpecImage[];
+  split: number;
+  signingKey: string | undefined;
+  since: Inventory | undefined;
+  /** --with-ferry's release files (undefined: none given). */
+  releases: string[] | undefined;
+  trust: TrustPolicy | undefined;
+}
+
+async function onlyVolume(args: ExportArgs, ctx: CommandContext, { images, split, signingKey, since, releases, trust }: OnlyVolumeInputs): Promise<number> {
   const store = await openStoreFromArgs(args);
   const registries = registryPool(args, ctx.signal);
   let carried: CarriedReleases = { tools: [], cleanup: async () => undefined };
@@ -45,7 +57,7 @@ async function onlyVolume(args: ExportArgs, ctx: CommandContext, images: SpecIma
       ...(carried.tools.length ? { tools: carried.tools } : {}),
       // Only when the store has no record of the bundle: pull again (registries needed).
       pull: async () => {
-        const { pulled, failed } = await pullImages({ images, registries, store, ...(since ? { since } : {}), concurrency: args.concurrency, signal: ctx.signal });
+        const { pulled, failed } = await pullImages({ images, registries, store, ...(since ? { since } : {}), ...(trust ? { trust } : {}), concurrency: args.concurrency, signal: ctx.signal });
         if (failed.length > 0) throw new UsageError(`cannot re-make a volume without every image: ${failed.map((f) => f.subject).join(', ')} failed`);
         return writerInputs(pulled, since);
       },
@@ -66,7 +78,7 @@ export const exportCommand = defineCommand({
   command: 'export [refs..]',
   describe: 'pull images into the store and write a signed, deduplicated bundle',
   builder: (y) =>
-    withRegistryFlags(y)
+    withTrustFlags(withRegistryFlags(y))
       .positional('refs', { type: 'string', array: true, describe: 'image references (nginx:1.25, mcr.microsoft.com/windows/servercore:ltsc2022, …@sha256:…)' })
       .option('file', { alias: 'f', type: 'string', describe: 'a declarative spec (bundles/*.yaml)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file (with --split: the base name of its volumes)' })
@@ -84,9 +96,11 @@ export const exportCommand = defineCommand({
     const signingKey = args.sign ? await readPrivateKeyFile(args.sign) : undefined;
     const split = args.split ? parseSplitSize(args.split) : undefined;
     const since = args.since ? await readInventory(args.since) : undefined;
+    const trust = await trustPolicyFrom(args, args.file);
+    if (trust && !args['with-referrers']) throw new UsageError('--require-signed-by carries the signatures so import can check them again: drop --no-with-referrers');
     if (args['only-volume'] !== undefined) {
       if (!split) throw new UsageError('--only-volume goes with --split (the same --split as the original export)');
-      return onlyVolume(args, ctx, images, split, signingKey, since, withFerry.files);
+      return onlyVolume(args, ctx, { images, split, signingKey, since, releases: withFerry.files, trust });
     }
     const output = args.output;
     const registries = registryPool(args, ctx.signal);
@@ -103,6 +117,7 @@ export const exportCommand = defineCommand({
         ...(split ? { split } : {}),
         ...(signingKey ? { signingKey } : {}),
         ...(since ? { since } : {}),
+        ...(trust ? { trust } : {}),
         concurrency: args.concurrency,
         toolVersion: TOOL_VERSION,
         ...(carried.tools.length ? { tools: carried.tools } : {}),
@@ -117,6 +132,7 @@ export const exportCommand = defineCommand({
             ['IMAGE', 'DIGEST', 'REFERRERS'],
             report.images.map((i) => [i.name, i.sourceDigest ? `${i.digest} (platform-filtered from ${i.sourceDigest})` : i.digest, String(i.referrers)]),
           ),
+          ...report.images.flatMap((i) => (i.signedBy ? [`${i.name}: signed by ${i.signedBy.keyId} (${i.signedBy.format})`] : [])),
           '',
           `pulled ${report.pulled.copied} new blobs (${formatBytes(report.pulled.bytes)}), ${report.pulled.skipped} already in the store`,
           `wrote ${report.bundle.files.join(', ')}: ${report.bundle.bundleJson.blobs.count} blobs, ${formatBytes(report.bundle.bytes)}${report.bundle.keyId ? `, signed by ${report.bundle.keyId}` : ', UNSIGNED'}`,

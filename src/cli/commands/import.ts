@@ -9,6 +9,8 @@ import { openStoreFromArgs } from '../open-store.js';
 import { formatBytes, formatTable } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
 import { registryPool, withRegistryFlags } from '../registry-flags.js';
+import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
+import { writePolicyOut } from '../../transfer/policy-out.js';
 
 function describeReport(r: ImportReport): string {
   const lines = [
@@ -19,6 +21,8 @@ function describeReport(r: ImportReport): string {
       : `pushed ${r.blobs.pushed} blobs (${formatBytes(r.blobs.bytes)}), mounted ${r.blobs.mounted}; signature: ${r.bundle.signature}`,
   ];
   if (r.verifiedFirst) lines.push(`bundle verified before the first push: ${r.verifiedFirst.blobs} blobs, ${formatBytes(r.verifiedFirst.blobBytes)}`);
+  const signed = r.upstreamSignatures;
+  if (signed) lines.push(`publisher signatures verified from the bundle ${signed.checked === 'before-push' ? 'before the first push' : 'before any manifest or tag'}: ${signed.images.map((i) => `${i.source} by ${i.signedBy.keyId}`).join(', ')}`);
   if (r.foreignLayerMapping.length) lines.push(`foreign layers localized: ${r.foreignLayerMapping.map((m) => `${m.from} -> ${m.to}`).join(', ')}`);
   return lines.join('\n');
 }
@@ -27,7 +31,7 @@ export const importCommand = defineCommand({
   command: 'import <bundle>',
   describe: 'verify a bundle while streaming it and push it into a registry (or the local store)',
   builder: (y) =>
-    withRegistryFlags(y)
+    withTrustFlags(withRegistryFlags(y))
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
       .option('to', { type: 'string', describe: 'REGISTRY[:PORT][/PREFIX]: where images land, repository paths and tags kept' })
       .option('to-store', { type: 'boolean', default: false, describe: 'load into the local store (for ferry serve) instead of a registry' })
@@ -38,15 +42,19 @@ export const importCommand = defineCommand({
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, default: 'localize' as const, describe: 'localize: make foreign layers ordinary (new digests, reported); preserve: push as is' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'show the plan; write nothing' })
       .option('verify-first', { type: 'boolean', default: false, describe: 'read and verify the whole bundle before the first push, so a bad one leaves nothing on the target (reads it twice)' })
+      .option('policy-out', { type: 'string', describe: 'with --require-signed-by: write DIR/policy.json and DIR/registries.d/ for podman / CRI-O to check the signatures under the new names' })
       .check((a) => {
         if (a['to-store'] && a.to) throw new UsageError('give either --to or --to-store, not both');
         if (!a['to-store'] && !a.to && !a.retag?.length && !a.file) throw new UsageError('say where images go: --to REGISTRY[/PREFIX], --retag FROM=TO, or --to-store');
+        if (a['policy-out'] && a['to-store']) throw new UsageError('--policy-out names the registry nodes pull from: give --to, not --to-store');
         return true;
       }),
   async run(args, ctx) {
     const key = await readPublicKeyFiles(args.key);
     const rules = (args.retag ?? []).map(parseRetagRule);
     if (args.file) rules.push(...parseSpec(await readFile(args.file, 'utf8'), args.file).retag);
+    const trust = await trustPolicyFrom(args, args.file);
+    if (args['policy-out'] && !trust) throw new UsageError('--policy-out writes the keys that verified the images: give --require-signed-by KEY.pub (or a spec policy)');
     const store = await openStoreFromArgs(args).catch((err: unknown) => {
       // Receipts are a convenience on the registry path; the store is required only for --to-store.
       if (args['to-store'] || !isFerryError(err)) throw err;
@@ -63,6 +71,7 @@ export const importCommand = defineCommand({
         registries,
         ...(store ? { store } : {}),
         foreignLayers: args['foreign-layers'],
+        ...(trust ? { trust } : {}),
         dryRun: args['dry-run'],
         verifyFirst: args['verify-first'],
         concurrency: args.concurrency,
@@ -71,7 +80,9 @@ export const importCommand = defineCommand({
       });
       progress.done();
       for (const f of report.failed) ctx.out.warn(`${f.subject}: ${f.error?.message}`);
-      ctx.out.result(report, () => describeReport(report));
+      const policyOut = args['policy-out'] && trust && !report.dryRun ? await writePolicyOut(args['policy-out'], report, trust) : undefined;
+      for (const s of policyOut?.skipped ?? []) ctx.out.warn(`${s.source}: not in the policy: ${s.why}`);
+      ctx.out.result(policyOut ? { ...report, policyOut } : report, () => [describeReport(report), ...(policyOut ? [`wrote ${policyOut.files.join(' and ')}`] : [])].join('\n'));
       return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
       progress.done();

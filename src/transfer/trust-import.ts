@@ -1,0 +1,96 @@
+import type { Descriptor } from '../core/descriptor.js';
+import type { Digest } from '../core/digest.js';
+import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { MAX_MANIFEST_BYTES } from '../core/limits.js';
+import { isImageManifest } from '../core/media-types.js';
+import { parseReference } from '../core/reference.js';
+import { readCapped } from '../core/read-capped.js';
+import { locateBlobs, openBlobRange, type Bundle, type BundleInput } from '../bundle/index.js';
+import { isSignatureLayer, UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
+import type { ImportPlan } from './import-plan.js';
+import { gatherAttachments } from './signature-evidence.js';
+import { judge, TRUST_HINT, type SignedBy } from './trust-judge.js';
+
+// `ferry import --require-signed-by`: every image is judged again from the
+// bundle's own bytes — its root manifest, the signature manifests carried as
+// its referrers and their signature layers — offline, before anything is
+// tagged. Which bytes are needed is known from index.db before a byte of blob
+// is read. A single-file bundle gives them by byte range, so the verdict comes
+// before the first push; a volume set or a stream gives them during the one
+// blob pass, so the verdict comes before any manifest is pushed or tag set.
+
+export interface ImportVerdict {
+  /** The bundle's name for the image. */
+  source: string;
+  digest: Digest;
+  signedBy: SignedBy;
+}
+
+export interface TrustedImport {
+  images: ImportVerdict[];
+  /** When the verdict fell: before any blob was pushed, or after the blob pass and before any manifest or tag. */
+  checked: 'before-push' | 'before-manifests';
+}
+
+/** The blobs the verdict reads: root manifests, signature manifests, and those manifests' signature layers. */
+export function evidenceNeeded(bundle: Bundle, plan: ImportPlan): { manifests: Set<string>; layers: Set<string> } {
+  const manifests = new Set<string>();
+  const layers = new Set<string>();
+  for (const image of plan.images) {
+    manifests.add(image.root.digest);
+    for (const { descriptor } of image.referrers) {
+      if (!isImageManifest(descriptor.mediaType)) continue;
+      manifests.add(descriptor.digest);
+      for (const b of bundle.db.blobsOf(descriptor.digest)) if (b.kind === 'layer' && isSignatureLayer(b.descriptor.mediaType)) layers.add(b.descriptor.digest);
+    }
+  }
+  return { manifests, layers };
+}
+
+/** The needed blobs by byte range (each verified as read), or undefined when the bundle cannot be read that way. */
+export async function evidenceByRange(input: BundleInput, bundle: Bundle, needed: ReadonlySet<string>): Promise<Map<string, Buffer> | undefined> {
+  if (typeof input !== 'string') return undefined;
+  const ranges = await locateBlobs(input, bundle);
+  if (!ranges) return undefined;
+  const out = new Map<string, Buffer>();
+  for (const range of ranges) {
+    if (needed.has(range.blob.descriptor.digest)) out.set(range.blob.descriptor.digest, await readCapped(openBlobRange(input, range), MAX_MANIFEST_BYTES, range.entry));
+  }
+  return out;
+}
+
+/** The needed blobs from one whole pass over the bundle (a dry run of a volume set). */
+export async function evidenceByPass(bundle: Bundle, needed: ReadonlySet<string>): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for await (const blob of bundle.blobs()) {
+    if (needed.has(blob.descriptor.digest)) out.set(blob.descriptor.digest, await readCapped(blob.stream, MAX_MANIFEST_BYTES, blob.entry));
+    else blob.stream.resume();
+  }
+  return out;
+}
+
+function carried(evidence: ReadonlyMap<string, Buffer>): (desc: Pick<Descriptor, 'digest'>) => Promise<Buffer> {
+  return async (desc) => {
+    const bytes = evidence.get(desc.digest);
+    if (bytes) return bytes;
+    throw new IntegrityError(`${desc.digest} is not carried in this bundle (a delta bundle leaves out what the target already held)`, { code: ErrorCode.blobUnknown });
+  };
+}
+
+/** Judges every planned image from the bundle's bytes; throws UntrustedImagesError naming every refused one. */
+export async function judgeBundle(plan: ImportPlan, evidence: ReadonlyMap<string, Buffer>, policy: TrustPolicy): Promise<ImportVerdict[]> {
+  const read = carried(evidence);
+  const verdicts: ImportVerdict[] = [];
+  const refusals: ImageRefusal[] = [];
+  for (const image of plan.images) {
+    const candidates = image.referrers.map((r) => r.descriptor);
+    const judged = await judge(
+      { display: image.source, name: parseReference(image.source), manifest: () => read(image.root), attachments: () => gatherAttachments(candidates, read) },
+      policy,
+    );
+    if (judged.ok) verdicts.push({ source: image.source, digest: judged.digest, signedBy: judged.signedBy });
+    else refusals.push(judged.refusal);
+  }
+  if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
+  return verdicts;
+}

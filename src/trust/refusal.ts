@@ -1,0 +1,40 @@
+import { ErrorCode, IntegrityError } from '../core/errors.js';
+import type { Digest } from '../core/digest.js';
+import type { RefusalReason, Rejection } from './verdict.js';
+
+// What the user reads when images are refused: one line per image, naming it,
+// the digest checked and why (design §5: exit 5, integrity). The CLI prints
+// each line of the message as its own `ferry: error:` line.
+
+const HEADLINE: Record<RefusalReason, string> = {
+  'no-signature': 'no signature by a trusted key',
+  keyless: 'no signature by a trusted key',
+  'unknown-key': 'no signature by a trusted key',
+  'transparency-log': 'transparency-log proof missing or invalid',
+  'bad-payload': 'invalid signature payload',
+  'other-manifest': 'signature is for another manifest',
+  'identity-mismatch': 'identity mismatch',
+  'unreadable-manifest': 'cannot check the image',
+  'no-rule': 'no trusted key for this repository',
+};
+
+export interface ImageRefusal {
+  /** The image as the user knows it (reference asked for, or the bundle's name). */
+  image: string;
+  digest?: Digest;
+  rejection: Rejection;
+}
+
+export function refusalLine(r: ImageRefusal): string {
+  const at = r.digest ? ` (${r.digest.slice(0, 19)}…)` : '';
+  return `${r.image}${at}: ${HEADLINE[r.rejection.reason]} — ${r.rejection.detail}`;
+}
+
+/** One or more images failed the signature policy: nothing was written. Exit 5. */
+export class UntrustedImagesError extends IntegrityError {
+  readonly refusals: readonly ImageRefusal[];
+  constructor(refusals: readonly ImageRefusal[], hint: string) {
+    super(refusals.map(refusalLine).join('\n'), { code: ErrorCode.untrustedImage, hint, subject: refusals[0]?.image });
+    this.refusals = refusals;
+  }
+}
