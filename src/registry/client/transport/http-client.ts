@@ -4,6 +4,7 @@ import { BASE_PATH } from '../../api/routes.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Scope } from '../auth/scope.js';
 import { isAbortError, networkError } from '../network-error.js';
+import { roleHint } from '../refusals.js';
 import { responseError } from '../response-error.js';
 import { discard, exchange, headerOf, isReplayable, type Exchange, type HttpMethod, type HttpResponse, type RequestBody } from './exchange.js';
 import { followRedirects } from './redirect.js';
@@ -141,7 +142,7 @@ export class HttpClient {
     if (/error="?insufficient_scope/i.test(headerOf(res.headers, 'www-authenticate') ?? '')) {
       return new AuthError(`${err.message} (${who} was not granted the access this needs)`, {
         code: ErrorCode.denied,
-        hint: 'the credentials are valid but lack the role for this (push needs a push/contributor role): ask for it, or use an account that has it',
+        hint: roleHint(method),
       });
     }
     return err;
