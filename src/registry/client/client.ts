@@ -8,7 +8,9 @@ import { ManifestCache } from './manifest-cache.js';
 import { DEFAULTS, registryBaseUrl, type RegistryClientOptions } from './options.js';
 import { RemoteRepository } from './remote-repository.js';
 import { listCatalog, type ListOptions } from './tags.js';
+import { BASE_PATH } from '../api/routes.js';
 import { createAgent } from './transport/agent.js';
+import { discard } from './transport/exchange.js';
 import { HttpClient, type RetryInfo } from './transport/http-client.js';
 
 // A client for one registry host: one keep-alive undici Agent, one auth state
@@ -82,6 +84,15 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   /** Checks that the registry answers the API; returns the auth scheme it asked for. */
   async ping(signal?: AbortSignal): Promise<'none' | 'basic' | 'bearer'> {
     await this.http.ping(signal);
+    return this.auth.kind;
+  }
+
+  /**
+   * Checks the credentials as `docker login` does: an authenticated GET /v2/ (on
+   * a token registry, after a token with no scope). AuthError when refused.
+   */
+  async checkCredentials(signal?: AbortSignal): Promise<'none' | 'basic' | 'bearer'> {
+    await discard(await this.http.request({ method: 'GET', url: BASE_PATH, scopes: [], ok: [200], signal }));
     return this.auth.kind;
   }
 

@@ -14,3 +14,5 @@ export { ANNOTATION_REFERRER_TAG, COSIGN_SUFFIXES, type RemoteReferrersOptions }
 export type { FetchedManifest } from './manifests.js';
 export type { ListOptions } from './tags.js';
 export { isTransient } from './transient.js';
+export { saveLogin, removeLogin, loginFilePath, type LoginFileOptions, type LoginWritten } from './auth/save-login.js';
+export { roleHint } from './refusals.js';
