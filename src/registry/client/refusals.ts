@@ -103,7 +103,10 @@ export function refusalError(method: string, status: number, entries: readonly R
         hint: 'distribution: set storage.delete.enabled: true (or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it; ferry serve: run it without --read-only',
       });
     }
-    return new UsageError(`the registry does not support this operation: ${message}`, { code: ErrorCode.unsupported });
+    return new UsageError(`the registry does not support this operation: ${message}`, {
+      code: ErrorCode.unsupported,
+      hint: 'a read-only registry (ferry serve --read-only, a pull-through cache, Harbor in read-only mode) refuses pushes: push to its source, or lift the setting',
+    });
   }
   if (FIREWALL.test(said)) {
     return new AuthError(`the registry's network rules refuse this client: ${message}`, { code: ErrorCode.denied, hint: 'allow this machine\'s address in the registry\'s firewall (ACR: https://aka.ms/acr/firewall)' });
