@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SpeedReport } from '../../src/doctor/index.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { expectOk } from '../helpers/transfer-kit.js';
 import { rigContext } from '../rig/context.js';
@@ -10,15 +11,7 @@ import { revisions } from './site-kit.js';
 // scratch repository is ferry's and is removed — or the report says why not —
 // and a user who may not push gets the push row failed with its role, not a stack.
 
-type Row = { name: string; status: string; detail: string; hint?: string; code?: string };
-type Speed = {
-  repository: string;
-  bytes: number;
-  push?: { seconds: number; mibPerSecond: number };
-  pull?: { seconds: number; mibPerSecond: number; firstByteMs: number };
-  cleanup: { manifestDeleted: boolean; blobsDeleted: number; blobsLeft: number };
-  rows: Row[];
-};
+type Speed = SpeedReport;
 type Report = { exitCode: number; speed?: Speed };
 
 const ROWS = ['push MiB/s', 'pull MiB/s', 'first-byte latency', 'speed cleanup'];
