@@ -15,3 +15,4 @@ export * from './reference.js';
 export * from './upstream-repository.js';
 export * from './format-bytes.js';
 export * from './loopback.js';
+export * from './byte-size.js';

@@ -67,7 +67,7 @@ export function failOrWarn(strict: boolean, name: CheckName, detail: string, why
 }
 
 /** 0 when nothing failed, else the exit code of the first failure in check order. */
-export function exitCodeOf(checks: readonly CheckResult[]): ExitCode {
+export function exitCodeOf(checks: ReadonlyArray<Pick<CheckResult, 'status' | 'exitCode'>>): ExitCode {
   const first = checks.find((c) => c.status === 'fail');
   return first ? (first.exitCode ?? ExitCode.internal) : ExitCode.ok;
 }

@@ -13,6 +13,7 @@ import { checkRedirect } from './redirect-check.js';
 import { checkName } from './target.js';
 import { checkTcp } from './tcp-check.js';
 import { checkTls } from './tls-checks.js';
+import { runSpeedTest, skippedSpeed, speedClient, type SpeedReport } from './speed-test.js';
 
 // `ferry doctor REGISTRY`: the checks in order, each building on the last. When
 // one fails hard, the checks that depend on it are reported as skipped (saying
@@ -33,6 +34,8 @@ export interface DoctorOptions {
   readonly pushTest?: string;
   /** REPO[:TAG|@DIGEST]: download one byte of one of its blobs (redirect check). */
   readonly repository?: string;
+  /** `--speed [SIZE]`: push and pull a generated blob of this many bytes (a scratch repository, removed after). */
+  readonly speedBytes?: number;
   /** Deadline of each DNS / TCP / TLS step and of connecting (default 10 s). */
   readonly timeoutMs?: number;
   /** Environment and home for credential discovery (default process.env, os.homedir()). */
@@ -54,6 +57,8 @@ export interface DoctorReport {
   /** 0, or the exit code of the first failed check's category. */
   readonly exitCode: ExitCode;
   readonly checks: readonly CheckResult[];
+  /** With `speedBytes`: the push/pull figures and their rows. */
+  readonly speed?: SpeedReport;
 }
 
 const TLS_ROWS = [CheckName.tlsVersion, CheckName.tlsLegacy, CheckName.certificateTrust, CheckName.certificateName, CheckName.certificateExpiry];
@@ -70,9 +75,11 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const skipAll = (names: readonly CheckName[], why: string): void => {
     for (const name of names) if (!checks.some((c) => c.name === name)) add(skip(name, why));
   };
+  let speed: SpeedReport | undefined;
   const report = (registry: string): DoctorReport => {
-    const exitCode = exitCodeOf(checks);
-    return { registry, ok: exitCode === ExitCode.ok, exitCode, checks };
+    if (opts.speedBytes !== undefined) speed ??= skippedSpeed(opts.speedBytes, 'skipped: an earlier check failed');
+    const exitCode = exitCodeOf([...checks, ...(speed?.rows ?? [])]);
+    return { registry, ok: exitCode === ExitCode.ok, exitCode, checks, ...(speed ? { speed } : {}) };
   };
 
   const named = checkName(opts.registry, opts);
@@ -119,6 +126,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       } else {
         add(await checkPush(probe, pushTest, auth.verified));
         add(await checkRedirect(probe, repository));
+        if (opts.speedBytes !== undefined) speed = await runSpeedTest(speedClient(target.registry, opts), opts.speedBytes);
       }
     } else {
       skipAll([CheckName.auth, CheckName.push, CheckName.redirect], 'skipped: /v2/ did not answer as a registry');

@@ -13,7 +13,7 @@ export type { ReadRange } from './blob-reader.js';
 export type { StoredBlob } from './db/blobs.js';
 export type { ManifestRecord, StoredEdge, StoredManifest } from './db/manifests.js';
 export type { Page, PageOptions } from './db/repositories.js';
-export type { BundleRecord, ExportRecord, ImportReceipt } from './db/records.js';
+export type { BundleRecord, ExportRecord, ImportReceipt, ReceiptRecord } from './db/records.js';
 export { DEFAULT_GC_GRACE_MS, type GcOptions, type GcReport, type SweptBlob } from './gc.js';
 export type { PruneOptions, PruneReport, PrunedManifest } from './prune.js';
 export { DEFAULT_INGEST_TTL_MS, type CleanIngestsOptions, type CleanIngestsReport } from './janitor.js';

@@ -11,7 +11,7 @@ import {
 import { BlobReader, type ReadRange } from './blob-reader.js';
 import type { StoredBlob } from './db/blobs.js';
 import type { StoredEdge, StoredManifest } from './db/manifests.js';
-import type { BundleRecord, ExportRecord, ImportReceipt } from './db/records.js';
+import type { BundleRecord, ExportRecord, ImportReceipt, ReceiptRecord } from './db/records.js';
 import type { Page, PageOptions } from './db/repositories.js';
 import { ensureFormatVersion } from './format-version.js';
 import { collectGarbage, type GcOptions, type GcReport } from './gc.js';
@@ -220,6 +220,11 @@ export class Store implements Namespace<StoreRepository> {
   /** Blobs a target registry (optionally one repository) is known to hold. */
   heldBlobs(registry: string, repository?: string): Digest[] {
     return this.ctx.index.records.heldBlobs(registry, repository);
+  }
+
+  /** What imports tagged on a target registry (optionally one repository), oldest first: what `ferry prune` starts from. */
+  receipts(registry: string, repository?: string): ReceiptRecord[] {
+    return this.ctx.index.records.receipts(registry, repository);
   }
 
   recordBundle(record: Omit<BundleRecord, 'at'> & { at?: number }): void {

@@ -310,7 +310,8 @@ function recordReceipts(options: ImportOptions, plan: ImportPlan, bundle: Bundle
       repository: image.target.repository,
       tag: image.tags[0],
       digest: landed.digest,
-      blobs: bundle.db.blobsOf(image.root.digest).map((b) => b.descriptor.digest),
+      // The referrers landed with the image are the target's too (ferry prune deletes them with an orphaned subject).
+      blobs: [...new Set([image.root.digest, ...image.referrers.map((r) => r.descriptor.digest)].flatMap((d) => bundle.db.blobsOf(d).map((b) => b.descriptor.digest)))],
     });
   }
 }

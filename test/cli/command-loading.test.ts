@@ -15,8 +15,8 @@ describe('command loading', () => {
 
   it('loads every command for help, an unknown word or nothing', async () => {
     const all = (await allCommands()).map((c) => String(c.command).split(' ')[0]);
-    expect(all).toHaveLength(12);
-    expect(new Set(all).size).toBe(12);
+    expect(all).toHaveLength(17);
+    expect(new Set(all).size).toBe(17);
     expect(await names(['--help'])).toEqual(all);
     expect(await names(['exprot'])).toEqual(all);
     expect(await names([])).toEqual(all);

@@ -111,9 +111,9 @@ describe('doctor: registries that refuse or are not registries', () => {
     const f = await start(startLockedRegistry);
     const report = await doctor({ registry: f.host, plainHttp: true, pushTest: 'team/app' });
     const push = check(report, 'push');
-    expect(push).toMatchObject({ status: 'fail', code: 'ERR_DENIED', exitCode: 3 });
+    expect(push).toMatchObject({ status: 'fail', code: 'ERR_LOCKED', exitCode: 3 });
     expect(push.detail).toContain('403 DENIED: operation not allowed: the repository is locked');
-    expect(push.hint).toMatch(/locked or quarantined/);
+    expect(push.hint).toMatch(/write-enabled true/);
     expect(report.exitCode).toBe(3);
   });
 

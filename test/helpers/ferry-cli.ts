@@ -14,17 +14,18 @@ export interface FerryResult {
   json: unknown;
 }
 
-export function ferry(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<FerryResult> {
+export function ferry(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<FerryResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [FERRY_BIN, ...args], {
       cwd: options.cwd,
       env: { ...process.env, FERRY_STORE: '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (options.input !== undefined) child.stdin?.end(options.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 110_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {

@@ -17,6 +17,8 @@ export interface RegistryConfigInput {
   };
   /** Regular expressions for `validation.manifests.urls.allow` (foreign layers). */
   readonly allowForeignUrls?: readonly string[];
+  /** `storage.delete.enabled` (default true). */
+  readonly deleteEnabled?: boolean;
 }
 
 export function registryConfigYaml(input: RegistryConfigInput): string {
@@ -25,7 +27,7 @@ export function registryConfigYaml(input: RegistryConfigInput): string {
     log: { level: 'error', formatter: 'text', accesslog: { disabled: true } },
     storage: {
       filesystem: { rootdirectory: input.storageDir },
-      delete: { enabled: true },
+      delete: { enabled: input.deleteEnabled ?? true },
       // The purger would scan upload dirs in the background; tests want a quiet registry.
       maintenance: { uploadpurging: { enabled: false } },
     },

@@ -25,6 +25,8 @@ export interface RegistryOptions {
   readonly tokenOptions?: TokenServerOptions;
   /** `validation.manifests.urls.allow`; see foreignUrlPattern() in foreign-server.ts. */
   readonly allowForeignUrls?: readonly string[];
+  /** `storage.delete.enabled` (default true); false answers DELETE with 405 UNSUPPORTED. */
+  readonly deleteEnabled?: boolean;
 }
 
 export interface Registry {
@@ -77,6 +79,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       htpasswdPath,
       token: tokenServer,
       allowForeignUrls: opts.allowForeignUrls,
+      deleteEnabled: opts.deleteEnabled,
     };
     const configPath = join(dir, 'config.yml');
     await writeFile(configPath, registryConfigYaml(config));

@@ -1,4 +1,5 @@
-import { runDoctor, type CheckResult, type DoctorReport } from '../../doctor/index.js';
+import { DEFAULT_SPEED_BYTES, runDoctor, type CheckResult, type DoctorReport } from '../../doctor/index.js';
+import { parseByteSize } from '../../core/byte-size.js';
 import { createFileTraceSink } from '../../registry/client/index.js';
 import { UsageError } from '../../core/errors.js';
 import { defineCommand } from '../command.js';
@@ -13,7 +14,8 @@ const LABEL: Record<CheckResult['status'], string> = { ok: 'ok', warn: 'WARN', f
 
 export function formatDoctorReport(report: DoctorReport): string {
   const rows: string[][] = [];
-  const { checks } = report;
+  // The speed test's rows (push MiB/s, pull MiB/s, first-byte latency, cleanup) follow the checks.
+  const checks: ReadonlyArray<Pick<CheckResult, 'status' | 'detail' | 'hint'> & { name: string }> = [...report.checks, ...(report.speed?.rows ?? [])];
   for (let i = 0; i < checks.length; i++) {
     const c = checks[i];
     if (!c) continue;
@@ -36,15 +38,18 @@ export function formatDoctorReport(report: DoctorReport): string {
 
 export const doctorCommand = defineCommand({
   command: 'doctor <registry>',
-  describe: 'check a registry from this machine: DNS, TCP, TLS, certificate, auth, push, redirects, clock',
+  describe: 'check a registry from this machine: DNS, TCP, TLS, certificate, auth, push, redirects, clock (and --speed)',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of the registry (the login server)' })
       .option('push-test', { type: 'string', describe: 'check push permission on REPO: opens an upload and cancels it (nothing is written)' })
       .option('repository', { type: 'string', describe: 'REPO[:TAG] to download one byte of a blob from (shows where blob downloads redirect)' })
-      .option('timeout', { type: 'number', default: 10, describe: 'seconds each DNS, TCP and TLS step may take' }),
+      .option('timeout', { type: 'number', default: 10, describe: 'seconds each DNS, TCP and TLS step may take' })
+      .option('speed', { type: 'string', describe: 'push and pull a generated blob of SIZE (default 64M) to ferry-speed-test/<random>, then remove it: push MiB/s, pull MiB/s, first-byte latency' }),
   async run(args, ctx) {
     if (!(args.timeout > 0 && args.timeout <= 600)) throw new UsageError('--timeout must be a number of seconds from 1 to 600');
+    const speedBytes = args.speed === undefined ? undefined : args.speed === '' ? DEFAULT_SPEED_BYTES : parseByteSize(args.speed, '--speed');
+    if (speedBytes !== undefined && speedBytes > 16 * 1024 ** 3) throw new UsageError('--speed: at most 16G (the blob is pushed, pulled and deleted)');
     const trace = args.trace ? createFileTraceSink(args.trace) : undefined;
     try {
       const report = await runDoctor({
@@ -52,6 +57,7 @@ export const doctorCommand = defineCommand({
         ...clientOptionsFrom(args),
         ...(args['push-test'] !== undefined ? { pushTest: args['push-test'] } : {}),
         ...(args.repository !== undefined ? { repository: args.repository } : {}),
+        ...(speedBytes !== undefined ? { speedBytes } : {}),
         timeoutMs: args.timeout * 1000,
         ...(trace ? { trace } : {}),
         signal: ctx.signal,

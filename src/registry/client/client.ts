@@ -11,6 +11,8 @@ import { listCatalog, type ListOptions } from './tags.js';
 import { createTransport } from './transport/create-transport.js';
 import type { HttpResponse } from './transport/exchange.js';
 import type { HttpClient, RequestSpec } from './transport/http-client.js';
+import { BASE_PATH } from '../api/routes.js';
+import { discard } from './transport/exchange.js';
 
 // A client for one registry host: one keep-alive undici Agent, one auth state
 // (scopes accumulate across its repositories), one recent-manifest cache. It
@@ -80,6 +82,15 @@ export class RegistryClient implements Namespace<RemoteRepository> {
    */
   send(spec: RequestSpec): Promise<HttpResponse> {
     return this.http.request(spec);
+  }
+
+  /**
+   * Checks the credentials as `docker login` does: an authenticated GET /v2/ (on
+   * a token registry, after a token with no scope). AuthError when refused.
+   */
+  async checkCredentials(signal?: AbortSignal): Promise<'none' | 'basic' | 'bearer'> {
+    await discard(await this.http.request({ method: 'GET', url: BASE_PATH, scopes: [], ok: [200], signal }));
+    return this.http.auth.kind;
   }
 
   /** GET any http(s) URL (a foreign layer's `urls`) with this client's TLS settings and trace, without registry auth. */

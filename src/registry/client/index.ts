@@ -21,3 +21,5 @@ export { registryErrorDetails, type RegistryErrorDetails } from './response-erro
 export { ANNOTATION_REFERRER_TAG, COSIGN_SUFFIXES, type RemoteReferrersOptions } from './referrers.js';
 export type { FetchedManifest } from './manifests.js';
 export type { ListOptions } from './tags.js';
+export { saveLogin, removeLogin, loginFilePath, type LoginFileOptions, type LoginWritten } from './auth/save-login.js';
+export { roleHint } from './refusals.js';

@@ -4,6 +4,7 @@ import {
 import { parseErrorEnvelope, type RegistryErrorEntry } from '../api/error-codes.js';
 import { dropBody, headerOf, type HttpMethod, type HttpResponse } from './transport/exchange.js';
 import { redactUrl } from './transport/redact.js';
+import { refusalError } from './refusals.js';
 
 // A registry's refusal → one FerryError of the right category, with a one-line
 // message that starts with `METHOD redacted-URL` and a hint (ggcr transport/error.go,
@@ -49,16 +50,7 @@ function oneLine(text: string, max = 300): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-const LOCKED = /operation not allowed|locked|quarantin|write.?disabled|delete.?disabled/i;
-const QUOTA = /quota|storage limit|exceed/i;
-
-function deniedHint(text: string): string {
-  if (QUOTA.test(text)) return 'the registry\'s storage quota is reached: delete old images or raise the quota';
-  if (LOCKED.test(text)) return 'the image or repository is locked or quarantined (or the storage quota is reached): unlock it, or check the registry\'s policies';
-  return 'the credentials lack the role for this (push needs a push/contributor role); check --creds / --authfile';
-}
-
-function build(status: number, entries: RegistryErrorEntry[], prefix: string, bodyText: string): FerryError {
+function build(method: HttpMethod, status: number, entries: RegistryErrorEntry[], prefix: string, bodyText: string): FerryError {
   const codes = entries.map((e) => e.code);
   const said = entries.length > 0 ? entries.map((e) => `${e.code}${e.message ? `: ${e.message}` : ''}`).join('; ') : oneLine(bodyText, 160);
   const message = oneLine(`${prefix}: ${status}${said ? ` ${said}` : ''}`);
@@ -66,10 +58,12 @@ function build(status: number, entries: RegistryErrorEntry[], prefix: string, bo
   if (has('NAME_INVALID')) {
     return new UsageError(message, { code: ErrorCode.nameInvalid, hint: 'repository names must be lowercase: letters, digits and . _ - / only' });
   }
+  // Quota, locks, missing roles, deletes turned off: named by what they are (refusals.ts).
+  const refusal = refusalError(method, status, entries, said, message);
+  if (refusal) return refusal;
   if (status === 401 || has('UNAUTHORIZED')) {
     return new AuthError(message, { code: ErrorCode.unauthorized, hint: 'check the credentials (--creds, --authfile, docker login); if a token expired, log in again' });
   }
-  if (status === 403 || has('DENIED')) return new AuthError(message, { code: ErrorCode.denied, hint: deniedHint(said) });
   if (status === 429 || has('TOOMANYREQUESTS')) {
     return new NetworkError(message, { code: ErrorCode.tooManyRequests, hint: 'the registry is rate limiting: wait, lower --concurrency, or log in (Docker Hub limits anonymous pulls)' });
   }
@@ -84,7 +78,6 @@ function build(status: number, entries: RegistryErrorEntry[], prefix: string, bo
   if (has('MANIFEST_INVALID') || has('MANIFEST_TOO_LARGE') || has('TAG_INVALID')) {
     return new IntegrityError(message, { code: ErrorCode.manifestInvalid, hint: 'the registry refused the manifest (foreign-layer urls? use --foreign-layers=localize)' });
   }
-  if (status === 405 || has('UNSUPPORTED')) return new UsageError(message, { hint: 'the registry does not support this operation (deletes may be disabled)' });
   return new NetworkError(message, { code: ErrorCode.registry, hint: status >= 500 ? 'the registry failed; try again later or check its logs' : undefined });
 }
 
@@ -97,7 +90,7 @@ export async function responseError(method: HttpMethod, url: URL, res: HttpRespo
   // An HTML error page says nothing useful on one line; the status does.
   const text = contentType.includes('html') ? '' : body;
   const prefix = `${method} ${redactUrl(url)}`;
-  const err = build(res.status, entries, prefix, text);
+  const err = build(method, res.status, entries, prefix, text);
   details.set(err, { method, url: redactUrl(url), status: res.status, codes: entries.map((e) => e.code), errors: entries });
   return err;
 }

@@ -19,6 +19,15 @@ export interface ImportReceipt {
   blobs: readonly Digest[];
 }
 
+/** One row of the receipts table: an image an import tagged (or pushed) on a target. */
+export interface ReceiptRecord {
+  registry: string;
+  repository: string;
+  tag: string | undefined;
+  digest: Digest;
+  importedAt: number;
+}
+
 /** A bundle written by export or read by import. */
 export interface BundleRecord {
   id: string;
@@ -39,6 +48,7 @@ export class RecordRows {
   private readonly receiptStmt;
   private readonly receiptBlobStmt;
   private readonly heldStmt;
+  private readonly receiptsStmt;
   private readonly heldInRepoStmt;
   private readonly bundleStmt;
   private readonly bundlesStmt;
@@ -59,6 +69,9 @@ export class RecordRows {
        ON CONFLICT(registry, repository, digest) DO UPDATE SET seen_at = excluded.seen_at`,
     );
     this.heldStmt = db.prepare<[string], { digest: string }>('SELECT DISTINCT digest FROM receipt_blobs WHERE registry = ? ORDER BY digest');
+    this.receiptsStmt = db.prepare<[string, string | null, string | null], { registry: string; repository: string; tag: string | null; digest: string; imported_at: number }>(
+      'SELECT registry, repository, tag, digest, imported_at FROM receipts WHERE registry = ? AND (? IS NULL OR repository = ?) ORDER BY imported_at, id',
+    );
     this.heldInRepoStmt = db.prepare<[string, string], { digest: string }>(
       'SELECT digest FROM receipt_blobs WHERE registry = ? AND repository = ? ORDER BY digest',
     );
@@ -95,6 +108,18 @@ export class RecordRows {
   heldBlobs(registry: string, repository?: string): Digest[] {
     const rows = repository === undefined ? this.heldStmt.all(registry) : this.heldInRepoStmt.all(registry, repository);
     return rows.map((r) => r.digest as Digest);
+  }
+
+  /** Receipts of imports into `registry` (optionally one repository of it), oldest first. */
+  receipts(registry: string, repository?: string): ReceiptRecord[] {
+    const repo = repository ?? null;
+    return this.receiptsStmt.all(registry, repo, repo).map((r) => ({
+      registry: r.registry,
+      repository: r.repository,
+      tag: r.tag ?? undefined,
+      digest: r.digest as Digest,
+      importedAt: r.imported_at,
+    }));
   }
 
   recordBundle(record: BundleRecord): void {

@@ -10,9 +10,10 @@ import type { Credentials } from './credentials.js';
 const HELPER_TIMEOUT_MS = 30_000;
 const MAX_OUTPUT = 64 * 1024;
 
-function run(program: string, input: string, env: Record<string, string | undefined>): Promise<{ code: number; stdout: string }> {
+/** Runs `program VERB` with `input` on stdin; resolves to its exit code and (bounded) stdout. */
+export function runHelper(program: string, verb: 'get' | 'store' | 'erase', input: string, env: Record<string, string | undefined>): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, ['get'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(program, [verb], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'ignore'] });
     let stdout = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), HELPER_TIMEOUT_MS);
     child.stdout.setEncoding('utf8');
@@ -32,17 +33,22 @@ function run(program: string, input: string, env: Record<string, string | undefi
   });
 }
 
+/** `docker-credential-NAME`, after checking NAME cannot smuggle a path or option. */
+export function helperProgram(name: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new AuthError(`invalid credential helper name '${name.slice(0, 60)}'`);
+  return `docker-credential-${name}`;
+}
+
 /** Credentials for `serverUrl` from helper `name`; undefined when the helper has none. */
 export async function credentialsFromHelper(
   name: string,
   serverUrl: string,
   env: Record<string, string | undefined>,
 ): Promise<Credentials | undefined> {
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new AuthError(`invalid credential helper name '${name.slice(0, 60)}'`);
-  const program = `docker-credential-${name}`;
+  const program = helperProgram(name);
   let result: { code: number; stdout: string };
   try {
-    result = await run(program, serverUrl, env);
+    result = await runHelper(program, 'get', serverUrl, env);
   } catch (e) {
     throw new AuthError(`credential helper ${program} could not be run: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
       hint: `install ${program} or remove it from credHelpers/credsStore in the auth file`,

@@ -5,6 +5,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import type { Credentials } from '../auth/credentials.js';
 import type { Scope } from '../auth/scope.js';
 import { isAbortError, networkError } from '../network-error.js';
+import { roleHint } from '../refusals.js';
 import { responseError } from '../response-error.js';
 import { backoffDelay, giveUp, isTransient, isTransientStatus, Outage, parseRetryAfter, waitToRetry, type RetrySettings } from '../retry/index.js';
 import { discard, exchange, headerOf, isReplayable, type Exchange, type HttpMethod, type HttpResponse, type RequestBody } from './exchange.js';
@@ -143,7 +144,7 @@ export class HttpClient {
     if (/error="?insufficient_scope/i.test(headerOf(res.headers, 'www-authenticate') ?? '')) {
       return new AuthError(`${err.message} (${who} was not granted the access this needs)`, {
         code: ErrorCode.denied,
-        hint: 'the credentials are valid but lack the role for this (push needs a push/contributor role): ask for it, or use an account that has it',
+        hint: roleHint(method),
       });
     }
     return err;
