@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/core/errors.js';
 import { ferry } from '../helpers/ferry-cli.js';
-import { expectOk, sourceRefs, workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { expectOk, expectRefusal, sourceRefs, workDir, type WorkDir } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig } from '../rig/context.js';
 import { checkoutRelease } from './release-kit.js';
 
@@ -63,4 +63,41 @@ describe.skipIf(!rigContext().available)('ferry export --with-ferry', () => {
     expect(misnamed.code, misnamed.stderr).toBe(ExitCode.usage);
     expect(misnamed.stderr).toContain('is not named like a ferry release');
   });
+
+  it('--only-volume re-makes volume 0 with the release it carries, from the store record, offline of the file only when it must be', async () => {
+    const [ref] = sourceRefs(seededRig());
+    // A release file of its own, so the test can take it away afterwards.
+    const copy = work.path('carried', release.split('/').pop() as string);
+    mkdirSync(work.path('carried'));
+    mkdirSync(work.path('vol'));
+    copyFileSync(release, copy);
+    const base = (split: string) => ['export', ref as string, '-o', work.path('vol', 'v.tar'), ...flags(), '--split', split, '--with-ferry', copy];
+    // The smallest split that holds the head and the release in volume 0, as the refusal names it.
+    const small = await ferry(base('1M'));
+    expect(small.code, small.stderr).toBe(ExitCode.usage);
+    const split = /use --split (\d+) or more/.exec(small.stderr)?.[1] as string;
+    expect(split).toMatch(/^\d+$/);
+    expectOk(await ferry(base(split)));
+    const volumes = readdirSync(work.path('vol')).filter((f) => /^v\.tar\.\d{3}$/.test(f)).sort();
+    expect(volumes.length).toBeGreaterThan(1);
+    const original = volumes.map((v) => sha256(work.path('vol', v)));
+
+    for (const n of [0, 1]) {
+      rmSync(work.path('vol', volumes[n] as string));
+      expectOk(await ferry([...base(split), '--only-volume', String(n)]));
+      expect(sha256(work.path('vol', volumes[n] as string))).toBe(original[n]);
+    }
+    // The release file is gone: volume 1 needs only the store; volume 0 says what it needs.
+    rmSync(copy);
+    rmSync(work.path('vol', volumes[1] as string));
+    const onlyStore = ['export', ref as string, '-o', work.path('vol', 'v.tar'), ...flags(), '--split', split];
+    expectOk(await ferry([...onlyStore, '--only-volume', '1']));
+    expect(sha256(work.path('vol', volumes[1] as string))).toBe(original[1]);
+    rmSync(work.path('vol', volumes[0] as string));
+    expectRefusal(await ferry([...onlyStore, '--only-volume', '0']), ExitCode.usage, 'volume 0 carries ferry/tool/', 'is gone');
+    expect(existsSync(work.path('vol', volumes[0] as string))).toBe(false);
+    // Given again (from anywhere), it is read, checked against its digest, and volume 0 is whole again.
+    expectOk(await ferry([...onlyStore, '--only-volume', '0', '--with-ferry', release]));
+    expect(sha256(work.path('vol', volumes[0] as string))).toBe(original[0]);
+  }, 180_000);
 });
