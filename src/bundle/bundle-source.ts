@@ -162,6 +162,11 @@ export async function openBundleSource(input: BundleInput, opts: SourceOptions =
   }
   const info = await stat(input).catch(() => undefined);
   if (!info) throw new NotFoundError(`bundle ${input} not found`, { hint: 'for a split bundle, name NAME, NAME.000 or NAME.volumes.json' });
-  if (!info.isFile()) throw new IntegrityError(`bundle ${input} is not a regular file`, { code: ErrorCode.bundleInvalid, subject: input });
+  // A folder or a device is a slip of the hand, not a damaged bundle: a usage error (exit 2).
+  if (!info.isFile()) {
+    throw new UsageError(`bundle ${input} is ${info.isDirectory() ? 'a directory' : 'not a regular file'}: name the bundle file`, {
+      hint: 'a bundle is one file (NAME.tar); a split bundle is named by NAME, NAME.000 or NAME.volumes.json',
+    });
+  }
   return new CountingFile(input);
 }

@@ -34,18 +34,27 @@ export async function readPrivateKeyFile(path: string): Promise<string> {
   return pem;
 }
 
-/** The PEM of an Ed25519 public key file (or of a private key file's public half), validated. */
-export async function readPublicKeyFile(path: string): Promise<string> {
+/** Called when a verification key file holds a private key (only its public half is used). */
+export type PrivateKeyGiven = (path: string) => void;
+
+/**
+ * The PEM of an Ed25519 public key file, validated. A private key file (NAME.key
+ * given where NAME.pub belongs) yields its public half, and `onPrivateKey` is told,
+ * so the caller can say so: the secret should not travel to the far side.
+ */
+export async function readPublicKeyFile(path: string, onPrivateKey?: PrivateKeyGiven): Promise<string> {
   const pem = await readKeyFile(path, 'verification key');
-  parsePublicKey(pem, `verification key ${path}`);
-  return pem;
+  const key = parsePublicKey(pem, `verification key ${path}`);
+  if (!pem.includes('PRIVATE KEY-----')) return pem;
+  onPrivateKey?.(path);
+  return key.export({ type: 'spki', format: 'pem' }).toString();
 }
 
 /** The PEMs of every `--key` given (the flag may be repeated), or undefined for none. */
-export async function readPublicKeyFiles(paths: string | readonly string[] | undefined): Promise<string[] | undefined> {
+export async function readPublicKeyFiles(paths: string | readonly string[] | undefined, onPrivateKey?: PrivateKeyGiven): Promise<string[] | undefined> {
   const list = paths === undefined ? [] : typeof paths === 'string' ? [paths] : paths;
   if (list.length === 0) return undefined;
-  return Promise.all(list.map((p) => readPublicKeyFile(p)));
+  return Promise.all(list.map((p) => readPublicKeyFile(p, onPrivateKey)));
 }
 
 /** Writes `${name}.key` (mode 0600) and `${name}.pub`; refuses to overwrite an existing key. */

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { isDiskFull } from '../core/disk-full.js';
 import { FerryError, UsageError } from '../core/errors.js';
 
@@ -16,4 +18,13 @@ export function outputError(code: string | undefined, path: string): FerryError 
     return new UsageError(`${path} is larger than its file system allows in one file (FAT32: 4 GiB)`, { hint: 'cut the bundle into volumes: --split fat32' });
   }
   return undefined;
+}
+
+/** Creates the folder a bundle (or its volumes) goes to, as `mkdir -p` would; a path that cannot hold one is a usage error. */
+export async function makeOutputDir(out: string): Promise<void> {
+  const dir = dirname(out);
+  await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    const why = err.code === 'ENOTDIR' ? 'a part of it is a file' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EROFS' ? 'the file system is read-only' : err.message;
+    throw outputError(err.code, out) ?? new UsageError(`cannot make the folder ${dir} for ${out}: ${why}`, { cause: err });
+  });
 }

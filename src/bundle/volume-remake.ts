@@ -9,7 +9,7 @@ import { verifyStream } from '../core/hashing.js';
 import { buildHead, bundleEntries } from './bundle-head.js';
 import { resolveCreated } from './bundle-json-build.js';
 import { walkBundleGraph, type BundleImageInput, type FetchBlob } from './graph-walk.js';
-import { outputError } from './output-errors.js';
+import { makeOutputDir, outputError } from './output-errors.js';
 import { scratchDir } from './scratch-dir.js';
 import { keyIdOf, parsePrivateKey } from './sign.js';
 import type { PlacedEntry } from './placed-writer.js';
@@ -181,6 +181,7 @@ export async function remakeBundleVolume(opts: RemakeBundleVolumeOptions): Promi
   const key = opts.signingKey === undefined ? undefined : parsePrivateKey(opts.signingKey);
   const walk = await walkBundleGraph(opts.images, opts.fetch, opts.assumes, opts.signal);
   const created = resolveCreated(opts.created, walk.newestCreated);
+  await makeOutputDir(opts.out);
   const work = await scratchDir('write', opts.tempDir);
   try {
     const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId: key ? keyIdOf(key) : null, ...(opts.tools ? { tools: opts.tools } : {}) }, work);

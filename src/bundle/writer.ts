@@ -24,7 +24,7 @@ import { BundleOutput, syncDir } from './volume-split.js';
 import { canPlaceAt, maxFileSize } from './output-fs.js';
 import { PlacedBundle } from './placed-writer.js';
 import { buildHead, bundleEntries, headTarBytes, type BundleHead } from './bundle-head.js';
-import { outputError } from './output-errors.js';
+import { makeOutputDir, outputError } from './output-errors.js';
 import { scratchDir } from './scratch-dir.js';
 import { checkToolNames, checkToolsFitVolumeZero, type ToolInput } from './tool-entries.js';
 
@@ -124,6 +124,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   if (opts.split !== undefined && Math.ceil(carried / opts.split) > MAX_VOLUMES) {
     throw new UsageError(`--split ${opts.split} would need more than ${MAX_VOLUMES} volumes for ${carried} bytes of blobs`, { hint: `choose a --split of at least ${Math.ceil(carried / MAX_VOLUMES)} bytes` });
   }
+  await makeOutputDir(opts.out);
   const fileLimit = opts.split === undefined ? await maxFileSize(opts.out) : undefined;
   if (fileLimit !== undefined && carried > fileLimit) {
     throw new UsageError(`${opts.out} is on a FAT file system, which holds at most ${fileLimit} bytes in one file, and the blobs alone are ${carried} bytes`, {

@@ -37,7 +37,7 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
     if (options.debug && err instanceof InterruptedError && err.cause instanceof Error && err.cause.stack) stderr.write(`caused while stopping: ${err.cause.stack}\n`);
     if (options.json) {
       const outcomes = err instanceof PartialFailure ? { outcomes: err.outcomes } : err instanceof UntrustedImagesError ? { refusals: err.refusals.map((r) => ({ image: r.image, digest: r.digest, reason: r.rejection.reason, detail: r.rejection.detail })) } : {};
-      stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode }, ...outcomes })}\n`);
+      stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode, ...(err.details ? { details: err.details } : {}) }, ...outcomes })}\n`);
     }
     return err.exitCode;
   }

@@ -62,12 +62,15 @@ export interface FerryErrorOptions {
   /** What the user can do about it, one line. */
   hint?: string;
   cause?: unknown;
+  /** Everything the message had to shorten (every missing blob, say): JSON output carries it whole as `error.details`. */
+  details?: Record<string, unknown>;
 }
 
 export class FerryError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: ExitCode;
   readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, exitCode: ExitCode, options: FerryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -75,6 +78,7 @@ export class FerryError extends Error {
     this.code = code;
     this.exitCode = exitCode;
     this.hint = options.hint;
+    this.details = options.details;
   }
 }
 

@@ -31,6 +31,8 @@ export interface ExportOptions {
   trust?: TrustPolicy;
   concurrency?: number;
   toolVersion: string;
+  /** bundle.json `created` (the export time); default: SOURCE_DATE_EPOCH, else the newest image config (reproducible). */
+  created?: Date;
   /** ferry releases to carry in the bundle (ferry/tool/…, in volume 0). */
   tools?: ToolInput[];
   onEvent?: EventSink;
@@ -123,6 +125,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),
     ...(assumes.length ? { assumes } : {}),
     toolVersion: options.toolVersion,
+    ...(options.created ? { created: options.created } : {}),
     ...(options.tools?.length ? { tools: options.tools } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

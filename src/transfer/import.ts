@@ -166,9 +166,14 @@ async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: 
   if (lacking.size === 0) return { mounted: 0, manifests: new Map() };
   const { still: missing, ...found } = await mountAssumed({ missing: lacking, assumed, repository, catalog: (registry) => catalogOf(registry, options), limit, ...(options.signal ? { signal: options.signal } : {}) });
   if (missing.size > 0) {
-    const list = [...missing.entries()].slice(0, 5).map(([d, keys]) => `${d} in ${keys.join(', ')}`).join('; ');
-    throw new NotFoundError(`this delta bundle assumes ${missing.size} blob(s) the target does not hold: ${list}`, {
+    // Every one, in one order (digest, then repository): the text shortens, the JSON does not.
+    const all = [...missing.entries()].map(([digest, keys]) => ({ digest, repositories: [...keys].sort() })).sort((a, b) => a.digest.localeCompare(b.digest));
+    const SHOWN = 10;
+    const list = all.slice(0, SHOWN).map((m) => `${m.digest} in ${m.repositories.join(', ')}`).join('; ');
+    const more = all.length > SHOWN ? `; and ${all.length - SHOWN} more (--json lists them all)` : '';
+    throw new NotFoundError(`this delta bundle assumes ${all.length} blob(s) the target does not hold: ${list}${more}`, {
       code: ErrorCode.blobUnknown,
+      details: { missing: all },
       hint: 'import the full bundle it was made against first, or export again with an inventory taken from this target',
     });
   }

@@ -43,8 +43,13 @@ export async function readInventory(path: string): Promise<Inventory> {
   return { format: INVENTORY_FORMAT, registry: String(doc.registry ?? ''), created: String(doc.created ?? ''), images: doc.images ?? [], blobs: doc.blobs };
 }
 
+/** The inventory file's bytes (what writeInventory writes, and `-o -` prints). */
+export function serializeInventory(inventory: Inventory): string {
+  return `${JSON.stringify(inventory, null, 2)}\n`;
+}
+
 export async function writeInventory(path: string, inventory: Inventory): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(inventory, null, 2)}\n`);
+  await writeFile(tmp, serializeInventory(inventory));
   await rename(tmp, path);
 }

@@ -98,7 +98,8 @@ export async function remakeVolume(options: RemakeOptions): Promise<RemakeReport
     split,
     index: volume,
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),
-    ...(record ? { created: new Date(record.created) } : {}),
+    // The original's creation time: the record's, else the volume list's (a re-pull must give the same bytes).
+    ...(record ? { created: new Date(record.created) } : sidecar ? { created: new Date(sidecar.created) } : {}),
     ...(inputs.assumes.length ? { assumes: inputs.assumes } : {}),
     toolVersion: record?.toolVersion ?? options.toolVersion,
     ...(tools.length ? { tools } : {}),

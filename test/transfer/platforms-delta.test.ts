@@ -196,5 +196,15 @@ describe.skipIf(!rigContext().available)('dry-run, inspect, platform filters and
     const before = await view.manifest(`mirror/${windows.repository}`, windows.tag ?? '');
     expectRefusal(await ferry(importArgs('claims.tar', target)), 4, windows.digest, `mirror/${windows.repository}`);
     expect((await view.manifest(`mirror/${windows.repository}`, windows.tag ?? ''))?.digest).toBe(before?.digest);
+    // Every missing blob, sorted, in the JSON; the text names the same count (issue 13 item 12).
+    const json = await ferry([...importArgs('claims.tar', target), '--json']);
+    expect(json.code, json.stderr).toBe(4);
+    const doc = json.json as { ok: boolean; error: { code: string; details: { missing: Array<{ digest: string; repositories: string[] }> } } };
+    expect(doc.ok).toBe(false);
+    const missing = doc.error.details.missing.map((m) => m.digest);
+    expect(missing).toContain(windows.digest);
+    expect(missing).toEqual([...missing].sort());
+    expect(new Set(missing).size).toBe(missing.length);
+    expect(json.stderr).toContain(`assumes ${missing.length} blob(s) the target does not hold: ${missing[0]} in `);
   });
 });

@@ -91,6 +91,9 @@ export const exportCommand = defineCommand({
       .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' })
       .option('with-ferry', { type: 'string', describe: 'carry ferry itself in volume 0 (docs/far-side.md): a release from npm run release, or without a value the release of this ferry; repeatable' }),
   async run(args, ctx) {
+    if (args.output === '-') {
+      throw new UsageError('-o - is not supported by export: a bundle is written in place (volumes, an atomic rename at the end)', { hint: 'write it to a file (-o bundle.tar), then copy or pipe that file' });
+    }
     const withFerry = withFerryValues(args['with-ferry']);
     const images = await imagesFrom({ ...args, refs: [...(args.refs ?? []), ...withFerry.refs] });
     const signingKey = args.sign ? await readPrivateKeyFile(args.sign) : undefined;
@@ -120,6 +123,8 @@ export const exportCommand = defineCommand({
         ...(trust ? { trust } : {}),
         concurrency: args.concurrency,
         toolVersion: TOOL_VERSION,
+        // When the export ran, so daily bundles differ; SOURCE_DATE_EPOCH keeps a reproducible run reproducible.
+        ...(process.env.SOURCE_DATE_EPOCH ? {} : { created: new Date() }),
         ...(carried.tools.length ? { tools: carried.tools } : {}),
         onEvent: progress.sink,
         signal: ctx.signal,

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { readPublicKeyFiles } from '../../bundle/index.js';
 import { ExitCode, UsageError, isFerryError } from '../../core/errors.js';
 import { importBundle, type ImportReport } from '../../transfer/import.js';
 import { parseDestination, parseRetagRule } from '../../transfer/retag.js';
 import { parseSpec } from '../../transfer/spec.js';
+import { verificationKeys } from '../key-flags.js';
 import { defineCommand } from '../command.js';
 import { openStoreFromArgs } from '../open-store.js';
 import { formatBytes, formatTable } from '../output.js';
@@ -50,7 +50,7 @@ export const importCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const key = await readPublicKeyFiles(args.key);
+    const key = await verificationKeys(args.key, ctx.out);
     const rules = (args.retag ?? []).map(parseRetagRule);
     if (args.file) rules.push(...parseSpec(await readFile(args.file, 'utf8'), args.file).retag);
     const trust = await trustPolicyFrom(args, args.file);

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { normalizeRegistry } from '../../core/reference.js';
-import { writeInventory } from '../../transfer/inventory.js';
+import { UsageError } from '../../core/errors.js';
+import { serializeInventory, writeInventory } from '../../transfer/inventory.js';
 import { takeInventory } from '../../transfer/take-inventory.js';
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
@@ -12,9 +13,11 @@ export const inventoryCommand = defineCommand({
   builder: (y) =>
     withRegistryFlags(y)
       .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of the registry' })
-      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file (JSON)' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file (JSON), or - for stdout' })
       .option('repository', { type: 'string', array: true, describe: 'only these repositories (default: the whole catalog)' }),
   async run(args, ctx) {
+    const toStdout = args.output === '-';
+    if (toStdout && args.json) throw new UsageError('-o - writes the inventory to stdout; it does not go with --json');
     const pool = registryPool(args, ctx.signal);
     try {
       const inventory = await takeInventory(pool.client(normalizeRegistry(args.registry)), {
@@ -22,11 +25,16 @@ export const inventoryCommand = defineCommand({
         limit: pLimit(args.concurrency),
         signal: ctx.signal,
       });
-      await writeInventory(args.output, inventory);
       const bytes = inventory.blobs.reduce((n, b) => n + b.size, 0);
-      ctx.out.result({ output: args.output, images: inventory.images.length, blobs: inventory.blobs.length, bytes }, () =>
-        `${args.output}: ${inventory.images.length} images, ${inventory.blobs.length} blobs (${formatBytes(bytes)}) held by ${inventory.registry}`,
-      );
+      const said = `${toStdout ? 'inventory' : args.output}: ${inventory.images.length} images, ${inventory.blobs.length} blobs (${formatBytes(bytes)}) held by ${inventory.registry}`;
+      if (toStdout) {
+        // The document is stdout; what was written is said on stderr, as `k8s rewrite -o -` does.
+        process.stdout.write(serializeInventory(inventory));
+        if (!args.quiet) process.stderr.write(`${said}\n`);
+        return;
+      }
+      await writeInventory(args.output, inventory);
+      ctx.out.result({ output: args.output, images: inventory.images.length, blobs: inventory.blobs.length, bytes }, () => said);
     } finally {
       await pool.closeAll();
     }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { readPublicKeyFiles } from '../../bundle/index.js';
 import { UsageError } from '../../core/errors.js';
 import { parsePlatform } from '../../core/platform.js';
 import {
@@ -24,9 +23,10 @@ import {
 import type { Store } from '../../store/index.js';
 import { parseDestination, parseRetagRule, type Destination, type RetagRule } from '../../transfer/retag.js';
 import { parseSpec } from '../../transfer/spec.js';
+import { verificationKeys } from '../key-flags.js';
 import { defineCommand, type CommandContext, type GlobalArgs } from '../command.js';
 import { openStoreFromArgs } from '../open-store.js';
-import { formatBytes, formatTable } from '../output.js';
+import { formatBytes, formatTable, type Output } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
 
 // `ferry k8s mirror-config | rewrite | preload` (design §5). One command with an
@@ -139,9 +139,9 @@ function describeMirrorConfig(r: MirrorConfigReport, configPath: string): string
   ].join('\n');
 }
 
-async function pinsFor(a: K8sArgs, stores: Store[]): Promise<DigestPins | undefined> {
+async function pinsFor(a: K8sArgs, stores: Store[], out: Output): Promise<DigestPins | undefined> {
   if (a['pin-digests']) {
-    const key = await readPublicKeyFiles(a.key);
+    const key = await verificationKeys(a.key, out);
     return pinsFromBundle(a['pin-digests'], { ...(key ? { key } : {}), ...(a['require-signature'] ? { requireSignature: true } : {}), foreignLayers: a['foreign-layers'] ?? 'localize' });
   }
   if (!a['pin-digests-from-store']) return undefined;
@@ -156,7 +156,7 @@ async function rewrite(a: K8sArgs, { out }: CommandContext): Promise<void> {
   const output: RewriteOutput = a['in-place'] ? { kind: 'in-place' } : a.output === '-' ? { kind: 'stdout' } : a.output ? { kind: 'dir', dir: a.output } : { kind: 'preview' };
   const stores: Store[] = [];
   try {
-    const pins = await pinsFor(a, stores);
+    const pins = await pinsFor(a, stores, out);
     const { report, texts } = await rewriteManifests({ inputs: a.file ?? [], mapping: { ...(destination ? { destination } : {}), rules, ...(pins ? { pins } : {}) }, output });
     for (const w of report.warnings) out.warn(`${w.file}:${w.line}: ${w.message}`);
     if (output.kind === 'stdout') {
@@ -203,7 +203,7 @@ function describeRewrite(r: RewriteReport): string {
 }
 
 async function preload(a: K8sArgs, ctx: CommandContext): Promise<void> {
-  const key = await readPublicKeyFiles(a.key);
+  const key = await verificationKeys(a.key, ctx.out);
   const destination = destinationOf(a);
   const rules = await rulesOf(a);
   const progress = progressReporter(ctx, 'preload');

@@ -1,8 +1,8 @@
 // Only the modules verify needs, not the whole bundle package (writer, signer…): start-up is most of a small verify.
-import { readPublicKeyFiles } from '../../bundle/key-files.js';
 import { verifyBundle } from '../../bundle/verify.js';
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
+import { verificationKeys } from '../key-flags.js';
 
 export const verifyCommand = defineCommand({
   command: 'verify <bundle>',
@@ -13,7 +13,7 @@ export const verifyCommand = defineCommand({
       .option('key', { type: 'string', coerce: (v: string | string[]) => [v].flat(), describe: 'public key (NAME.pub): the signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle' }),
   async run(args, { out }) {
-    const key = await readPublicKeyFiles(args.key);
+    const key = await verificationKeys(args.key, out);
     const report = await verifyBundle(args.bundle, { ...(key ? { key } : {}), ...(args['require-signature'] ? { requireSignature: true } : {}) });
     out.result({ ok: true, ...report }, () =>
       [
