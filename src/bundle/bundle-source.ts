@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { ErrorCode, IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
+import { IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
 import { checkVolumeFiles, JoinedVolumes, loadVolumeSet, type VolumeSet } from './volume-join.js';
 import type { TrustOptions } from './signature-check.js';
 import { sidecarPathFor } from './volume-sidecar.js';
