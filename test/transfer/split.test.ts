@@ -10,6 +10,7 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // list. Import reads the set from its first volume; verify names the one bad
 // stick; the writer is deterministic, so the same export twice (fresh stores)
 // gives the same bytes, volume by volume — and `cat` of the set is the tar.
+// Reproducible mode: SOURCE_DATE_EPOCH (else bundle.json records the export time).
 
 const SPLIT = '64k';
 
@@ -21,7 +22,7 @@ describe.skipIf(!rigContext().available)('split bundles through the CLI', () => 
 
   async function exportTo(dir: string, ...extra: string[]): Promise<void> {
     const args = ['export', ...sourceRefs(seededRig()), '-o', work.path(dir, 'b.tar'), '--sign', work.path('k.key'), '--plain-http', '--store', work.path(dir, 'store'), ...extra];
-    expectOk(await ferry(args));
+    expectOk(await ferry(args, { env: { SOURCE_DATE_EPOCH: '1700000000' } }));
   }
   const volumeNames = async (dir: string) => (await readdir(work.path(dir))).filter((f) => /^b\.tar\.\d{3}$/.test(f)).sort();
 
