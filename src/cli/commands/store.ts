@@ -35,7 +35,7 @@ async function ls(args: GlobalArgs, { out }: CommandContext): Promise<void> {
     }
     return result;
   });
-  out.result(rows, () =>
+  out.listing(rows, () =>
     formatTable(['REPOSITORY', 'TAG', 'DIGEST'], rows.map((r) => [r.repository, r.tag, r.incomplete ? `${r.digest} (incomplete: export it again)` : r.digest])),
   );
 }
