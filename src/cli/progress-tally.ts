@@ -23,6 +23,7 @@ export class Tally {
         this.known = event.total !== undefined;
         this.total = event.total ?? 0;
         this.moved = 0;
+        this.image = '';
         this.started = Date.now();
         this.seen.clear();
         return true;

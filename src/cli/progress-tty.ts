@@ -16,7 +16,7 @@ export interface TtyStream {
   clearLine?: unknown;
 }
 
-export function ttyBars(label: string, stream: TtyStream): { sink: EventSink; end(): void } {
+export function ttyBars(label: string, stream: TtyStream, options: { throttleMs?: number } = {}): { sink: EventSink; end(): void } {
   const tally = new Tally();
   let bar: ProgressBar | undefined;
   const render = (): void => {
@@ -25,7 +25,7 @@ export function ttyBars(label: string, stream: TtyStream): { sink: EventSink; en
       total: tally.total,
       width: 20,
       stream: stream as unknown as NodeJS.WritableStream,
-      renderThrottle: 100,
+      renderThrottle: options.throttleMs ?? 100,
       clear: true,
     });
     bar.total = Math.max(tally.total, 1);
