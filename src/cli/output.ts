@@ -89,15 +89,41 @@ export function outputWidth(stream: { isTTY?: boolean; columns?: number } = proc
   return Number.isInteger(columns) && columns > 0 ? columns : Number.POSITIVE_INFINITY;
 }
 
+/** Words of `text` in lines of at most `width` (a longer word keeps its own line). */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** Fewer columns than this for a free-text last column, and the table turns into blocks instead. */
+const MIN_TEXT_COLUMN = 30;
+
 /**
- * A plain text table with padded columns; when it is wider than `width`, one
- * record per block (`KEY: value` lines, a blank line between) so nothing wraps.
+ * A plain text table with padded columns that fits `width`: a free-text last
+ * column (`wrapLast`, e.g. doctor's DETAIL) wraps within its column; otherwise
+ * (digests, references) one record per block (`KEY: value` lines, a blank line
+ * between), so nothing is cut mid-digest by the terminal.
  */
-export function formatTable(header: string[], rows: string[][], width: number = outputWidth()): string {
+export function formatTable(header: string[], rows: string[][], width: number = outputWidth(), options: { wrapLast?: boolean } = {}): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   const lines = [line(header), ...rows.map(line)];
   if (lines.every((l) => l.length <= width)) return lines.join('\n');
+  const indent = widths.slice(0, -1).reduce((n, w) => n + w + 2, 0);
+  if (options.wrapLast && width - indent >= MIN_TEXT_COLUMN) {
+    const wrapped = rows.flatMap((r) => {
+      const [first = '', ...rest] = wrapWords(r.at(-1) ?? '', width - indent);
+      return [line([...r.slice(0, -1), first]), ...rest.map((l) => `${' '.repeat(indent)}${l}`)];
+    });
+    return [line(header), ...wrapped].join('\n');
+  }
   const keyWidth = Math.max(...header.map((h) => h.length)) + 1;
   return rows.map((r) => header.map((h, i) => `${`${h}:`.padEnd(keyWidth)} ${r[i] ?? ''}`).join('\n')).join('\n\n');
 }
