@@ -8,6 +8,8 @@ import { phaseLine, Tally } from './progress-tally.js';
 // above the bar (bar.interrupt), so the log of what happened stays on screen:
 //   export pull [=========-----------] 45% 54.0 MB/120.0 MB 8.1 MB/s ETA 9 s acme/api:1
 
+const BAR_WIDTH = 20;
+
 export interface TtyStream {
   isTTY?: boolean;
   columns?: number;
@@ -23,13 +25,18 @@ export function ttyBars(label: string, stream: TtyStream, options: { throttleMs?
     if (tally.total <= 0) return;
     bar ??= new ProgressBar(`${label} :phase [:bar] :percent :moved :image`, {
       total: tally.total,
-      width: 20,
+      width: BAR_WIDTH,
       stream: stream as unknown as NodeJS.WritableStream,
       renderThrottle: options.throttleMs ?? 100,
       clear: true,
     });
     bar.total = Math.max(tally.total, 1);
-    const tokens = { phase: tally.phase ?? '', moved: tally.describe(), image: tally.image };
+    const phase = tally.phase ?? '';
+    const moved = tally.describe();
+    // The progress package shrinks the bar to fit a line: the image name gives way first (its tail kept).
+    const room = (stream.columns || 80) - (label.length + phase.length + moved.length + BAR_WIDTH + 12);
+    const image = room >= 12 ? (tally.image.length <= room ? tally.image : `…${tally.image.slice(-(room - 1))}`) : '';
+    const tokens = { phase, moved, image };
     // tick(0) redraws; `curr` follows the tally so a growing total never completes the bar early.
     bar.curr = Math.min(tally.moved, bar.total - 1);
     bar.tick(0, tokens);
