@@ -44,6 +44,8 @@ describe.skipIf(!rigContext().available)('--quiet', () => {
     expect(missing.stderr).toMatch(/^ferry: error: /m);
     const ls = await ferry(['store', 'ls', '--store', join(dir, 'store'), '-q']);
     expect(ls.stdout).toMatch(/REPOSITORY/);
+    const lsJson = await ferry(['store', 'ls', '--store', join(dir, 'store'), '--json']);
+    expect(lsJson.json).toMatchObject({ ok: true, images: [{ tag: expect.any(String) }] });
     const json = await ferry(['verify', join(dir, 'q.tar'), '-q', '--json']);
     expect(json.json).toMatchObject({ ok: true });
   });
