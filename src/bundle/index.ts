@@ -22,7 +22,7 @@ export type { BundleGraph, GraphBlob, GraphEdge, GraphImage, GraphManifest, Grap
 export { walkBundleGraph } from './graph-walk.js';
 export type { BundleImageInput, FetchBlob, WalkResult } from './graph-walk.js';
 export { writeBundle } from './writer.js';
-export type { BundleProgress, WriteBundleOptions, WriteBundleResult } from './writer.js';
+export type { WriteBundleOptions, WriteBundleResult } from './writer.js';
 export { openBundle } from './reader.js';
 export { locateBlobs, openBlobRange, openRawRange } from './blob-ranges.js';
 export type { BlobRange } from './blob-ranges.js';

@@ -12,7 +12,7 @@ import { verifyStream } from '../core/hashing.js';
 import { resolveCreated } from './bundle-json-build.js';
 import { BundleEntry, blobEntryName, type BundleJson } from './format.js';
 import { walkBundleGraph, type BundleImageInput, type FetchBlob, type WalkResult } from './graph-walk.js';
-import type { BlobKind } from './manifest-db-schema.js';
+import type { EventSink } from '../core/progress-events.js';
 import { keyIdOf, parsePrivateKey, sign } from './sign.js';
 import type { KeyObject } from 'node:crypto';
 import { MAX_VOLUMES, MIN_SPLIT_BYTES } from './split-size.js';
@@ -38,12 +38,6 @@ import { checkToolNames, checkToolsFitVolumeZero, type ToolInput } from './tool-
 // while the whole tar is hashed for the volume list. Output goes to .partial
 // files renamed into place at the end; volumes get a signed sidecar.
 
-export type BundleProgress =
-  | { type: 'planned'; blobs: number; bytes: number; assumed: number }
-  | { type: 'blob-started'; descriptor: Descriptor; kind: BlobKind }
-  | { type: 'bytes'; n: number; descriptor?: Descriptor }
-  | { type: 'blob-done'; descriptor: Descriptor };
-
 export interface WriteBundleOptions {
   images: readonly BundleImageInput[];
   /** Where bytes come from: the store, a registry, a test fixture. Manifests and configs are read once, capped. */
@@ -59,7 +53,8 @@ export interface WriteBundleOptions {
   /** Delta: blobs the target already holds; left out of the tar, named in bundle.json. */
   assumes?: readonly Descriptor[];
   toolVersion: string;
-  onProgress?: (event: BundleProgress) => void;
+  /** The one progress channel: the write phase (its total known up front), then bytes as they land. */
+  onEvent?: EventSink;
   signal?: AbortSignal;
   /** Scratch space for index.db (default: the OS temp dir). */
   tempDir?: string;
@@ -91,14 +86,12 @@ async function writeBlobs(pack: Pack, walk: WalkResult, fetch: FetchBlob, mtime:
     if (!blob.included) continue;
     const desc = blob.descriptor;
     opts.signal?.throwIfAborted();
-    opts.onProgress?.({ type: 'blob-started', descriptor: desc, kind: blob.kind });
     const held = walk.metadata.get(desc.digest);
     const source: Readable | Buffer = held ?? (await fetch(desc));
     const through: Transform[] = [verifyStream(desc, `blob ${desc.digest} from the source`)];
-    const { onProgress } = opts;
-    if (onProgress) through.push(new ByteTap((n) => onProgress({ type: 'bytes', descriptor: desc, n })));
+    const { onEvent } = opts;
+    if (onEvent) through.push(new ByteTap((n) => onEvent({ type: 'bytes', descriptor: desc, bytes: n })));
     await writeEntry(pack, entryHeader(blobEntryName(desc.digest), desc.size, mtime), source, through, opts.signal);
-    opts.onProgress?.({ type: 'blob-done', descriptor: desc });
   }
 }
 
@@ -118,7 +111,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   const walk = await walkBundleGraph(opts.images, fetch, opts.assumes, opts.signal);
   const included = walk.graph.blobs.filter((b) => b.included);
   const carried = included.reduce((n, b) => n + b.descriptor.size, tools.reduce((n, t) => n + t.size, 0));
-  opts.onProgress?.({ type: 'planned', blobs: included.length, bytes: carried, assumed: walk.graph.blobs.length - included.length });
+  opts.onEvent?.({ type: 'phase', phase: 'write', total: carried, items: included.length });
   const created = resolveCreated(opts.created, walk.newestCreated);
   // Said before a byte is written, not at volume 1001: the blobs alone already need this many.
   if (opts.split !== undefined && Math.ceil(carried / opts.split) > MAX_VOLUMES) {
@@ -163,8 +156,8 @@ async function placedOutput(opts: WriteBundleOptions, walk: WalkResult): Promise
     if (file === undefined) return undefined;
     files.set(blob.descriptor.digest, file);
   }
-  const { onProgress } = opts;
-  return { bundle: await PlacedBundle.create(opts.out, onProgress ? (n) => onProgress({ type: 'bytes', n }) : undefined), files };
+  const { onEvent } = opts;
+  return { bundle: await PlacedBundle.create(opts.out, onEvent ? (n) => onEvent({ type: 'bytes', bytes: n }) : undefined), files };
 }
 
 async function writePlaced(

@@ -17,6 +17,8 @@ export interface CommandContext {
   signal: AbortSignal;
   /** Whether progress bars may be drawn (a TTY, not --json, not --quiet, not --no-progress). */
   interactive: boolean;
+  /** Whether progress may be shown at all (not --no-progress): on a terminal as bars, else as a line log. */
+  progress: boolean;
 }
 
 /** One CLI command: its yargs definition and the function that runs it. */

@@ -1,3 +1,5 @@
+import { channel } from './progress-channel.js';
+import { debugLog } from './progress-debug.js';
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { ExitCode, InterruptedError, UsageError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
@@ -53,7 +55,7 @@ export function buildParser(
 function contextFor(args: GlobalArgs, signal: AbortSignal): CommandContext {
   const out = createOutput({ json: args.json, quiet: args.quiet });
   const interactive = Boolean(process.stderr.isTTY) && args.progress && !args.json && !args.quiet;
-  return { out, signal, interactive };
+  return { out, signal, interactive, progress: args.progress };
 }
 
 /**
@@ -81,6 +83,8 @@ export async function run(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const controller = new AbortController();
   const release = interruptOn(controller, { debug, json });
+  // --debug: what ferry decides, from the one progress channel, for the whole run.
+  const unlisten = debug ? channel.listen(debugLog()) : () => undefined;
   let code: number = ExitCode.ok;
   try {
     const onRun = async (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs): Promise<void> => {
@@ -92,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     // Interrupted: whatever the unwinding threw (an AbortError, a cut stream) is the interruption's doing.
     return reportError(controller.signal.aborted ? new InterruptedError({ cause: err }) : err, { debug, json });
   } finally {
+    unlisten();
     release();
   }
 }

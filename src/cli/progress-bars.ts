@@ -1,49 +1,35 @@
-import ProgressBar from 'progress';
-import type { EventSink, TransferEvent } from '../transfer/events.js';
+import type { EventSink } from '../core/progress-events.js';
 import type { CommandContext } from './command.js';
+import { channel } from './progress-channel.js';
+import { lineLog } from './progress-lines.js';
+import { ttyBars } from './progress-tty.js';
 
-// Progress as a view of transfer events: one bar of bytes (rate, ETA) whose
-// total grows as blobs start. Off when stderr is not a TTY, with --json, --quiet
-// or --no-progress; warnings are still reported then. Retries are reported by
-// the registry client's onRetry hook (registry-flags.ts: --debug).
+// A command's view of the one progress channel. Its transfer emits into
+// `sink`, which feeds the channel (where retries from the registry client
+// arrive too); the presenter chosen here listens: bars on a terminal, the
+// line log when stderr is not one, nothing with --json, --quiet or
+// --no-progress. --debug's presenter listens for the whole run (main.ts).
+// Messages are the command's own notes and warnings, whatever the presenter.
 
 export interface ProgressReporter {
   sink: EventSink;
   done(): void;
 }
 
-export function progressReporter(ctx: CommandContext, label: string): ProgressReporter {
-  let bar: ProgressBar | undefined;
-  let total = 0;
-  const started = new Set<string>();
-  const ensureBar = (): ProgressBar => {
-    bar ??= new ProgressBar(`${label} [:bar] :percent :rate/bps :etas`, { total: Math.max(total, 1), width: 30, stream: process.stderr, renderThrottle: 100, clear: true });
-    return bar;
-  };
-  const sink = (event: TransferEvent): void => {
-    switch (event.type) {
-      case 'node-start':
-        if (!started.has(event.descriptor.digest)) {
-          started.add(event.descriptor.digest);
-          total += event.descriptor.size;
-          if (bar) bar.total = total;
-        }
-        break;
-      case 'bytes':
-        if (ctx.interactive) ensureBar().tick(event.bytes);
-        break;
-      case 'message':
-        if (event.level === 'warn') ctx.out.warn(event.text);
-        else ctx.out.note(event.text);
-        break;
-      default:
-        break;
-    }
-  };
+export function progressReporter(ctx: CommandContext, label: string, stderr: NodeJS.WritableStream = process.stderr): ProgressReporter {
+  const presenter = ctx.interactive ? ttyBars(label, stderr) : ctx.out.json || ctx.out.quiet || !ctx.progress ? undefined : lineLog(label, stderr);
+  const stop = presenter ? channel.listen(presenter.sink) : () => undefined;
+  let finished = false;
   return {
-    sink,
+    sink(event) {
+      if (event.type === 'message') return event.level === 'warn' ? ctx.out.warn(event.text) : ctx.out.note(event.text);
+      channel.emit(event);
+    },
     done() {
-      if (bar && !bar.complete) bar.terminate();
+      if (finished) return;
+      finished = true;
+      stop();
+      presenter?.end();
     },
   };
 }

@@ -4,7 +4,7 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { UsageError } from '../core/errors.js';
 import { RegistryPool } from '../transfer/registry-pool.js';
 import type { GlobalArgs } from './command.js';
-import { retryLogger } from './retry-log.js';
+import { retryIntoChannel } from './retry-log.js';
 
 // The registry flags of design §5, shared by every command that touches a
 // registry, and the one place that turns them into client options.
@@ -34,11 +34,11 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
     }) as unknown as Argv<T & RegistryArgs>;
 }
 
-/** The client settings the registry flags say (credentials, TLS, retries; --debug reports each retry); the trace sink is the caller's. */
+/** The client settings the registry flags say (credentials, TLS, retries: each one goes into the progress channel); the trace sink is the caller's. */
 export function clientOptionsFrom(args: RegistryArgs & Partial<Pick<GlobalArgs, 'debug'>>): Omit<RegistryClientInit, 'registry' | 'trace' | 'signal'> {
   if (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 100) throw new UsageError('--retries must be a whole number from 0 to 100');
   return {
-    ...(args.debug ? { onRetry: retryLogger() } : {}),
+    onRetry: retryIntoChannel,
     ...(args.creds ? { credentials: parseCreds(args.creds) } : {}),
     ...(args.authfile ? { authfile: args.authfile } : {}),
     plainHttp: args['plain-http'],

@@ -6,7 +6,7 @@ import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { writeBundle, type BundleImageInput, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
-import type { EventSink, NodeAction } from './events.js';
+import { noEvents, type EventSink, type NodeAction } from './events.js';
 import { recordWritten } from './export-record.js';
 import type { Inventory } from './inventory.js';
 import { pullImage, type PulledImage } from './pull-image.js';
@@ -70,32 +70,40 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   const failed: Outcome[] = [];
   const errors: unknown[] = [];
   const refusals: ImageRefusal[] = [];
-  const work: Array<Promise<void>> = [];
+  const emit = options.onEvent ?? noEvents;
+  emit({ type: 'phase', phase: 'resolve', items: options.images.length });
+  const references: Array<{ image: SpecImage; reference: Reference }> = [];
   for (const image of options.images) {
-    for (const reference of await expand(image, options.registries, options.signal)) {
-      work.push(
-        pullImage(reference, {
-          client: options.registries.client(reference.registry),
-          store: options.store,
-          platforms: image.platforms,
-          withReferrers: image.withReferrers,
-          ...(options.trust ? { trust: options.trust } : {}),
-          limit,
-          inflight,
-          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-        }).then(
-          (p) => void pulled.push(p),
-          (err: unknown) => {
-            if (err instanceof UntrustedImagesError) return void refusals.push(...err.refusals);
-            if (!isFerryError(err) || options.signal?.aborted) throw err;
-            failed.push({ subject: formatReference(reference), ok: false, error: { code: err.code, message: err.message } });
-            errors.push(err);
-          },
-        ),
-      );
-    }
+    for (const reference of await expand(image, options.registries, options.signal)) references.push({ image, reference });
   }
+  emit({ type: 'phase', phase: 'pull', items: references.length });
+  const work = references.map(({ image, reference }) => {
+    const name = formatReference(reference);
+    emit({ type: 'image', name, state: 'start' });
+    return pullImage(reference, {
+      client: options.registries.client(reference.registry),
+      store: options.store,
+      platforms: image.platforms,
+      withReferrers: image.withReferrers,
+      ...(options.trust ? { trust: options.trust } : {}),
+      limit,
+      inflight,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    }).then(
+      (p) => {
+        pulled.push(p);
+        emit({ type: 'image', name, state: 'done', detail: `${p.report.copied} blobs pulled, ${p.report.skipped} in the store` });
+      },
+      (err: unknown) => {
+        if (err instanceof UntrustedImagesError) return void refusals.push(...err.refusals);
+        if (!isFerryError(err) || options.signal?.aborted) throw err;
+        emit({ type: 'image', name, state: 'failed', detail: err.message });
+        failed.push({ subject: name, ok: false, error: { code: err.code, message: err.message } });
+        errors.push(err);
+      },
+    );
+  });
   await Promise.all(work);
   // The policy is all or nothing: one unsigned image and no bundle is written.
   if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
@@ -127,6 +135,7 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     toolVersion: options.toolVersion,
     ...(options.created ? { created: options.created } : {}),
     ...(options.tools?.length ? { tools: options.tools } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const { bundleJson } = bundle;

@@ -9,7 +9,7 @@ import { formatReference } from '../core/reference.js';
 import { openBundle, verifyBundle, type Bundle, type BundleInput } from '../bundle/index.js';
 import type { Store } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
-import type { EventSink, NodeAction } from './events.js';
+import { noEvents, type EventSink, type NodeAction } from './events.js';
 import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
@@ -185,6 +185,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
   const trust = { ...(options.key ? { key: options.key } : {}), ...(options.requireSignature ? { requireSignature: true } : {}) };
   if (options.verifyFirst && typeof options.bundle !== 'string') throw new UsageError('--verify-first reads the bundle twice: name a file, not a stream');
   const open = () => openBundle(options.bundle, trust);
+  const emit = options.onEvent ?? noEvents;
+  emit({ type: 'phase', phase: 'verify' });
   let bundle = await open();
   try {
     const plan = planImport(bundle.db, options.destinations);
@@ -218,6 +220,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       return report;
     }
     const assumed = await checkAssumed(bundle, plan, repository, limit, options);
+    emit({ type: 'phase', phase: 'push', total: report.blobs.missingBytes, items: missing.size });
     const passOptions = {
       repository,
       mountRefused: new Set<string>(),
@@ -258,6 +261,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const landedBlobs = (key: string) => (desc: Descriptor) =>
       (plan.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
     const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report, landedBlobs(repositoryKey(image.target)));
+    emit({ type: 'phase', phase: 'tag', items: plan.images.length });
     await landAll(plan.images, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;
       errors.push(err);

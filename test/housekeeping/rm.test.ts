@@ -89,7 +89,7 @@ describe.skipIf(!rigContext().available)('ferry rm', () => {
     await http.close();
     const r = await ferry(['rm', `${plain.host}/shop/tiny:1.0`, `${plain.host}/shop/tiny:nope`, '--plain-http']);
     expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toMatch(/warning: .*shop\/tiny\/manifests\/nope: 404/);
+    expect(r.stderr).toMatch(/ferry: error: 1 of 2 manifests failed:\nferry: error: {3}.*shop\/tiny:nope: .*shop\/tiny\/manifests\/nope: 404/);
     expect(await view.manifest('shop/tiny', tiny.digest)).toBeUndefined();
   });
 

@@ -149,7 +149,8 @@ describe.skipIf(!rigContext().available)('export → import round trip through t
     expect(report.images).toHaveLength(4);
     expect(report.failed).toHaveLength(1);
     expect(report.failed[0]?.subject).toContain(images.windows.reference);
-    expect(result.stderr).toMatch(/ferry: warning: .*windows.*--foreign-layers=localize/);
+    expect(result.stderr).toMatch(/ferry: error: 1 of 5 images failed:\nferry: error: {3}.*windows.*--foreign-layers=localize/);
+    expect(result.json).toMatchObject({ ok: false, error: { code: 'ERR_PARTIAL', exitCode: 7 } });
     const at = view(stock);
     expect(await at.tags(`mirror/${images.windows.repository}`)).toEqual([]);
     for (const key of ['multi', 'docker', 'appA', 'appB'] as const) {

@@ -3,7 +3,7 @@ import { parseByteSize } from '../../core/byte-size.js';
 import { createFileTraceSink } from '../../registry/client/index.js';
 import { UsageError } from '../../core/errors.js';
 import { defineCommand } from '../command.js';
-import { formatTable } from '../output.js';
+import { formatTable, outputWidth } from '../output.js';
 import { clientOptionsFrom, withRegistryFlags } from '../registry-flags.js';
 
 // `ferry doctor REGISTRY`: the az-acr-check-health of ferry. Prints one row per
@@ -33,7 +33,7 @@ export function formatDoctorReport(report: DoctorReport): string {
     failed.length > 0
       ? `${report.registry}: ${failed.length} check${failed.length === 1 ? '' : 's'} failed${warnings ? `, ${warnings}` : ''} (exit ${report.exitCode}: first failure ${failed[0]?.name ?? ''})`
       : `${report.registry}: no check failed${warnings ? `, ${warnings}` : ''}`;
-  return `${formatTable(['CHECK', 'STATUS', 'DETAIL'], rows)}\n\n${summary}`;
+  return `${formatTable(['CHECK', 'STATUS', 'DETAIL'], rows, outputWidth(), { wrapLast: true })}\n\n${summary}`;
 }
 
 export const doctorCommand = defineCommand({

@@ -130,8 +130,9 @@ export const exportCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
-      for (const f of report.failed) ctx.out.warn(`${f.subject}: ${f.error?.message}`);
-      ctx.out.result(report, () =>
+      return ctx.out.outcome(
+        report,
+        () =>
         [
           formatTable(
             ['IMAGE', 'DIGEST', 'REFERRERS'],
@@ -143,8 +144,9 @@ export const exportCommand = defineCommand({
           `wrote ${report.bundle.files.join(', ')}: ${report.bundle.bundleJson.blobs.count} blobs, ${formatBytes(report.bundle.bytes)}${report.bundle.keyId ? `, signed by ${report.bundle.keyId}` : ', UNSIGNED'}`,
           ...carried.tools.map((t) => `carries ${t.entry} (${formatBytes(t.size)}) in ${report.bundle.files[0]}`),
         ].join('\n'),
+        report.failed,
+        { total: report.images.length + report.failed.length, noun: 'images' },
       );
-      return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
     } finally {
       await carried.cleanup();
       progress.done();

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ExitCode, UsageError, isFerryError } from '../../core/errors.js';
+import { UsageError, isFerryError } from '../../core/errors.js';
 import { importBundle, type ImportReport } from '../../transfer/import.js';
 import { parseDestination, parseRetagRule } from '../../transfer/retag.js';
 import { parseSpec } from '../../transfer/spec.js';
@@ -79,11 +79,14 @@ export const importCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
-      for (const f of report.failed) ctx.out.warn(`${f.subject}: ${f.error?.message}`);
       const policyOut = args['policy-out'] && trust && !report.dryRun ? await writePolicyOut(args['policy-out'], report, trust) : undefined;
       for (const s of policyOut?.skipped ?? []) ctx.out.warn(`${s.source}: not in the policy: ${s.why}`);
-      ctx.out.result(policyOut ? { ...report, policyOut } : report, () => [describeReport(report), ...(policyOut ? [`wrote ${policyOut.files.join(' and ')}`] : [])].join('\n'));
-      return report.failed.length > 0 ? ExitCode.partial : ExitCode.ok;
+      return ctx.out.outcome(
+        policyOut ? { ...report, policyOut } : report,
+        () => [describeReport(report), ...(policyOut ? [`wrote ${policyOut.files.join(' and ')}`] : [])].join('\n'),
+        report.failed,
+        { total: report.images.length + report.failed.length, noun: 'images' },
+      );
     } finally {
       progress.done();
       await store?.close();

@@ -14,7 +14,7 @@ export const inspectCommand = defineCommand({
   builder: (y) => y.positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' }),
   async run(args, { out }) {
     const report = await inspectBundle(args.bundle);
-    out.result(report, () =>
+    out.listing(report, () =>
       [
         `${report.source}: ${report.format}, created ${report.created} by ${report.tool}, signature: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
         formatTable(

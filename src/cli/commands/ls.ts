@@ -60,13 +60,13 @@ export const lsCommand = defineCommand<LsArgs>({
       if (target.kind === 'registry') {
         const names = await listRepositories(pool.client(target.registry), { ...paging, signal: ctx.signal });
         const refs = names.map((n) => repositoryRef(target.registry, n));
-        ctx.out.result({ registry: target.registry, repositories: names.map((name, i) => ({ name, reference: refs[i] })) }, () => refs.join('\n') || `${target.registry}: no repositories`);
+        ctx.out.listing({ registry: target.registry, repositories: names.map((name, i) => ({ name, reference: refs[i] })) }, () => refs.join('\n') || `${target.registry}: no repositories`);
       } else if (target.kind === 'repository') {
         const rows = await listTags(pool.client(target.registry), target.repository, { ...paging, long: args.long, concurrency: args.concurrency, signal: ctx.signal });
-        ctx.out.result({ repository: repositoryRef(target.registry, target.repository), tags: rows }, () => (args.long ? tagTable(rows) : rows.map((r) => r.reference).join('\n')));
+        ctx.out.listing({ repository: repositoryRef(target.registry, target.repository), tags: rows }, () => (args.long ? tagTable(rows) : rows.map((r) => r.reference).join('\n')));
       } else {
         const listing = await describeManifest(pool.client(target.ref.registry), target.ref, { concurrency: args.concurrency, signal: ctx.signal });
-        ctx.out.result(listing, () => manifestText(listing));
+        ctx.out.listing(listing, () => manifestText(listing));
       }
     } finally {
       await pool.closeAll();

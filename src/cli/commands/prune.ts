@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { ExitCode, UsageError, isFerryError } from '../../core/errors.js';
+import { UsageError, isFerryError } from '../../core/errors.js';
 import type { Store } from '../../store/index.js';
 import { bundleManifests, pushedByFerry } from '../../transfer/site/prune-sources.js';
 import { pruneSite, type PruneSiteReport, type PrunedRepository } from '../../transfer/site/prune-site.js';
@@ -70,8 +70,11 @@ export const pruneCommand = defineCommand<PruneArgs>({
       }
       const { report, errors } = await pruneSite({ client: pool.client(target.registry), pushed, bundleManifests: extra, dryRun: args['dry-run'], concurrency: args.concurrency, signal: ctx.signal });
       if (errors.length > 0 && report.deleted === 0 && errors[0]) throw errors[0];
-      ctx.out.result(report, () => reportText(report));
-      return errors.length > 0 ? ExitCode.partial : ExitCode.ok;
+      // A repository that could not be read fails whole; otherwise each manifest on its own.
+      const failures = report.repositories.flatMap((r) =>
+        r.error ? [{ subject: `${target.registry}/${r.repository}`, error: r.error }] : r.manifests.flatMap((m) => (m.error ? [{ subject: m.reference, error: m.error }] : [])),
+      );
+      return ctx.out.outcome(report, () => reportText(report), failures, { total: report.deleted + failures.length, noun: 'manifests' });
     } finally {
       await store?.close();
       await pool.closeAll();

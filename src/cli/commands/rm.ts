@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { ExitCode, FerryError, UsageError } from '../../core/errors.js';
+import { FerryError, UsageError } from '../../core/errors.js';
 import { removeManifest, type Removal } from '../../transfer/site/remove-manifest.js';
 import { parseSiteTarget } from '../../transfer/site/site-target.js';
 import { defineCommand, type GlobalArgs } from '../command.js';
@@ -47,24 +47,25 @@ export const rmCommand = defineCommand<RmArgs>({
     });
     const pool = registryPool(args, ctx.signal);
     const done: Removal[] = [];
-    const errors: FerryError[] = [];
+    const errors: Array<{ subject: string; error: FerryError }> = [];
     try {
-      for (const ref of refs) {
+      for (const [i, ref] of refs.entries()) {
         try {
           done.push(await removeManifest(pool.client(ref.registry), ref, { dryRun: args['dry-run'], withReferrers: args['with-referrers'], concurrency: args.concurrency, signal: ctx.signal }));
         } catch (e) {
           if (!(e instanceof FerryError) || ctx.signal.aborted) throw e;
-          errors.push(e);
+          errors.push({ subject: args.refs[i] ?? '', error: e });
         }
       }
     } finally {
       await pool.closeAll();
     }
-    if (done.length === 0 && errors[0]) throw errors[0];
-    for (const e of errors) ctx.out.warn(e.message);
-    ctx.out.result({ dryRun: args['dry-run'], removed: done, failed: errors.map((e) => ({ code: e.code, message: e.message })) }, () =>
-      [...done.map((r) => describe(r, args['dry-run'], args['with-referrers'])), '', args['dry-run'] ? 'dry run: nothing was deleted' : GC_NOTE].join('\n'),
+    if (done.length === 0 && errors[0]) throw errors[0].error;
+    return ctx.out.outcome(
+      { dryRun: args['dry-run'], removed: done, failed: errors.map(({ subject, error }) => ({ subject, code: error.code, message: error.message })) },
+      () => [...done.map((r) => describe(r, args['dry-run'], args['with-referrers'])), '', args['dry-run'] ? 'dry run: nothing was deleted' : GC_NOTE].join('\n'),
+      errors,
+      { total: refs.length, noun: 'manifests' },
     );
-    return errors.length > 0 ? ExitCode.partial : ExitCode.ok;
   },
 });

@@ -73,10 +73,10 @@ async function serve(args: ServeArgs, ctx: CommandContext): Promise<void> {
     await store.close();
     throw err;
   });
-  for (const line of server.banner) process.stderr.write(`${line}\n`);
+  if (!ctx.out.quiet) for (const line of server.banner) process.stderr.write(`${line}\n`);
   ctx.out.result({ url: server.url, address: server.address, secure: server.secure }, () => `ferry serve: listening on ${server.url} (store ${store.dir}); Ctrl-C to stop`);
   await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-  process.stderr.write('ferry serve: stopping, finishing requests in flight…\n');
+  if (!ctx.out.quiet) process.stderr.write('ferry serve: stopping, finishing requests in flight…\n');
   await server.close();
 }
 

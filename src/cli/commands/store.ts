@@ -35,7 +35,8 @@ async function ls(args: GlobalArgs, { out }: CommandContext): Promise<void> {
     }
     return result;
   });
-  out.result(rows, () =>
+  // A document, not a bare array, so that it says `ok` as every command's does.
+  out.listing({ images: rows }, () =>
     formatTable(['REPOSITORY', 'TAG', 'DIGEST'], rows.map((r) => [r.repository, r.tag, r.incomplete ? `${r.digest} (incomplete: export it again)` : r.digest])),
   );
 }

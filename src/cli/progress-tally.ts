@@ -1,0 +1,77 @@
+import type { FerryEvent, Phase } from '../core/progress-events.js';
+import { formatBytes } from '../core/format-bytes.js';
+
+// What the presenters count from the channel: the phase, its bytes moved of
+// its total, the image being worked on, and the rate since the phase began.
+// The total is the phase's own when it was known before bytes moved (write,
+// push); otherwise it grows as blobs start (pull).
+
+export class Tally {
+  phase: Phase | undefined;
+  total = 0;
+  moved = 0;
+  image = '';
+  private started = Date.now();
+  private known = false;
+  private readonly seen = new Set<string>();
+
+  /** Folds one event in; true when it began a new phase. */
+  add(event: FerryEvent): boolean {
+    switch (event.type) {
+      case 'phase':
+        this.phase = event.phase;
+        this.known = event.total !== undefined;
+        this.total = event.total ?? 0;
+        this.moved = 0;
+        this.image = '';
+        this.started = Date.now();
+        this.seen.clear();
+        return true;
+      case 'node-start':
+        if (!this.known && !this.seen.has(event.descriptor.digest)) {
+          this.seen.add(event.descriptor.digest);
+          this.total += event.descriptor.size;
+        }
+        return false;
+      case 'bytes':
+        this.moved += event.bytes;
+        return false;
+      case 'image':
+        if (event.state === 'start') this.image = event.name;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** Bytes a second since the phase began. */
+  rate(): number {
+    const seconds = (Date.now() - this.started) / 1000;
+    return seconds > 0 ? this.moved / seconds : 0;
+  }
+
+  /** `12.0 MB/120.0 MB 8.1 MB/s ETA 13 s` (ETA only once there is a rate). */
+  describe(): string {
+    const rate = this.rate();
+    const left = Math.max(this.total - this.moved, 0);
+    const eta = rate > 0 && this.total > 0 ? ` ETA ${formatSeconds(left / rate)}` : '';
+    return `${formatBytes(this.moved)}/${formatBytes(this.total)} ${formatBytes(Math.round(rate))}/s${eta}`;
+  }
+
+  seconds(): number {
+    return (Date.now() - this.started) / 1000;
+  }
+}
+
+export function formatSeconds(s: number): string {
+  if (s < 60) return `${Math.ceil(s)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** What a phase line says it does: `pull: 3 images`, `write: 5 blobs, 120.0 MB`. */
+export function phaseLine(event: Extract<FerryEvent, { type: 'phase' }>): string {
+  const noun = event.phase === 'resolve' || event.phase === 'pull' || event.phase === 'tag' ? 'images' : 'blobs';
+  const parts = [event.items !== undefined ? `${event.items} ${noun}` : '', event.total !== undefined ? formatBytes(event.total) : ''].filter(Boolean);
+  return parts.length ? `${event.phase}: ${parts.join(', ')}` : event.phase;
+}
