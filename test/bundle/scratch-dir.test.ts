@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle, writeBundle } from '../../src/bundle/index.js';
+import { sweepDeadScratch } from '../../src/bundle/scratch-dir.js';
 import { ALL_IMAGES, fetchFrom, imageInput, tempDir, testImages } from './fixtures.js';
 
 // A killed run cannot remove its scratch directory (the spooled index.db): the
@@ -61,5 +62,18 @@ describe('scratch directories', () => {
     await writeBundle({ images: [imageInput((await testImages()).set, 'appA')], fetch: fetchFrom((await testImages()).blobs).fetch, out: join(work.dir, 'c.tar'), toolVersion: '0.1.0-test', tempDir: base });
     expect((await readdir(base)).filter((n) => n.startsWith(`ferry-bundle-${live.pid}-`))).toHaveLength(0);
     expect(existsSync(join(base, 'ferry-unrelated'))).toBe(true);
+  });
+
+  it('a pid is judged only in its own pid namespace: another namespace\'s directory is never swept', async () => {
+    const base = join(work.dir, 'ns');
+    await mkdir(base);
+    const ours = /\[(\d+)\]/.exec(await readlink('/proc/self/ns/pid'))?.[1] as string;
+    // No process has this pid here, so without the namespace rule each would go.
+    const dead = 4_000_000 + (process.pid % 1000);
+    const names = { otherNamespace: `ferry-write-${dead}-n1${ours}-AbC123`, thisNamespace: `ferry-write-${dead}-n${ours}-AbC123`, older: `ferry-bundle-${dead}-AbC123` };
+    for (const n of Object.values(names)) await mkdir(join(base, n));
+    const swept = await sweepDeadScratch(base);
+    expect(swept.sort()).toEqual([names.older, names.thisNamespace].sort());
+    expect(await readdir(base)).toEqual([names.otherNamespace]);
   });
 });
