@@ -1,6 +1,7 @@
 // src/store: the deduplicating, crash-safe, content-addressed blob store and its
 // SQLite index (design §3). Imports core only. Open one with `openStore(dir)`.
 export { openStore, Store, type OpenStoreOptions } from './store.js';
+export type { BlobIngester, BlobProvider, ContentPins, GraphIndex, RepositoryCatalog, StoreHandle, StoreMaintenance, TransferRecords } from './faces.js';
 export { StoreRepository, type StorePushOptions } from './store-repository.js';
 export { defaultStoreDir, StoreLayout, type IngestPaths } from './layout.js';
 export { STORE_FORMAT_VERSION } from './format-version.js';

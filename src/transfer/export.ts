@@ -5,11 +5,11 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { writeBundle, type BundleImageInput, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
-import type { Store } from '../store/index.js';
+import type { BlobProvider, TransferRecords } from '../store/index.js';
 import type { EventSink, NodeAction } from './events.js';
 import { recordWritten } from './export-record.js';
 import type { Inventory } from './inventory.js';
-import { pullImage, type PulledImage } from './pull-image.js';
+import { pullImage, type PulledImage, type PullTarget } from './pull-image.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
 import { UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
@@ -22,7 +22,8 @@ import { TRUST_HINT, type SignedBy } from './trust-judge.js';
 export interface ExportOptions {
   images: SpecImage[];
   registries: RegistryPool;
-  store: Store;
+  /** Pulled into, then read back from while the bundle is written. */
+  store: PullTarget & BlobProvider & Pick<TransferRecords, 'recordBundle'>;
   output: string;
   split?: number;
   signingKey?: string;

@@ -7,7 +7,7 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { manifestJson } from '../core/manifest.js';
 import { formatReference } from '../core/reference.js';
 import { openBundle, verifyBundle, type Bundle, type BundleInput } from '../bundle/index.js';
-import type { Store } from '../store/index.js';
+import type { RepositoryCatalog, TransferRecords } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import type { EventSink, NodeAction } from './events.js';
 import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
@@ -39,7 +39,7 @@ export interface ImportOptions {
   destinations: Destinations;
   registries?: RegistryPool;
   /** The local store: the target with destinations.kind 'store', and where receipts are kept. */
-  store?: Store;
+  store?: RepositoryCatalog & Pick<TransferRecords, 'recordReceipt'>;
   foreignLayers?: ForeignLayerMode;
   /** Only images a trusted key signed (`--require-signed-by`), judged again from the bundle's bytes before anything is tagged. */
   trust?: TrustPolicy;

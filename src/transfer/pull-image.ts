@@ -7,7 +7,7 @@ import type { Platform } from '../core/platform.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { upstreamRepositoryName } from '../core/upstream-repository.js';
 import type { RegistryClient } from '../registry/client/index.js';
-import type { Store } from '../store/index.js';
+import type { ContentPins, GraphIndex, RepositoryCatalog, TransferRecords } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import type { CopyReport } from './copy-report.js';
 import type { EventSink, NodeAction } from './events.js';
@@ -34,9 +34,12 @@ export interface PulledImage {
   signedBy?: SignedBy;
 }
 
+/** The faces of the store a pull uses: a repository to write, where a blob is linked already (mounts), keeping untagged roots, the export record. */
+export type PullTarget = RepositoryCatalog & Pick<GraphIndex, 'linkedIn'> & Pick<ContentPins, 'keep'> & Pick<TransferRecords, 'recordExport'>;
+
 export interface PullImageOptions {
   client: RegistryClient;
-  store: Store;
+  store: PullTarget;
   platforms: Platform[];
   withReferrers: boolean;
   /** Refuse the image (UntrustedImagesError) unless a trusted key signed it; implies looking up its referrers. */
