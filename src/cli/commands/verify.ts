@@ -1,6 +1,5 @@
 // Only the modules verify needs, not the whole bundle package (writer, signer…): start-up is most of a small verify.
-import { readPublicKeyFiles } from '../../bundle/key-files.js';
-import { verifyBundle } from '../../bundle/verify.js';
+import { readPublicKeyFiles, verifyBundle } from '../../bundle/index.js';
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
 
