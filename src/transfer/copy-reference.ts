@@ -16,7 +16,7 @@ import type { SignedBy } from './trust-judge.js';
 // skopeo copy) — the same copyGraph as export and import, with a cross-repository
 // mount tried first when both are on one registry.
 
-export interface MirrorOptions {
+export interface CopyReferenceOptions {
   source: Reference;
   target: Reference;
   registries: RegistryPool;
@@ -28,7 +28,7 @@ export interface MirrorOptions {
   signal?: AbortSignal;
 }
 
-export interface MirrorReport {
+export interface CopyReferenceReport {
   source: string;
   target: string;
   digest: Descriptor['digest'];
@@ -37,7 +37,7 @@ export interface MirrorReport {
   signedBy?: SignedBy;
 }
 
-export async function mirrorImage(options: MirrorOptions): Promise<MirrorReport> {
+export async function copyReference(options: CopyReferenceOptions): Promise<CopyReferenceReport> {
   const { source: src, target: dst } = options;
   const target = options.registries.client(dst.registry);
   const to = target.repository(dst.repository);
@@ -54,7 +54,7 @@ export async function mirrorImage(options: MirrorOptions): Promise<MirrorReport>
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const report: MirrorReport = { source: formatReference(src), target: formatReference(dst), digest: copied.root.digest, copy: copied.report };
+  const report: CopyReferenceReport = { source: formatReference(src), target: formatReference(dst), digest: copied.root.digest, copy: copied.report };
   if (copied.rewrittenFrom) report.sourceDigest = copied.rewrittenFrom;
   if (signedBy) report.signedBy = signedBy;
   return report;
