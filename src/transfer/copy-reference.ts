@@ -4,6 +4,7 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import type { Platform } from '../core/platform.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { copyImage } from './copy-image.js';
+import { CopyScheduler } from './copy-scheduler.js';
 import type { CopyReport } from './copy-report.js';
 import type { EventSink } from './events.js';
 import type { RegistryPool } from './registry-pool.js';
@@ -41,13 +42,13 @@ export async function copyReference(options: CopyReferenceOptions): Promise<Copy
   const { source: src, target: dst } = options;
   const target = options.registries.client(dst.registry);
   const to = target.repository(dst.repository);
-  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const scheduler = new CopyScheduler(pLimit(options.concurrency ?? DEFAULT_CONCURRENCY));
   let signedBy: SignedBy | undefined;
   const copied = await copyImage(options.registries.client(src.registry), src, to, {
     platforms: options.platforms,
     tags: dst.tag ? [dst.tag] : [],
-    limit,
-    ...(options.trust ? { beforeCopy: signatureCheck(src, options.trust, (source, root, bytes) => collectReferrers(source, root, bytes, limit), (s) => (signedBy = s), options.signal) } : {}),
+    scheduler,
+    ...(options.trust ? { beforeCopy: signatureCheck(src, options.trust, (source, root, bytes) => collectReferrers(source, root, bytes, scheduler.limit), (s) => (signedBy = s), options.signal) } : {}),
     repository: dst.repository,
     retry: target.retry,
     ...(src.registry === dst.registry ? { mountCandidates: () => [src.repository] } : {}),

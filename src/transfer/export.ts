@@ -6,7 +6,8 @@ import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { writeBundle, type BundleImageInput, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
 import type { BlobProvider, TransferRecords } from '../store/index.js';
-import type { EventSink, NodeAction } from './events.js';
+import { CopyScheduler } from './copy-scheduler.js';
+import type { EventSink } from './events.js';
 import { recordWritten } from './export-record.js';
 import type { Inventory } from './inventory.js';
 import { pullImage, type PulledImage, type PullTarget } from './pull-image.js';
@@ -63,8 +64,7 @@ export interface PulledSet {
 
 /** Export's first half: every image into the store; a failed image is reported, unless none got there. */
 export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVersion'>): Promise<PulledSet> {
-  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
-  const inflight = new Map<string, Promise<NodeAction>>();
+  const scheduler = new CopyScheduler(pLimit(options.concurrency ?? DEFAULT_CONCURRENCY));
   const pulled: PulledImage[] = [];
   const failed: Outcome[] = [];
   const errors: unknown[] = [];
@@ -79,8 +79,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
           platforms: image.platforms,
           withReferrers: image.withReferrers,
           ...(options.trust ? { trust: options.trust } : {}),
-          limit,
-          inflight,
+          scheduler,
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         }).then(
