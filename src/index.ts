@@ -6,6 +6,7 @@ export { createRegistryClient, type RegistryClient, type RemoteRepository, type 
 export { createRegistryServer, type RegistryServer, type RegistryServerOptions } from './registry/server/index.js';
 export { writeBundle, openBundle, verifyBundle, inspectBundle, generateKeyPair, writeKeyPair, type Bundle, type WriteBundleOptions } from './bundle/index.js';
 export { copyGraph, type CopyGraphOptions, type CopyRoot } from './transfer/copy-graph.js';
+export { CopyScheduler } from './transfer/copy-scheduler.js';
 export type { CopyReport } from './transfer/copy-report.js';
 export type { TransferEvent } from './transfer/events.js';
 export { exportImages, type ExportOptions, type ExportReport } from './transfer/export.js';

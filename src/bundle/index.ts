@@ -39,3 +39,4 @@ export { remakeBundleVolume } from './volume-remake.js';
 export type { RemadeVolume, RemakeBundleVolumeOptions } from './volume-remake.js';
 export type { VolumeInfo, VolumeSidecar } from './volume-sidecar.js';
 export { buildIndexJson, type OciIndexJson } from './index-json.js';
+export { END_OF_ARCHIVE_BYTES, paddingFor, ustarHeader } from './ustar.js';

@@ -24,7 +24,8 @@ export interface OpenBundleOptions extends TrustOptions {
   checkVolumes?: boolean;
 }
 
-export interface Bundle {
+/** An opened bundle: its verified head, then its blobs in one pass. Get one from `openBundle`. */
+export class Bundle {
   /** The path (or stream name) read. */
   readonly source: string;
   readonly bundleJson: BundleJson;
@@ -40,30 +41,6 @@ export interface Bundle {
   /** For a split bundle: the volume list, and whether its own signature was checked. */
   readonly volumes: { sidecar: VolumeSidecar; signature: SignatureState } | undefined;
   /** Bytes of tar before the first blob. */
-  readonly headBytes: number;
-  /** The blob entries, in tar order, each verified while read. Call once. */
-  blobs(): AsyncGenerator<BundleBlob>;
-  /** Bytes read from the file(s) so far (includes read-ahead). */
-  bytesRead(): number;
-  /**
-   * For a consumer whose copy of a blob stream failed: the volume-level error
-   * when a damaged or swapped volume explains it, else `err` unchanged.
-   */
-  explain(err: unknown): Promise<unknown>;
-  /** Stops reading, closes index.db and removes the spool directory. Always call it. */
-  close(): Promise<void>;
-}
-
-class OpenedBundle implements Bundle {
-  readonly source: string;
-  readonly bundleJson: BundleJson;
-  readonly signed: boolean;
-  readonly signature: SignatureState;
-  readonly keyId: string | null;
-  readonly index: OciIndexJson;
-  readonly db: ManifestDb;
-  readonly sums: readonly Digest[];
-  readonly volumes: Bundle['volumes'];
   readonly headBytes: number;
   private readonly input: BundleSource;
   private readonly tar: TarReader;
@@ -89,6 +66,7 @@ class OpenedBundle implements Bundle {
     this.volumes = input.volumes ? { sidecar: input.volumes.sidecar, signature: input.volumes.signature } : undefined;
   }
 
+  /** The blob entries, in tar order, each verified while read. Call once. */
   async *blobs(): AsyncGenerator<BundleBlob> {
     if (this.started) throw new UsageError('bundle blobs can be read only once: open the bundle again');
     this.started = true;
@@ -100,14 +78,20 @@ class OpenedBundle implements Bundle {
     }
   }
 
+  /** Bytes read from the file(s) so far (includes read-ahead). */
   bytesRead(): number {
     return this.input.bytesRead();
   }
 
+  /**
+   * For a consumer whose copy of a blob stream failed: the volume-level error
+   * when a damaged or swapped volume explains it, else `err` unchanged.
+   */
   explain(err: unknown): Promise<unknown> {
     return explain(this.input, err);
   }
 
+  /** Stops reading, closes index.db and removes the spool directory. Always call it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -144,7 +128,7 @@ export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {
         subject: basename(source.name),
       });
     }
-    return new OpenedBundle(source, tar, head, spoolDir);
+    return new Bundle(source, tar, head, spoolDir);
   } catch (err) {
     await tar.close();
     await rm(spoolDir, { recursive: true, force: true });

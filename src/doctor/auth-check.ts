@@ -1,5 +1,5 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
-import { BASE_PATH } from '../registry/api/routes.js';
+import { BASE_PATH } from '../registry/api/index.js';
 import { type Challenge, type Credentials, discard, fetchToken, headerOf, parseChallenges, redactUrl, type TokenRequest } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, warn, type CheckResult } from './check.js';
 import type { PingAnswer } from './ping-check.js';

@@ -1,5 +1,5 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
-import { BASE_PATH } from '../registry/api/routes.js';
+import { BASE_PATH } from '../registry/api/index.js';
 import { discard, headerOf, type HttpResponse, parseChallenges, redactUrl } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, warn, type CheckResult } from './check.js';
 import type { Probe } from './probe-client.js';

@@ -1,5 +1,5 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
-import { uploadsPath } from '../registry/api/routes.js';
+import { uploadsPath } from '../registry/api/index.js';
 import { discard, headerOf, nextLocation, registryErrorDetails, repositoryScope } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, skip, warn, type CheckResult } from './check.js';
 import type { Probe } from './probe-client.js';

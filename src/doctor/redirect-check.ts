@@ -1,5 +1,5 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
-import { blobPath } from '../registry/api/routes.js';
+import { blobPath } from '../registry/api/index.js';
 import { dropBody, redactUrl, repositoryScope, type TraceRecord } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, skip, type CheckResult } from './check.js';
 import type { Probe } from './probe-client.js';

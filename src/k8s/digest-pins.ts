@@ -6,7 +6,7 @@ import { MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { upstreamRepositoryName } from '../core/upstream-repository.js';
-import type { Store } from '../store/index.js';
+import type { RepositoryCatalog, StoreHandle } from '../store/index.js';
 import { localizeForeignLayers } from '../transfer/localize-foreign-layers.js';
 import type { DigestPins } from './image-mapping.js';
 
@@ -58,7 +58,7 @@ export async function pinsFromBundle(path: string, options: TrustOptions & { for
   }
 }
 
-export function pinsFromStore(store: Store): DigestPins {
+export function pinsFromStore(store: RepositoryCatalog & Pick<StoreHandle, 'dir'>): DigestPins {
   return {
     source: `the store (${store.dir})`,
     lookup: async (ref) => {

@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { digestFromHex, type Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError, UsageError } from '../core/errors.js';
 import { readCapped } from '../core/read-capped.js';
-import { parseReleaseFileName, type ReleaseName } from '../bundle/format.js';
+import { parseReleaseFileName, type ReleaseName } from '../bundle/index.js';
 import { tap } from './release-tar.js';
 import { formatReleaseSums, MANIFEST_PATH, parseManifest, SUMS_PATH, type ReleaseManifest } from './release-manifest.js';
 

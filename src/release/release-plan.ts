@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { digestHex, digestOf } from '../core/digest.js';
 import { digestFile } from '../core/hashing.js';
 import { UsageError } from '../core/errors.js';
-import { releaseFileName } from '../bundle/format.js';
+import { releaseFileName } from '../bundle/index.js';
 import { elfVersionNeeds, raiseFloor } from './elf-requires.js';
 import { launchers } from './launcher.js';
 import { findNodeLicence, nodePathInRelease } from './node-runtime.js';

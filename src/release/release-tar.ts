@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
-import { END_OF_ARCHIVE_BYTES, paddingFor, ustarHeader } from '../bundle/ustar.js';
+import { END_OF_ARCHIVE_BYTES, paddingFor, ustarHeader } from '../bundle/index.js';
 import type { PlannedFile } from './release-plan.js';
 
 // A release as bytes: one ustar tar, every entry under `ferry/`, directories

@@ -1,6 +1,7 @@
 // src/store: the deduplicating, crash-safe, content-addressed blob store and its
 // SQLite index (design §3). Imports core only. Open one with `openStore(dir)`.
 export { openStore, Store, type OpenStoreOptions } from './store.js';
+export type { BlobIngester, BlobProvider, ContentPins, GraphIndex, RepositoryCatalog, StoreHandle, StoreMaintenance, TransferRecords } from './faces.js';
 export { StoreRepository, type StorePushOptions } from './store-repository.js';
 export { defaultStoreDir, StoreLayout, type IngestPaths } from './layout.js';
 export { STORE_FORMAT_VERSION } from './format-version.js';
@@ -20,3 +21,4 @@ export { DEFAULT_INGEST_TTL_MS, type CleanIngestsOptions, type CleanIngestsRepor
 export type { ImageUsage, RepositoryUsage, UsageReport } from './usage.js';
 export type { BlobProblem, CorruptBlob, StoreVerifyReport, VerifyOptions } from './verify.js';
 export type { IncompleteTag } from './verify-graph.js';
+export { isProcessAlive } from './process-alive.js';

@@ -6,13 +6,13 @@ import {
   validateRepository,
   type Descriptor,
   type Digest,
-  type Namespace,
 } from '../core/index.js';
 import { BlobReader, type ReadRange } from './blob-reader.js';
 import type { StoredBlob } from './db/blobs.js';
 import type { StoredEdge, StoredManifest } from './db/manifests.js';
 import type { BundleRecord, ExportRecord, ImportReceipt, ReceiptRecord } from './db/records.js';
 import type { Page, PageOptions } from './db/repositories.js';
+import type { BlobIngester, BlobProvider, ContentPins, GraphIndex, RepositoryCatalog, StoreHandle, StoreMaintenance, TransferRecords } from './faces.js';
 import { ensureFormatVersion } from './format-version.js';
 import { collectGarbage, type GcOptions, type GcReport } from './gc.js';
 import { Ingester } from './ingester.js';
@@ -60,7 +60,9 @@ export async function openStore(dir: string = defaultStoreDir(), options: OpenSt
  * a Namespace of StoreRepository, plus blob reads, ingests, graph queries, GC, usage
  * and the records of past transfers. Create it with `openStore`.
  */
-export class Store implements Namespace<StoreRepository> {
+export class Store
+  implements BlobProvider, BlobIngester, RepositoryCatalog, GraphIndex, ContentPins, StoreMaintenance, TransferRecords, StoreHandle
+{
   readonly layout: StoreLayout;
   /** Open, resume, inspect and abort ingests (containerd's Ingester + IngestManager). */
   readonly ingests: Ingester;

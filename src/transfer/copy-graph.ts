@@ -1,12 +1,11 @@
 import { Readable } from 'node:stream';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { ContentSource, ContentTarget } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
-import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { successors as manifestSuccessors, type Manifest } from '../core/manifest.js';
 import { isManifest } from '../core/media-types.js';
 import { countingStream } from './counting-stream.js';
 import { emptyReport, recordNode, type CopyReport } from './copy-report.js';
+import { CopyScheduler } from './copy-scheduler.js';
 import { noEvents, type EventSink, type NodeAction } from './events.js';
 import { readManifest } from './read-manifest.js';
 import { backOff, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../registry/client/index.js';
@@ -26,8 +25,8 @@ export interface CopyRoot {
 export type SuccessorsFn = (desc: Descriptor, manifest: Manifest) => Descriptor[];
 
 export interface CopyGraphOptions {
-  /** Shared limiter, so several copies together stay within one bound. */
-  limit?: LimitFunction;
+  /** Shared by copies that together stay within one request bound and move each node once (default: a fresh one). */
+  scheduler?: CopyScheduler;
   signal?: AbortSignal;
   onEvent?: EventSink;
   /** The children to copy before a manifest (default: config + layers, or an index's manifests). */
@@ -38,8 +37,6 @@ export interface CopyGraphOptions {
    * client already retried to the end is not retried again here.
    */
   retry?: RetrySettings;
-  /** Shared map of nodes in flight or done (by repository and digest), to dedupe across copies. */
-  inflight?: Map<string, Promise<NodeAction>>;
   /** Repositories that may hold a blob already, for cross-repository mounts. */
   mountCandidates?: (desc: Descriptor) => string[];
   /** Names the target repository in events. */
@@ -49,13 +46,13 @@ export interface CopyGraphOptions {
 }
 
 export async function copyGraph(source: ContentSource, target: ContentTarget, roots: CopyRoot[], options: CopyGraphOptions = {}): Promise<CopyReport> {
-  const limit = options.limit ?? pLimit(DEFAULT_CONCURRENCY);
+  const scheduler = options.scheduler ?? new CopyScheduler();
+  const limit = scheduler.limit;
   const emit = options.onEvent ?? noEvents;
   const signal = options.signal;
   const repository = options.repository ?? '';
   const successorsOf = options.successors ?? ((_d: Descriptor, m: Manifest) => manifestSuccessors(m));
   const retry = options.retry ?? DEFAULT_RETRY_SETTINGS;
-  const inflight = options.inflight ?? new Map<string, Promise<NodeAction>>();
   const report = emptyReport();
 
   const finish = (desc: Descriptor, action: NodeAction, bytes: number): NodeAction => {
@@ -90,14 +87,8 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
     }
   };
 
-  const copyNode = (desc: Descriptor): Promise<NodeAction> => {
-    // Keyed by repository too: a shared map serves copies into several repositories,
-    // and a blob must be linked into each of them (per-repository links).
-    const key = `${repository}\0${desc.digest}`;
-    const known = inflight.get(key);
-    if (known) return known;
-    const elsewhere = inflight.get(desc.digest);
-    const work = (async (): Promise<NodeAction> => {
+  const copyNode = (desc: Descriptor): Promise<NodeAction> =>
+    scheduler.once(repository, desc.digest, async (elsewhere): Promise<NodeAction> => {
       signal?.throwIfAborted();
       // The same blob on its way into another repository: wait, then mount it from there.
       if (elsewhere && !isManifest(desc.mediaType)) await elsewhere.catch(() => undefined);
@@ -113,15 +104,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       if (await limit(() => tryMount(desc))) return finish(desc, 'mounted', 0);
       const moved = await limit(() => copyBlob(desc));
       return finish(desc, 'copied', moved);
-    })();
-    inflight.set(key, work);
-    if (!elsewhere) inflight.set(desc.digest, work);
-    work.catch(() => {
-      inflight.delete(key);
-      if (inflight.get(desc.digest) === work) inflight.delete(desc.digest);
     });
-    return work;
-  };
 
   await Promise.all(roots.map((root) => copyNode(root.descriptor)));
   for (const root of roots) {

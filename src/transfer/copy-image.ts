@@ -1,10 +1,10 @@
-import type { LimitFunction } from 'p-limit';
 import type { ContentSource, ContentTarget } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import type { Platform } from '../core/platform.js';
 import { formatReference, referenceTarget, type Reference } from '../core/reference.js';
 import type { RegistryClient } from '../registry/client/index.js';
 import { copyGraph, type CopyGraphOptions } from './copy-graph.js';
+import type { CopyScheduler } from './copy-scheduler.js';
 import type { CopyReport } from './copy-report.js';
 import { withForeignLayerUrls } from './foreign-layer-source.js';
 import { overlaySource } from './overlay-source.js';
@@ -24,10 +24,11 @@ export interface CopiedImage {
   report: CopyReport;
 }
 
-export interface CopyImageOptions extends Omit<CopyGraphOptions, 'limit'> {
+export interface CopyImageOptions extends Omit<CopyGraphOptions, 'scheduler'> {
   platforms: Platform[];
   tags: string[];
-  limit: LimitFunction;
+  /** Shared with the caller's other work on the same source (referrer lookups). */
+  scheduler: CopyScheduler;
   /** Called once the root is chosen, before its graph is copied: work that only reads the source (referrer lookups) can start alongside. */
   onRoot?: (source: ContentSource, root: Descriptor, written: Map<string, Buffer>) => void;
   /** Awaited after onRoot and before a byte is copied: a check that may refuse the image (the signature policy). */

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Descriptor } from '../core/descriptor.js';
 import type { BundleImageInput, ToolInput, VolumeInfo } from '../bundle/index.js';
-import type { Store } from '../store/index.js';
+import type { TransferRecords } from '../store/index.js';
 
 // What the store remembers of each bundle it wrote: exactly the writer's
 // inputs (images with their pinned root and referrer descriptors, delta
@@ -27,7 +27,7 @@ export interface WriterRecord {
 
 const KEY = 'writer';
 
-export function recordWritten(store: Store, bundle: { id: string; path: string; blobCount: number; bytes: number }, record: WriterRecord): void {
+export function recordWritten(store: Pick<TransferRecords, 'recordBundle'>, bundle: { id: string; path: string; blobCount: number; bytes: number }, record: WriterRecord): void {
   store.recordBundle({ ...bundle, direction: 'written', info: { [KEY]: record } });
 }
 
@@ -44,7 +44,7 @@ function isWriterRecord(value: unknown): value is WriterRecord {
  * The record of the bundle `id` when given (from its volume list), else the
  * newest one written to `out` with this split; undefined when the store has none.
  */
-export function findWritten(store: Store, want: { id?: string; out: string; split: number }): (WriterRecord & { id: string }) | undefined {
+export function findWritten(store: Pick<TransferRecords, 'bundles'>, want: { id?: string; out: string; split: number }): (WriterRecord & { id: string }) | undefined {
   const out = resolve(want.out);
   const found = store
     .bundles()

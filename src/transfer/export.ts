@@ -5,11 +5,12 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { writeBundle, type BundleImageInput, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
-import type { Store } from '../store/index.js';
-import { noEvents, type EventSink, type NodeAction } from './events.js';
+import type { BlobProvider, TransferRecords } from '../store/index.js';
+import { CopyScheduler } from './copy-scheduler.js';
+import { noEvents, type EventSink } from './events.js';
 import { recordWritten } from './export-record.js';
 import type { Inventory } from './inventory.js';
-import { pullImage, type PulledImage } from './pull-image.js';
+import { pullImage, type PulledImage, type PullTarget } from './pull-image.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
 import { UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
@@ -22,7 +23,8 @@ import { TRUST_HINT, type SignedBy } from './trust-judge.js';
 export interface ExportOptions {
   images: SpecImage[];
   registries: RegistryPool;
-  store: Store;
+  /** Pulled into, then read back from while the bundle is written. */
+  store: PullTarget & BlobProvider & Pick<TransferRecords, 'recordBundle'>;
   output: string;
   split?: number;
   signingKey?: string;
@@ -64,8 +66,7 @@ export interface PulledSet {
 
 /** Export's first half: every image into the store; a failed image is reported, unless none got there. */
 export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVersion'>): Promise<PulledSet> {
-  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
-  const inflight = new Map<string, Promise<NodeAction>>();
+  const scheduler = new CopyScheduler(pLimit(options.concurrency ?? DEFAULT_CONCURRENCY));
   const pulled: PulledImage[] = [];
   const failed: Outcome[] = [];
   const errors: unknown[] = [];
@@ -86,8 +87,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
       platforms: image.platforms,
       withReferrers: image.withReferrers,
       ...(options.trust ? { trust: options.trust } : {}),
-      limit,
-      inflight,
+      scheduler,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }).then(

@@ -7,9 +7,10 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { manifestJson } from '../core/manifest.js';
 import { formatReference } from '../core/reference.js';
 import { openBundle, verifyBundle, type Bundle, type BundleInput } from '../bundle/index.js';
-import type { Store } from '../store/index.js';
+import type { RepositoryCatalog, TransferRecords } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
-import { noEvents, type EventSink, type NodeAction } from './events.js';
+import { CopyScheduler } from './copy-scheduler.js';
+import { noEvents, type EventSink } from './events.js';
 import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
@@ -39,7 +40,7 @@ export interface ImportOptions {
   destinations: Destinations;
   registries?: RegistryPool;
   /** The local store: the target with destinations.kind 'store', and where receipts are kept. */
-  store?: Store;
+  store?: RepositoryCatalog & Pick<TransferRecords, 'recordReceipt'>;
   foreignLayers?: ForeignLayerMode;
   /** Only images a trusted key signed (`--require-signed-by`), judged again from the bundle's bytes before anything is tagged. */
   trust?: TrustPolicy;
@@ -130,7 +131,7 @@ async function landImage(
     root = localized.root;
   }
   const source = metadataSource(manifests);
-  const common = { limit, repository: repo.name, present, inflight: new Map<string, Promise<NodeAction>>(), ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   await copyGraph(source, repo, [{ descriptor: root, tags: image.tags }], common);
   for (const referrer of image.referrers) {
     await copyGraph(source, repo, [{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }], common);

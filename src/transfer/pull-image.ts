@@ -7,10 +7,11 @@ import type { Platform } from '../core/platform.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { upstreamRepositoryName } from '../core/upstream-repository.js';
 import type { RegistryClient } from '../registry/client/index.js';
-import type { Store } from '../store/index.js';
+import type { ContentPins, GraphIndex, RepositoryCatalog, TransferRecords } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import type { CopyReport } from './copy-report.js';
-import type { EventSink, NodeAction } from './events.js';
+import type { CopyScheduler } from './copy-scheduler.js';
+import type { EventSink } from './events.js';
 import { copyImage } from './copy-image.js';
 import { readManifestBytes } from './read-manifest.js';
 import type { TrustPolicy } from '../trust/index.js';
@@ -34,15 +35,18 @@ export interface PulledImage {
   signedBy?: SignedBy;
 }
 
+/** The faces of the store a pull uses: a repository to write, where a blob is linked already (mounts), keeping untagged roots, the export record. */
+export type PullTarget = RepositoryCatalog & Pick<GraphIndex, 'linkedIn'> & Pick<ContentPins, 'keep'> & Pick<TransferRecords, 'recordExport'>;
+
 export interface PullImageOptions {
   client: RegistryClient;
-  store: Store;
+  store: PullTarget;
   platforms: Platform[];
   withReferrers: boolean;
   /** Refuse the image (UntrustedImagesError) unless a trusted key signed it; implies looking up its referrers. */
   trust?: TrustPolicy;
-  limit: LimitFunction;
-  inflight: Map<string, Promise<NodeAction>>;
+  /** Shared by every image of one export: one request bound, each blob moved once. */
+  scheduler: CopyScheduler;
   onEvent?: EventSink;
   signal?: AbortSignal;
 }
@@ -71,8 +75,7 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   const { store, signal } = options;
   const target = store.repository(upstreamRepositoryName(reference.registry, reference.repository));
   const common = {
-    limit: options.limit,
-    inflight: options.inflight,
+    scheduler: options.scheduler,
     repository: target.name,
     // A layer another image already brought into the store is linked, not fetched again.
     mountCandidates: (desc: Descriptor) => store.linkedIn(desc.digest),
@@ -90,19 +93,19 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   const withReferrers = options.withReferrers || options.trust !== undefined;
   const onRoot = (source: ContentSource, root: Descriptor, written: Map<string, Buffer>): void => {
     if (!withReferrers) return;
-    lookup = collectReferrers(source, root, async () => written.get(root.digest) ?? readManifestBytes(source, root, signal), options.limit);
+    lookup = collectReferrers(source, root, async () => written.get(root.digest) ?? readManifestBytes(source, root, signal), options.scheduler.limit);
     lookup.catch(() => undefined); // awaited below; a failed copy must not leave it unhandled
   };
   let signedBy: SignedBy | undefined;
   // With a policy the signatures are checked before a layer moves, from the lookup onRoot started.
-  const findReferrers: FindReferrers = (source, root, rootBytes) => lookup ?? collectReferrers(source, root, rootBytes, options.limit);
+  const findReferrers: FindReferrers = (source, root, rootBytes) => lookup ?? collectReferrers(source, root, rootBytes, options.scheduler.limit);
   const beforeCopy = options.trust ? signatureCheck(reference, options.trust, findReferrers, (s) => (signedBy = s), signal) : undefined;
   const copied = await copyImage(options.client, reference, target, { ...common, platforms: options.platforms, tags, onRoot, ...(beforeCopy ? { beforeCopy } : {}) });
   if (tags.length === 0) store.keep(copied.root.digest);
   let referrers: Descriptor[] = [];
   if (withReferrers) {
     const rootBytes = async (): Promise<Buffer> => copied.written.get(copied.root.digest) ?? readManifestBytes(copied.source, copied.root, signal);
-    referrers = await (lookup ?? collectReferrers(copied.source, copied.root, rootBytes, options.limit));
+    referrers = await (lookup ?? collectReferrers(copied.source, copied.root, rootBytes, options.scheduler.limit));
     for (const referrer of referrers) {
       const tag = referrer.annotations?.[ANNOTATION_REFERRER_TAG];
       await copyGraph(copied.source, target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Descriptor } from '../core/descriptor.js';
 import { ErrorCode, NotFoundError, UsageError } from '../core/errors.js';
 import { keyIdOf, parsePrivateKey, parseSidecar, remakeBundleVolume, sidecarPathFor, type BundleImageInput, type ToolInput, type VolumeInfo, type VolumeSidecar } from '../bundle/index.js';
-import type { Store } from '../store/index.js';
+import type { BlobProvider, TransferRecords } from '../store/index.js';
 import { findWritten } from './export-record.js';
 
 // `ferry export … --only-volume N`: one lost or damaged volume made again, and
@@ -17,7 +17,7 @@ import { findWritten } from './export-record.js';
 const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
 
 export interface RemakeOptions {
-  store: Store;
+  store: BlobProvider & Pick<TransferRecords, 'bundles'>;
   /** The export's -o: the base name of the volumes. */
   output: string;
   split: number;

@@ -1,21 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { digestFromHex, digestHex, digestOf, isDigest, parseDigest, type Digest } from '../../src/core/digest.js';
-import { FerryError } from '../../src/core/errors.js';
+import { failure } from '../helpers/thrown.js';
 
 const EMPTY = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const ABC = 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
 const HEX = 'a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4';
-
-function failure(fn: () => unknown): FerryError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FerryError);
-    return err as FerryError;
-  }
-  throw new Error('expected an error, got none');
-}
 
 describe('parseDigest', () => {
   it('accepts sha256 with 64 lowercase hex and returns it unchanged', () => {

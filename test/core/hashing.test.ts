@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { digestOf, type Digest } from '../../src/core/digest.js';
 import { IntegrityError } from '../../src/core/errors.js';
 import { createDigester, verifyBytes, verifyStream } from '../../src/core/hashing.js';
+import { rejection } from '../helpers/thrown.js';
 
 /** Deterministic pseudo-random bytes. */
 function bytes(length: number, seed = 1): Buffer {
@@ -35,15 +36,6 @@ function collector(): { sink: Writable; received: () => Buffer } {
   return { sink, received: () => Buffer.concat(parts) };
 }
 
-async function rejection(p: Promise<unknown>): Promise<IntegrityError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(IntegrityError);
-  return err as IntegrityError;
-}
-
 const DATA = bytes(100_000);
 const EXPECTED = { digest: digestOf(DATA), size: DATA.length };
 
@@ -59,7 +51,7 @@ describe('VerifyStream', () => {
   it('a flipped bit fails with ERR_DIGEST_MISMATCH naming subject and both digests', async () => {
     const bad = Buffer.from(DATA);
     bad[54_321] ^= 0x04;
-    const err = await rejection(pipeline(Readable.from(chunks(bad, 7_000)), verifyStream(EXPECTED, 'layer 3 of app:v1'), collector().sink));
+    const err = await rejection(pipeline(Readable.from(chunks(bad, 7_000)), verifyStream(EXPECTED, 'layer 3 of app:v1'), collector().sink), IntegrityError);
     expect(err.code).toBe('ERR_DIGEST_MISMATCH');
     expect(err.exitCode).toBe(5);
     expect(err.message).toContain('layer 3 of app:v1');
@@ -81,7 +73,7 @@ describe('VerifyStream', () => {
         }
       },
     });
-    const err = await rejection(pipeline(source, verifyStream(EXPECTED, 'blob y'), collector().sink));
+    const err = await rejection(pipeline(source, verifyStream(EXPECTED, 'blob y'), collector().sink), IntegrityError);
     expect(err.code).toBe('ERR_SIZE_MISMATCH');
     expect(err.exitCode).toBe(5);
     expect(err.message).toContain('blob y');
@@ -91,7 +83,7 @@ describe('VerifyStream', () => {
 
   it('too few bytes fail with ERR_SIZE_MISMATCH at the end', async () => {
     const short = DATA.subarray(0, DATA.length - 1);
-    const err = await rejection(pipeline(Readable.from(chunks(short, 7_000)), verifyStream(EXPECTED, 'blob z'), collector().sink));
+    const err = await rejection(pipeline(Readable.from(chunks(short, 7_000)), verifyStream(EXPECTED, 'blob z'), collector().sink), IntegrityError);
     expect(err.code).toBe('ERR_SIZE_MISMATCH');
     expect(err.message).toContain(`expected ${DATA.length} bytes, got ${DATA.length - 1}`);
     expect(err.actual).toBe(String(DATA.length - 1));
@@ -108,7 +100,7 @@ describe('VerifyStream', () => {
     // A wrong prefix of the right length is caught at the end.
     const w = verifyStream(EXPECTED, 'resumed badly');
     w.seed(Buffer.alloc(30_000));
-    const err = await rejection(pipeline(Readable.from([DATA.subarray(30_000)]), w, collector().sink));
+    const err = await rejection(pipeline(Readable.from([DATA.subarray(30_000)]), w, collector().sink), IntegrityError);
     expect(err.code).toBe('ERR_DIGEST_MISMATCH');
   });
 });

@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/core/digest.js';
-import { FerryError } from '../../src/core/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../src/core/limits.js';
 import { edges, parseManifest, successors, type ImageIndex, type ImageManifest } from '../../src/core/manifest.js';
 import { MediaType } from '../../src/core/media-types.js';
+import { failure } from '../helpers/thrown.js';
 
 const d = (n: number) => digestOf(`blob ${n}`);
 const json = (doc: unknown) => Buffer.from(JSON.stringify(doc));
 const desc = (mediaType: string, n: number, size = 100 + n, extra: object = {}) => ({ mediaType, digest: d(n), size, ...extra });
-
-function failure(fn: () => unknown): FerryError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FerryError);
-    return err as FerryError;
-  }
-  throw new Error('expected an error, got none');
-}
 
 const ociImage = {
   schemaVersion: 2,

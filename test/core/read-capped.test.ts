@@ -2,15 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/core/errors.js';
 import { readCapped } from '../../src/core/read-capped.js';
-
-async function rejection(p: Promise<unknown>): Promise<IntegrityError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(IntegrityError);
-  return err as IntegrityError;
-}
+import { rejection } from '../helpers/thrown.js';
 
 describe('readCapped', () => {
   it('returns the bytes, concatenated, when under or at the cap', async () => {
@@ -23,7 +15,7 @@ describe('readCapped', () => {
 
   it('one byte over the cap → ERR_MANIFEST_TOO_LARGE exit 5, stream destroyed', async () => {
     const stream = Readable.from([Buffer.alloc(10), Buffer.alloc(10), Buffer.alloc(1)]);
-    const err = await rejection(readCapped(stream, 20, 'ghcr.io/o/a:1'));
+    const err = await rejection(readCapped(stream, 20, 'ghcr.io/o/a:1'), IntegrityError);
     expect(err.code).toBe('ERR_MANIFEST_TOO_LARGE');
     expect(err.exitCode).toBe(5);
     expect(err.subject).toBe('ghcr.io/o/a:1');
@@ -46,7 +38,7 @@ describe('readCapped', () => {
       }
     }
     const stream = Readable.from(endless());
-    const err = await rejection(readCapped(stream, 64 * 1024, 'endless'));
+    const err = await rejection(readCapped(stream, 64 * 1024, 'endless'), IntegrityError);
     expect(err.code).toBe('ERR_MANIFEST_TOO_LARGE');
     expect(stream.destroyed).toBe(true);
     await new Promise((r) => setImmediate(r));
@@ -56,7 +48,7 @@ describe('readCapped', () => {
 
   it('counts bytes, not characters, for string chunks', async () => {
     // 'é' is two bytes in UTF-8: four bytes against a cap of three.
-    const err = await rejection(readCapped(Readable.from(['é', 'é']), 3, 's'));
+    const err = await rejection(readCapped(Readable.from(['é', 'é']), 3, 's'), IntegrityError);
     expect(err.code).toBe('ERR_MANIFEST_TOO_LARGE');
     expect((await readCapped(Readable.from(['é', 'é']), 4, 's')).toString('utf8')).toBe('éé');
   });

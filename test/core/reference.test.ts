@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { FerryError } from '../../src/core/errors.js';
 import {
   formatReference,
   parseReference,
@@ -9,20 +8,10 @@ import {
   validateTag,
   type Reference,
 } from '../../src/core/reference.js';
+import { failure } from '../helpers/thrown.js';
 
 const HEX = 'a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4';
 const D = `sha256:${HEX}`;
-
-/** Runs `fn`, expects a FerryError, returns it. */
-function failure(fn: () => unknown): FerryError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FerryError);
-    return err as FerryError;
-  }
-  throw new Error('expected an error, got none');
-}
 
 // input → [registry, repository, tag, digest, formatted]
 const VALID: [string, string, string, string | undefined, string | undefined, string][] = [

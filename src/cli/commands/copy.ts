@@ -1,7 +1,7 @@
 import { UsageError } from '../../core/errors.js';
 import { parsePlatform } from '../../core/platform.js';
 import { parseReference } from '../../core/reference.js';
-import { mirrorImage } from '../../transfer/mirror.js';
+import { copyReference } from '../../transfer/copy-reference.js';
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
@@ -24,7 +24,7 @@ export const copyCommand = defineCommand({
     const registries = registryPool(args, ctx.signal);
     const progress = progressReporter(ctx, 'copy');
     try {
-      const report = await mirrorImage({
+      const report = await copyReference({
         source,
         target: { registry: target.registry, repository: target.repository, ...(target.tag ? { tag: target.tag } : {}) },
         registries,

@@ -1,4 +1,4 @@
-import { writeKeyPair } from '../../bundle/key-files.js';
+import { writeKeyPair } from '../../bundle/index.js';
 import { defineCommand } from '../command.js';
 
 export const keygenCommand = defineCommand({

@@ -1,5 +1,5 @@
 // Only the modules verify needs, not the whole bundle package (writer, signer…): start-up is most of a small verify.
-import { verifyBundle } from '../../bundle/verify.js';
+import { verifyBundle } from '../../bundle/index.js';
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
 import { verificationKeys } from '../key-flags.js';

@@ -1,6 +1,6 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { ErrorCode, NetworkError, type Descriptor, type Digest } from '../../core/index.js';
-import { blobPath } from '../api/routes.js';
+import { blobPath } from '../api/index.js';
 import { repositoryScope } from './auth/scope.js';
 import { networkError } from './network-error.js';
 import { where, type RepoContext } from './repo-context.js';

@@ -11,7 +11,7 @@ import { listCatalog, type ListOptions } from './tags.js';
 import { createTransport } from './transport/create-transport.js';
 import type { HttpResponse } from './transport/exchange.js';
 import type { HttpClient, RequestSpec } from './transport/http-client.js';
-import { BASE_PATH } from '../api/routes.js';
+import { BASE_PATH } from '../api/index.js';
 import { discard } from './transport/exchange.js';
 
 // A client for one registry host: one keep-alive undici Agent, one auth state

@@ -2,7 +2,7 @@ import {
   ErrorCode, IntegrityError, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType, digestOf, isDigest, readCapped, refuseSchema1,
   type Descriptor, type Digest,
 } from '../../core/index.js';
-import { manifestPath } from '../api/routes.js';
+import { manifestPath } from '../api/index.js';
 import { repositoryScope } from './auth/scope.js';
 import { where, type RepoContext } from './repo-context.js';
 import { discard, headerOf, type HttpResponse } from './transport/exchange.js';

@@ -1,5 +1,5 @@
 import { ANNOTATION_REFERRER_TAG, MediaType, NotFoundError, digestHex, isIndex, parseDescriptor, type Descriptor, type ReferrersOptions } from '../../core/index.js';
-import { referrersPath } from '../api/routes.js';
+import { referrersPath } from '../api/index.js';
 import { repositoryScope } from './auth/scope.js';
 import { getManifest, headManifest } from './manifests.js';
 import { pages } from './pagination.js';

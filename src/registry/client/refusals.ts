@@ -1,5 +1,5 @@
 import { AuthError, ErrorCode, UsageError, type FerryError } from '../../core/index.js';
-import type { RegistryErrorEntry } from '../api/error-codes.js';
+import type { RegistryErrorEntry } from '../api/index.js';
 
 // Refusals by policy that people running ACR (Azure Stack Hub), Harbor,
 // distribution and ferry serve meet when they push, delete or prune: a full

@@ -1,7 +1,7 @@
 import {
   AuthError, ErrorCode, FerryError, IntegrityError, MAX_ERROR_BODY_BYTES, NetworkError, NotFoundError, UsageError,
 } from '../../core/index.js';
-import { parseErrorEnvelope, type RegistryErrorEntry } from '../api/error-codes.js';
+import { parseErrorEnvelope, type RegistryErrorEntry } from '../api/index.js';
 import { dropBody, headerOf, type HttpMethod, type HttpResponse } from './transport/exchange.js';
 import { redactUrl } from './transport/redact.js';
 import { refusalError } from './refusals.js';

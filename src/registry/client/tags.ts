@@ -1,4 +1,4 @@
-import { CATALOG_PATH, tagsPath } from '../api/routes.js';
+import { CATALOG_PATH, tagsPath } from '../api/index.js';
 import { CATALOG_SCOPE, repositoryScope } from './auth/scope.js';
 import { pages } from './pagination.js';
 import type { RepoContext } from './repo-context.js';

@@ -1,5 +1,5 @@
 import { ErrorCode, NetworkError, type Digest } from '../../core/index.js';
-import { uploadsPath } from '../api/routes.js';
+import { uploadsPath } from '../api/index.js';
 import { repositoryScope } from './auth/scope.js';
 import type { RepoContext } from './repo-context.js';
 import { discard, headerOf, type HttpResponse, type RequestBody } from './transport/exchange.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Store } from '../../store/index.js';
+import type { BlobIngester, BlobProvider, ContentPins, RepositoryCatalog, StoreHandle } from '../../store/index.js';
 import type { Gatekeeper, Principal } from './auth/gatekeeper.js';
 import type { UploadPins } from './upload-pins.js';
 import type { UploadSessions } from './upload-sessions.js';
@@ -7,8 +7,11 @@ import type { UploadSessions } from './upload-sessions.js';
 // What every handler receives: the exchange, the parsed URL, who is asking, and
 // the server's parts (passed in, never module singletons).
 
+/** The faces of the store a registry server uses: repositories and listings, blob files, upload ingests, pins. */
+export type ServedStore = RepositoryCatalog & BlobProvider & Pick<BlobIngester, 'ingests'> & Pick<ContentPins, 'pin' | 'unpin'> & StoreHandle;
+
 export interface ServerDeps {
-  readonly store: Store;
+  readonly store: ServedStore;
   readonly gatekeeper: Gatekeeper;
   readonly sessions: UploadSessions;
   readonly pins: UploadPins;

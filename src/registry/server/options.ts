@@ -1,6 +1,6 @@
 import { UsageError } from '../../core/index.js';
 import { isLoopbackHost as isLoopback } from '../../core/loopback.js';
-import type { Store } from '../../store/index.js';
+import type { ServedStore } from './context.js';
 import type { RequestLogEntry } from './request-log.js';
 import type { TlsFiles } from './tls.js';
 
@@ -9,7 +9,7 @@ import type { TlsFiles } from './tls.js';
 
 export interface RegistryServerOptions {
   /** The store served: repositories, blobs and uploads all live there. */
-  readonly store: Store;
+  readonly store: ServedStore;
   /** close() also closes the store (the CLI opened it for the server). Default false. */
   readonly ownsStore?: boolean;
   /** Address to listen on; default 127.0.0.1. */

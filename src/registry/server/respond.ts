@@ -1,7 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ErrorCode, FerryError } from '../../core/index.js';
-import { API_VERSION, Header } from '../api/headers.js';
-import { RegistryErrorCode, errorEnvelope, type RegistryErrorCodeName, type RegistryErrorEntry } from '../api/error-codes.js';
+import { API_VERSION, Header, RegistryErrorCode, errorEnvelope, type RegistryErrorCodeName, type RegistryErrorEntry } from '../api/index.js';
 
 // The one place that writes error envelopes (verdaccio's single error middleware,
 // distribution errcode). Handlers throw ServerError (or let a FerryError from the

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDigest, validateTag, type Digest } from '../../core/index.js';
-import { parseRoute, type Route } from '../api/routes.js';
+import { parseRoute, type Route } from '../api/index.js';
 import type { Role } from './auth/access.js';
 import { principalName, type Need } from './auth/gatekeeper.js';
 import type { ResourceScope } from './auth/scope.js';

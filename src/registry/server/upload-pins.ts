@@ -1,5 +1,5 @@
 import type { Digest } from '../../core/index.js';
-import type { Store } from '../../store/index.js';
+import type { ContentPins } from '../../store/index.js';
 
 // Blobs pushed through the registry are pinned in the store for a while, so an
 // online GC cannot sweep the layers of a push whose manifest has not arrived yet,
@@ -13,12 +13,12 @@ const OWNER_PREFIX = 'ferry-serve:';
 const STARTUP_SWEEP_WINDOWS = 48;
 
 export class UploadPins {
-  private readonly store: Store;
+  private readonly store: Pick<ContentPins, 'pin' | 'unpin'>;
   private readonly windowMs: number;
   private readonly clock: () => number;
   private lastDropped: number | undefined;
 
-  constructor(store: Store, windowMs: number, clock: () => number = Date.now) {
+  constructor(store: Pick<ContentPins, 'pin' | 'unpin'>, windowMs: number, clock: () => number = Date.now) {
     this.store = store;
     this.windowMs = Math.max(1000, windowMs);
     this.clock = clock;

@@ -1,6 +1,6 @@
 import type { Digest } from '../../core/index.js';
 import { openBundle, type BundleInput } from '../../bundle/index.js';
-import type { ReceiptRecord, Store } from '../../store/index.js';
+import type { ReceiptRecord, TransferRecords } from '../../store/index.js';
 
 // What ferry knows it pushed into a registry, per repository: the roots each
 // import tagged (the store's receipts), every blob and manifest those imports
@@ -26,7 +26,7 @@ export async function bundleManifests(bundle: BundleInput, key?: string): Promis
   }
 }
 
-export function pushedByFerry(store: Store | undefined, registry: string, repository: string | undefined, extra: readonly Digest[] = []): PushedByFerry {
+export function pushedByFerry(store: Pick<TransferRecords, 'receipts' | 'heldBlobs'> | undefined, registry: string, repository: string | undefined, extra: readonly Digest[] = []): PushedByFerry {
   const receipts = store?.receipts(registry, repository) ?? [];
   const repositories = [...new Set([...receipts.map((r) => r.repository), ...(repository ? [repository] : [])])];
   const cache = new Map<string, Set<Digest>>();

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { AuthError, ErrorCode, FerryError } from '../../../core/index.js';
-import { BASE_PATH } from '../../api/routes.js';
+import { BASE_PATH } from '../../api/index.js';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Credentials } from '../auth/credentials.js';
 import type { Scope } from '../auth/scope.js';

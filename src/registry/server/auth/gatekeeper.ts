@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Header } from '../../api/headers.js';
+import { Header } from '../../api/index.js';
 import { ServerError } from '../respond.js';
 import { rolesFor, type Role } from './access.js';
 import { formatScope, type Action, type ResourceScope } from './scope.js';

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { MediaType, NotFoundError, type Digest } from '../../../core/index.js';
-import { Header } from '../../api/headers.js';
+import { Header } from '../../api/index.js';
 import { watchAnswer } from '../client-idle.js';
 import type { RequestContext } from '../context.js';
 import { parseRangeHeader } from '../range.js';

@@ -1,5 +1,4 @@
-import { CATALOG_PATH } from '../../api/routes.js';
-import { Header } from '../../api/headers.js';
+import { CATALOG_PATH, Header } from '../../api/index.js';
 import type { RequestContext } from '../context.js';
 import { nextLink, parsePageRequest } from '../pagination.js';
 import { sendJson } from '../respond.js';

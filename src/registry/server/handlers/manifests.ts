@@ -14,7 +14,7 @@ import {
   type Manifest,
   type MediaTypeName,
 } from '../../../core/index.js';
-import { Header } from '../../api/headers.js';
+import { Header } from '../../api/index.js';
 import { watchAnswer } from '../client-idle.js';
 import type { RequestContext } from '../context.js';
 import { readSmallBody } from '../request-body.js';

@@ -1,5 +1,5 @@
 import { MediaType, NotFoundError, type Descriptor, type Digest } from '../../../core/index.js';
-import { Header } from '../../api/headers.js';
+import { Header } from '../../api/index.js';
 import type { RequestContext } from '../context.js';
 import { sendJson } from '../respond.js';
 import { readFromRepository, type ReadTarget } from '../store-access.js';

@@ -1,6 +1,5 @@
 import { NotFoundError } from '../../../core/index.js';
-import { tagsPath } from '../../api/routes.js';
-import { Header } from '../../api/headers.js';
+import { tagsPath, Header } from '../../api/index.js';
 import type { RequestContext } from '../context.js';
 import { nextLink, parsePageRequest } from '../pagination.js';
 import { ServerError, sendJson } from '../respond.js';

@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { MediaType, parseDigest, type Digest } from '../../../core/index.js';
-import { uploadsPath } from '../../api/routes.js';
-import { Header } from '../../api/headers.js';
+import { uploadsPath, Header } from '../../api/index.js';
 import type { RequestContext } from '../context.js';
 import { parseContentRange, uploadedRange } from '../range.js';
 import { ServerError, sendEmpty } from '../respond.js';

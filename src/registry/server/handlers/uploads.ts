@@ -1,5 +1,5 @@
 import { isDigest, type Digest } from '../../../core/index.js';
-import { Header } from '../../api/headers.js';
+import { Header } from '../../api/index.js';
 import type { RequestContext } from '../context.js';
 import { isRepositoryName } from '../repository-name.js';
 import { sendEmpty } from '../respond.js';

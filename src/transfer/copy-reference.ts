@@ -4,6 +4,7 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import type { Platform } from '../core/platform.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { copyImage } from './copy-image.js';
+import { CopyScheduler } from './copy-scheduler.js';
 import type { CopyReport } from './copy-report.js';
 import type { EventSink } from './events.js';
 import type { RegistryPool } from './registry-pool.js';
@@ -16,7 +17,7 @@ import type { SignedBy } from './trust-judge.js';
 // skopeo copy) — the same copyGraph as export and import, with a cross-repository
 // mount tried first when both are on one registry.
 
-export interface MirrorOptions {
+export interface CopyReferenceOptions {
   source: Reference;
   target: Reference;
   registries: RegistryPool;
@@ -28,7 +29,7 @@ export interface MirrorOptions {
   signal?: AbortSignal;
 }
 
-export interface MirrorReport {
+export interface CopyReferenceReport {
   source: string;
   target: string;
   digest: Descriptor['digest'];
@@ -37,24 +38,24 @@ export interface MirrorReport {
   signedBy?: SignedBy;
 }
 
-export async function mirrorImage(options: MirrorOptions): Promise<MirrorReport> {
+export async function copyReference(options: CopyReferenceOptions): Promise<CopyReferenceReport> {
   const { source: src, target: dst } = options;
   const target = options.registries.client(dst.registry);
   const to = target.repository(dst.repository);
-  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const scheduler = new CopyScheduler(pLimit(options.concurrency ?? DEFAULT_CONCURRENCY));
   let signedBy: SignedBy | undefined;
   const copied = await copyImage(options.registries.client(src.registry), src, to, {
     platforms: options.platforms,
     tags: dst.tag ? [dst.tag] : [],
-    limit,
-    ...(options.trust ? { beforeCopy: signatureCheck(src, options.trust, (source, root, bytes) => collectReferrers(source, root, bytes, limit), (s) => (signedBy = s), options.signal) } : {}),
+    scheduler,
+    ...(options.trust ? { beforeCopy: signatureCheck(src, options.trust, (source, root, bytes) => collectReferrers(source, root, bytes, scheduler.limit), (s) => (signedBy = s), options.signal) } : {}),
     repository: dst.repository,
     retry: target.retry,
     ...(src.registry === dst.registry ? { mountCandidates: () => [src.repository] } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const report: MirrorReport = { source: formatReference(src), target: formatReference(dst), digest: copied.root.digest, copy: copied.report };
+  const report: CopyReferenceReport = { source: formatReference(src), target: formatReference(dst), digest: copied.root.digest, copy: copied.report };
   if (copied.rewrittenFrom) report.sourceDigest = copied.rewrittenFrom;
   if (signedBy) report.signedBy = signedBy;
   return report;

@@ -1,0 +1,41 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import type { NodeAction } from './events.js';
+
+// What several copyGraph calls share so that, together, they stay within one
+// request bound and never move one node twice: the limiter and the nodes under
+// way. One object with one contract instead of a raw Map and a limiter passed
+// side by side (oras-go keeps the same pair inside its copy's status tracker).
+
+export class CopyScheduler {
+  /** Bounds the requests in flight across every copy sharing this scheduler (and any other work given it). */
+  readonly limit: LimitFunction;
+  /** Nodes under way or done, by `repository\0digest`, and the first of each digest by bare digest. */
+  private readonly nodes = new Map<string, Promise<NodeAction>>();
+
+  constructor(limit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)) {
+    this.limit = limit;
+  }
+
+  /**
+   * Runs `work` once per (repository, digest): later calls for the same pair get
+   * its promise. `work` is told of the same digest under way into another
+   * repository (wait for it, then mount from there). A node that fails is
+   * forgotten, so a later copy tries it again.
+   */
+  once(repository: string, digest: string, work: (elsewhere: Promise<NodeAction> | undefined) => Promise<NodeAction>): Promise<NodeAction> {
+    // Keyed by repository too: a blob must be linked into each repository it goes to.
+    const key = `${repository}\0${digest}`;
+    const known = this.nodes.get(key);
+    if (known) return known;
+    const elsewhere = this.nodes.get(digest);
+    const run = work(elsewhere);
+    this.nodes.set(key, run);
+    if (!elsewhere) this.nodes.set(digest, run);
+    run.catch(() => {
+      this.nodes.delete(key);
+      if (this.nodes.get(digest) === run) this.nodes.delete(digest);
+    });
+    return run;
+  }
+}
