@@ -115,6 +115,7 @@ export async function fillRegistryLayout(dir, shape) {
   for (const img of images(shape)) {
     const desc = layout.manifestIn(img.repo, img.manifest.bytes, MT);
     layout.tag(img.repo, img.tag, desc.digest);
+    layout.layerIn(img.repo, desc); // distribution's _catalog counts a directory holding _layers as a repository
     if (layout.files.length > 5000) await layout.flush();
   }
   await layout.flush();
