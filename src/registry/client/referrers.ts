@@ -76,9 +76,20 @@ export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts
   const withCosign = opts.cosignTags !== false && !opts.artifactType;
   // Independent look-ups: asked together (pipelined over the keep-alive pool), not one round trip after another.
   const cosignTags = withCosign ? COSIGN_SUFFIXES.map((suffix) => `sha256-${digestHex(subject.digest)}.${suffix}`) : [];
-  const cosign = cosignTags.map((tag) => headManifest(ctx, tag, opts.signal));
-  // Promise.all observes every promise, so a second failure is not left unhandled.
-  const [found, tagged] = await Promise.all([referrerIndex(ctx, subject, opts), Promise.all(cosign)]);
+  // One listener on the caller's signal for the four requests (an export shares one signal across every image).
+  const scope = new AbortController();
+  const abort = (): void => scope.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) abort();
+  else opts.signal?.addEventListener('abort', abort, { once: true });
+  let found: Descriptor[];
+  let tagged: (Descriptor | undefined)[];
+  try {
+    const cosign = cosignTags.map((tag) => headManifest(ctx, tag, scope.signal));
+    // Promise.all observes every promise, so a second failure is not left unhandled.
+    [found, tagged] = await Promise.all([referrerIndex(ctx, subject, { ...opts, signal: scope.signal }), Promise.all(cosign)]);
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+  }
   for (const d of found) {
     // The API filters server-side when it can (OCI-Filters-Applied); the tag schema never does.
     if (opts.artifactType && d.artifactType !== opts.artifactType) continue;
