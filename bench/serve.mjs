@@ -39,7 +39,7 @@ async function pull(ctx, base, listFile) {
   return JSON.parse(r.stdout);
 }
 
-async function startFerryServe(ctx, store) {
+export async function startFerryServe(ctx, store) {
   const port = await freePort();
   const child = track(process.execPath, [join(REPO_ROOT, 'bin', 'ferry.js'), 'serve', '--store', store, '--addr', `127.0.0.1:${port}`, '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

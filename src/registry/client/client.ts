@@ -6,6 +6,7 @@ import { openUrl } from './blobs.js';
 import { ManifestCache } from './manifest-cache.js';
 import { DEFAULTS, type RegistryClientOptions } from './options.js';
 import { RemoteRepository } from './remote-repository.js';
+import type { RegistryTraits } from './repo-context.js';
 import type { RetrySettings } from './retry/index.js';
 import { listCatalog, type ListOptions } from './tags.js';
 import { createTransport } from './transport/create-transport.js';
@@ -30,6 +31,7 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   private readonly agent: Agent;
   private readonly http: HttpClient;
   private readonly manifests = new ManifestCache();
+  private readonly traits: RegistryTraits = {};
   private readonly opts: RegistryClientInit;
   /** Aborted by close(): retries waiting for their turn give up at once. */
   private readonly closing = new AbortController();
@@ -56,6 +58,7 @@ export class RegistryClient implements Namespace<RemoteRepository> {
       chunkSize: this.opts.chunkSize ?? DEFAULTS.chunkSize,
       monolithicThreshold: this.opts.monolithicThreshold ?? DEFAULTS.monolithicThreshold,
       manifests: this.manifests,
+      registryTraits: this.traits,
     });
   }
 

@@ -58,10 +58,38 @@ async function fromTagSchema(ctx: RepoContext, subject: Descriptor, signal?: Abo
   return indexEntries(JSON.parse(Buffer.from(bytes).toString('utf8')), `${ctx.name}:${tag}`);
 }
 
+/** The API's answer; the tag schema when the registry lacks the API (remembered per client, see RegistryTraits). */
+async function referrerIndex(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions): Promise<Descriptor[]> {
+  if (ctx.registryTraits.referrersApi !== false) {
+    const api = await fromApi(ctx, subject, opts);
+    if (api === undefined) ctx.registryTraits.referrersApi = false;
+    else {
+      ctx.registryTraits.referrersApi = true;
+      return api;
+    }
+  }
+  return fromTagSchema(ctx, subject, opts.signal);
+}
+
 export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions = {}): AsyncGenerator<Descriptor> {
   const seen = new Set<string>();
-  const api = await fromApi(ctx, subject, opts);
-  const found = api ?? (await fromTagSchema(ctx, subject, opts.signal));
+  const withCosign = opts.cosignTags !== false && !opts.artifactType;
+  // Independent look-ups: asked together (pipelined over the keep-alive pool), not one round trip after another.
+  const cosignTags = withCosign ? COSIGN_SUFFIXES.map((suffix) => `sha256-${digestHex(subject.digest)}.${suffix}`) : [];
+  // One listener on the caller's signal for the four requests (an export shares one signal across every image).
+  const scope = new AbortController();
+  const abort = (): void => scope.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) abort();
+  else opts.signal?.addEventListener('abort', abort, { once: true });
+  let found: Descriptor[];
+  let tagged: (Descriptor | undefined)[];
+  try {
+    const cosign = cosignTags.map((tag) => headManifest(ctx, tag, scope.signal));
+    // Promise.all observes every promise, so a second failure is not left unhandled.
+    [found, tagged] = await Promise.all([referrerIndex(ctx, subject, { ...opts, signal: scope.signal }), Promise.all(cosign)]);
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+  }
   for (const d of found) {
     // The API filters server-side when it can (OCI-Filters-Applied); the tag schema never does.
     if (opts.artifactType && d.artifactType !== opts.artifactType) continue;
@@ -69,12 +97,10 @@ export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts
     seen.add(d.digest);
     yield d;
   }
-  if (opts.cosignTags === false || opts.artifactType) return;
-  for (const suffix of COSIGN_SUFFIXES) {
-    const tag = `sha256-${digestHex(subject.digest)}.${suffix}`;
-    const d = await headManifest(ctx, tag, opts.signal);
+  for (const [i, d] of tagged.entries()) {
     if (!d || seen.has(d.digest)) continue;
     seen.add(d.digest);
+    const tag = cosignTags[i] as string;
     yield { ...d, annotations: { ...d.annotations, [ANNOTATION_REFERRER_TAG]: tag } };
   }
 }

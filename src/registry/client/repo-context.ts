@@ -13,6 +13,18 @@ export interface RepoContext {
   chunkSize: number;
   monolithicThreshold: number;
   manifests: ManifestCache;
+  /** What this client learnt about its registry, shared by all its repositories. */
+  registryTraits: RegistryTraits;
+}
+
+/**
+ * Facts about the registry learnt once per client. `referrersApi` turns false
+ * after the first 404/not-an-index answer: OCI 1.1 forbids a 404 from a registry
+ * that offers the API, so asking again for every manifest (distribution 2.8) is
+ * one wasted round trip per manifest of an export.
+ */
+export interface RegistryTraits {
+  referrersApi?: boolean;
 }
 
 /** `registry/name` for messages. */

@@ -1,0 +1,73 @@
+// One size N of the scale bench: ferry export/import/inspect/verify of the N
+// generated images beside `skopeo sync` (yaml → dir:, dir: → an empty
+// registry) and `openssl dgst -sha256`, run back to back so their ratio holds
+// under load. Returns the raw figures; bench/scale.mjs makes the table.
+import { stat, writeFile } from 'node:fs/promises';
+import { ensureScaleSet } from './scale-set.mjs';
+import { startRegistry } from './registry.mjs';
+import { runTimed } from './run-timed.mjs';
+import { ferry, log, workPath } from './context.mjs';
+
+const perImage = (r, n) => r.wallMs / n;
+
+async function withRegistry(ctx, storageDir, fn) {
+  const registry = await startRegistry({ storageDir, workDir: ctx.work });
+  try {
+    return await fn(registry);
+  } finally {
+    await registry.stop();
+  }
+}
+
+async function exportBoth(ctx, set, source) {
+  const refs = set.images.map((i) => `${source.host}/${i.ref}`);
+  const spec = workPath(ctx, 'images.yaml');
+  await writeFile(spec, JSON.stringify({ apiVersion: 'ferry/v1', kind: 'Bundle', metadata: { name: 'scale' }, images: refs.map((ref) => ({ ref })) }));
+  const store = workPath(ctx, 'store');
+  const bundle = workPath(ctx, 'bundle.tar');
+  const f = await ferry(ctx, ['export', '-f', spec, '-o', bundle, '--plain-http', '--store', store]);
+  const yaml = workPath(ctx, 'skopeo.yaml');
+  const images = Object.fromEntries(set.images.map((i) => [i.repo, [i.tag]]));
+  await writeFile(yaml, JSON.stringify({ [source.host]: { 'tls-verify': false, images } }));
+  const dir = workPath(ctx, 'skopeo-dir');
+  const s = await runTimed('skopeo', ['sync', '--all', '--preserve-digests', '--src', 'yaml', '--dest', 'dir', yaml, dir]);
+  return { f, s, bundle, dir };
+}
+
+async function importBoth(ctx, bundle, dir) {
+  const f = await withRegistry(ctx, undefined, (target) => ferry(ctx, ['import', bundle, '--to', target.host, '--plain-http']));
+  const s = await withRegistry(ctx, undefined, (target) =>
+    runTimed('skopeo', ['sync', '--all', '--preserve-digests', '--src', 'dir', '--dest', 'docker', '--dest-tls-verify=false', dir, `${target.host}/scale`]));
+  return { f, s };
+}
+
+/** Figures for N images: per-image ms, peak RSS KiB, inspect ms, verify and openssl MiB/s. */
+export async function measureSize(ctx, n) {
+  const set = await ensureScaleSet(ctx.root, n, log);
+  const source = await startRegistry({ storageDir: set.storageDir, workDir: ctx.work });
+  try {
+    const runs = [];
+    for (let run = 1; run <= ctx.runs; run++) {
+      const ex = await exportBoth(ctx, set, source);
+      const im = await importBoth(ctx, ex.bundle, ex.dir);
+      const inspect = await ferry(ctx, ['inspect', ex.bundle]);
+      const { size } = await stat(ex.bundle);
+      await runTimed('openssl', ['dgst', '-sha256', ex.bundle]); // page cache warm for both
+      const verify = await ferry(ctx, ['verify', ex.bundle]);
+      const openssl = await runTimed('openssl', ['dgst', '-sha256', ex.bundle]);
+      const fig = {
+        exportMs: perImage(ex.f, n), skopeoExportMs: perImage(ex.s, n),
+        importMs: perImage(im.f, n), skopeoImportMs: perImage(im.s, n),
+        exportRssKb: ex.f.maxRssKb, skopeoExportRssKb: ex.s.maxRssKb,
+        importRssKb: im.f.maxRssKb, skopeoImportRssKb: im.s.maxRssKb,
+        inspectMs: inspect.wallMs,
+        bundleBytes: size, verifyMs: verify.wallMs, opensslMs: openssl.wallMs,
+      };
+      log(`  N=${n} run ${run}: export ${fig.exportMs.toFixed(1)} vs skopeo ${fig.skopeoExportMs.toFixed(1)} ms/image; import ${fig.importMs.toFixed(1)} vs ${fig.skopeoImportMs.toFixed(1)} ms/image; inspect ${fig.inspectMs.toFixed(0)} ms; verify ${verify.wallMs.toFixed(0)} vs openssl ${openssl.wallMs.toFixed(0)} ms`);
+      runs.push(fig);
+    }
+    return { n, set, runs };
+  } finally {
+    await source.stop();
+  }
+}

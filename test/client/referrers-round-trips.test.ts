@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, test } from 'vitest';
+import { digestHex, type Descriptor } from '../../src/core/index.js';
+import { ANNOTATION_REFERRER_TAG, createMemoryTraceSink, createRegistryClient, type RegistryClient } from '../../src/registry/client/index.js';
+import { rigContext, seededRig } from '../rig/context.js';
+import { IMAGE_KEYS } from '../rig/image-set.js';
+
+// Referrer discovery per manifest is what an export of many small images pays
+// for most (issue 16): against distribution 2.8 (no referrers API) the API is
+// asked once per client, not once per manifest, and the tag schema and cosign
+// look-ups still find what they found before.
+
+const rig = rigContext().available ? seededRig() : undefined;
+
+describe.skipIf(!rig)('referrer discovery round trips (docker-registry 2.8)', () => {
+  const clients: RegistryClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+  });
+
+  test('the referrers API is probed once per client; every subject still gets its tag-schema and cosign referrers', async () => {
+    if (!rig) return;
+    const trace = createMemoryTraceSink();
+    const client = createRegistryClient({ registry: rig.source.host, plainHttp: true, trace });
+    clients.push(client);
+    const found = new Map<string, string[]>();
+    for (const key of IMAGE_KEYS) {
+      const image = rig.images.images[key];
+      const list: Descriptor[] = [];
+      for await (const d of client.repository(image.repository).referrers({ mediaType: image.mediaType, digest: image.digest, size: image.size })) list.push(d);
+      found.set(key, list.map((d) => d.digest));
+      if (key === 'appA') expect(list[1]?.annotations?.[ANNOTATION_REFERRER_TAG]).toBe(`sha256-${digestHex(image.digest)}.sig`);
+    }
+    const { sbom, signature } = rig.images.images;
+    expect(found.get('appA')).toEqual([sbom.digest, signature.digest]);
+    for (const key of IMAGE_KEYS) if (key !== 'appA') expect(found.get(key)).toEqual([]);
+
+    const apiCalls = trace.records.filter((r) => new URL(r.url).pathname.includes('/referrers/'));
+    const tagSchema = trace.records.filter((r) => /\/manifests\/sha256-[0-9a-f]{64}$/.test(new URL(r.url).pathname));
+    expect(apiCalls).toHaveLength(1);
+    expect(tagSchema).toHaveLength(IMAGE_KEYS.length);
+  });
+});
