@@ -1,5 +1,5 @@
 import { UsageError } from '../../core/errors.js';
-import { parsePlatform } from '../../core/platform.js';
+import { parsePlatformList } from '../../core/platform.js';
 import { parseReference } from '../../core/reference.js';
 import { mirrorImage } from '../../transfer/mirror.js';
 import { defineCommand } from '../command.js';
@@ -21,7 +21,7 @@ export const copyCommand = defineCommand({
     withSideFlags(withTrustFlags(withRegistryFlags(y)))
       .positional('source', { type: 'string', demandOption: true, describe: 'REGISTRY/REPO:TAG or @DIGEST' })
       .positional('target', { type: 'string', demandOption: true, describe: 'REGISTRY/REPO[:TAG]' })
-      .option('platform', { type: 'string', array: true, describe: 'OS/ARCH[/VARIANT][:OS.VERSION]; repeatable (default: every platform)' }),
+      .option('platform', { type: 'string', array: true, nargs: 1, describe: 'OS/ARCH[/VARIANT][:OS.VERSION]; repeatable (default: every platform)' }),
   async run(args, ctx) {
     const source = parseReference(args.source);
     const target = parseReference(args.target, source.tag ? { defaultTag: source.tag } : {});
@@ -36,7 +36,7 @@ export const copyCommand = defineCommand({
         source,
         target: { registry: target.registry, repository: target.repository, ...(target.tag ? { tag: target.tag } : {}) },
         registries,
-        platforms: (args.platform ?? []).map(parsePlatform),
+        platforms: parsePlatformList(args.platform),
         ...(trust ? { trust } : {}),
         concurrency: args.concurrency,
         onEvent: progress.sink,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { readPublicKeyFiles } from '../../bundle/index.js';
 import { UsageError } from '../../core/errors.js';
-import { parsePlatform } from '../../core/platform.js';
+import { parsePlatformList } from '../../core/platform.js';
 import {
   DEFAULT_CONFIG_PATH,
   formatEndpoint,
@@ -213,7 +213,7 @@ async function preload(a: K8sArgs, ctx: CommandContext): Promise<void> {
       ...(key ? { key } : {}),
       ...(a['require-signature'] ? { requireSignature: true } : {}),
       target: { ctr: a.ctr ?? 'ctr', address: a.address ?? '/run/containerd/containerd.sock', namespace: a.namespace ?? 'k8s.io' },
-      platforms: (a.platform ?? []).map(parsePlatform),
+      platforms: parsePlatformList(a.platform),
       ...(destination || rules.length ? { rename: { ...(destination ? { destination } : {}), rules } } : {}),
       pin: Boolean(a.pin),
       dryRun: Boolean(a['dry-run']),
@@ -245,16 +245,16 @@ export const k8sCommand = defineCommand<K8sArgs>({
     y
       .positional('action', { choices: ['mirror-config', 'rewrite', 'preload'] as const, demandOption: true, describe: 'what to do' })
       .positional('bundle', { type: 'string', describe: 'preload: the bundle (file, NAME.000 or NAME.volumes.json)' })
-      .option('file', { alias: 'f', type: 'string', array: true, describe: 'mirror-config: BUNDLE or SPEC naming the upstreams; rewrite: manifest FILE or DIR (repeatable)' })
+      .option('file', { alias: 'f', type: 'string', array: true, nargs: 1, describe: 'mirror-config: BUNDLE or SPEC naming the upstreams; rewrite: manifest FILE or DIR (repeatable)' })
       .option('output', { alias: 'o', type: 'string', describe: 'mirror-config: the certs.d DIR to write; rewrite: OUTDIR (unchanged files copied), or - for stdout' })
       .option('registry', { type: 'string', describe: 'the mirror or site registry HOST[:PORT][/PREFIX] (as given to ferry import --to)' })
-      .option('retag', { type: 'string', array: true, describe: 'FROM=TO name prefix rule, as for ferry import (longest prefix wins)' })
+      .option('retag', { type: 'string', array: true, nargs: 1, describe: 'FROM=TO name prefix rule, as for ferry import (longest prefix wins)' })
       .option('spec', { type: 'string', describe: 'rewrite, preload: a spec (bundles/*.yaml) whose retag rules apply, as with ferry import -f' })
       .group(['file', 'output', 'registry', 'retag', 'spec'], 'where images are (every action):')
       .option('plain-http', { type: 'boolean', describe: 'the mirror speaks HTTP (ferry serve without TLS)' })
       .option('ca-cert', { type: 'string', describe: 'PEM CA of the mirror: copied beside each hosts.toml and named by it' })
       .option('skip-verify', { type: 'boolean', describe: 'skip_verify = true: do not check the mirror certificate' })
-      .option('upstream', { type: 'string', array: true, describe: 'an upstream registry host to configure (besides those of -f)' })
+      .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'an upstream registry host to configure (besides those of -f)' })
       .option('config-path', { type: 'string', describe: `where the tree goes on nodes (default ${DEFAULT_CONFIG_PATH})` })
       .group(['plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'], 'mirror-config:')
       .option('pin-digests', { type: 'string', describe: 'pin @sha256 digests from this bundle (as ferry import will land them)' })
@@ -262,11 +262,11 @@ export const k8sCommand = defineCommand<K8sArgs>({
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
       .option('in-place', { type: 'boolean', describe: 'rewrite changed files where they are (unchanged files are not touched)' })
       .group(['pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
-      .option('key', { type: 'string', describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' })
+      .option('key', { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', describe: 'refuse an unsigned bundle (implied by --key)' })
       .option('address', { type: 'string', describe: 'containerd socket (default /run/containerd/containerd.sock)' })
       .option('namespace', { type: 'string', describe: 'containerd namespace (default k8s.io, the one CRI uses)' })
-      .option('platform', { type: 'string', array: true, describe: 'OS/ARCH[/VARIANT]: load only these platforms (repeatable; default all)' })
+      .option('platform', { type: 'string', array: true, nargs: 1, describe: 'OS/ARCH[/VARIANT]: load only these platforms (repeatable; default all)' })
       .option('ctr', { type: 'string', describe: 'path of ctr (default ctr)' })
       .option('pin', { type: 'boolean', describe: `label images ${'io.cri-containerd.pinned=pinned'} so kubelet image GC keeps them (containerd >= 1.7)` })
       .option('dry-run', { type: 'boolean', describe: 'show what would be loaded; touch nothing' })
