@@ -50,6 +50,7 @@ interface K8sArgs extends GlobalArgs {
   'config-path'?: string;
   'pin-digests'?: string;
   'pin-digests-from-store'?: boolean;
+  'store-names'?: boolean;
   'foreign-layers'?: ForeignLayerMode;
   'in-place'?: boolean;
   key?: string | string[];
@@ -64,7 +65,7 @@ interface K8sArgs extends GlobalArgs {
 
 const FLAGS: Record<Action, readonly string[]> = {
   'mirror-config': ['file', 'output', 'registry', 'retag', 'plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'],
-  rewrite: ['file', 'output', 'registry', 'retag', 'spec', 'pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place', 'key', 'require-signature'],
+  rewrite: ['file', 'output', 'registry', 'retag', 'spec', 'pin-digests', 'pin-digests-from-store', 'store-names', 'foreign-layers', 'in-place', 'key', 'require-signature'],
   preload: ['bundle', 'registry', 'retag', 'spec', 'key', 'require-signature', 'address', 'namespace', 'platform', 'ctr', 'pin', 'dry-run'],
 };
 const ALL_FLAGS = [...new Set(Object.values(FLAGS).flat())];
@@ -85,11 +86,25 @@ function checkArgs(a: K8sArgs): true {
     if (!a.registry && !a.retag?.length && !a.spec) throw new UsageError('say where images go: --registry HOST[:PORT][/PREFIX], --retag FROM=TO or --spec SPEC');
     if (a.output && a['in-place']) throw new UsageError('give -o OUTDIR or --in-place, not both');
     if (a['pin-digests'] && a['pin-digests-from-store']) throw new UsageError('give --pin-digests BUNDLE or --pin-digests-from-store, not both');
+    if (storeNamed(a)) checkStoreNamed(a);
     if (a.output === '-' && a.json) throw new UsageError('-o - writes manifests to stdout; it does not go with --json');
   } else if (!a.bundle) {
     throw new UsageError('ferry k8s preload needs a BUNDLE');
   }
   return true;
+}
+
+/** The registry is ferry serve (said, or implied by pins from the store): names are store names. */
+function storeNamed(a: K8sArgs): boolean {
+  return Boolean(a['store-names'] || a['pin-digests-from-store']);
+}
+
+/** ferry serve serves the store at its root, under store names: no prefix, no retag rules. */
+function checkStoreNamed(a: K8sArgs): void {
+  const why = a['store-names'] ? '--store-names' : '--pin-digests-from-store (ferry serve names)';
+  if (!a.registry) throw new UsageError(`${why} needs --registry HOST:PORT (where ferry serve listens)`);
+  if (parseDestination(a.registry).prefix) throw new UsageError(`${why}: ferry serve serves its images at the root, so --registry takes HOST:PORT without a path`);
+  if (a.retag?.length || a.spec) throw new UsageError(`${why} names images as the store does; it does not take --retag or --spec`);
 }
 
 /** --retag rules, after the retag rules of --spec (as ferry import -f reads them). */
@@ -157,7 +172,7 @@ async function rewrite(a: K8sArgs, { out }: CommandContext): Promise<void> {
   const stores: Store[] = [];
   try {
     const pins = await pinsFor(a, stores);
-    const { report, texts } = await rewriteManifests({ inputs: a.file ?? [], mapping: { ...(destination ? { destination } : {}), rules, ...(pins ? { pins } : {}) }, output });
+    const { report, texts } = await rewriteManifests({ inputs: a.file ?? [], mapping: { ...(destination ? { destination } : {}), rules, ...(pins ? { pins } : {}), ...(storeNamed(a) ? { storeNames: true } : {}) }, output });
     for (const w of report.warnings) out.warn(`${w.file}:${w.line}: ${w.message}`);
     if (output.kind === 'stdout') {
       process.stdout.write(joinDocuments(texts.map((t) => t.text)));
@@ -257,11 +272,12 @@ export const k8sCommand = defineCommand<K8sArgs>({
       .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'an upstream registry host to configure (besides those of -f)' })
       .option('config-path', { type: 'string', describe: `where the tree goes on nodes (default ${DEFAULT_CONFIG_PATH})` })
       .group(['plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'], 'mirror-config:')
+      .option('store-names', { type: 'boolean', describe: 'rewrite: --registry is ferry serve: name images as the store does, HOST:PORT/docker.io/library/nginx (implied by --pin-digests-from-store)' })
       .option('pin-digests', { type: 'string', describe: 'pin @sha256 digests from this bundle (as ferry import will land them)' })
       .option('pin-digests-from-store', { type: 'boolean', describe: 'pin digests from the local store (what ferry serve serves)' })
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
       .option('in-place', { type: 'boolean', describe: 'rewrite changed files where they are (unchanged files are not touched)' })
-      .group(['pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
+      .group(['store-names', 'pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
       .option('key', { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', describe: 'refuse an unsigned bundle (implied by --key)' })
       .option('address', { type: 'string', describe: 'containerd socket (default /run/containerd/containerd.sock)' })
