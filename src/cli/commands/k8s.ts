@@ -94,17 +94,22 @@ function checkArgs(a: K8sArgs): true {
   return true;
 }
 
-/** The registry is ferry serve (said, or implied by pins from the store): names are store names. */
+/**
+ * The registry is ferry serve, so names are store names: said (--store-names),
+ * or implied by pins from the store with a bare --registry HOST:PORT (ferry
+ * serve has no path prefix and no retag rules; with them the store only lends
+ * its digests to a site registry's names). --no-store-names turns it off.
+ */
 function storeNamed(a: K8sArgs): boolean {
-  return Boolean(a['store-names'] || a['pin-digests-from-store']);
+  if (a['store-names'] !== undefined) return a['store-names'];
+  return Boolean(a['pin-digests-from-store'] && a.registry && !parseDestination(a.registry).prefix && !a.retag?.length && !a.spec);
 }
 
 /** ferry serve serves the store at its root, under store names: no prefix, no retag rules. */
 function checkStoreNamed(a: K8sArgs): void {
-  const why = a['store-names'] ? '--store-names' : '--pin-digests-from-store (ferry serve names)';
-  if (!a.registry) throw new UsageError(`${why} needs --registry HOST:PORT (where ferry serve listens)`);
-  if (parseDestination(a.registry).prefix) throw new UsageError(`${why}: ferry serve serves its images at the root, so --registry takes HOST:PORT without a path`);
-  if (a.retag?.length || a.spec) throw new UsageError(`${why} names images as the store does; it does not take --retag or --spec`);
+  if (!a.registry) throw new UsageError('--store-names needs --registry HOST:PORT (where ferry serve listens)');
+  if (parseDestination(a.registry).prefix) throw new UsageError('--store-names: ferry serve serves its images at the root, so --registry takes HOST:PORT without a path');
+  if (a.retag?.length || a.spec) throw new UsageError('--store-names names images as the store does; it does not take --retag or --spec');
 }
 
 /** --retag rules, after the retag rules of --spec (as ferry import -f reads them). */
@@ -272,7 +277,7 @@ export const k8sCommand = defineCommand<K8sArgs>({
       .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'an upstream registry host to configure (besides those of -f)' })
       .option('config-path', { type: 'string', describe: `where the tree goes on nodes (default ${DEFAULT_CONFIG_PATH})` })
       .group(['plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'], 'mirror-config:')
-      .option('store-names', { type: 'boolean', describe: 'rewrite: --registry is ferry serve: name images as the store does, HOST:PORT/docker.io/library/nginx (implied by --pin-digests-from-store)' })
+      .option('store-names', { type: 'boolean', describe: 'rewrite: --registry is ferry serve: name images as the store does, HOST:PORT/docker.io/library/nginx (implied by --pin-digests-from-store with a bare HOST:PORT; --no-store-names to keep site names)' })
       .option('pin-digests', { type: 'string', describe: 'pin @sha256 digests from this bundle (as ferry import will land them)' })
       .option('pin-digests-from-store', { type: 'boolean', describe: 'pin digests from the local store (what ferry serve serves)' })
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
