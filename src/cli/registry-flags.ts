@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { CLIENT_DEFAULTS, parseCreds, createFileTraceSink, type RegistryClientInit, type TraceSink } from '../registry/client/index.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { UsageError } from '../core/errors.js';
-import { RegistryPool } from '../transfer/registry-pool.js';
+import { RegistryPool, type HostOverrides } from '../transfer/registry-pool.js';
 import type { GlobalArgs } from './command.js';
 import { retryIntoChannel } from './retry-log.js';
 
@@ -48,8 +48,8 @@ export function clientOptionsFrom(args: RegistryArgs & Partial<Pick<GlobalArgs, 
   };
 }
 
-/** A pool of registry clients built from the flags; close it when done (it also closes the trace file). */
-export function registryPool(args: RegistryArgs & GlobalArgs, signal?: AbortSignal): RegistryPool & { closeAll(): Promise<void> } {
+/** A pool of registry clients built from the flags (and a host's own overrides); close it when done (it also closes the trace file). */
+export function registryPool(args: RegistryArgs & GlobalArgs, signal?: AbortSignal, perHost?: HostOverrides): RegistryPool & { closeAll(): Promise<void> } {
   if (!Number.isInteger(args.concurrency) || args.concurrency < 1 || args.concurrency > 64) throw new UsageError('--concurrency must be a whole number from 1 to 64');
   let trace: (TraceSink & { close(): Promise<void> }) | undefined;
   if (args.trace) trace = createFileTraceSink(args.trace);
@@ -58,7 +58,7 @@ export function registryPool(args: RegistryArgs & GlobalArgs, signal?: AbortSign
     ...(trace ? { trace } : {}),
     ...(signal ? { signal } : {}),
   };
-  const pool = new RegistryPool(base);
+  const pool = new RegistryPool(base, perHost);
   return Object.assign(pool, {
     async closeAll() {
       await pool.close();

@@ -7,9 +7,9 @@ import { checkRelease, runningRelease } from '../release/index.js';
 // `ferry export --with-ferry [RELEASE.tar.gz]`: which releases go on the stick.
 // Without a value, the release of this ferry (built, or found beside the
 // install and proven to be it). Every release is checked (name, RELEASE.json,
-// every file's sha256) before it is carried. yargs gives a bare `--with-ferry`
-// followed by an image reference that reference as the value: a value that is
-// not a .tar.gz is handed back as a reference.
+// every file's sha256) before it is carried. The flag is a greedy yargs array
+// (it must also work bare, so it cannot take `nargs: 1`): the image references
+// it swallows (values that are not a .tar.gz) are handed back as references.
 
 export interface CarriedReleases {
   tools: ToolInput[];
@@ -18,8 +18,9 @@ export interface CarriedReleases {
 
 /** The flag's values: release files ([] = this ferry's release; undefined = none), and references it swallowed. */
 export function withFerryValues(value: string | string[] | undefined): { files: string[] | undefined; refs: string[] } {
-  const given = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  return { files: given.length > 0 ? given.filter((v) => v.endsWith('.tar.gz')) : undefined, refs: given.filter((v) => v !== '' && !v.endsWith('.tar.gz')) };
+  if (value === undefined) return { files: undefined, refs: [] };
+  const given = Array.isArray(value) ? value : [value];
+  return { files: given.filter((v) => v.endsWith('.tar.gz')), refs: given.filter((v) => v !== '' && !v.endsWith('.tar.gz')) };
 }
 
 export async function carriedReleases(given: readonly string[] | undefined): Promise<CarriedReleases> {

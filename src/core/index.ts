@@ -13,6 +13,7 @@ export * from './platform.js';
 export * from './read-capped.js';
 export * from './reference.js';
 export * from './upstream-repository.js';
+export * from './store-name.js';
 export * from './format-bytes.js';
 export * from './loopback.js';
 export * from './byte-size.js';

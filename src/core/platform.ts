@@ -47,6 +47,14 @@ export function parsePlatform(text: string): Platform {
   return platform;
 }
 
+/**
+ * The values of a repeatable `--platform` flag, each of which may itself be a
+ * comma list (`linux/amd64,linux/arm64`, as crane and regctl take it).
+ */
+export function parsePlatformList(values: readonly string[] | undefined): Platform[] {
+  return (values ?? []).flatMap((v) => v.split(',')).filter((v) => v.trim() !== '').map(parsePlatform);
+}
+
 export function formatPlatform(p: Platform): string {
   let s = `${p.os}/${p.architecture}`;
   if (p.variant) s += `/${p.variant}`;

@@ -103,9 +103,9 @@ export function parseReference(text: string, options: { defaultTag?: string } = 
   return ref;
 }
 
-/** `registry/repository` */
+/** `registry/repository`; a store name (registry '') is its repository alone. */
 export function repositoryName(ref: Pick<Reference, 'registry' | 'repository'>): string {
-  return `${ref.registry}/${ref.repository}`;
+  return ref.registry ? `${ref.registry}/${ref.repository}` : ref.repository;
 }
 
 export function formatReference(ref: Reference): string {

@@ -1,5 +1,6 @@
 import type { Digest } from '../core/digest.js';
 import { parseReference, type Reference } from '../core/reference.js';
+import { upstreamRepositoryName } from '../core/upstream-repository.js';
 import { retarget, type Destination, type RetagRule } from '../transfer/retag.js';
 
 // What one `image:` value becomes: the same retargeting as `ferry import`
@@ -8,6 +9,9 @@ import { retarget, type Destination, type RetagRule } from '../transfer/retag.js
 // `nginx` is docker.io/library/nginx, so with --registry site.example/mirror it
 // becomes site.example/mirror/library/nginx. A value already under the
 // destination is left alone, so rewriting twice changes nothing.
+// For `ferry serve` (storeNames) the path is the store name instead, upstream
+// host kept ('_' for ':'): nginx becomes HOST:PORT/docker.io/library/nginx,
+// exactly the name ferry serve serves (design §7).
 
 /** Where digests come from (a bundle's index.db, the store). */
 export interface DigestPins {
@@ -20,6 +24,8 @@ export interface ImageMapping {
   destination?: Destination;
   rules: readonly RetagRule[];
   pins?: DigestPins;
+  /** The destination is ferry serve: images are named as the store names them, under destination's host. */
+  storeNames?: boolean;
 }
 
 export type MappedImage =
@@ -47,6 +53,13 @@ function alreadyMapped(ref: Reference, mapping: ImageMapping): boolean {
   return mapping.rules.some((r) => under(name, r.to));
 }
 
+/** The name ferry serve serves an image under: the destination host, then the store name. */
+function servedName(source: Reference, destination: ImageMapping['destination']): Reference | undefined {
+  if (!destination) return undefined;
+  const repository = [destination.prefix, upstreamRepositoryName(source.registry, source.repository)].filter(Boolean).join('/');
+  return { registry: destination.registry, repository };
+}
+
 export async function mapImage(value: string, mapping: ImageMapping): Promise<MappedImage> {
   let source: Reference;
   try {
@@ -55,7 +68,7 @@ export async function mapImage(value: string, mapping: ImageMapping): Promise<Ma
     return { action: 'skip', reason: `not an image reference (${(err as Error).message})` };
   }
   if (alreadyMapped(source, mapping)) return { action: 'keep', reason: 'already at the destination' };
-  const target = retarget(source, mapping.destination, [...mapping.rules]);
+  const target = mapping.storeNames ? servedName(source, mapping.destination) : retarget(source, mapping.destination, [...mapping.rules]);
   if (!target) return { action: 'keep', reason: 'no rule for its registry' };
   let digest = source.digest;
   let pinned = false;

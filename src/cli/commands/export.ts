@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseSplitSize, readPrivateKeyFile } from '../../bundle/index.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
-import { parsePlatform } from '../../core/platform.js';
+import { parsePlatformList } from '../../core/platform.js';
 import { parseReference } from '../../core/reference.js';
 import { exportImages, pullImages, writerInputs } from '../../transfer/export.js';
 import { readInventory, type Inventory } from '../../transfer/inventory.js';
@@ -18,7 +18,7 @@ import { carriedReleases, withFerryValues, type CarriedReleases } from '../with-
 import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
 
 async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
-  const platforms = args['all-platforms'] ? [] : (args.platform ?? []).map(parsePlatform);
+  const platforms = args['all-platforms'] ? [] : parsePlatformList(args.platform);
   const images: SpecImage[] = (args.refs ?? []).map((r) => ({ reference: parseReference(r), platforms, withReferrers: args['with-referrers'] }));
   if (args.file) {
     const spec = parseSpec(await readFile(args.file, 'utf8').catch(() => Promise.reject(new UsageError(`cannot read spec ${args.file}`))), args.file);
@@ -82,14 +82,14 @@ export const exportCommand = defineCommand({
       .positional('refs', { type: 'string', array: true, describe: 'image references (nginx:1.25, mcr.microsoft.com/windows/servercore:ltsc2022, …@sha256:…)' })
       .option('file', { alias: 'f', type: 'string', describe: 'a declarative spec (bundles/*.yaml)' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the bundle file (with --split: the base name of its volumes)' })
-      .option('platform', { type: 'string', array: true, describe: 'OS/ARCH[/VARIANT][:OS.VERSION]; repeatable (default: every platform)' })
+      .option('platform', { type: 'string', array: true, nargs: 1, describe: 'OS/ARCH[/VARIANT][:OS.VERSION]; repeatable (default: every platform)' })
       .option('all-platforms', { type: 'boolean', default: false, describe: 'every platform, every digest kept (the default without --platform)' })
       .option('with-referrers', { type: 'boolean', default: true, describe: 'carry signatures, SBOMs and attestations (--no-with-referrers to leave them)' })
       .option('sign', { type: 'string', describe: 'Ed25519 private key (NAME.key from ferry keygen)' })
       .option('split', { type: 'string', describe: 'cut into volumes of SIZE bytes (4G, 700M, or fat32 = 4 GiB - 1)' })
       .option('only-volume', { type: 'number', describe: 'with --split: write only volume N (0-based) again, from the store alone — re-makes a lost or damaged stick byte for byte' })
       .option('since', { type: 'string', describe: 'an inventory of the far side (ferry inventory): leave out what it holds' })
-      .option('with-ferry', { type: 'string', describe: 'carry ferry itself in volume 0 (docs/far-side.md): a release from npm run release, or without a value the release of this ferry; repeatable' }),
+      .option('with-ferry', { type: 'string', array: true, describe: 'carry ferry itself in volume 0 (docs/far-side.md): a release from npm run release, or without a value the release of this ferry; repeatable' }),
   async run(args, ctx) {
     if (args.output === '-') {
       throw new UsageError('-o - is not supported by export: a bundle is written in place (volumes, an atomic rename at the end)', { hint: 'write it to a file (-o bundle.tar), then copy or pipe that file' });

@@ -14,7 +14,7 @@ export const inventoryCommand = defineCommand({
     withRegistryFlags(y)
       .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of the registry' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file (JSON), or - for stdout' })
-      .option('repository', { type: 'string', array: true, describe: 'only these repositories (default: the whole catalog)' }),
+      .option('repository', { type: 'string', array: true, nargs: 1, describe: 'only these repositories (default: the whole catalog)' }),
   async run(args, ctx) {
     const toStdout = args.output === '-';
     if (toStdout && args.json) throw new UsageError('-o - writes the inventory to stdout; it does not go with --json');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { UsageError } from '../../core/errors.js';
-import { parsePlatform } from '../../core/platform.js';
+import { parsePlatformList } from '../../core/platform.js';
 import {
   DEFAULT_CONFIG_PATH,
   formatEndpoint,
@@ -50,6 +50,7 @@ interface K8sArgs extends GlobalArgs {
   'config-path'?: string;
   'pin-digests'?: string;
   'pin-digests-from-store'?: boolean;
+  'store-names'?: boolean;
   'foreign-layers'?: ForeignLayerMode;
   'in-place'?: boolean;
   key?: string | string[];
@@ -64,7 +65,7 @@ interface K8sArgs extends GlobalArgs {
 
 const FLAGS: Record<Action, readonly string[]> = {
   'mirror-config': ['file', 'output', 'registry', 'retag', 'plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'],
-  rewrite: ['file', 'output', 'registry', 'retag', 'spec', 'pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place', 'key', 'require-signature'],
+  rewrite: ['file', 'output', 'registry', 'retag', 'spec', 'pin-digests', 'pin-digests-from-store', 'store-names', 'foreign-layers', 'in-place', 'key', 'require-signature'],
   preload: ['bundle', 'registry', 'retag', 'spec', 'key', 'require-signature', 'address', 'namespace', 'platform', 'ctr', 'pin', 'dry-run'],
 };
 const ALL_FLAGS = [...new Set(Object.values(FLAGS).flat())];
@@ -85,11 +86,30 @@ function checkArgs(a: K8sArgs): true {
     if (!a.registry && !a.retag?.length && !a.spec) throw new UsageError('say where images go: --registry HOST[:PORT][/PREFIX], --retag FROM=TO or --spec SPEC');
     if (a.output && a['in-place']) throw new UsageError('give -o OUTDIR or --in-place, not both');
     if (a['pin-digests'] && a['pin-digests-from-store']) throw new UsageError('give --pin-digests BUNDLE or --pin-digests-from-store, not both');
+    if (storeNamed(a)) checkStoreNamed(a);
     if (a.output === '-' && a.json) throw new UsageError('-o - writes manifests to stdout; it does not go with --json');
   } else if (!a.bundle) {
     throw new UsageError('ferry k8s preload needs a BUNDLE');
   }
   return true;
+}
+
+/**
+ * The registry is ferry serve, so names are store names: said (--store-names),
+ * or implied by pins from the store with a bare --registry HOST:PORT (ferry
+ * serve has no path prefix and no retag rules; with them the store only lends
+ * its digests to a site registry's names). --no-store-names turns it off.
+ */
+function storeNamed(a: K8sArgs): boolean {
+  if (a['store-names'] !== undefined) return a['store-names'];
+  return Boolean(a['pin-digests-from-store'] && a.registry && !parseDestination(a.registry).prefix && !a.retag?.length && !a.spec);
+}
+
+/** ferry serve serves the store at its root, under store names: no prefix, no retag rules. */
+function checkStoreNamed(a: K8sArgs): void {
+  if (!a.registry) throw new UsageError('--store-names needs --registry HOST:PORT (where ferry serve listens)');
+  if (parseDestination(a.registry).prefix) throw new UsageError('--store-names: ferry serve serves its images at the root, so --registry takes HOST:PORT without a path');
+  if (a.retag?.length || a.spec) throw new UsageError('--store-names names images as the store does; it does not take --retag or --spec');
 }
 
 /** --retag rules, after the retag rules of --spec (as ferry import -f reads them). */
@@ -157,7 +177,7 @@ async function rewrite(a: K8sArgs, { out }: CommandContext): Promise<void> {
   const stores: Store[] = [];
   try {
     const pins = await pinsFor(a, stores, out);
-    const { report, texts } = await rewriteManifests({ inputs: a.file ?? [], mapping: { ...(destination ? { destination } : {}), rules, ...(pins ? { pins } : {}) }, output });
+    const { report, texts } = await rewriteManifests({ inputs: a.file ?? [], mapping: { ...(destination ? { destination } : {}), rules, ...(pins ? { pins } : {}), ...(storeNamed(a) ? { storeNames: true } : {}) }, output });
     for (const w of report.warnings) out.warn(`${w.file}:${w.line}: ${w.message}`);
     if (output.kind === 'stdout') {
       process.stdout.write(joinDocuments(texts.map((t) => t.text)));
@@ -213,7 +233,7 @@ async function preload(a: K8sArgs, ctx: CommandContext): Promise<void> {
       ...(key ? { key } : {}),
       ...(a['require-signature'] ? { requireSignature: true } : {}),
       target: { ctr: a.ctr ?? 'ctr', address: a.address ?? '/run/containerd/containerd.sock', namespace: a.namespace ?? 'k8s.io' },
-      platforms: (a.platform ?? []).map(parsePlatform),
+      platforms: parsePlatformList(a.platform),
       ...(destination || rules.length ? { rename: { ...(destination ? { destination } : {}), rules } } : {}),
       pin: Boolean(a.pin),
       dryRun: Boolean(a['dry-run']),
@@ -245,28 +265,29 @@ export const k8sCommand = defineCommand<K8sArgs>({
     y
       .positional('action', { choices: ['mirror-config', 'rewrite', 'preload'] as const, demandOption: true, describe: 'what to do' })
       .positional('bundle', { type: 'string', describe: 'preload: the bundle (file, NAME.000 or NAME.volumes.json)' })
-      .option('file', { alias: 'f', type: 'string', array: true, describe: 'mirror-config: BUNDLE or SPEC naming the upstreams; rewrite: manifest FILE or DIR (repeatable)' })
+      .option('file', { alias: 'f', type: 'string', array: true, nargs: 1, describe: 'mirror-config: BUNDLE or SPEC naming the upstreams; rewrite: manifest FILE or DIR (repeatable)' })
       .option('output', { alias: 'o', type: 'string', describe: 'mirror-config: the certs.d DIR to write; rewrite: OUTDIR (unchanged files copied), or - for stdout' })
       .option('registry', { type: 'string', describe: 'the mirror or site registry HOST[:PORT][/PREFIX] (as given to ferry import --to)' })
-      .option('retag', { type: 'string', array: true, describe: 'FROM=TO name prefix rule, as for ferry import (longest prefix wins)' })
+      .option('retag', { type: 'string', array: true, nargs: 1, describe: 'FROM=TO name prefix rule, as for ferry import (longest prefix wins)' })
       .option('spec', { type: 'string', describe: 'rewrite, preload: a spec (bundles/*.yaml) whose retag rules apply, as with ferry import -f' })
       .group(['file', 'output', 'registry', 'retag', 'spec'], 'where images are (every action):')
       .option('plain-http', { type: 'boolean', describe: 'the mirror speaks HTTP (ferry serve without TLS)' })
       .option('ca-cert', { type: 'string', describe: 'PEM CA of the mirror: copied beside each hosts.toml and named by it' })
       .option('skip-verify', { type: 'boolean', describe: 'skip_verify = true: do not check the mirror certificate' })
-      .option('upstream', { type: 'string', array: true, describe: 'an upstream registry host to configure (besides those of -f)' })
+      .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'an upstream registry host to configure (besides those of -f)' })
       .option('config-path', { type: 'string', describe: `where the tree goes on nodes (default ${DEFAULT_CONFIG_PATH})` })
       .group(['plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'], 'mirror-config:')
+      .option('store-names', { type: 'boolean', describe: 'rewrite: --registry is ferry serve: name images as the store does, HOST:PORT/docker.io/library/nginx (implied by --pin-digests-from-store with a bare HOST:PORT; --no-store-names to keep site names)' })
       .option('pin-digests', { type: 'string', describe: 'pin @sha256 digests from this bundle (as ferry import will land them)' })
       .option('pin-digests-from-store', { type: 'boolean', describe: 'pin digests from the local store (what ferry serve serves)' })
       .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
       .option('in-place', { type: 'boolean', describe: 'rewrite changed files where they are (unchanged files are not touched)' })
-      .group(['pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
-      .option('key', { type: 'string', describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' })
+      .group(['store-names', 'pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
+      .option('key', { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', describe: 'refuse an unsigned bundle (implied by --key)' })
       .option('address', { type: 'string', describe: 'containerd socket (default /run/containerd/containerd.sock)' })
       .option('namespace', { type: 'string', describe: 'containerd namespace (default k8s.io, the one CRI uses)' })
-      .option('platform', { type: 'string', array: true, describe: 'OS/ARCH[/VARIANT]: load only these platforms (repeatable; default all)' })
+      .option('platform', { type: 'string', array: true, nargs: 1, describe: 'OS/ARCH[/VARIANT]: load only these platforms (repeatable; default all)' })
       .option('ctr', { type: 'string', describe: 'path of ctr (default ctr)' })
       .option('pin', { type: 'boolean', describe: `label images ${'io.cri-containerd.pinned=pinned'} so kubelet image GC keeps them (containerd >= 1.7)` })
       .option('dry-run', { type: 'boolean', describe: 'show what would be loaded; touch nothing' })

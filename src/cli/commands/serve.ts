@@ -94,7 +94,7 @@ export const serveCommand = defineCommand<ServeArgs>({
       .option('read-only', { type: 'boolean', default: false, describe: 'refuse pushes and deletes' })
       .option('insecure-open', { type: 'boolean', default: false, describe: 'listen beyond loopback WITHOUT --users (everyone may push and delete)' })
       .option('request-log', { type: 'boolean', default: false, describe: 'one JSON line per request on stderr' })
-      .option('access', { type: 'string', array: true, describe: 'users add: PATTERN=ROLES, e.g. "team-a/*=pull,push" (default "*=pull")' })
+      .option('access', { type: 'string', array: true, nargs: 1, describe: 'users add: PATTERN=ROLES, e.g. "team-a/*=pull,push" (default "*=pull")' })
       .option('password', { type: 'string', describe: 'users add: the password (default: read from standard input)' }) as unknown as Argv<ServeArgs>,
   async run(args, ctx) {
     const words = args.words ?? [];

@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { NotFoundError, UsageError } from '../../core/errors.js';
-import { upstreamRepositoryName } from '../../core/upstream-repository.js';
-import { parseReference } from '../../core/reference.js';
+import { formatStoreReference, parseStoreReference, type StoreReference } from '../../core/store-name.js';
 import type { Store } from '../../store/index.js';
 import { storeVerify } from './store-verify.js';
 import { defineCommand, type CommandContext, type GlobalArgs } from '../command.js';
@@ -19,22 +18,32 @@ async function withStore<T>(args: GlobalArgs, readOnly: boolean, f: (store: Stor
   }
 }
 
-async function ls(args: GlobalArgs, { out }: CommandContext): Promise<void> {
+/** Every repository of the store, or those NAME may mean that hold something. */
+function* repositoriesOf(store: Store, name: StoreReference | undefined): Generator<string> {
+  if (name) return yield* name.candidates.filter((c) => store.repository(c).listTags({ n: 1 }).items.length > 0);
+  for (let page = store.listRepositories({ n: 1000 }); ; page = store.listRepositories({ n: 1000, last: page.next ?? '' })) {
+    yield* page.items;
+    if (!page.next) break;
+  }
+}
+
+async function ls(args: GlobalArgs & { ref?: string }, { out }: CommandContext): Promise<void> {
+  const name = args.ref ? parseStoreReference(args.ref, { defaultTag: null }) : undefined;
   const rows = await withStore(args, true, async (store) => {
     const result: Array<{ repository: string; tag: string; digest: string; incomplete?: true }> = [];
-    for (let page = store.listRepositories({ n: 1000 }); ; page = store.listRepositories({ n: 1000, last: page.next ?? '' })) {
-      for (const repository of page.items) {
-        const repo = store.repository(repository);
-        for (const tag of repo.listTags({ n: 10_000 }).items) {
-          // A tag whose manifest verify --repair unlinked still names it: shown, marked.
-          const held = await repo.resolve(tag).then(() => true, () => false);
-          result.push({ repository, tag, digest: repo.tagged(tag) ?? '', ...(held ? {} : { incomplete: true as const }) });
-        }
+    for (const repository of repositoriesOf(store, name)) {
+      const repo = store.repository(repository);
+      for (const tag of repo.listTags({ n: 10_000 }).items) {
+        // A tag whose manifest verify --repair unlinked still names it: shown, marked.
+        const held = await repo.resolve(tag).then(() => true, () => false);
+        const digest = repo.tagged(tag) ?? '';
+        if (name && ((name.tag !== undefined && name.tag !== tag) || (name.digest !== undefined && name.digest !== digest))) continue;
+        result.push({ repository, tag, digest, ...(held ? {} : { incomplete: true as const }) });
       }
-      if (!page.next) break;
     }
     return result;
   });
+  if (name && rows.length === 0) throw new NotFoundError(`${args.ref} is not in the store`, { hint: 'ferry store ls lists what is there' });
   // A document, not a bare array, so that it says `ok` as every command's does.
   out.listing({ images: rows }, () =>
     formatTable(['REPOSITORY', 'TAG', 'DIGEST'], rows.map((r) => [r.repository, r.tag, r.incomplete ? `${r.digest} (incomplete: export it again)` : r.digest])),
@@ -73,21 +82,20 @@ async function prune(args: GlobalArgs & { 'dry-run': boolean; untagged: boolean 
 
 async function rm(args: GlobalArgs & { ref: string }, { out }: CommandContext): Promise<void> {
   // Exported and imported images keep their upstream host in the store name; pushed ones do not.
-  const ref = parseReference(args.ref);
+  const ref = parseStoreReference(args.ref);
   const removed = await withStore(args, false, async (store) => {
-    for (const name of [upstreamRepositoryName(ref.registry, ref.repository), ref.repository]) {
+    for (const name of ref.candidates) {
       const repo = store.repository(name);
-      const tags = repo.listTags({ n: 10_000 }).items;
       if (ref.digest) {
         if (await repo.deleteManifest(ref.digest)) return name;
-      } else if (tags.includes(ref.tag ?? 'latest')) {
-        repo.untag(ref.tag ?? 'latest');
+      } else if (repo.tagged(ref.tag!) !== undefined) {
+        repo.untag(ref.tag!);
         return name;
       }
     }
     throw new NotFoundError(`${args.ref} is not in the store`, { hint: 'ferry store ls lists what is there' });
   });
-  out.result({ removed: args.ref, repository: removed }, () => `removed ${args.ref} (${removed}); run ferry store gc to free the space`);
+  out.result({ removed: formatStoreReference(removed, ref), repository: removed }, () => `removed ${formatStoreReference(removed, ref)}; run ferry store gc to free the space`);
 }
 
 type StoreArgs = GlobalArgs & { action: 'ls' | 'usage' | 'gc' | 'prune' | 'rm' | 'verify'; ref?: string; 'dry-run': boolean; untagged: boolean; repair: boolean };
@@ -98,7 +106,7 @@ export const storeCommand = defineCommand<StoreArgs>({
   builder: (y) =>
     y
       .positional('action', { choices: ['ls', 'usage', 'gc', 'prune', 'rm', 'verify'] as const, demandOption: true, describe: 'what to do' })
-      .positional('ref', { type: 'string', describe: 'for rm: the image to remove, as REGISTRY/REPO:TAG or @DIGEST' })
+      .positional('ref', { type: 'string', describe: 'rm: the image to remove; ls: only this image or repository — as store ls prints it (HOST/REPO:TAG, @DIGEST) or as pulled (HOST:PORT/REPO:TAG)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'gc, prune: report, change nothing' })
       .option('untagged', { type: 'boolean', default: false, describe: 'prune: delete manifests that no tag reaches' })
       .option('repair', { type: 'boolean', default: false, describe: 'verify: drop corrupt blobs (and unlink what needs them) so the next export fetches them again' }) as unknown as Argv<StoreArgs>,

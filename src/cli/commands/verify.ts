@@ -10,7 +10,7 @@ export const verifyCommand = defineCommand({
   builder: (y) =>
     y
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
-      .option('key', { type: 'string', coerce: (v: string | string[]) => [v].flat(), describe: 'public key (NAME.pub): the signature must verify with it (repeat for several trusted keys)' })
+      .option('key', { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle' }),
   async run(args, { out }) {
     const key = await verificationKeys(args.key, out);

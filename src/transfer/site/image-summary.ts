@@ -1,8 +1,6 @@
 import type { LimitFunction } from 'p-limit';
-import {
-  MAX_MANIFEST_BYTES, formatPlatform, isConfig, readCapped, verifyBytes,
-  type Descriptor, type Digest, type ImageManifest, type Platform,
-} from '../../core/index.js';
+import { formatPlatform, isConfig, type Descriptor, type Digest, type ImageManifest } from '../../core/index.js';
+import { configPlatform as readConfigPlatform } from '../config-platform.js';
 import type { ManifestNode, ManifestNodes } from './manifest-node.js';
 
 // What `ferry ls --long` and `ferry ls REF` say about one manifest: digest,
@@ -36,19 +34,8 @@ export interface ChildSummary {
 const MAX_DEPTH = 4;
 
 async function configPlatform(nodes: ManifestNodes, config: Descriptor): Promise<string | undefined> {
-  if (!isConfig(config.mediaType) || config.size > MAX_MANIFEST_BYTES) return undefined;
-  const bytes = await readCapped(await nodes.repo.fetch(config), MAX_MANIFEST_BYTES, config.digest);
-  verifyBytes(bytes, config, `${nodes.repo.describe}@${config.digest}`);
-  try {
-    const doc = JSON.parse(bytes.toString('utf8')) as Partial<Platform>;
-    if (typeof doc.os !== 'string' || typeof doc.architecture !== 'string') return undefined;
-    const p: Platform = { os: doc.os, architecture: doc.architecture };
-    if (typeof doc.variant === 'string') p.variant = doc.variant;
-    if (typeof doc['os.version'] === 'string') p['os.version'] = doc['os.version'];
-    return formatPlatform(p);
-  } catch {
-    return undefined;
-  }
+  const p = await readConfigPlatform(nodes.repo, config, nodes.repo.describe);
+  return p ? formatPlatform(p) : undefined;
 }
 
 function artifactTypeOf(node: ManifestNode): string | undefined {
