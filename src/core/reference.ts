@@ -16,7 +16,8 @@ export interface Reference {
 
 export const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
-const MAX_NAME_LENGTH = 255;
+/** distribution's reference.NameTotalLengthMax: a repository name, and `registry/repository`, at most this long. */
+export const MAX_NAME_LENGTH = 255;
 
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const HOST = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]{1,5})?$`);
@@ -29,6 +30,12 @@ function invalid(text: string, why: string, code: ErrorCode = ErrorCode.referenc
 
 /** Validates a repository path against the distribution grammar; returns it unchanged. */
 export function validateRepository(path: string): string {
+  if (path.length > MAX_NAME_LENGTH) {
+    throw new UsageError(`repository name of ${path.length} characters is longer than ${MAX_NAME_LENGTH}, the most distribution allows`, {
+      code: ErrorCode.nameInvalid,
+      hint: `shorten '${path.slice(0, 40)}…' (registries refuse longer names)`,
+    });
+  }
   const components = path.split('/');
   if (path.length === 0 || components.some((c) => !PATH_COMPONENT.test(c))) {
     const hint = /[A-Z]/.test(path) ? `use '${path.toLowerCase()}'` : 'each path component must start and end with a letter or digit';

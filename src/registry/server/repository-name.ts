@@ -6,15 +6,8 @@ import { ServerError } from './respond.js';
 // One check for the path, the `?ns=` alias, a mount's `from` and a token scope, so a
 // name refused in one place cannot be reached through another.
 
-export const MAX_REPOSITORY_NAME = 255;
-
-/** `name`, or 400 NAME_INVALID saying why. */
+/** `name`, or 400 NAME_INVALID saying why (core validateRepository holds the grammar and the length limit). */
 export function repositoryName(name: string): string {
-  if (name.length > MAX_REPOSITORY_NAME) {
-    throw new ServerError('NAME_INVALID', `repository name of ${name.length} characters: at most ${MAX_REPOSITORY_NAME} are allowed`, {
-      detail: { name: name.slice(0, 300) },
-    });
-  }
   try {
     return validateRepository(name);
   } catch (err) {
