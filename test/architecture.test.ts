@@ -15,7 +15,7 @@ const ALLOWED: Record<string, string[]> = {
   'registry/api': ['core'],
   'registry/client': ['core', 'registry/api'],
   'registry/server': ['core', 'registry/api', 'store'],
-  bundle: ['core', 'store'],
+  bundle: ['core'],
   trust: ['core'],
   transfer: ['core', 'store', 'registry/api', 'registry/client', 'bundle', 'trust'],
   doctor: ['core', 'registry/api', 'registry/client'],

@@ -2,7 +2,7 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node
 import { pipeline, Readable } from 'node:stream';
 import { verifyingStream } from '../core/verified-stream.js';
 import { blobEntryName, type BundleRelease } from './format.js';
-import { ustarSize } from './ustar.js';
+import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK, ustarSize } from './ustar.js';
 import type { DbBlob } from './manifest-db.js';
 import type { Bundle } from './reader.js';
 
@@ -16,19 +16,12 @@ import type { Bundle } from './reader.js';
 // pax headers, a truncated file) answers undefined and the caller reads the tar
 // in one pass as before. Each range is verified against its digest while read.
 
-const BLOCK = 512;
-const END_OF_ARCHIVE = 2 * BLOCK;
-
 export interface BlobRange {
   blob: DbBlob;
   /** The tar entry name, blobs/sha256/<hex>. */
   entry: string;
   /** First data byte in the file. */
   start: number;
-}
-
-function padded(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK;
 }
 
 function field(header: Buffer, from: number, length: number): string {
@@ -40,7 +33,7 @@ function field(header: Buffer, from: number, length: number): string {
 /** A ustar header for `name` of `size` bytes (octal, or base-256 from 8 GiB), regular file, intact checksum. */
 function headerMatches(header: Buffer, name: string, size: number): boolean {
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
+  for (let i = 0; i < TAR_BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
   const stored = parseInt(field(header, 148, 8).trim(), 8);
   const type = header[156];
   return (
@@ -75,19 +68,19 @@ export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRan
     let offset = bundle.headBytes;
     // The ferry releases carried come first (toolRanges says where).
     for (const release of bundle.bundleJson.releases ?? []) {
-      const header = readAt(fd, offset, BLOCK);
+      const header = readAt(fd, offset, TAR_BLOCK);
       if (!header || !headerMatches(header, release.entry, release.size)) return undefined;
-      offset += BLOCK + padded(release.size);
+      offset += TAR_BLOCK + paddedSize(release.size);
     }
     for (const blob of carried) {
       const entry = blobEntryName(blob.descriptor.digest);
-      const header = readAt(fd, offset, BLOCK);
+      const header = readAt(fd, offset, TAR_BLOCK);
       if (!header || !headerMatches(header, entry, blob.descriptor.size)) return undefined;
-      ranges.push({ blob, entry, start: offset + BLOCK });
-      offset += BLOCK + padded(blob.descriptor.size);
+      ranges.push({ blob, entry, start: offset + TAR_BLOCK });
+      offset += TAR_BLOCK + paddedSize(blob.descriptor.size);
     }
-    const end = readAt(fd, offset, END_OF_ARCHIVE);
-    if (!end || end.some((b) => b !== 0) || fstatSync(fd).size !== offset + END_OF_ARCHIVE) return undefined;
+    const end = readAt(fd, offset, END_OF_ARCHIVE_BYTES);
+    if (!end || end.some((b) => b !== 0) || fstatSync(fd).size !== offset + END_OF_ARCHIVE_BYTES) return undefined;
     return ranges;
   } finally {
     closeSync(fd);
@@ -98,8 +91,8 @@ export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRan
 export function toolRanges(bundle: Pick<Bundle, 'headBytes' | 'bundleJson'>): Array<{ release: BundleRelease; start: number }> {
   let offset = bundle.headBytes;
   return (bundle.bundleJson.releases ?? []).map((release) => {
-    const start = offset + BLOCK;
-    offset = start + padded(release.size);
+    const start = offset + TAR_BLOCK;
+    offset = start + paddedSize(release.size);
     return { release, start };
   });
 }

@@ -2,7 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive } from '../store/index.js';
+import { isProcessAlive } from '../core/process-alive.js';
 
 // Scratch directories for reading and writing bundles (the spooled index.db,
 // the index being built), named after the process that owns them:

@@ -4,6 +4,7 @@ import { extract, type Header } from 'tar-stream';
 import { ByteTap } from '../core/byte-tap.js';
 import { FerryError, ErrorCode, IntegrityError } from '../core/errors.js';
 import { quoteEntryName } from './entry-policy.js';
+import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK } from './ustar.js';
 
 // A thin pull interface over tar-stream's extract: next() hands out one entry
 // at a time (the caller consumes or drains it before asking again), and every
@@ -12,9 +13,6 @@ import { quoteEntryName } from './entry-policy.js';
 // header starts where the previous entry's padded data ends (no pax or GNU
 // extension headers, no stray zero blocks), and the archive ends with its two
 // zero blocks — without them the bundle was cut, even on an entry boundary.
-
-const BLOCK = 512;
-const END_OF_ARCHIVE = 2 * BLOCK;
 
 export interface TarEntry {
   /** tar-stream's header; byteOffset is where the entry's data starts in the tar. */
@@ -66,19 +64,19 @@ export class TarReader {
   }
 
   private checkFraming(header: Header & { byteOffset?: number }): void {
-    const start = (header.byteOffset ?? 0) - BLOCK;
+    const start = (header.byteOffset ?? 0) - TAR_BLOCK;
     if (start !== this.nextHeader) {
       throw new IntegrityError(
         `bundle ${this.sourceName} has ${start - this.nextHeader} bytes of extra tar blocks before entry ${quoteEntryName(header.name)} (a pax or GNU extension header, or zero blocks): a ferry bundle has none`,
         { code: ErrorCode.bundleInvalid, subject: header.name },
       );
     }
-    this.nextHeader = start + BLOCK + Math.ceil((header.size ?? 0) / BLOCK) * BLOCK;
+    this.nextHeader = start + TAR_BLOCK + paddedSize(header.size ?? 0);
   }
 
   /** At the end of the tar: the two zero blocks must be there (more zero blocks are padding, as tar allows). */
   private checkEnd(): void {
-    if (this.fed - this.nextHeader >= END_OF_ARCHIVE) return;
+    if (this.fed - this.nextHeader >= END_OF_ARCHIVE_BYTES) return;
     const after = this.last ?? this.current;
     throw new IntegrityError(`bundle ${this.sourceName} is truncated: it ends ${after ? `after entry ${quoteEntryName(after)}` : 'before its first entry'} without the two end-of-archive blocks`, {
       code: ErrorCode.bundleInvalid,

@@ -21,4 +21,3 @@ export { DEFAULT_INGEST_TTL_MS, type CleanIngestsOptions, type CleanIngestsRepor
 export type { ImageUsage, RepositoryUsage, UsageReport } from './usage.js';
 export type { BlobProblem, CorruptBlob, StoreVerifyReport, VerifyOptions } from './verify.js';
 export type { IncompleteTag } from './verify-graph.js';
-export { isProcessAlive } from './process-alive.js';

@@ -6,7 +6,7 @@ import { ErrorCode, UsageError, isDigest } from '../core/index.js';
 import { isErrno, removeQuietly } from './durable-fs.js';
 import { IngestWriter, type IngestExpectation } from './ingest-writer.js';
 import type { IngestPaths } from './layout.js';
-import { isProcessAlive } from './process-alive.js';
+import { isProcessAlive } from '../core/process-alive.js';
 import { lockedError } from './ref-locks.js';
 import type { StoreContext } from './store-context.js';
 

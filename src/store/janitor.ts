@@ -2,7 +2,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isFerryError } from '../core/index.js';
 import type { Ingester, IngestStatus } from './ingester.js';
-import { isProcessAlive } from './process-alive.js';
+import { isProcessAlive } from '../core/process-alive.js';
 import type { StoreContext } from './store-context.js';
 
 /** Default age after which an untouched ingest is abandoned (distribution purgeuploads uses a week; we are tighter). */
