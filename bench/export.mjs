@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBundle, ferry, imageSpec, log, sizeOf, skopeo, workPath } from './lib/context.mjs';
 import { isMain, runStandalone } from './lib/standalone.mjs';
-import { fmtBytes, fmtSeconds, median, pairedRatio } from './lib/stats.mjs';
+import { fmtBytes, fmtSeconds, median, paired } from './lib/stats.mjs';
 import { row } from './lib/table.mjs';
 
 export const title = 'export registry → bundle';
@@ -61,10 +61,10 @@ export async function measure(ctx) {
       measure: `export ${ctx.refs.length} images (${fmtBytes(unique)} unique) registry → bundle, empty store`,
       ferry: fmtSeconds(fm),
       peer: `${fmtSeconds(sm)} skopeo dir:`,
-      ratio: pairedRatio(f, s),
+      ...paired(f, s),
       ratioOf: 'ferry/skopeo time',
       goal: '≤ 0.5',
-      pass: pairedRatio(f, s) <= 0.5,
+      pass: paired(f, s).ratio <= 0.5,
     }),
     row({
       measure: 'bundle bytes / unique bytes',

@@ -3,11 +3,15 @@
 // dir:… docker://…` of the same images (the dir: copies skopeo's export made),
 // once per tag in sequence, into another fresh registry. Registry start-up is
 // outside the timed region. After ferry's run every tag is checked to resolve
-// to the digest it had at the source.
+// to the digest it had at the source. The floor (lib/floor-push.mjs) pushes the
+// same dir: copies with ferry's concurrency and nothing else, into a third fresh
+// registry: ferry/floor is ferry's own share of the import.
+import { fileURLToPath } from 'node:url';
 import { ensureBundle, ensureSkopeoDirs, ferry, log, pathOf, skopeo } from './lib/context.mjs';
+import { runTimed } from './lib/run-timed.mjs';
 import { startRegistry } from './lib/registry.mjs';
 import { isMain, runStandalone } from './lib/standalone.mjs';
-import { fmtSeconds, median, pairedRatio } from './lib/stats.mjs';
+import { fmtSeconds, median, paired } from './lib/stats.mjs';
 import { row } from './lib/table.mjs';
 
 export const title = 'import bundle → registry';
@@ -56,11 +60,28 @@ async function skopeoImport(ctx, dirs) {
   }
 }
 
+const FLOOR_PUSH = fileURLToPath(new URL('./lib/floor-push.mjs', import.meta.url));
+/** ferry import's default --concurrency (src/core/limits.ts DEFAULT_CONCURRENCY). */
+const FERRY_CONCURRENCY = 4;
+
+async function floorImport(ctx, dirs, check) {
+  const target = await startRegistry({ workDir: ctx.work });
+  try {
+    const pairs = dirs.map(({ ref, dir }) => `${pathOf(ref)}=${dir}`);
+    const r = await runTimed(process.execPath, [FLOOR_PUSH, target.url, String(ctx.args.concurrency ?? FERRY_CONCURRENCY), ...pairs]);
+    if (check) await checkLanded(ctx, target);
+    return r;
+  } finally {
+    await target.stop();
+  }
+}
+
 export async function measure(ctx) {
   const { bundle } = await ensureBundle(ctx);
   const dirs = await ensureSkopeoDirs(ctx);
   const f = [];
   const s = [];
+  const fl = [];
   for (let run = 1; run <= ctx.runs; run++) {
     const fr = await ferryImport(ctx, bundle, run === 1);
     f.push(fr.wallMs);
@@ -68,18 +89,32 @@ export async function measure(ctx) {
     const sr = await skopeoImport(ctx, dirs);
     s.push(sr.wallMs);
     log(`  run ${run}: skopeo ${fmtSeconds(sr.wallMs)} (rss ${(sr.maxRssKb / 1024).toFixed(0)} MiB)`);
+    const lr = await floorImport(ctx, dirs, run === 1);
+    fl.push(lr.wallMs);
+    log(`  run ${run}: floor ${fmtSeconds(lr.wallMs)}`);
   }
   const fm = median(f);
   const sm = median(s);
+  const vsSkopeo = paired(f, s);
+  const vsFloor = paired(f, fl);
   return [
     row({
       measure: `import ${ctx.refs.length} images bundle → empty registry`,
       ferry: fmtSeconds(fm),
       peer: `${fmtSeconds(sm)} skopeo dir:`,
-      ratio: pairedRatio(f, s),
+      ...vsSkopeo,
       ratioOf: 'ferry/skopeo time',
       goal: '≤ 0.5',
-      pass: pairedRatio(f, s) <= 0.5,
+      pass: vsSkopeo.ratio <= 0.5,
+    }),
+    row({
+      measure: `import ${ctx.refs.length} images: ferry against the floor`,
+      ferry: fmtSeconds(fm),
+      peer: `${fmtSeconds(median(fl))} floor (streamed push, same concurrency, no checks)`,
+      ...vsFloor,
+      ratioOf: 'ferry/floor time',
+      goal: '≤ 1.15',
+      pass: vsFloor.ratio <= 1.15,
     }),
   ];
 }

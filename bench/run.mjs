@@ -14,11 +14,12 @@ import * as verifyM from './verify.mjs';
 import * as writeM from './write.mjs';
 import * as serveM from './serve.mjs';
 import * as deltaM from './delta.mjs';
+import * as startupM from './startup.mjs';
 import { createContext, log, parseArgs, REPO_ROOT } from './lib/context.mjs';
 import { hasGnuTime } from './lib/run-timed.mjs';
 import { formatTable } from './lib/table.mjs';
 
-const MEASURES = { export: exportM, import: importM, rss: rssM, verify: verifyM, write: writeM, serve: serveM, delta: deltaM };
+const MEASURES = { export: exportM, import: importM, rss: rssM, verify: verifyM, write: writeM, serve: serveM, delta: deltaM, startup: startupM };
 
 const USAGE = `usage: node bench/run.mjs [--quick] [--runs N] [--only ${Object.keys(MEASURES).join(',')}] [--concurrency N] [--profile]
   --quick        3 images (~34 MiB) and a 256 MiB big layer instead of 12 images (~300 MiB) and 2 GiB
@@ -67,7 +68,10 @@ async function main() {
     for (const name of names) {
       const m = MEASURES[name];
       log(`== ${m.title}`);
-      ctx.rows.push(...(await m.measure(ctx)));
+      const before = loadavg()[0].toFixed(1);
+      const rows = await m.measure(ctx);
+      const after = loadavg()[0].toFixed(1);
+      ctx.rows.push(...rows.map((r) => ({ ...r, load: `${before}→${after}` })));
     }
   } finally {
     await ctx.close();

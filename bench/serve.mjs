@@ -11,7 +11,7 @@ import { stop, track } from './lib/children.mjs';
 import { freePort, waitReady } from './lib/registry.mjs';
 import { runTimed } from './lib/run-timed.mjs';
 import { isMain, runStandalone } from './lib/standalone.mjs';
-import { fmtRate, median, pairedRatio } from './lib/stats.mjs';
+import { fmtRate, median, paired } from './lib/stats.mjs';
 import { row } from './lib/table.mjs';
 
 export const title = 'serve: 8 pullers, ferry serve vs docker-registry';
@@ -90,10 +90,10 @@ export async function measure(ctx) {
       measure: `serve, ${PULLERS} concurrent pullers (throughput)`,
       ferry: fmtRate(fm * 1000, 1000),
       peer: `${fmtRate(dm * 1000, 1000)} docker-registry`,
-      ratio: pairedRatio(f, d),
+      ...paired(f, d),
       ratioOf: 'ferry/registry throughput',
       goal: '≥ 1.0',
-      pass: pairedRatio(f, d) >= 1.0,
+      pass: paired(f, d).ratio >= 1.0,
     }),
   ];
 }

@@ -5,7 +5,7 @@
 import { ensureBundle, ferry, log, sizeOf } from './lib/context.mjs';
 import { runTimed } from './lib/run-timed.mjs';
 import { isMain, runStandalone } from './lib/standalone.mjs';
-import { fmtBytes, fmtRate, median, pairedRatio } from './lib/stats.mjs';
+import { fmtBytes, fmtRate, median, paired } from './lib/stats.mjs';
 import { row } from './lib/table.mjs';
 
 export const title = 'verify vs openssl dgst -sha256';
@@ -28,10 +28,10 @@ async function measureOne(ctx, bundle) {
     measure: `verify a ${fmtBytes(bytes)} bundle (throughput)`,
     ferry: fmtRate(bytes, fm),
     peer: `${fmtRate(bytes, om)} openssl`,
-    ratio: pairedRatio(o, f),
+    ...paired(o, f),
     ratioOf: 'ferry/openssl throughput',
     goal: '≥ 0.8',
-    pass: pairedRatio(o, f) >= 0.8,
+    pass: paired(o, f).ratio >= 0.8,
   });
 }
 

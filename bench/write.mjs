@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ensureBundle, log, REPO_ROOT, sizeOf, workPath } from './lib/context.mjs';
 import { runTimed } from './lib/run-timed.mjs';
 import { isMain, runStandalone } from './lib/standalone.mjs';
-import { fmtRate, median, pairedRatio } from './lib/stats.mjs';
+import { fmtRate, median, paired } from './lib/stats.mjs';
 import { row } from './lib/table.mjs';
 
 export const title = 'bundle write from the store vs cp + sync';
@@ -45,16 +45,16 @@ export async function measure(ctx) {
       measure: 'bundle write from a warm store (throughput)',
       ferry: fmtRate(bytes, fm),
       peer: `${fmtRate(bytes, cm)} cp+sync`,
-      ratio: pairedRatio(c, f),
+      ...paired(c, f),
       ratioOf: 'ferry/cp throughput',
       goal: '≥ 0.8',
-      pass: pairedRatio(c, f) >= 0.8,
+      pass: paired(c, f).ratio >= 0.8,
     }),
     row({
       measure: 'bundle write from a warm store vs a user-space copy (throughput)',
       ferry: fmtRate(bytes, fm),
       peer: `${fmtRate(bytes, dm)} dd bs=1M conv=fsync`,
-      ratio: pairedRatio(d, f),
+      ...paired(d, f),
       ratioOf: 'ferry/dd throughput',
       goal: '(context)',
     }),

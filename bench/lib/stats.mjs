@@ -31,10 +31,11 @@ export function fmtRatio(r) {
 }
 
 /**
- * The median of per-run ratios a[i]/b[i]: each run's ferry and peer figures are
+ * The median of per-run ratios a[i]/b[i] (each run's ferry and peer figures are
  * taken back to back, so their ratio cancels most of the drift in load that
- * separate medians would keep.
+ * separate medians would keep), and how stable it is: the min and max of them.
  */
-export function pairedRatio(a, b) {
-  return median(a.map((x, i) => x / b[i]));
+export function paired(a, b) {
+  const each = a.map((x, i) => x / b[i]).filter((x) => Number.isFinite(x));
+  return { ratio: median(each), spread: each.length ? [Math.min(...each), Math.max(...each)] : undefined };
 }

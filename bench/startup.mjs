@@ -1,0 +1,68 @@
+// Start-up: what ferry costs before a command does its work. `ferry --version`,
+// `ferry inspect` of the set's bundle (reads the head only) and `ferry verify`
+// of a one-image bundle, each against `node -e 0` run back to back with it.
+// Each figure is the best of REPEATS tries inside a run (start-up noise is
+// one-sided: a busy core only adds), and the row is the paired difference
+// ferry − node in milliseconds, the median over --runs (min–max beside it).
+import { ensureBundle, ferry, imageSpec, log, workPath } from './lib/context.mjs';
+import { runTimed } from './lib/run-timed.mjs';
+import { isMain, runStandalone } from './lib/standalone.mjs';
+import { median } from './lib/stats.mjs';
+import { row } from './lib/table.mjs';
+
+export const title = 'start-up: ferry against node -e 0';
+
+const REPEATS = 5;
+
+async function best(run) {
+  let min = Infinity;
+  for (let i = 0; i < REPEATS; i++) min = Math.min(min, (await run()).wallMs);
+  return min;
+}
+
+async function smallBundle(ctx) {
+  if (ctx.artefacts.smallBundle) return ctx.artefacts.smallBundle;
+  const bundle = workPath(ctx, 'one-image.tar');
+  log('  (preparing a one-image bundle, untimed)');
+  await ferry(ctx, ['export', ...(await imageSpec(ctx, ctx.refs.slice(0, 1))), '-o', bundle, '--plain-http', '--store', workPath(ctx, 'store')]);
+  ctx.artefacts.smallBundle = bundle;
+  return bundle;
+}
+
+export async function measure(ctx) {
+  const { bundle } = await ensureBundle(ctx);
+  const small = await smallBundle(ctx);
+  const commands = [
+    ['ferry --version', ['--version']],
+    ['ferry inspect (the set\'s bundle)', ['inspect', bundle]],
+    ['ferry verify (one-image bundle)', ['verify', small]],
+  ];
+  const rows = [];
+  for (const [name, args] of commands) {
+    const above = [];
+    const nodes = [];
+    for (let run = 1; run <= ctx.runs; run++) {
+      const node = await best(() => runTimed(process.execPath, ['-e', '0']));
+      const f = await best(() => ferry(ctx, args));
+      nodes.push(node);
+      above.push(f - node);
+      log(`  run ${run}: ${name} ${f.toFixed(0)} ms, node -e 0 ${node.toFixed(0)} ms`);
+    }
+    const m = median(above);
+    rows.push(
+      row({
+        measure: `start-up: ${name}`,
+        ferry: `+${m.toFixed(0)} ms`,
+        peer: `${median(nodes).toFixed(0)} ms node -e 0`,
+        ratio: m,
+        spread: [Math.min(...above), Math.max(...above)],
+        ratioOf: 'ms above node',
+        goal: '≤ 40 ms',
+        pass: m <= 40,
+      }),
+    );
+  }
+  return rows;
+}
+
+if (isMain(import.meta.url)) await runStandalone([{ title, measure }]);
