@@ -21,4 +21,13 @@ describe('command loading', () => {
     expect(await names(['exprot'])).toEqual(all);
     expect(await names([])).toEqual(all);
   });
+
+  it('loads no command for a bare --version, and it still prints the version', async () => {
+    expect(await names(['--version'])).toEqual([]);
+    expect((await names(['--version', '--help'])).length).toBe(17);
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+    expect(execFileSync(process.execPath, ['bin/ferry.js', '--version'], { encoding: 'utf8' }).trim()).toBe(version);
+  });
 });
