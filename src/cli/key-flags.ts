@@ -1,4 +1,4 @@
-import { readPublicKeyFiles } from '../bundle/key-files.js';
+import { readPublicKeyFiles } from '../bundle/index.js';
 import type { Output } from './output.js';
 
 // `--key` on verify, inspect, import and k8s: the trusted public keys. A private

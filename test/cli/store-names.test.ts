@@ -30,7 +30,7 @@ describe.skipIf(!rigContext().available)('store names round-trip', () => {
     const app = rig.images.images.appA;
     const exported = ['--store', work.path('store')];
     expectOk(await ferry(['export', `${rig.source.host}/${app.reference}`, '-o', work.path('b.tar'), '--plain-http', ...exported]));
-    const listed = expectOk(await ferry(['store', 'ls', '--json', ...exported])).json as Array<{ repository: string; tag: string }>;
+    const listed = (expectOk(await ferry(['store', 'ls', '--json', ...exported])).json as { images: Array<{ repository: string; tag: string }> }).images;
     const names = listed.map((r) => `${r.repository}:${r.tag}`);
     expect(names).toContain(`${rig.source.host.replace(':', '_')}/${app.reference}`);
 
@@ -43,7 +43,7 @@ describe.skipIf(!rigContext().available)('store names round-trip', () => {
     for (const name of [...names, ...printed, `${rig.source.host}/${app.reference}`]) {
       const r = await ferry(['store', 'ls', name, '--json', ...exported]);
       expect(r.code, `${name}: ${r.stderr}`).toBe(0);
-      expect((r.json as unknown[]).length).toBe(1);
+      expect((r.json as { images: unknown[] }).images.length).toBe(1);
     }
     for (const name of printed) expectOk(await ferry(['store', 'ls', name, ...imported]));
     const storeName = `${rig.source.host.replace(':', '_')}/${app.reference}`;
