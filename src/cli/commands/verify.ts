@@ -34,7 +34,7 @@ export const verifyCommand = defineCommand({
   describe: 'check a bundle completely (signature, every digest and size, every volume) without importing it',
   builder: (y) =>
     y
-      .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000); with --present or --volume, any volume or NAME.volumes.json' })
       .option('key', { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the signature must verify with it (repeat for several trusted keys)' })
       .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle' })
       .option('present', { type: 'boolean', default: false, describe: 'split bundle: check the volumes in this folder against the signed volume list, and name those not checked' })
