@@ -60,6 +60,9 @@ describe.skipIf(!rigContext().available)('verify the one stick in hand (split bu
     const line = expectRefusal(result, 5, ...missing);
     expect(line).toContain(`are missing (1 of ${volumes.length} in ${dir}: usb.tar.001)`);
     expect(result.stderr).toMatch(/hint: .*--present \(or --volume N\)/);
+    const json = await ferry(['verify', join(dir, 'usb.tar.001'), '--key', key(), '--json']);
+    expect(json.code).toBe(5);
+    expect((json.json as { error: { details: unknown } }).error.details).toEqual({ missing, present: ['usb.tar.001'] });
   });
 
   it('each stick alone passes with --present, naming the volumes not checked', async () => {
@@ -118,6 +121,9 @@ describe.skipIf(!rigContext().available)('verify the one stick in hand (split bu
     rmSync(join(dir, SIG));
     expectRefusal(await ferry(['verify', join(dir, 'usb.tar.001'), '--key', key(), '--present']), 5, `${SIG} is missing`);
     const signed = stick('wrong-key', 1);
+    // Without --key the stick is still checked against its list, and the output says what that proves.
+    const unkeyed = expectOk(await ferry(['verify', join(signed, 'usb.tar.001'), '--present']));
+    expect(unkeyed.stdout).toMatch(/signature of the volume list: unchecked .*no --key given/);
     expectRefusal(await ferry(['verify', join(signed, 'usb.tar.001'), '--key', work.path('other.pub'), '--present']), 5, 'not by the given key');
   });
 

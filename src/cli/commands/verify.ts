@@ -14,6 +14,12 @@ function fullText(report: VerifyReport): string {
   ].join('\n');
 }
 
+// Without a verified list, a volume matching it proves only that it matches the list beside it.
+const UNPROVEN: Partial<Record<InHandReport['signature'], string>> = {
+  none: ': the list is unsigned, so the volumes are checked against it, not against the sender',
+  unchecked: ': no --key given, so the volumes are checked against the list, not against the sender',
+};
+
 /** `OK for the 1 of 5 volumes checked; not checked: a, b (absent); c (not asked)` and a line per checked volume. */
 function inHandText(report: InHandReport): string {
   const { list } = report.volumes;
@@ -23,7 +29,7 @@ function inHandText(report: InHandReport): string {
   const notChecked = [...(absent.length ? [`${absent.join(', ')} (absent)`] : []), ...(skipped.length ? [`${skipped.join(', ')} (not asked)`] : [])].join('; ');
   return [
     `${report.source}: OK for the ${report.checked} of ${list.length} volumes checked; not checked: ${notChecked}`,
-    `  signature of the volume list: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
+    `  signature of the volume list: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}${UNPROVEN[report.signature] ?? ''}`,
     ...list.filter((v) => v.status === 'checked').map((v) => `  ${v.name}: ${formatBytes(v.size)}, size and sha256 as the volume list says`),
     `  the images are verified only with every volume in one folder: ferry verify FOLDER/${list[0]?.name}`,
   ].join('\n');
