@@ -48,13 +48,14 @@ function selectVolumes(volumes: readonly VolumeInfo[], asked: readonly string[])
 }
 
 export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}): Promise<VerifyOutcome> {
-  const set = await openVolumeSet(path, opts);
+  const { only: asked, ...trust } = opts;
+  const set = await openVolumeSet(path, trust);
   if (!set) {
-    if (opts.only) throw new UsageError(`--volume is for a split bundle; ${path} is one file`, { hint: `ferry verify ${path} checks it whole` });
-    return verifyBundle(path, opts);
+    if (asked) throw new UsageError(`--volume is for a split bundle; ${path} is one file`, { hint: `ferry verify ${path} checks it whole` });
+    return verifyBundle(path, trust);
   }
   const { volumes } = set.sidecar;
-  const only = opts.only ? selectVolumes(volumes, opts.only) : undefined;
+  const only = asked ? selectVolumes(volumes, asked) : undefined;
   const present = await Promise.all(volumes.map((v) => isPresent(set.dir, v)));
   const here = volumes.filter((_, i) => present[i]).map((v) => v.name);
   for (const i of only ?? []) {
@@ -68,7 +69,7 @@ export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}
     throw new NotFoundError(`no volume of ${set.sidecarPath} is in ${set.dir}: nothing to check`, { hint: `copy the volumes (${volumes[0]?.name} …) beside the volume list` });
   }
   // Every volume in hand and asked for: the full verify reads them all anyway (and the content too).
-  if (present.every(Boolean) && (!only || only.size === volumes.length)) return verifyBundle(path, opts);
+  if (present.every(Boolean) && (!only || only.size === volumes.length)) return verifyBundle(path, trust);
 
   const list = await checkVolumesInFolder(set.dir, volumes, only);
   const failed = list.filter((v) => v.status === 'failed');

@@ -96,6 +96,8 @@ describe.skipIf(!rigContext().available)('verify the one stick in hand (split bu
 
     expectRefusal(await ferry(['verify', join(dir, LIST), '--key', key(), '--volume', '2']), 4, 'volume usb.tar.002 is not in', 'here: usb.tar.000, usb.tar.001');
     expectRefusal(await ferry(['verify', join(dir, LIST), '--key', key(), '--volume', '99']), 2, '--volume 99');
+    const bare = stick('list-only');
+    expectRefusal(await ferry(['verify', join(bare, LIST), '--key', key(), '--present']), 4, 'nothing to check');
   });
 
   it('a damaged volume on the stick fails (exit 5) naming it: changed bytes, or cut short', async () => {
