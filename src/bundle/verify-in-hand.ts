@@ -77,7 +77,7 @@ export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}
     throw new IntegrityError(failed.map((v) => `volume ${v.name} ${v.problem}`).join('\n'), {
       code: ErrorCode.bundleInvalid,
       subject: failed[0]?.name,
-      hint: failed.length === 1 ? `copy ${failed[0]?.name} again from its source, or re-make it: ferry export … --only-volume N` : 'copy those volumes again, or re-make each: ferry export … --only-volume N',
+      hint: failed.length === 1 ? `copy ${failed[0]?.name} again, or re-make it on the connected side: the same ferry export with --only-volume ${list.indexOf(failed[0] as VolumeStatus)}` : 'copy those volumes again, or re-make each on the connected side: the same ferry export with --only-volume N',
       details: { complete: false, volumes: list },
     });
   }
