@@ -148,15 +148,21 @@ export interface SourceOptions extends TrustOptions {
   checkVolumes?: boolean;
 }
 
+/** The volume set a path names (NAME, NAME.NNN or NAME.volumes.json), its list's signature checked; undefined for a single-file bundle. */
+export async function openVolumeSet(path: string, trust: TrustOptions): Promise<VolumeSet | undefined> {
+  const sidecar = await sidecarFor(path);
+  if (!sidecar) return undefined;
+  return loadVolumeSet(sidecar, trust).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`volume list ${sidecar} not found`);
+    throw err;
+  });
+}
+
 export async function openBundleSource(input: BundleInput, opts: SourceOptions = {}): Promise<BundleSource> {
   if (typeof input !== 'string') return new StreamSource(input.stream, input.name ?? 'bundle stream');
   if (input.length === 0) throw new UsageError('no bundle path given');
-  const sidecar = await sidecarFor(input);
-  if (sidecar) {
-    const set = await loadVolumeSet(sidecar, opts).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`volume list ${sidecar} not found`);
-      throw err;
-    });
+  const set = await openVolumeSet(input, opts);
+  if (set) {
     if (opts.checkVolumes ?? true) await checkVolumeFiles(set);
     return new VolumeSource(set);
   }

@@ -6,7 +6,7 @@ import { locateBlobs, toolRanges } from './blob-ranges.js';
 import { RangePool } from './range-pool.js';
 import { openBundle, type Bundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
-import type { VolumeInfo } from './volume-sidecar.js';
+import type { VolumeStatus } from './volume-check.js';
 
 // `ferry verify`: read every byte of a bundle (or every volume) through the
 // same reader import uses, and report what was proven. The first problem
@@ -14,6 +14,8 @@ import type { VolumeInfo } from './volume-sidecar.js';
 
 export interface VerifyReport {
   source: string;
+  /** Every byte of the bundle was read and proven (a check of the volumes in hand alone is not: verify-in-hand.ts). */
+  complete: true;
   id: string;
   created: string;
   signature: SignatureState;
@@ -28,7 +30,7 @@ export interface VerifyReport {
   bytesRead: number;
   /** The ferry releases the bundle carries (ferry/tool/…), each verified against bundle.json. */
   releases: Array<{ entry: string; digest: string; size: number }>;
-  volumes?: { list: VolumeInfo[]; signature: SignatureState };
+  volumes?: { list: VolumeStatus[]; signature: SignatureState };
 }
 
 const discard = () =>
@@ -89,6 +91,7 @@ async function byRanges(path: string, bundle: Bundle, pool: RangePool): Promise<
 function report(bundle: Bundle, { blobs, blobBytes, bytesRead }: Read): VerifyReport {
   const report: VerifyReport = {
     source: bundle.source,
+    complete: true,
     id: bundle.bundleJson.id,
     created: bundle.bundleJson.created,
     signature: bundle.signature,
@@ -100,6 +103,6 @@ function report(bundle: Bundle, { blobs, blobBytes, bytesRead }: Read): VerifyRe
     bytesRead,
     releases: (bundle.bundleJson.releases ?? []).map((r) => ({ entry: r.entry, digest: r.digest, size: r.size })),
   };
-  if (bundle.volumes) report.volumes = { list: bundle.volumes.sidecar.volumes, signature: bundle.volumes.signature };
+  if (bundle.volumes) report.volumes = { list: bundle.volumes.sidecar.volumes.map((v) => ({ ...v, status: 'checked' as const })), signature: bundle.volumes.signature };
   return report;
 }

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
 import { MAX_METADATA_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
+import { isPresent, shaProblem, volumeError } from './volume-check.js';
 import { checkSignature, type SignatureState, type TrustOptions } from './signature-check.js';
 import { baseNameOfSidecar, parseSidecar, type VolumeInfo, type VolumeSidecar } from './volume-sidecar.js';
 
@@ -24,10 +25,6 @@ export interface VolumeSet {
   signature: SignatureState;
 }
 
-function volumeError(v: VolumeInfo, what: string): IntegrityError {
-  return new IntegrityError(`volume ${v.name} ${what}`, { code: ErrorCode.bundleInvalid, subject: v.name });
-}
-
 export async function loadVolumeSet(sidecarPath: string, trust: TrustOptions): Promise<VolumeSet> {
   const name = basename(sidecarPath);
   const bytes = await readCapped(createReadStream(sidecarPath), MAX_METADATA_BYTES, name);
@@ -44,14 +41,13 @@ export async function loadVolumeSet(sidecarPath: string, trust: TrustOptions): P
 
 /** Every listed volume present with its listed size, and no unlisted NAME.NNN beside them. */
 export async function checkVolumeFiles(set: VolumeSet): Promise<void> {
-  for (const v of set.sidecar.volumes) {
-    let size: number;
-    try {
-      size = (await stat(join(set.dir, v.name))).size;
-    } catch {
-      throw volumeError(v, 'is missing');
-    }
-    if (size !== v.size) throw volumeError(v, `is damaged: ${size} bytes, ${set.sidecar.volumes.length > 1 ? 'the volume list says' : 'expected'} ${v.size}`);
+  const { volumes } = set.sidecar;
+  const present = new Set<string>();
+  for (const v of volumes) if (await isPresent(set.dir, v)) present.add(v.name);
+  if (present.size < volumes.length) throw missingVolumes(set, present);
+  for (const v of volumes) {
+    const size = (await stat(join(set.dir, v.name))).size;
+    if (size !== v.size) throw volumeError(v, `is damaged: ${size} bytes, ${volumes.length > 1 ? 'the volume list says' : 'expected'} ${v.size}`);
   }
   const base = baseNameOfSidecar(set.sidecarPath);
   const listed = new Set(set.sidecar.volumes.map((v) => v.name));
@@ -60,6 +56,21 @@ export async function checkVolumeFiles(set: VolumeSet): Promise<void> {
       throw new IntegrityError(`volume ${name} is not listed in ${basename(set.sidecarPath)}`, { code: ErrorCode.bundleInvalid, subject: name });
     }
   }
+}
+
+/** Names every missing volume, and how to check the ones in hand. */
+function missingVolumes(set: VolumeSet, present: ReadonlySet<string>): IntegrityError {
+  const { volumes } = set.sidecar;
+  const missing = volumes.filter((v) => !present.has(v.name)).map((v) => v.name);
+  const here = volumes.filter((v) => present.has(v.name)).map((v) => v.name);
+  const what = missing.length === 1 ? `volume ${missing[0]} is missing` : `volumes ${missing.join(', ')} are missing`;
+  const found = here.length === 0 ? `none of the ${volumes.length} is in ${set.dir}` : `${here.length} of ${volumes.length} in ${set.dir}: ${here.join(', ')}`;
+  return new IntegrityError(`${what} (${found})`, {
+    code: ErrorCode.bundleInvalid,
+    subject: missing[0] as string,
+    hint: `to check only the volumes in hand: ferry verify ${set.sidecarPath} --present (or --volume N); verifying or importing the bundle needs all ${volumes.length} in one folder`,
+    details: { missing, present: here },
+  });
 }
 
 interface Cursor {
@@ -86,7 +97,12 @@ export class JoinedVolumes {
     const { volumes } = this.set.sidecar;
     for (const [index, v] of volumes.entries()) {
       const handle = await open(join(this.set.dir, v.name), 'r').catch(() => {
-        throw volumeError(v, 'is missing');
+        // Only inspect reads without checking every volume first: it needs the head, in volume 000.
+        throw new IntegrityError(`volume ${v.name} is missing${index === 0 ? ": it holds the bundle's head" : ''}`, {
+          code: ErrorCode.bundleInvalid,
+          subject: v.name,
+          hint: `to check the volumes in ${this.set.dir} alone: ferry verify ${this.set.sidecarPath} --present`,
+        });
       });
       const cursor: Cursor = { index, offset: 0, hash: createHash('sha256'), finished: false };
       this.cursor = cursor;
@@ -115,11 +131,8 @@ export class JoinedVolumes {
   /** The error for volume `index` hashing to `actual`, naming a swapped volume when that is what happened. */
   private mismatch(index: number, actual: string): IntegrityError | undefined {
     const { volumes } = this.set.sidecar;
-    const v = volumes[index] as VolumeInfo;
-    if (actual === v.sha256) return undefined;
-    const other = volumes.find((o) => o.sha256 === actual);
-    if (other) return volumeError(v, `holds the bytes of ${other.name}: volumes out of order`);
-    return volumeError(v, 'is damaged: sha256 mismatch');
+    const problem = shaProblem(volumes, index, actual);
+    return problem ? volumeError(volumes[index] as VolumeInfo, problem) : undefined;
   }
 
   /**

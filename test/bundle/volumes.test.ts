@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, inspectBundle, openBundle, parseSplitSize, verifyBundle, writeBundle, type WriteBundleResult } from '../../src/bundle/index.js';
+import { generateKeyPair, inspectBundle, openBundle, parseSplitSize, verifyBundle, verifyVolumesInHand, writeBundle, type WriteBundleResult } from '../../src/bundle/index.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { runOk } from '../rig/peers.js';
 import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, tempDir, testImages } from './fixtures.js';
@@ -192,5 +192,41 @@ describe('reading volumes', () => {
     const files = await readdir(join(work.dir, 'split'));
     expect(files.filter((f) => f.includes('partial'))).toEqual([]);
     expect((await stat(join(work.dir, 'split', 'app.000'))).size).toBe(SPLIT);
+  });
+});
+
+describe('the volumes in hand (verify --present / --volume)', () => {
+  it('a refusal for missing volumes names every one of them, and which are there', async () => {
+    const base = await copySet('several-missing');
+    const names = (split.volumes ?? []).map((v) => v.name);
+    const gone = [names[0], names[2], names[3]] as string[];
+    for (const n of gone) await rm(join(base, '..', n));
+    const err = await expectIntegrity(verifyBundle(base), ErrorCode.bundleInvalid, `volumes ${gone.join(', ')} are missing`);
+    expect(err.hint).toContain('--present');
+    expect(err.details).toEqual({ missing: gone, present: names.filter((n) => !gone.includes(n)) });
+  });
+
+  it('checks only the volumes there against the signed list; one holding another volume’s bytes fails, named', async () => {
+    const base = await copySet('in-hand');
+    const names = (split.volumes ?? []).map((v) => v.name);
+    for (const n of names.slice(2)) await rm(join(base, '..', n));
+    const report = await verifyVolumesInHand(`${base}.001`, { key: keys.publicKeyPem });
+    expect(report.complete).toBe(false);
+    expect(report.signature).toBe('verified');
+    expect(report.volumes?.list.map((v) => v.status)).toEqual(names.map((_, i) => (i < 2 ? 'checked' : 'absent')));
+
+    const only = await verifyVolumesInHand(base, { key: keys.publicKeyPem, only: ['0'] });
+    expect(only.volumes?.list.slice(0, 2).map((v) => v.status)).toEqual(['checked', 'skipped']);
+
+    await rm(`${base}.000`);
+    await copyFile(`${base}.001`, `${base}.000`);
+    const err = await expectIntegrity(verifyVolumesInHand(base, { key: keys.publicKeyPem }), ErrorCode.bundleInvalid, 'volume app.000 holds the bytes of app.001: volumes out of order');
+    expect((err.details?.volumes as { status: string }[]).slice(0, 2).map((v) => v.status)).toEqual(['failed', 'checked']);
+  });
+
+  it('with every volume there, it is the full verify', async () => {
+    const report = await verifyVolumesInHand(join(work.dir, 'split', 'app'), { key: keys.publicKeyPem });
+    expect(report.complete).toBe(true);
+    expect(report.complete && report.images).toBe(ALL_IMAGES.length);
   });
 });

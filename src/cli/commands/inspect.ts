@@ -1,6 +1,7 @@
 import { inspectBundle } from '../../bundle/index.js';
 import { defineCommand } from '../command.js';
 import { formatBytes, formatTable } from '../output.js';
+import { verificationKeys } from '../key-flags.js';
 
 /** `, needs GLIBC 2.34`: what the carried release's binaries need of the far side. */
 function requiresText(requires: Readonly<Record<string, string>>): string {
@@ -11,9 +12,13 @@ function requiresText(requires: Readonly<Record<string, string>>): string {
 export const inspectCommand = defineCommand({
   command: 'inspect <bundle>',
   describe: 'list the images, tags, platforms and sizes of a bundle (reads only its head)',
-  builder: (y) => y.positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' }),
+  builder: (y) =>
+    y
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
+      .option('key', { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the signature must verify with it before anything is shown (repeat for several trusted keys)' }),
   async run(args, { out }) {
-    const report = await inspectBundle(args.bundle);
+    const key = await verificationKeys(args.key, out);
+    const report = await inspectBundle(args.bundle, key ? { key } : {});
     out.listing(report, () =>
       [
         `${report.source}: ${report.format}, created ${report.created} by ${report.tool}, signature: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}`,
