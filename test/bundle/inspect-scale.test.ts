@@ -40,9 +40,9 @@ async function counted(n: number): Promise<Counts> {
   for (const name of ['all', 'get', 'iterate', 'run']) {
     const original = proto[name] as Method;
     originals.set(name, original);
-    proto[name] = function (this: { source: string }, ...args: unknown[]) {
+    proto[name] = function (this: unknown, ...args: unknown[]) {
       counts.statements += 1;
-      counts.sql.push(this.source);
+      counts.sql.push((this as { source: string }).source);
       const result = original.apply(this, args);
       if (name === 'all') counts.rows += (result as unknown[]).length;
       else if (name === 'get') counts.rows += 1;
