@@ -47,3 +47,16 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
   if (options.json) stdout.write(`${JSON.stringify({ ok: false, error: { code: 'ERR_INTERNAL', message, exitCode: ExitCode.internal } })}\n`);
   return ExitCode.internal;
 }
+
+/**
+ * A reader that went away (`ferry inspect B | head -1`) is a normal end, as for
+ * any CLI killed by SIGPIPE: exit 0 at once, no stack trace. Node ignores
+ * SIGPIPE and reports EPIPE as an 'error' event instead, which uncaught would
+ * crash with a stack. Any other stdout error is still thrown.
+ */
+export function endOnClosedStdout(stdout: NodeJS.WritableStream = process.stdout, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    exit(ExitCode.ok);
+  });
+}

@@ -4,7 +4,7 @@ import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { ExitCode, InterruptedError, UsageError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
 import { commandsFor } from './commands/index.js';
-import { reportError } from './error-boundary.js';
+import { endOnClosedStdout, reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
 
 /** yargs calls middleware with the instance of the running command (types say otherwise). */
@@ -102,6 +102,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export function main(argv: string[]): void {
+  endOnClosedStdout();
   let settled = false;
   // Never a silent exit 0: if the event loop empties while the command is still
   // waiting on something that can no longer happen, that is a bug, said as one.
