@@ -91,7 +91,7 @@ function repositories(options: ImportOptions): (key: string) => Repository {
         repo = options.store.repository(name);
       } else {
         if (!options.registries) throw new Error('import to a registry needs a registry pool');
-        repo = options.registries.client(registry).repository(name);
+        repo = options.registries.client(registry).repository(name, { push: true });
       }
       cache.set(key, repo);
     }
