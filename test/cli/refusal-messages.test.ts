@@ -78,7 +78,7 @@ describe.skipIf(!rigContext().available)('refusal messages', () => {
       expect(expectRefused(rm, `user ${basic.username} was refused by ${basic.host}`, 'acme/app')).toMatch(WRONG);
     });
 
-    it('--json keeps the raw request line in the error details', async () => {
+    it('--json and --debug keep the raw request line in the error details', async () => {
       const r = await run(['ls', `${basic.host}/acme/app`, ...wrong(), '--json']);
       expect(r.code).toBe(3);
       const doc = r.json as { error: { code: string; message: string; details: { request: string; who: string; registry: string } } };
@@ -86,6 +86,9 @@ describe.skipIf(!rigContext().available)('refusal messages', () => {
       expect(doc.error.details).toMatchObject({ who: `user ${basic.username}`, registry: basic.host, repository: 'acme/app', action: 'pull' });
       expect(doc.error.details.request).toMatch(new RegExp(`^GET http://${basic.host.replace(/\./g, '\\.')}/v2/acme/app/tags/list.*: 401`));
       expect(doc.error.message).not.toContain('http://');
+      // --debug shows it under the line.
+      const debug = await run(['ls', `${basic.host}/acme/app`, ...wrong(), '--debug']);
+      expect(debug.stderr).toMatch(new RegExp(`^  details: .*"request":"GET http://${basic.host.replace(/\./g, '\\.')}/v2/acme/app/tags/list`, 'm'));
     });
   });
 
