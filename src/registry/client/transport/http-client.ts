@@ -118,7 +118,7 @@ export class HttpClient {
       }
       outage.answered(since);
       if (spec.ok.includes(res.status)) return res;
-      const err = await this.failure(spec.method, url, res, spec.scopes);
+      const err = await this.failure(spec.method, url, res, spec.scopes, spec.noAuth === true);
       if (!canRetry || !isTransientStatus(res.status)) throw err;
       // Retried here to the end of the budget: no outer level retries it again.
       if (attempt > retry.policy.retries) throw giveUp(err);
@@ -136,9 +136,9 @@ export class HttpClient {
     return outage;
   }
 
-  private async failure(method: HttpMethod, url: URL, res: HttpResponse, scopes: readonly Scope[]): Promise<FerryError> {
+  private async failure(method: HttpMethod, url: URL, res: HttpResponse, scopes: readonly Scope[], tokenRequest: boolean): Promise<FerryError> {
     const err = await responseError(method, url, res);
-    const reason = await this.refusalReason(err, res);
+    const reason = await this.refusalReason(err, res, tokenRequest);
     if (!reason) return err;
     // One line naming who, where, what and what to check (refusals.ts); the raw
     // request line goes to details (--json, --debug).
@@ -155,13 +155,20 @@ export class HttpClient {
     return keepRegistryDetails(err, refused);
   }
 
-  private async refusalReason(err: FerryError, res: HttpResponse): Promise<RefusalReason | undefined> {
+  private async refusalReason(err: FerryError, res: HttpResponse, tokenRequest: boolean): Promise<RefusalReason | undefined> {
     // A token granted without what this request needs (RFC 6750): the credentials are fine, the rights are not.
     const scopeShort = res.status === 401 && /error="?insufficient_scope/i.test(headerOf(res.headers, 'www-authenticate') ?? '');
     const role = isRoleRefusal(err) || scopeShort;
     if (!role && !(res.status === 401 && err.code === ErrorCode.unauthorized)) return undefined;
-    if ((await this.auth.describe()) === 'anonymous') return 'anonymous';
-    return role ? 'role' : 'credentials';
+    const creds = await this.auth.credentials();
+    if (!creds) return 'anonymous';
+    if (role) return 'role';
+    // Bearer: the realm took these credentials (it issued the token this request
+    // carried, fetched afresh after the first 401), so the registry's 401 is about
+    // rights (ACR answers a missing AcrPush so). A registry token given as is may
+    // simply have expired.
+    if (!tokenRequest && this.auth.kind === 'bearer' && !creds.registryToken) return 'role';
+    return 'credentials';
   }
 
   private async once(spec: RequestSpec, url: URL, attempt: number, signal?: AbortSignal): Promise<HttpResponse> {
