@@ -33,6 +33,8 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
     if (err instanceof InterruptedError) stderr.write(`ferry: ${err.message}\n`);
     else for (const line of err.message.split('\n')) stderr.write(`ferry: error: ${line}\n`);
     if (err.hint) stderr.write(`  hint: ${err.hint}\n`);
+    // What the one line left out (the raw request of a refusal, every missing blob): --debug shows it.
+    if (options.debug && err.details) stderr.write(`  details: ${JSON.stringify(err.details)}\n`);
     if (options.debug && err.stack) stderr.write(`${err.stack}\n`);
     if (options.debug && err instanceof InterruptedError && err.cause instanceof Error && err.cause.stack) stderr.write(`caused while stopping: ${err.cause.stack}\n`);
     if (options.json) {

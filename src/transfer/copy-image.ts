@@ -9,6 +9,7 @@ import type { CopyReport } from './copy-report.js';
 import { withForeignLayerUrls } from './foreign-layer-source.js';
 import { overlaySource } from './overlay-source.js';
 import { selectPlatforms } from './platform-filter.js';
+import { explainNotFound } from './site/nearest-tags.js';
 
 // One image from a registry into any target (the store for export, another
 // registry for `ferry copy`): resolve, apply --platform honestly, fetch foreign
@@ -39,7 +40,9 @@ export async function copyImage(client: RegistryClient, reference: Reference, ta
   const { platforms, tags, onRoot, beforeCopy, ...graphOptions } = options;
   const remote = client.repository(reference.repository);
   const source = withForeignLayerUrls(remote, (url, offset, signal) => client.fetchUrl(url, { offset, ...(signal ? { signal } : {}) }));
-  const resolved = await remote.resolve(referenceTarget(reference), options.signal ? { signal: options.signal } : {});
+  // A typo'd tag or repository: say what the registry has instead (site/nearest-tags.ts).
+  const resolved = await remote.resolve(referenceTarget(reference), options.signal ? { signal: options.signal } : {})
+    .catch(async (e: unknown) => Promise.reject(await explainNotFound(client, reference, e, options.signal)));
   const selected = await selectPlatforms(source, resolved, platforms, formatReference(reference));
   onRoot?.(source, selected.descriptor, selected.written);
   await beforeCopy?.(source, selected.descriptor, selected.written, selected.rewrittenFrom);

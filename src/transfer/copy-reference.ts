@@ -41,7 +41,7 @@ export interface CopyReferenceReport {
 export async function copyReference(options: CopyReferenceOptions): Promise<CopyReferenceReport> {
   const { source: src, target: dst } = options;
   const target = options.registries.client(dst.registry);
-  const to = target.repository(dst.repository);
+  const to = target.repository(dst.repository, { push: true });
   const scheduler = new CopyScheduler(pLimit(options.concurrency ?? DEFAULT_CONCURRENCY));
   let signedBy: SignedBy | undefined;
   const copied = await copyImage(options.registries.client(src.registry), src, to, {

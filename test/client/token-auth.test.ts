@@ -99,7 +99,8 @@ describe.skipIf(!rigContext().available)('token auth', () => {
     const e = await bad.repository('tokens/x').resolve('1').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(AuthError);
     expect((e as AuthError).exitCode).toBe(ExitCode.auth);
-    expect((e as AuthError).message).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/token: 401/);
+    expect((e as AuthError).message).toMatch(/^identity token was refused by 127\.0\.0\.1:\d+: wrong user or password/);
+    expect((e as AuthError).details?.['request']).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/token: 401/);
 
     // Anonymous pull is granted, anonymous push is not: a clean 401 after one fresh token, no loop.
     const open = await startRegistry({ auth: 'token', tokenOptions: { anonymousPull: true } });
@@ -112,7 +113,7 @@ describe.skipIf(!rigContext().available)('token auth', () => {
       const bytes = blobOf('anonymous', 100);
       const denied = await anon.repository('tokens/anon').push(descOf(bytes), Readable.from([bytes])).catch((x: unknown) => x);
       expect(denied).toBeInstanceOf(AuthError);
-      expect((denied as AuthError).hint).toMatch(/no credentials found/);
+      expect((denied as AuthError).message).toMatch(/^anonymous access \(no credentials\) was refused by 127\.0\.0\.1:\d+ to push tokens\/anon: no credentials found/);
       expect(open.tokenServer?.stats().issued).toBeLessThanOrEqual(4);
     } finally {
       await open.stop();

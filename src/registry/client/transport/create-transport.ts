@@ -24,6 +24,7 @@ export function createTransport(opts: RegistryClientOptions, closed: AbortSignal
   const env = opts.env ?? process.env;
   const http = new HttpClient({
     base: registryBaseUrl(opts),
+    registry,
     agent,
     credentials: () =>
       resolveCredentials(registry, {
