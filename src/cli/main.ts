@@ -6,6 +6,8 @@ import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
 import { commandsFor } from './commands/index.js';
 import { reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
+import { unknownOptionError } from './flag-typos.js';
+import { buildWithHelp, commandList, GLOBAL_FLAG_KEYS, GLOBAL_GROUP, knownFlags, nameOf, topEpilogue, type Introspect } from './help-text.js';
 
 /** yargs calls middleware with the instance of the running command (types say otherwise). */
 function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array: string[] } }): void {
@@ -13,21 +15,63 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
   for (const [key, value] of Object.entries(argv)) if (key !== '_' && Array.isArray(value) && !arrays.has(key)) argv[key] = value.at(-1);
 }
 
+type OnRun = (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>;
+
+/** Registers `cmd` (and its subcommands) on `y`; top-level commands are hidden from yargs' flat list (help-text.ts groups them). */
+function register(y: Argv<GlobalArgs>, cmd: FerryCommand, onRun: OnRun, hidden: boolean): Argv<GlobalArgs> {
+  return y.command(
+    cmd.command,
+    (hidden ? false : cmd.describe) as string,
+    (inner) => {
+      let built = buildWithHelp(cmd, inner) as unknown as Argv<GlobalArgs>;
+      if (!cmd.subcommands) return built;
+      for (const sub of cmd.subcommands) built = register(built, sub, onRun, false);
+      return cmd.run ? built : built.demandCommand(1, `name one: ferry ${nameOf(cmd)} --help lists them`);
+    },
+    (args) => (cmd.run ? onRun(cmd, args as unknown as Record<string, unknown> & GlobalArgs) : undefined),
+  ) as unknown as Argv<GlobalArgs>;
+}
+
+/** The flags `cmd`'s builder declares (long names and aliases), read from a throwaway parser. */
+function flagsOf(cmd: FerryCommand): string[] {
+  return knownFlags(cmd.builder(yargs([]) as unknown as Argv<GlobalArgs>));
+}
+
+/** yargs' complaint as a usage error: an unknown flag says the nearest known one (or the sibling subcommand that takes it). */
+function usageErrorFor(message: string, argv: readonly string[], commands: readonly FerryCommand[], y: Argv<GlobalArgs> | undefined): UsageError {
+  const path = y ? (y as unknown as Introspect).getInternalMethods().getContext().commands : [];
+  let siblings = commands;
+  let parent: FerryCommand | undefined;
+  for (const name of path.slice(0, -1)) {
+    parent = siblings.find((c) => nameOf(c) === name);
+    siblings = parent?.subcommands ?? [];
+  }
+  const current = siblings.find((c) => nameOf(c) === path.at(-1));
+  const known = y ? knownFlags(y) : [];
+  const command = ['ferry', ...path].join(' ');
+  const elsewhere = (flag: string): string | undefined => {
+    if (!parent || !current) return undefined;
+    const owner = siblings.find((s) => s !== current && flagsOf(s).includes(flag));
+    return owner ? `ferry ${path.slice(0, -1).join(' ')} ${nameOf(owner)}` : undefined;
+  };
+  const recommended = /^Did you mean (.+)\?$/.exec(message);
+  if (recommended) return new UsageError(`unknown command '${argv.filter((w) => !w.startsWith('-'))[path.length] ?? ''}' (did you mean ${recommended[1]}?)`, { hint: `${command} --help lists the commands` });
+  return unknownOptionError(message, { argv, command, known, elsewhere }) ?? new UsageError(message, { hint: `${command} --help` });
+}
+
 /** Declares the whole command line; `docs/cli.md` is generated from this too. */
-export function buildParser(
-  argv: string[],
-  onRun: (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>,
-  commands: readonly FerryCommand[],
-): Argv<GlobalArgs> {
+export function buildParser(argv: string[], onRun: OnRun, commands: readonly FerryCommand[]): Argv<GlobalArgs> {
+  const width = process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120;
   let parser = yargs(argv)
     .scriptName('ferry')
-    .usage('ferry <command> [options]\n\nCarry container images across an air gap: export to a signed bundle, import into a registry, serve.')
+    .usage(`ferry <command> [options]\n\nCarry container images across an air gap: export to a signed bundle, import into a registry, serve.\n\n${commandList(commands, width)}`)
     .option('store', { type: 'string', describe: 'store directory (default $FERRY_STORE, else $XDG_DATA_HOME/ferry, else ~/.local/share/ferry)', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable result on stdout, nothing else there', global: true })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only errors', global: true })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars (--no-progress to turn off)', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'stack traces and debug log on stderr', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'stack traces, and a log of what ferry decides (plan, skips, mounts, retries), on stderr', global: true })
     .option('trace', { type: 'string', describe: 'record HTTP exchanges as JSON lines in FILE (credentials redacted)', global: true })
+    .group([...GLOBAL_FLAG_KEYS], GLOBAL_GROUP)
     .strict()
     // A single-valued flag given twice: the last one wins (as in most CLIs). Array
     // flags and variadic positionals still collect every value.
@@ -36,19 +80,14 @@ export function buildParser(
     .recommendCommands()
     .help()
     .version()
-    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120)
+    .epilogue(topEpilogue())
+    .wrap(width)
     // yargs' own complaints (unknown flag, missing argument) come as a message: usage errors.
+    // (yargs runs every command on this one instance, so at failure it holds the failing command's flags.)
     .fail((message, err) => {
-      throw err ?? new UsageError(message, { hint: 'ferry --help, or ferry COMMAND --help' });
+      throw err ?? usageErrorFor(message, argv, commands, parser);
     }) as unknown as Argv<GlobalArgs>;
-  for (const cmd of commands) {
-    parser = parser.command(
-      cmd.command,
-      cmd.describe,
-      (y) => cmd.builder(y),
-      (args) => onRun(cmd, args as unknown as Record<string, unknown> & GlobalArgs),
-    ) as unknown as Argv<GlobalArgs>;
-  }
+  for (const cmd of commands) parser = register(parser, cmd, onRun, true);
   return parser;
 }
 
@@ -88,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
   let code: number = ExitCode.ok;
   try {
     const onRun = async (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs): Promise<void> => {
-      code = (await cmd.run(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
+      code = (await cmd.run!(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
     };
     await buildParser(argv, onRun, await commandsFor(argv)).parseAsync();
     return code;
