@@ -34,11 +34,20 @@ export function buildWithHelp(cmd: FerryCommand, y: Argv<GlobalArgs>): Argv<unkn
   const takesRegistry = REGISTRY_FLAG_KEYS.every((k) => keys.includes(k));
   const own = keys.filter((k) => !takesRegistry || !registry.has(k));
   const reg = takesRegistry ? keys.filter((k) => registry.has(k)) : [];
-  let out = built.group(own, OWN_GROUP);
+  // yargs makes options global unless told: a parent's flags (serve's --addr) must not reach its subcommands.
+  let out = (built as unknown as { global(keys: string[], global: boolean): Argv<unknown> }).global([...own, ...reg], false).group(own, OWN_GROUP);
   if (reg.length > 0) out = out.group(reg, REGISTRY_GROUP);
-  for (const [line, what] of cmd.examples ?? []) out = out.example(line, what);
-  if (cmd.docs) out = out.epilogue(`Full documentation: ${cmd.docs}`);
-  return out;
+  const epilogue = [examplesText(cmd.examples ?? []), cmd.docs ? `Full documentation: ${cmd.docs}` : ''].filter(Boolean).join('\n\n');
+  return epilogue ? out.epilogue(epilogue) : out;
+}
+
+/**
+ * Examples as crane and kubectl print them, what it does above the command
+ * line: real command lines are too long for yargs' two-column .example().
+ */
+export function examplesText(examples: ReadonlyArray<readonly [string, string]>): string {
+  if (examples.length === 0) return '';
+  return ['Examples:', ...examples.flatMap(([line, what], i) => [...(i > 0 ? [''] : []), `  # ${what}`, `  ${line}`])].join('\n');
 }
 
 /** The top-level command list, by what the commands are for (yargs has one flat list). */
@@ -106,12 +115,23 @@ export function commandList(commands: readonly FerryCommand[], width: number): s
   const column = Math.max(...commands.map((c) => nameOf(c).length)) + 4;
   return groups
     .filter(([, cmds]) => cmds.length > 0)
-    .map(([title, cmds]) => [title, ...cmds.map((c) => `  ${nameOf(c).padEnd(column - 2)}${wrap(c.describe, Math.max(40, width - column), column)}`)].join('\n'))
+    .map(([title, cmds]) => [title, ...cmds.map((c) => `  ${nameOf(c).padEnd(column - 2)}${wrap(c.describe, Math.max(40, width - column - 1), column)}`)].join('\n'))
     .join('\n\n');
+}
+
+/** The width help is wrapped to: the terminal's, at most 120. */
+export function helpWidth(): number {
+  return process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120;
+}
+
+/** yargs' top-level help with the grouped command list put before the global options. */
+export function withCommandList(help: string, commands: readonly FerryCommand[], width = helpWidth()): string {
+  const at = help.indexOf(`\n${GLOBAL_GROUP}`);
+  const list = `${commandList(commands, width)}\n`;
+  return at < 0 ? `${help}\n\n${list}` : `${help.slice(0, at + 1)}${list}${help.slice(at)}`;
 }
 
 /** Examples for `ferry --help` (the epilogue: yargs puts .example() above the options). */
 export function topEpilogue(): string {
-  const column = Math.max(...TOP_EXAMPLES.map(([line]) => line.length)) + 4;
-  return ['Examples:', ...TOP_EXAMPLES.map(([line, what]) => `  ${line.padEnd(column - 2)}${what}`), '', 'ferry COMMAND --help shows a command in full; docs/cli.md is the reference of every command.'].join('\n');
+  return [examplesText(TOP_EXAMPLES), 'ferry COMMAND --help shows a command in full; docs/cli.md is the reference of every command.'].join('\n\n');
 }

@@ -3,11 +3,11 @@ import { debugLog } from './progress-debug.js';
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import { ExitCode, InterruptedError, UsageError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
-import { commandsFor } from './commands/index.js';
+import { commandNameIn, commandsFor } from './commands/index.js';
 import { reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
 import { unknownOptionError } from './flag-typos.js';
-import { buildWithHelp, commandList, GLOBAL_FLAG_KEYS, GLOBAL_GROUP, knownFlags, nameOf, topEpilogue, type Introspect } from './help-text.js';
+import { buildWithHelp, GLOBAL_FLAG_KEYS, helpWidth, withCommandList, GLOBAL_GROUP, knownFlags, nameOf, topEpilogue, type Introspect } from './help-text.js';
 
 /** yargs calls middleware with the instance of the running command (types say otherwise). */
 function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array: string[] } }): void {
@@ -61,10 +61,9 @@ function usageErrorFor(message: string, argv: readonly string[], commands: reado
 
 /** Declares the whole command line; `docs/cli.md` is generated from this too. */
 export function buildParser(argv: string[], onRun: OnRun, commands: readonly FerryCommand[]): Argv<GlobalArgs> {
-  const width = process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120;
   let parser = yargs(argv)
     .scriptName('ferry')
-    .usage(`ferry <command> [options]\n\nCarry container images across an air gap: export to a signed bundle, import into a registry, serve.\n\n${commandList(commands, width)}`)
+    .usage('ferry <command> [options]\n\nCarry container images across an air gap: export to a signed bundle, import into a registry, serve.')
     .option('store', { type: 'string', describe: 'store directory (default $FERRY_STORE, else $XDG_DATA_HOME/ferry, else ~/.local/share/ferry)', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable result on stdout, nothing else there', global: true })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only errors', global: true })
@@ -81,7 +80,7 @@ export function buildParser(argv: string[], onRun: OnRun, commands: readonly Fer
     .help()
     .version()
     .epilogue(topEpilogue())
-    .wrap(width)
+    .wrap(helpWidth())
     // yargs' own complaints (unknown flag, missing argument) come as a message: usage errors.
     // (yargs runs every command on this one instance, so at failure it holds the failing command's flags.)
     .fail((message, err) => {
@@ -129,7 +128,14 @@ export async function run(argv: string[]): Promise<number> {
     const onRun = async (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs): Promise<void> => {
       code = (await cmd.run!(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
     };
-    await buildParser(argv, onRun, await commandsFor(argv)).parseAsync();
+    const commands = await commandsFor(argv);
+    const parser = buildParser(argv, onRun, commands);
+    // `ferry --help`: yargs lists commands flat, ferry by what they are for (help-text.ts).
+    if (commandNameIn(argv) === undefined && argv.includes('--help')) {
+      process.stdout.write(`${withCommandList(await parser.getHelp(), commands)}\n`);
+      return code;
+    }
+    await parser.parseAsync();
     return code;
   } catch (err) {
     // Interrupted: whatever the unwinding threw (an AbortError, a cut stream) is the interruption's doing.
