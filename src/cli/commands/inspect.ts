@@ -11,6 +11,11 @@ function requiresText(requires: Readonly<Record<string, string>>): string {
 export const inspectCommand = defineCommand({
   command: 'inspect <bundle>',
   describe: 'list the images, tags, platforms and sizes of a bundle (reads only its head)',
+  examples: [
+    ['ferry inspect images.tar', 'the images, tags and platforms of a bundle'],
+    ['ferry inspect /media/usb/base.000 --json', 'the same as JSON, from the first volume'],
+  ],
+  docs: 'docs/bundle-format.md',
   builder: (y) => y.positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' }),
   async run(args, { out }) {
     const report = await inspectBundle(args.bundle);
