@@ -47,7 +47,8 @@ export function buildWithHelp(cmd: FerryCommand, y: Argv<GlobalArgs>): Argv<unkn
  */
 export function examplesText(examples: ReadonlyArray<readonly [string, string]>): string {
   if (examples.length === 0) return '';
-  return ['Examples:', ...examples.flatMap(([line, what], i) => [...(i > 0 ? [''] : []), `  # ${what}`, `  ${line}`])].join('\n');
+  const width = helpWidth() - 5;
+  return ['Examples:', ...examples.flatMap(([line, what], i) => [...(i > 0 ? [''] : []), `  # ${wrap(what, width, 0).replaceAll('\n', '\n  # ')}`, `  ${line}`])].join('\n');
 }
 
 /** The top-level command list, by what the commands are for (yargs has one flat list). */
@@ -60,7 +61,7 @@ const COMMAND_GROUPS: ReadonlyArray<readonly [string, readonly string[]]> = [
 ];
 const OTHER_GROUP = 'Other:';
 
-const TOP_EXAMPLES: ReadonlyArray<readonly [string, string]> = [
+export const TOP_EXAMPLES: ReadonlyArray<readonly [string, string]> = [
   ['ferry export nginx:1.25 --sign site.key -o nginx.tar', 'pull an image and write a signed bundle'],
   ['ferry verify nginx.tar --key site.pub', 'check the bundle on the far side before anything else'],
   ['ferry import nginx.tar --key site.pub --to registry.local:5000', 'push it into the site registry'],
@@ -106,15 +107,19 @@ function wrap(text: string, width: number, indent: number): string {
   return lines.join(`\n${' '.repeat(indent)}`);
 }
 
-/** `ferry --help`'s command list, grouped, one line (wrapped) per command. */
-export function commandList(commands: readonly FerryCommand[], width: number): string {
+/** The commands under their group titles (also docs/cli.md's index); commands no group names go under "Other:". */
+export function groupedCommands(commands: readonly FerryCommand[]): Array<[string, FerryCommand[]]> {
   const byName = new Map(commands.map((c) => [nameOf(c), c]));
   const listed = new Set(COMMAND_GROUPS.flatMap(([, names]) => names));
   const groups: Array<[string, FerryCommand[]]> = COMMAND_GROUPS.map(([title, names]) => [title, names.flatMap((n) => byName.get(n) ?? [])]);
   groups.push([OTHER_GROUP, commands.filter((c) => !listed.has(nameOf(c)))]);
+  return groups.filter(([, cmds]) => cmds.length > 0);
+}
+
+/** `ferry --help`'s command list, grouped, one line (wrapped) per command. */
+export function commandList(commands: readonly FerryCommand[], width: number): string {
   const column = Math.max(...commands.map((c) => nameOf(c).length)) + 4;
-  return groups
-    .filter(([, cmds]) => cmds.length > 0)
+  return groupedCommands(commands)
     .map(([title, cmds]) => [title, ...cmds.map((c) => `  ${nameOf(c).padEnd(column - 2)}${wrap(c.describe, Math.max(40, width - column - 1), column)}`)].join('\n'))
     .join('\n\n');
 }
