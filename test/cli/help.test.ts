@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Argv } from 'yargs';
+import type { GlobalArgs } from '../../src/cli/command.js';
+import { buildParser } from '../../src/cli/main.js';
+import { withRegistryFlags } from '../../src/cli/registry-flags.js';
 import { ferry } from '../helpers/ferry-cli.js';
 
 // What --help shows (issue 13, item 17): a command's own flags first, the
@@ -35,6 +39,17 @@ describe('ferry COMMAND --help', () => {
     expect(flagLine(text, registry)).toBeGreaterThan(registryGroup);
     expect(flagLine(text, registry)).toBeLessThan(globalGroup);
     for (const global of ['store', 'json', 'quiet', 'debug']) expect(flagLine(text, global)).toBeGreaterThan(globalGroup);
+  });
+
+  it('a flag a command adds after the shared ones, without a group, is still among its own', async () => {
+    const probe = {
+      command: 'probe',
+      describe: 'a command as another helper might add one',
+      builder: (y: Argv<GlobalArgs>) => withRegistryFlags(y).option('late-flag', { type: 'boolean', describe: 'added last' }),
+      run: async () => undefined,
+    };
+    const text = await buildParser(['probe'], async () => undefined, [probe as never]).exitProcess(false).getHelp();
+    expect(flagLine(text, 'late-flag')).toBeLessThan(text.indexOf('\nRegistry options:\n'));
   });
 
   it('a command without registry flags: own flags, then the global ones', async () => {
