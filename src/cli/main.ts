@@ -18,15 +18,16 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
 type OnRun = (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>;
 
 /** Registers `cmd` (and its subcommands) on `y`; top-level commands are hidden from yargs' flat list (help-text.ts groups them). */
-function register(y: Argv<GlobalArgs>, cmd: FerryCommand, onRun: OnRun, hidden: boolean): Argv<GlobalArgs> {
+function register(y: Argv<GlobalArgs>, cmd: FerryCommand, onRun: OnRun, parents: readonly string[] = []): Argv<GlobalArgs> {
+  const path = [...parents, nameOf(cmd)];
   return y.command(
     cmd.command,
-    (hidden ? false : cmd.describe) as string,
+    (parents.length === 0 ? false : cmd.describe) as string,
     (inner) => {
       let built = buildWithHelp(cmd, inner) as unknown as Argv<GlobalArgs>;
       if (!cmd.subcommands) return built;
-      for (const sub of cmd.subcommands) built = register(built, sub, onRun, false);
-      return cmd.run ? built : built.demandCommand(1, `name one: ferry ${nameOf(cmd)} --help lists them`);
+      for (const sub of cmd.subcommands) built = register(built, sub, onRun, path);
+      return cmd.run ? built : built.demandCommand(1, `ferry ${path.join(' ')} needs a subcommand: ${cmd.subcommands.map(nameOf).join(', ')}`);
     },
     (args) => (cmd.run ? onRun(cmd, args as unknown as Record<string, unknown> & GlobalArgs) : undefined),
   ) as unknown as Argv<GlobalArgs>;
@@ -56,7 +57,25 @@ function usageErrorFor(message: string, argv: readonly string[], commands: reado
   };
   const recommended = /^Did you mean (.+)\?$/.exec(message);
   if (recommended) return new UsageError(`unknown command '${argv.filter((w) => !w.startsWith('-'))[path.length] ?? ''}' (did you mean ${recommended[1]}?)`, { hint: `${command} --help lists the commands` });
-  return unknownOptionError(message, { argv, command, known, elsewhere }) ?? new UsageError(message, { hint: `${command} --help` });
+  return unknownOptionError(message, { argv, command, known, elsewhere }) ?? missingError(message, command, current) ?? new UsageError(message, { hint: `${command} --help` });
+}
+
+/** yargs' "Not enough non-option arguments" / "Missing required argument: output", said as what the command needs. */
+function missingError(message: string, command: string, current: FerryCommand | undefined): UsageError | undefined {
+  const usage = current ? (Array.isArray(current.command) ? current.command[0]! : (current.command as string)) : '';
+  const hint = `${command} --help`;
+  const count = /^Not enough non-option arguments: got (\d+), need at least \d+$/.exec(message);
+  if (count) {
+    const required = [...usage.matchAll(/<([^>]+)>/g)].map((m) => m[0]);
+    const missing = required.slice(Number(count[1]));
+    return new UsageError(`${command} needs ${missing.length ? missing.join(' ') : 'more arguments'} (usage: ferry ${usage ? `${command.split(' ').slice(1, -1).concat(usage).join(' ')}` : ''})`, { hint });
+  }
+  const flags = /^Missing required arguments?: (.*)$/.exec(message);
+  if (flags) {
+    const positionals = new Set([...usage.matchAll(/[<[]([^>\].]+)/g)].map((m) => m[1]));
+    return new UsageError(`${command} needs ${flags[1]!.split(', ').map((n) => (positionals.has(n) ? `<${n}>` : `--${n}`)).join(' and ')}`, { hint });
+  }
+  return undefined;
 }
 
 /** Declares the whole command line; `docs/cli.md` is generated from this too. */
@@ -86,7 +105,7 @@ export function buildParser(argv: string[], onRun: OnRun, commands: readonly Fer
     .fail((message, err) => {
       throw err ?? usageErrorFor(message, argv, commands, parser);
     }) as unknown as Argv<GlobalArgs>;
-  for (const cmd of commands) parser = register(parser, cmd, onRun, true);
+  for (const cmd of commands) parser = register(parser, cmd, onRun);
   return parser;
 }
 

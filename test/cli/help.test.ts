@@ -107,6 +107,15 @@ describe('a mistyped flag', () => {
     expect(r.stderr).toContain('ferry store gc does not take --untagged (it is an option of ferry store prune)');
   });
 
+  it('a missing argument or subcommand is named', async () => {
+    const rm = await ferry(['store', 'rm']);
+    expect(rm.code).toBe(2);
+    expect(rm.stderr).toContain('ferry store rm needs <ref> (usage: ferry store rm <ref>)');
+    const store = await ferry(['store']);
+    expect(store.code).toBe(2);
+    expect(store.stderr).toContain('ferry store needs a subcommand: ls, usage, gc, prune, rm, verify');
+  });
+
   it('a mistyped command', async () => {
     const r = await ferry(['exprot', 'nginx:1.25']);
     expect(r.code).toBe(2);
