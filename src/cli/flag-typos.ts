@@ -36,7 +36,7 @@ export function nearestFlag(typed: string, known: readonly string[]): string | u
 
 /** How the word was typed on the command line: `--platfrom`, `-x`, or a stray positional. */
 function asTyped(word: string, argv: readonly string[]): string {
-  for (const prefix of ['--', '-']) {
+  for (const prefix of ['--', '--no-', '-']) {
     if (argv.some((a) => a === `${prefix}${word}` || a.startsWith(`${prefix}${word}=`))) return `${prefix}${word}`;
   }
   return word;
@@ -62,11 +62,13 @@ export function unknownOptionError(message: string, ctx: UnknownContext): UsageE
   const typed = [...new Set(words.filter((w) => !twins.has(w)).map((w) => asTyped(w, ctx.argv)))];
   const said = typed.map((word) => {
     if (!word.startsWith('-')) return `unexpected argument '${word}'`;
+    const negated = word.startsWith('--no-');
     const name = word.replace(/^--?(no-)?/, '');
     const owner = ctx.elsewhere?.(name);
     if (owner) return `${ctx.command} does not take ${word} (it is an option of ${owner})`;
-    const near = nearestFlag(name, ctx.known);
-    return `unknown option ${word}${near ? ` (did you mean ${near.length === 1 ? '-' : '--'}${near}?)` : ''}`;
+    // One letter: only the other case is a likely slip (-L for -l); any letter is one edit from any other.
+    const near = name.length === 1 ? ctx.known.find((k) => k !== name && k.toLowerCase() === name.toLowerCase()) : nearestFlag(name, ctx.known);
+    return `unknown option ${word}${near ? ` (did you mean ${near.length === 1 ? '-' : negated ? '--no-' : '--'}${near}?)` : ''}`;
   });
   return new UsageError(said.join('; '), { hint: `${ctx.command} --help lists its options` });
 }

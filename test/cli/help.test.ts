@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Argv } from 'yargs';
 import type { GlobalArgs } from '../../src/cli/command.js';
+import { unknownOptionError } from '../../src/cli/flag-typos.js';
 import { buildParser } from '../../src/cli/main.js';
 import { withRegistryFlags } from '../../src/cli/registry-flags.js';
 import { ferry } from '../helpers/ferry-cli.js';
@@ -105,6 +106,17 @@ describe('a mistyped flag', () => {
     const r = await ferry(['store', 'gc', '--untagged']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ferry store gc does not take --untagged (it is an option of ferry store prune)');
+  });
+
+  it('as typed: a negated flag, a one-letter flag, yargs\' camelCase twin, a stray argument', () => {
+    const known = ['with-referrers', 'dry-run', 'long', 'l', 'platform'];
+    const say = (argv: string[], message: string) => unknownOptionError(message, { argv, command: 'ferry x', known })?.message;
+    expect(say(['--no-with-referers'], 'Unknown argument: with-referers')).toBe('unknown option --no-with-referers (did you mean --no-with-referrers?)');
+    expect(say(['-L'], 'Unknown argument: L')).toBe('unknown option -L (did you mean -l?)');
+    expect(say(['-Z'], 'Unknown argument: Z')).toBe('unknown option -Z');
+    expect(say(['--dry-rn'], 'Unknown arguments: dry-rn, dryRn')).toBe('unknown option --dry-rn (did you mean --dry-run?)');
+    expect(say(['a', 'b'], 'Unknown argument: b')).toBe("unexpected argument 'b'");
+    expect(say([], 'Not enough non-option arguments: got 0, need at least 1')).toBeUndefined();
   });
 
   it('a missing argument or subcommand is named', async () => {
