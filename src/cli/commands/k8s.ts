@@ -62,20 +62,8 @@ interface K8sArgs extends GlobalArgs {
   'dry-run'?: boolean;
 }
 
-const FLAGS: Record<Action, readonly string[]> = {
-  'mirror-config': ['file', 'output', 'registry', 'retag', 'plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'],
-  rewrite: ['file', 'output', 'registry', 'retag', 'spec', 'pin-digests', 'pin-digests-from-store', 'store-names', 'foreign-layers', 'in-place', 'key', 'require-signature'],
-  preload: ['bundle', 'registry', 'retag', 'spec', 'key', 'require-signature', 'address', 'namespace', 'platform', 'ctr', 'pin', 'dry-run'],
-};
-const ALL_FLAGS = [...new Set(Object.values(FLAGS).flat())];
-
 function checkArgs(a: K8sArgs): true {
-  const given = (f: string) => {
-    const v = (a as unknown as Record<string, unknown>)[f];
-    return v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0);
-  };
-  const foreign = ALL_FLAGS.filter((f) => given(f) && !FLAGS[a.action].includes(f));
-  if (foreign.length) throw new UsageError(`ferry k8s ${a.action} does not take ${foreign.map((f) => (f === 'bundle' ? 'a BUNDLE argument' : `--${f}`)).join(', ')}`);
+  // Another action's flags never get here: each subcommand declares only its own, and yargs (strict) refuses the rest.
   if (a.action === 'mirror-config') {
     if (!a.registry) throw new UsageError('ferry k8s mirror-config needs --registry HOST[:PORT][/PREFIX] (the mirror nodes pull from)');
     if (!a.output) throw new UsageError('ferry k8s mirror-config needs -o DIR (the certs.d tree to write)');
