@@ -122,7 +122,7 @@ const usageCommand = defineCommand<GlobalArgs>({
     ['ferry store usage', 'size of every image, and what deleting it would free'],
     ['ferry store usage --json', 'the same as a JSON document'],
   ],
-  docs: 'docs/performance.md',
+  docs: 'docs/troubleshooting.md',
   run: usage,
 });
 
@@ -134,7 +134,7 @@ const gcCommand = defineCommand<GlobalArgs & { 'dry-run': boolean }>({
     ['ferry store gc --dry-run', 'what would be freed'],
     ['ferry store gc', 'free it'],
   ],
-  docs: 'docs/performance.md',
+  docs: 'docs/troubleshooting.md',
   run: gc,
 });
 
@@ -149,7 +149,7 @@ const pruneCommand = defineCommand<GlobalArgs & { 'dry-run': boolean; untagged: 
     ['ferry store prune --untagged --dry-run', 'what would be deleted'],
     ['ferry store prune --untagged && ferry store gc', 'delete, then free the space'],
   ],
-  docs: 'docs/performance.md',
+  docs: 'docs/troubleshooting.md',
   run: prune,
 });
 
