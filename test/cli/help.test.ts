@@ -3,7 +3,8 @@ import type { Argv } from 'yargs';
 import type { GlobalArgs } from '../../src/cli/command.js';
 import { unknownOptionError } from '../../src/cli/flag-typos.js';
 import { buildParser } from '../../src/cli/main.js';
-import { withRegistryFlags } from '../../src/cli/registry-flags.js';
+import yargs from 'yargs';
+import { REGISTRY_FLAG_KEYS, withRegistryFlags } from '../../src/cli/registry-flags.js';
 import { ferry } from '../helpers/ferry-cli.js';
 
 // What --help shows (issue 13, item 17): a command's own flags first, the
@@ -51,6 +52,11 @@ describe('ferry COMMAND --help', () => {
     };
     const text = await buildParser(['probe'], async () => undefined, [probe as never]).exitProcess(false).getHelp();
     expect(flagLine(text, 'late-flag')).toBeLessThan(text.indexOf('\nRegistry options:\n'));
+  });
+
+  it('REGISTRY_FLAG_KEYS is every flag withRegistryFlags declares (a new one joins the "Registry options:" group)', () => {
+    const declared = Object.keys((withRegistryFlags(yargs([])) as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+    expect(declared.filter((k) => k !== 'help' && k !== 'version').sort()).toEqual([...REGISTRY_FLAG_KEYS].sort());
   });
 
   it('a command without registry flags: own flags, then the global ones', async () => {
