@@ -1,13 +1,13 @@
 import { channel } from './progress-channel.js';
 import { debugLog } from './progress-debug.js';
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
-import { ExitCode, InterruptedError, UsageError } from '../core/errors.js';
+import { ExitCode, InterruptedError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
 import { commandNameIn, commandsFor } from './commands/index.js';
 import { reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
-import { unknownOptionError } from './flag-typos.js';
-import { buildWithHelp, GLOBAL_FLAG_KEYS, helpWidth, withCommandList, GLOBAL_GROUP, knownFlags, nameOf, topEpilogue, type Introspect } from './help-text.js';
+import { buildWithHelp, GLOBAL_FLAG_KEYS, GLOBAL_GROUP, helpWidth, nameOf, topEpilogue, withCommandList } from './help-text.js';
+import { usageErrorFor } from './usage-errors.js';
 
 /** yargs calls middleware with the instance of the running command (types say otherwise). */
 function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array: string[] } }): void {
@@ -31,51 +31,6 @@ function register(y: Argv<GlobalArgs>, cmd: FerryCommand, onRun: OnRun, parents:
     },
     (args) => (cmd.run ? onRun(cmd, args as unknown as Record<string, unknown> & GlobalArgs) : undefined),
   ) as unknown as Argv<GlobalArgs>;
-}
-
-/** The flags `cmd`'s builder declares (long names and aliases), read from a throwaway parser. */
-function flagsOf(cmd: FerryCommand): string[] {
-  return knownFlags(cmd.builder(yargs([]) as unknown as Argv<GlobalArgs>));
-}
-
-/** yargs' complaint as a usage error: an unknown flag says the nearest known one (or the sibling subcommand that takes it). */
-function usageErrorFor(message: string, argv: readonly string[], commands: readonly FerryCommand[], y: Argv<GlobalArgs> | undefined): UsageError {
-  const path = y ? (y as unknown as Introspect).getInternalMethods().getContext().commands : [];
-  let siblings = commands;
-  let parent: FerryCommand | undefined;
-  for (const name of path.slice(0, -1)) {
-    parent = siblings.find((c) => nameOf(c) === name);
-    siblings = parent?.subcommands ?? [];
-  }
-  const current = siblings.find((c) => nameOf(c) === path.at(-1));
-  const known = y ? knownFlags(y) : [];
-  const command = ['ferry', ...path].join(' ');
-  const elsewhere = (flag: string): string | undefined => {
-    if (!parent || !current) return undefined;
-    const owner = siblings.find((s) => s !== current && flagsOf(s).includes(flag));
-    return owner ? `ferry ${path.slice(0, -1).join(' ')} ${nameOf(owner)}` : undefined;
-  };
-  const recommended = /^Did you mean (.+)\?$/.exec(message);
-  if (recommended) return new UsageError(`unknown command '${argv.filter((w) => !w.startsWith('-'))[path.length] ?? ''}' (did you mean ${recommended[1]}?)`, { hint: `${command} --help lists the commands` });
-  return unknownOptionError(message, { argv, command, known, elsewhere }) ?? missingError(message, command, current) ?? new UsageError(message, { hint: `${command} --help` });
-}
-
-/** yargs' "Not enough non-option arguments" / "Missing required argument: output", said as what the command needs. */
-function missingError(message: string, command: string, current: FerryCommand | undefined): UsageError | undefined {
-  const usage = current ? (Array.isArray(current.command) ? current.command[0]! : (current.command as string)) : '';
-  const hint = `${command} --help`;
-  const count = /^Not enough non-option arguments: got (\d+), need at least \d+$/.exec(message);
-  if (count) {
-    const required = [...usage.matchAll(/<([^>]+)>/g)].map((m) => m[0]);
-    const missing = required.slice(Number(count[1]));
-    return new UsageError(`${command} needs ${missing.length ? missing.join(' ') : 'more arguments'} (usage: ferry ${usage ? `${command.split(' ').slice(1, -1).concat(usage).join(' ')}` : ''})`, { hint });
-  }
-  const flags = /^Missing required arguments?: (.*)$/.exec(message);
-  if (flags) {
-    const positionals = new Set([...usage.matchAll(/[<[]([^>\].]+)/g)].map((m) => m[1]));
-    return new UsageError(`${command} needs ${flags[1]!.split(', ').map((n) => (positionals.has(n) ? `<${n}>` : `--${n}`)).join(' and ')}`, { hint });
-  }
-  return undefined;
 }
 
 /** Declares the whole command line; `docs/cli.md` is generated from this too. */
