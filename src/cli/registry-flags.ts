@@ -19,6 +19,9 @@ export interface RegistryArgs {
   retries: number;
 }
 
+/** The registry flags, which --help shows in their own group after the command's own (a flag added below goes here too; test/cli/help.test.ts checks). */
+export const REGISTRY_FLAG_KEYS = ['creds', 'authfile', 'plain-http', 'tls-verify', 'ca-cert', 'concurrency', 'retries'] as const;
+
 export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
   return y
     .option('creds', { type: 'string', describe: 'USER:PASSWORD for the registry (or "<token>:TOKEN")' })

@@ -40,7 +40,7 @@ describe('usage errors (exit 2)', () => {
   });
 
   it('an unknown flag, and import with no destination', async () => {
-    expectOneLineError(await ferry(['export', 'nginx', '-o', 'x', '--frobnicate']), 2, /Unknown argument: frobnicate/);
+    expectOneLineError(await ferry(['export', 'nginx', '-o', 'x', '--frobnicate']), 2, /unknown option --frobnicate/);
     expectOneLineError(await ferry(['import', join(dir, 'x.tar')]), 2, /say where images go/);
   });
 

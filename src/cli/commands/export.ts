@@ -77,6 +77,12 @@ async function onlyVolume(args: ExportArgs, ctx: CommandContext, { images, split
 export const exportCommand = defineCommand({
   command: 'export [refs..]',
   describe: 'pull images into the store and write a signed, deduplicated bundle',
+  examples: [
+    ['ferry export nginx:1.25 redis:7 --sign site.key -o images.tar', 'two images into one signed bundle'],
+    ['ferry export -f bundles/base.yaml --platform linux/amd64 --split fat32 --sign site.key -o /media/usb/base', 'a spec, one platform, cut into FAT32 volumes'],
+    ['ferry export -f bundles/base.yaml --since far-side.json --sign site.key -o delta.tar', 'only what the far side does not hold yet (ferry inventory)'],
+  ],
+  docs: 'docs/usb-sneakernet.md',
   builder: (y) =>
     withTrustFlags(withRegistryFlags(y))
       .positional('refs', { type: 'string', array: true, describe: 'image references (nginx:1.25, mcr.microsoft.com/windows/servercore:ltsc2022, …@sha256:…)' })

@@ -44,6 +44,11 @@ function reportText(report: PruneSiteReport): string {
 export const pruneCommand = defineCommand<PruneArgs>({
   command: 'prune <target>',
   describe: 'delete manifests ferry imported into a registry that no tag reaches any more (--untagged; --dry-run first)',
+  examples: [
+    ['ferry prune registry.site.example:5000 --untagged --dry-run', 'what ferry imported that no tag reaches'],
+    ['ferry prune registry.site.example:5000/library/nginx --untagged', 'delete it, in one repository'],
+  ],
+  docs: 'docs/site-registry.md',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('target', { type: 'string', demandOption: true, describe: 'REGISTRY or REGISTRY/REPO' })

@@ -34,6 +34,11 @@ function describe(r: Removal, dryRun: boolean, withReferrers: boolean): string {
 export const rmCommand = defineCommand<RmArgs>({
   command: 'rm <refs..>',
   describe: 'delete images from a registry by tag or digest (every tag on that digest goes with it)',
+  examples: [
+    ['ferry rm registry.site.example:5000/library/nginx:1.24 --dry-run', 'what would go (every tag on that digest)'],
+    ['ferry rm registry.site.example:5000/library/nginx:1.24 --with-referrers', 'delete it and its signatures and SBOMs'],
+  ],
+  docs: 'docs/site-registry.md',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('refs', { type: 'string', array: true, demandOption: true, describe: 'HOST/REPO:TAG or HOST/REPO@sha256:…, as ferry ls prints them' })
