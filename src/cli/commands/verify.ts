@@ -41,6 +41,7 @@ export const verifyCommand = defineCommand({
   examples: [
     ['ferry verify images.tar --key site.pub', 'signature, every digest and size'],
     ['ferry verify /media/usb/base.000 --key site.pub', 'every volume of a split bundle'],
+    ['ferry verify /media/usb/base.001 --key site.pub --present', 'only the volumes on the stick in hand'],
   ],
   docs: 'docs/usb-sneakernet.md',
   builder: (y) =>
