@@ -98,13 +98,13 @@ async function pruneByReceipts(args: PruneArgs, ctx: CommandContext, client: Reg
 
 export const pruneCommand = defineCommand<PruneArgs>({
   command: 'prune <target>',
-  describe: 'delete manifests ferry imported into a registry that no tag reaches any more (--untagged; --dry-run first)',
+  describe: 'delete manifests ferry imported into a registry that no tag reaches any more (--untagged; --dry-run first); on ferry serve, run its own GC',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('target', { type: 'string', demandOption: true, describe: 'REGISTRY or REGISTRY/REPO' })
       .option('untagged', { type: 'boolean', default: false, describe: 'delete manifests ferry pushed that no tag, index or referrer subject reaches (required)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be deleted; delete nothing' })
-      .option('bundle', { type: 'string', describe: 'also count the manifests of this bundle as ferry\'s (in the repositories the receipts or REPO name)' })
+      .option('bundle', { type: 'string', describe: 'also count the manifests of this bundle as ferry\'s (in the repositories the receipts or REPO name; not needed on ferry serve)' })
       .option('key', { type: 'string', describe: 'with --bundle: its public key (NAME.pub)' }) as unknown as Argv<PruneArgs>,
   async run(args, ctx) {
     if (!args.untagged) throw new UsageError('say what to prune: ferry prune REGISTRY[/REPO] --untagged (add --dry-run to see it first)');
