@@ -54,7 +54,8 @@ export async function sendTo(dispatcher: Dispatcher, base: string, method: Dispa
 
 export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'ferry-serve-test-')));
-  const store = await openStore(storeDir);
+  // One clock for the store (grace windows) and the server (tokens, sessions, pins): tests move it instead of sleeping.
+  const store = await openStore(storeDir, opts.clock ? { clock: opts.clock } : {});
   const log: RequestLogEntry[] = [];
   const errors: unknown[] = [];
   const { caCert, storeDir: _ignored, ...rest } = opts;

@@ -36,6 +36,7 @@ export function createTransport(opts: RegistryClientOptions, closed: AbortSignal
     retry: { policy: retryPolicyOf(opts), closed, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) },
     userAgent: opts.userAgent ?? DEFAULTS.userAgent,
     ...(opts.trace ? { trace: opts.trace } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   return { http, agent };

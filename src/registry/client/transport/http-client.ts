@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../../../core/clock.js';
 import { AuthError, ErrorCode, FerryError } from '../../../core/index.js';
 import { BASE_PATH } from '../../api/index.js';
 import { Authenticator } from '../auth/authenticator.js';
@@ -51,6 +52,8 @@ export interface HttpClientDeps {
   retry: RetrySettings;
   userAgent: string;
   trace?: TraceSink;
+  /** Now, for bearer token lifetimes (default the system clock). */
+  clock?: Clock;
   signal?: AbortSignal;
 }
 
@@ -65,7 +68,7 @@ export class HttpClient {
   constructor(deps: HttpClientDeps) {
     this.deps = deps;
     this.base = deps.base;
-    this.auth = new Authenticator(deps.credentials, (req) => this.request({ ...req, scopes: [], ok: [200], noAuth: true }));
+    this.auth = new Authenticator(deps.credentials, (req) => this.request({ ...req, scopes: [], ok: [200], noAuth: true }), deps.clock);
   }
 
   /** The budget, backoff and report every retry of this client uses. */
