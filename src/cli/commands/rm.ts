@@ -15,7 +15,7 @@ interface RmArgs extends RegistryArgs, GlobalArgs {
   'with-referrers': boolean;
 }
 
-export const GC_NOTE = 'blob space returns with the registry\'s own garbage collection (distribution: registry garbage-collect CONFIG; ferry serve: ferry store gc on its host; ACR and Harbor run theirs)';
+export const GC_NOTE = 'blob space returns with the registry\'s own garbage collection (distribution: registry garbage-collect CONFIG; ferry serve: ferry prune REGISTRY --untagged asks its own GC; ACR and Harbor run theirs)';
 
 function describe(r: Removal, dryRun: boolean, withReferrers: boolean): string {
   const head = `${dryRun ? 'would delete' : r.deleted ? 'deleted' : 'already gone:'} ${r.manifest}${r.reference.endsWith(r.digest) ? '' : ` (${r.reference})`}`;
