@@ -16,6 +16,9 @@ import type { StoreContext } from './store-context.js';
  * under the write lock, which is what keeps a concurrent GC sweep safe.
  */
 
+/** The largest file whose fdatasync a group waits for. */
+const WAIT_MAX_BYTES = 16 * 1024 * 1024;
+
 /** A committer whose bytes are on their way to disk; the leader waits for it to queue. */
 export interface Announcement {
   /** Leaves the group without committing (a failed check, a write error). Idempotent. */
@@ -40,15 +43,17 @@ export class CommitGroup {
   private queue: Waiter[] = [];
   private readonly announced = new Set<Ticket>();
   private leading = false;
-  /** Groups flushed and directory fsyncs made: what the tests and the docs count. */
-  readonly stats = { groups: 0, dirSyncs: 0, blobs: 0 };
 
   constructor(ctx: StoreContext) {
     this.ctx = ctx;
   }
 
-  /** Call before the file's fdatasync; pass the result to `commit`, or cancel it. */
-  announce(): Announcement {
+  /**
+   * Call before the fdatasync of a file of `bytes`; pass the result to `commit`, or
+   * cancel it. A big file is not waited for: its sync may take seconds on a slow
+   * disk, and the small blobs beside it would hold their transfer slots meanwhile.
+   */
+  announce(bytes = 0): Announcement {
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
     const ticket: Ticket = {
@@ -58,7 +63,7 @@ export class CommitGroup {
       },
       cancel: () => ticket.settle(),
     };
-    this.announced.add(ticket);
+    if (bytes <= WAIT_MAX_BYTES) this.announced.add(ticket);
     return ticket;
   }
 
@@ -90,7 +95,6 @@ export class CommitGroup {
         const moved = this.moveAll(batch, results);
         if (moved.length > 0) {
           fsyncDirSync(this.ctx.layout.blobsDir);
-          this.stats.dirSyncs++;
         }
         const now = this.ctx.clock();
         for (const w of batch) {
@@ -102,8 +106,6 @@ export class CommitGroup {
       for (const w of batch) w.reject(err);
       return;
     }
-    this.stats.groups++;
-    this.stats.blobs += batch.length;
     for (const w of batch) {
       const r = results.get(w);
       if (r && 'error' in r) w.reject(r.error);

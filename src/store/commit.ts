@@ -47,7 +47,7 @@ export async function commitBytes(
 ): Promise<{ existed: boolean }> {
   verifyBytes(bytes, desc, subject);
   const partial = join(ctx.layout.ingestDir, `bytes-${process.pid}-${randomBytes(8).toString('hex')}.partial`);
-  const announced = commitGroupOf(ctx).announce();
+  const announced = commitGroupOf(ctx).announce(bytes.length);
   try {
     const fh = await open(partial, 'wx', 0o444);
     try {

@@ -198,7 +198,7 @@ export class IngestWriter {
     const size = expectation.size ?? this.expected?.size;
     const subject = options.subject ?? digest;
     // From here the group's leader waits for this writer's fdatasync before it flushes.
-    const announced = commitGroupOf(this.ctx).announce();
+    const announced = commitGroupOf(this.ctx).announce(this.bytes);
     let actual: string;
     try {
       await fh.chmod(0o444);
