@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseDigest } from '../../src/core/index.js';
+import { ErrorCode, parseDigest } from '../../src/core/index.js';
 import { openStore } from '../../src/store/index.js';
 import { killOnExit } from '../rig/child-reaper.js';
 import { requirePeer, runOk } from '../rig/peers.js';
-import { blobFiles, useTempStores } from './helpers/store-fixtures.js';
+import { blobFiles, body, config, hexOf, imageManifest, ingestFiles, layer, useTempStores } from './helpers/store-fixtures.js';
 
 // Group commit, seen from the kernel: a child process writes blobs concurrently
 // through the compiled store under strace, and the test reads back which fsyncs,
@@ -153,4 +153,38 @@ describe.runIf(requirePeer('strace', 'strace'))('group commit', () => {
       await again.close();
     }
   }, 120_000);
+});
+
+describe('group commit, in process', () => {
+  it('commits pushed together share a group, but a refused one does not take the others with it', async () => {
+    const { store, dir } = await fresh();
+    const c = config('group-config');
+    const l1 = layer('group-l1', 3000);
+    const l2 = layer('group-l2', 5000);
+    const shared = layer('group-shared', 7000);
+    const good = imageManifest(c, [l1]);
+    const bad = imageManifest(c, [layer('group-never-pushed', 100)]);
+    for (const b of [c, l1]) await store.repository('team/app').push(b.desc, body(b.bytes));
+
+    // All in flight at once: a blob, the same blob into two repositories, a manifest, and one refused by its check.
+    const results = await Promise.allSettled([
+      store.repository('team/app').push(l2.desc, body(l2.bytes)),
+      store.repository('team/a').push(shared.desc, body(shared.bytes)),
+      store.repository('team/b').push(shared.desc, body(shared.bytes)),
+      store.repository('team/app').push(good.desc, body(good.bytes)),
+      store.repository('team/app').push(bad.desc, body(bad.bytes)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    expect((results[4] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.blobUnknown });
+
+    for (const b of [l2, good]) expect(await store.repository('team/app').exists(b.desc)).toBe(true);
+    for (const repo of ['team/a', 'team/b']) expect(await store.repository(repo).exists(shared.desc)).toBe(true);
+    expect(store.manifest(good.desc.digest)).toBeDefined();
+    expect(store.hasBlob(bad.desc.digest)).toBe(false);
+    const files = await blobFiles(dir);
+    expect(files).not.toContain(hexOf(bad.desc.digest));
+    expect(files.filter((f) => f === hexOf(shared.desc.digest))).toHaveLength(1);
+    expect(await ingestFiles(dir)).toEqual([]);
+    expect((await store.verify()).ok).toBe(true);
+  });
 });
