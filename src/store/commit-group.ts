@@ -43,6 +43,9 @@ export class CommitGroup {
   private queue: Waiter[] = [];
   private readonly announced = new Set<Ticket>();
   private leading = false;
+  /** The group being gathered; a store that closes meanwhile waits for it (ctx.openWriters). */
+  private current: Promise<void> = Promise.resolve();
+  private readonly drain = { close: (): Promise<void> => this.current };
 
   constructor(ctx: StoreContext) {
     this.ctx = ctx;
@@ -73,7 +76,8 @@ export class CommitGroup {
     (announcement as Ticket | undefined)?.settle();
     if (!this.leading) {
       this.leading = true;
-      setImmediate(() => void this.lead());
+      this.ctx.openWriters.add(this.drain);
+      this.current = new Promise((resolve) => setImmediate(() => void this.lead().then(resolve, resolve)));
     }
     return done;
   }
@@ -85,6 +89,7 @@ export class CommitGroup {
     this.leading = false;
     const batch = this.queue;
     this.queue = [];
+    this.ctx.openWriters.delete(this.drain);
     this.flush(batch);
   }
 

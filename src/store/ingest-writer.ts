@@ -179,10 +179,9 @@ export class IngestWriter {
    * The file is made 0444 before the rename so a crash never leaves a writable blob.
    * A mismatch commits nothing, removes the partial and throws IntegrityError.
    */
-  async commit(expectation: IngestExpectation = {}, options: CommitOptions = {}): Promise<CommitResult> {
-    await this.pending;
-    const run = this.commitNow(expectation, options);
-    // A store closing meanwhile waits for the group to land this blob (close awaits pending).
+  commit(expectation: IngestExpectation = {}, options: CommitOptions = {}): Promise<CommitResult> {
+    const run = this.pending.then(() => this.commitNow(expectation, options));
+    // Set at once: a store closing meanwhile waits for the group to land this blob (close awaits pending).
     this.pending = run.then(
       () => undefined,
       () => undefined,

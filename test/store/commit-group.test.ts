@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, parseDigest } from '../../src/core/index.js';
@@ -186,5 +187,22 @@ describe('group commit, in process', () => {
     expect(files.filter((f) => f === hexOf(shared.desc.digest))).toHaveLength(1);
     expect(await ingestFiles(dir)).toEqual([]);
     expect((await store.verify()).ok).toBe(true);
+  });
+
+  it('a store closed while a commit is under way lands it before the index closes', async () => {
+    const { store, dir } = await fresh();
+    const l = layer('closing-l1', 6000);
+    const writer = await store.ingests.open('closing', { expected: { digest: l.desc.digest, size: l.desc.size } });
+    await pipeline(body(l.bytes), writer.stream());
+    const committed = writer.commit();
+    await store.close();
+    await expect(committed).resolves.toMatchObject({ digest: l.desc.digest, existed: false });
+    const again = await openStore(dir);
+    try {
+      expect(again.hasBlob(l.desc.digest)).toBe(true);
+      expect((await again.verify()).ok).toBe(true);
+    } finally {
+      await again.close();
+    }
   });
 });
