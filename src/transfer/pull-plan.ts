@@ -1,0 +1,76 @@
+import type { LimitFunction } from 'p-limit';
+import type { ContentSource, ContentTarget } from '../core/content.js';
+import type { Descriptor } from '../core/descriptor.js';
+import { parseManifest, successors } from '../core/manifest.js';
+import { isManifest } from '../core/media-types.js';
+import { readManifestBytes } from './read-manifest.js';
+
+// The plan of a pull or copy phase, made before a byte moves (issue 13.1): walk
+// every resolved graph (manifests are small; those read here are kept, so the
+// copy does not fetch them again), and sum the bytes that will actually move —
+// what the target already holds, can mount, or holds part of is left out. The
+// phase is announced with this total, so its percentage and ETA tell the truth.
+
+export interface PlanEntry {
+  /** Where this image's graph goes. */
+  target: ContentTarget;
+  /** Where it comes from (manifests in `written` are served from memory). */
+  source: ContentSource;
+  roots: Descriptor[];
+  /** Manifests read by the walk are added here, by digest. */
+  written: Map<string, Buffer>;
+  /** A blob the target will link from elsewhere instead of fetching (a cross-repository mount). */
+  mountable?: (desc: Descriptor) => boolean;
+}
+
+export interface PullPlan {
+  /** Bytes of blobs that will move. */
+  bytes: number;
+  /** Blobs that will move. */
+  blobs: number;
+  /** Blobs the target already holds: the copy skips them without asking again. */
+  present: Set<string>;
+}
+
+/** Shared by the entries of one phase: a digest moves once, whichever image claims it first. */
+export class Planner {
+  readonly plan: PullPlan = { bytes: 0, blobs: 0, present: new Set() };
+  private readonly seen = new Set<string>();
+
+  private readonly limit: LimitFunction;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(limit: LimitFunction, signal?: AbortSignal) {
+    this.limit = limit;
+    this.signal = signal;
+  }
+
+  /** Adds one image's graph to the plan. */
+  async add(entry: PlanEntry): Promise<void> {
+    await Promise.all(entry.roots.map((root) => this.node(entry, root)));
+  }
+
+  private async node(entry: PlanEntry, desc: Descriptor): Promise<void> {
+    if (this.seen.has(desc.digest)) return;
+    this.seen.add(desc.digest);
+    const signal = this.signal;
+    // As copyGraph does: a node the target has prunes its subtree.
+    if (await this.limit(() => entry.target.exists(desc, signal ? { signal } : {}))) {
+      if (!isManifest(desc.mediaType)) this.plan.present.add(desc.digest);
+      return;
+    }
+    if (isManifest(desc.mediaType)) {
+      const known = entry.written.get(desc.digest);
+      const bytes = known ?? (await this.limit(() => readManifestBytes(entry.source, desc, signal)));
+      entry.written.set(desc.digest, bytes);
+      const children = successors(parseManifest(bytes, desc.mediaType, desc.digest));
+      await Promise.all(children.map((child) => this.node(entry, child)));
+      return;
+    }
+    if (entry.mountable?.(desc)) return;
+    const offset = entry.target.resumeOffset ? await entry.target.resumeOffset(desc) : 0;
+    if (offset >= desc.size) return;
+    this.plan.bytes += desc.size - offset;
+    this.plan.blobs += 1;
+  }
+}

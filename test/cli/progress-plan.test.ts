@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferry } from '../helpers/ferry-cli.js';
+import { rigContext, seededRig } from '../rig/context.js';
+import { startRegistry, type Registry } from '../rig/registry.js';
+
+// Issue 13.1: the pull phase of export and the copy phase of copy start with
+// their total, planned from the manifests before a byte moves: the bytes the
+// target (the store, the destination registry) does not hold already. The
+// announced total is what the phase then moves, so the bar reaches exactly 100 %.
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-progress-plan-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The phase's announced total and, from its closing line, what it moved (both as the line log prints them). */
+function announcedAndMoved(stderr: string, label: string, phase: string, items: number): { announced: string; moved: string } {
+  const announced = new RegExp(`^ferry: ${label}: ${phase}: ${items} images, (\\S+ [kMG]?B)$`, 'm').exec(stderr)?.[1];
+  const moved = new RegExp(`^ferry: ${label}: ${phase}: (\\S+ [kMG]?B) in `, 'm').exec(stderr)?.[1];
+  expect(announced, stderr).toBeDefined();
+  expect(moved, stderr).toBeDefined();
+  return { announced: announced!, moved: moved! };
+}
+
+describe.skipIf(!rigContext().available)('the total of a phase is known before bytes move', () => {
+  let target: Registry;
+  beforeAll(async () => {
+    target = await startRegistry({});
+  });
+  afterAll(async () => target?.stop());
+
+  const ref = (key: 'appA' | 'appB'): string => `${seededRig().source.host}/${seededRig().images.images[key].reference}`;
+
+  it('export: the pull phase announces the bytes the store lacks, and moves exactly those', async () => {
+    const store = ['--store', join(dir, 'store')];
+    // The store holds app-b (and the base layer app-a shares with it) before the second export.
+    const first = await ferry(['export', ref('appB'), '-o', join(dir, 'b.tar'), '--plain-http', ...store]);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await ferry(['export', ref('appA'), ref('appB'), '-o', join(dir, 'ab.tar'), '--plain-http', ...store]);
+    expect(second.code, second.stderr).toBe(0);
+    const { announced, moved } = announcedAndMoved(second.stderr, 'export', 'pull', 2);
+    expect(moved).toBe(announced);
+  });
+
+  it('copy: the copy phase announces the bytes the destination lacks, and moves exactly those', async () => {
+    const to = `${target.host}/plan/app`;
+    const first = await ferry(['copy', ref('appB'), `${to}:b`, '--plain-http']);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await ferry(['copy', ref('appA'), `${to}:a`, '--plain-http']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr.split('\n')).toContain('ferry: copy: resolve: 1 images');
+    const { announced, moved } = announcedAndMoved(second.stderr, 'copy', 'copy', 1);
+    expect(moved).toBe(announced);
+  });
+});
