@@ -157,7 +157,7 @@ async function placedOutput(opts: WriteBundleOptions, walk: WalkResult): Promise
     files.set(blob.descriptor.digest, file);
   }
   const { onEvent } = opts;
-  return { bundle: await PlacedBundle.create(opts.out, onEvent ? (n) => onEvent({ type: 'bytes', bytes: n }) : undefined), files };
+  return { bundle: await PlacedBundle.create(opts.out, onEvent), files };
 }
 
 async function writePlaced(

@@ -71,14 +71,7 @@ async function importInto(target: CtrTarget, bundle: Bundle, plan: PreloadPlan, 
   );
   const onEvent = options.onEvent;
   try {
-    const written = await writePreloadArchive(archive, plan.images, bundle.blobs(), plan.blobs, {
-      ...(onEvent
-        ? {
-            onBlob: (b) => onEvent({ type: 'node-start', descriptor: b.descriptor, repository: 'containerd' }),
-            onBytes: (b, n) => onEvent({ type: 'bytes', descriptor: b.descriptor, bytes: n }),
-          }
-        : {}),
-    });
+    const written = await writePreloadArchive(archive, plan.images, bundle.blobs(), plan.blobs, onEvent);
     const pipeError = await piped;
     const result = await ctr.done;
     if (result.code !== 0) throw ctrFailure(target, args, result);

@@ -9,7 +9,7 @@ import { upstreamRepositoryName } from '../core/upstream-repository.js';
 import type { RegistryClient } from '../registry/client/index.js';
 import type { ContentPins, GraphIndex, RepositoryCatalog, TransferRecords } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
-import type { CopyReport } from './copy-report.js';
+import { recordNode, type CopyReport } from './copy-report.js';
 import type { CopyScheduler } from './copy-scheduler.js';
 import type { EventSink } from './events.js';
 import { copyImage, resolveImage, type ResolvedImage } from './copy-image.js';
@@ -143,7 +143,10 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     for (const referrer of referrers) {
       const tag = referrer.annotations?.[ANNOTATION_REFERRER_TAG];
       // Through the overlay: the plan read the referrers' manifests already.
-      await copyGraph(overlaySource(copied.source, copied.written), target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
+      const report = await copyGraph(overlaySource(copied.source, copied.written), target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
+      // What the pull did includes its referrers (the progress counters count them too).
+      for (const node of report.nodes) recordNode(copied.report, node, node.action, 0);
+      copied.report.bytesTransferred += report.bytesTransferred;
     }
   }
   store.recordExport(formatReference(reference), copied.root);
