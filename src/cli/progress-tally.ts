@@ -12,8 +12,9 @@ export class Tally {
   total = 0;
   moved = 0;
   image = '';
+  /** The phase announced its total: it will not grow. */
+  known = false;
   private started = Date.now();
-  private known = false;
   private readonly seen = new Set<string>();
 
   /** Folds one event in; true when it began a new phase. */

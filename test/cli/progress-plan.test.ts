@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Descriptor } from '../../src/core/descriptor.js';
+import { ttyBars } from '../../src/cli/progress-tty.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { rigContext, seededRig } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
@@ -22,6 +24,26 @@ function announcedAndMoved(stderr: string, label: string, phase: string, items: 
   expect(moved, stderr).toBeDefined();
   return { announced: announced!, moved: moved! };
 }
+
+describe('a planned total on a terminal', () => {
+  it('the bar reaches exactly 100 % when the phase has moved its announced total', () => {
+    let text = '';
+    const tty = { isTTY: true, columns: 100, write: (s: string) => ((text += s), true), cursorTo: () => true, clearLine: () => true };
+    const bars = ttyBars('export', tty, { throttleMs: 0 });
+    const blob: Descriptor = { mediaType: 'application/octet-stream', digest: `sha256:${'1'.repeat(64)}` as Descriptor['digest'], size: 1000 };
+    bars.sink({ type: 'phase', phase: 'pull', items: 1, total: 1000 });
+    bars.sink({ type: 'node-start', descriptor: blob, repository: 'acme/api' });
+    bars.sink({ type: 'bytes', descriptor: blob, bytes: 600 });
+    expect(text).toMatch(/export pull \[[=-]+\] 60% /);
+    bars.sink({ type: 'bytes', descriptor: blob, bytes: 400 });
+    bars.sink({ type: 'image', name: 'acme/api:1', state: 'done' });
+    bars.sink({ type: 'phase', phase: 'write', items: 1, total: 1000 });
+    bars.end();
+    expect(text).toMatch(/export pull \[=+\] 100% 1\.0 kB\/1\.0 kB/);
+    // Complete and cleared: not drawn again by the events that follow it.
+    expect(text.match(/export pull \[/g)).toHaveLength(3);
+  });
+});
 
 describe.skipIf(!rigContext().available)('the total of a phase is known before bytes move', () => {
   let target: Registry;
