@@ -5,7 +5,7 @@ import type { Platform } from '../core/platform.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { copyImage, resolveImage } from './copy-image.js';
 import { overlaySource } from './overlay-source.js';
-import { Planner } from './pull-plan.js';
+import { describePlan, Planner } from './pull-plan.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import type { CopyReport } from './copy-report.js';
 import { noEvents, type EventSink } from './events.js';
@@ -53,6 +53,7 @@ export async function copyReference(options: CopyReferenceOptions): Promise<Copy
   const resolved = await resolveImage(client, src, options.platforms, options.signal);
   const planner = new Planner(scheduler.limit, options.signal);
   await planner.add({ target: to, source: overlaySource(resolved.source, resolved.written), roots: [resolved.root], written: resolved.written, ...(mountable ? { mountable: () => true } : {}) });
+  emit({ type: 'debug', text: describePlan(planner.plan, formatReference(dst)) });
   emit({ type: 'phase', phase: 'copy', items: 1, total: planner.plan.bytes });
   const name = formatReference(src);
   emit({ type: 'image', name, state: 'start' });

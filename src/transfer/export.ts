@@ -11,7 +11,7 @@ import { noEvents, type EventSink } from './events.js';
 import { recordWritten } from './export-record.js';
 import type { Inventory } from './inventory.js';
 import { overlaySource } from './overlay-source.js';
-import { Planner } from './pull-plan.js';
+import { describePlan, Planner } from './pull-plan.js';
 import { pullImage, pullTarget, resolvePull, type PulledImage, type PullTarget } from './pull-image.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
@@ -110,6 +110,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
     }),
   );
   const planned = resolved.filter((r) => r !== undefined);
+  emit({ type: 'debug', text: describePlan(planner.plan, 'the store') });
   emit({ type: 'phase', phase: 'pull', items: planned.length, total: planner.plan.bytes });
   const present = (desc: Descriptor): boolean => planner.plan.present.has(desc.digest);
   const work = planned.map(({ image, reference, name, client, found }) => {

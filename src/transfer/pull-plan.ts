@@ -32,6 +32,11 @@ export interface PullPlan {
   present: Set<string>;
 }
 
+/** What --debug says of a plan. */
+export function describePlan(plan: PullPlan, where: string): string {
+  return `plan: ${plan.blobs} blob(s), ${plan.bytes} bytes to move; ${plan.present.size} blob(s) already in ${where}`;
+}
+
 /** Shared by the entries of one phase: a digest moves once, whichever image claims it first. */
 export class Planner {
   readonly plan: PullPlan = { bytes: 0, blobs: 0, present: new Set() };
