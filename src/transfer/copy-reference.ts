@@ -52,7 +52,7 @@ export async function copyReference(options: CopyReferenceOptions): Promise<Copy
   emit({ type: 'phase', phase: 'resolve', items: 1 });
   const resolved = await resolveImage(client, src, options.platforms, options.signal);
   const planner = new Planner(scheduler.limit, options.signal);
-  await planner.add({ target: to, source: overlaySource(resolved.source, resolved.written), roots: [resolved.root], written: resolved.written, ...(mountable ? { mountable: () => true } : {}) });
+  const present = await planner.add({ target: to, source: overlaySource(resolved.source, resolved.written), roots: [resolved.root], written: resolved.written, ...(mountable ? { mountable: () => true } : {}) });
   emit({ type: 'debug', text: describePlan(planner.plan, formatReference(dst)) });
   emit({ type: 'phase', phase: 'copy', items: 1, total: planner.plan.bytes });
   const name = formatReference(src);
@@ -60,7 +60,7 @@ export async function copyReference(options: CopyReferenceOptions): Promise<Copy
   let signedBy: SignedBy | undefined;
   const copied = await copyImage(client, src, to, {
     resolved,
-    present: (desc) => planner.plan.present.has(desc.digest),
+    present: (desc) => present.has(desc.digest),
     platforms: options.platforms,
     tags: dst.tag ? [dst.tag] : [],
     scheduler,

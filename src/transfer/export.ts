@@ -95,14 +95,14 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
       try {
         const found = await resolvePull(reference, { client, platforms: image.platforms, withReferrers: image.withReferrers, ...(options.trust ? { trust: options.trust } : {}), limit: scheduler.limit, ...(options.signal ? { signal: options.signal } : {}) });
         const { source, root, written } = found.image;
-        await planner.add({
+        const present = await planner.add({
           target: pullTarget(options.store, reference),
           source: overlaySource(source, written),
           roots: [root, ...found.referrers],
           written,
           mountable: (desc) => options.store.linkedIn(desc.digest).length > 0,
         });
-        return { image, reference, name, client, found };
+        return { image, reference, name, client, found, present };
       } catch (err) {
         failure(name, err);
         return undefined;
@@ -112,8 +112,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   const planned = resolved.filter((r) => r !== undefined);
   emit({ type: 'debug', text: describePlan(planner.plan, 'the store') });
   emit({ type: 'phase', phase: 'pull', items: planned.length, total: planner.plan.bytes });
-  const present = (desc: Descriptor): boolean => planner.plan.present.has(desc.digest);
-  const work = planned.map(({ image, reference, name, client, found }) => {
+  const work = planned.map(({ image, reference, name, client, found, present }) => {
     emit({ type: 'image', name, state: 'start' });
     return pullImage(reference, {
       client,
@@ -123,7 +122,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
       ...(options.trust ? { trust: options.trust } : {}),
       scheduler,
       resolved: found,
-      present,
+      present: (desc) => present.has(desc.digest),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }).then(

@@ -28,20 +28,27 @@ export interface PullPlan {
   bytes: number;
   /** Blobs that will move. */
   blobs: number;
-  /** Blobs the target already holds: the copy skips them without asking again. */
-  present: Set<string>;
+  /** (image, blob) pairs whose target holds the blob already. */
+  present: number;
 }
 
 /** What --debug says of a plan. */
 export function describePlan(plan: PullPlan, where: string): string {
-  return `plan: ${plan.blobs} blob(s), ${plan.bytes} bytes to move; ${plan.present.size} blob(s) already in ${where}`;
+  return `plan: ${plan.blobs} blob(s), ${plan.bytes} bytes to move; ${plan.present} already in ${where}`;
 }
 
-/** Shared by the entries of one phase: a digest moves once, whichever image claims it first. */
+/**
+ * Shared by the images of one phase. Each image's graph is walked against its
+ * own target (what one repository holds says nothing of another's); a blob's
+ * bytes are counted once, for the first image that will fetch them — the
+ * others wait for it and link it (copyGraph, CopyScheduler).
+ */
 export class Planner {
-  readonly plan: PullPlan = { bytes: 0, blobs: 0, present: new Set() };
-  private readonly seen = new Set<string>();
-
+  readonly plan: PullPlan = { bytes: 0, blobs: 0, present: 0 };
+  /** Blobs counted, by digest. */
+  private readonly counted = new Set<string>();
+  /** Manifests read, by digest: an index two tags share is fetched once. */
+  private readonly manifests = new Map<string, Buffer>();
   private readonly limit: LimitFunction;
   private readonly signal: AbortSignal | undefined;
 
@@ -50,29 +57,36 @@ export class Planner {
     this.signal = signal;
   }
 
-  /** Adds one image's graph to the plan. */
-  async add(entry: PlanEntry): Promise<void> {
-    await Promise.all(entry.roots.map((root) => this.node(entry, root)));
+  /** Adds one image's graph to the plan; resolves to the blobs its target holds already (the copy skips them without asking again). */
+  async add(entry: PlanEntry): Promise<Set<string>> {
+    const present = new Set<string>();
+    const visited = new Set<string>();
+    await Promise.all(entry.roots.map((root) => this.node(entry, root, visited, present)));
+    return present;
   }
 
-  private async node(entry: PlanEntry, desc: Descriptor): Promise<void> {
-    if (this.seen.has(desc.digest)) return;
-    this.seen.add(desc.digest);
+  private async node(entry: PlanEntry, desc: Descriptor, visited: Set<string>, present: Set<string>): Promise<void> {
+    if (visited.has(desc.digest)) return;
+    visited.add(desc.digest);
     const signal = this.signal;
     // As copyGraph does: a node the target has prunes its subtree.
     if (await this.limit(() => entry.target.exists(desc, signal ? { signal } : {}))) {
-      if (!isManifest(desc.mediaType)) this.plan.present.add(desc.digest);
+      if (!isManifest(desc.mediaType)) {
+        present.add(desc.digest);
+        this.plan.present += 1;
+      }
       return;
     }
     if (isManifest(desc.mediaType)) {
-      const known = entry.written.get(desc.digest);
-      const bytes = known ?? (await this.limit(() => readManifestBytes(entry.source, desc, signal)));
+      const bytes = entry.written.get(desc.digest) ?? this.manifests.get(desc.digest) ?? (await this.limit(() => readManifestBytes(entry.source, desc, signal)));
+      this.manifests.set(desc.digest, bytes);
       entry.written.set(desc.digest, bytes);
       const children = successors(parseManifest(bytes, desc.mediaType, desc.digest));
-      await Promise.all(children.map((child) => this.node(entry, child)));
+      await Promise.all(children.map((child) => this.node(entry, child, visited, present)));
       return;
     }
-    if (entry.mountable?.(desc)) return;
+    if (this.counted.has(desc.digest) || entry.mountable?.(desc)) return;
+    this.counted.add(desc.digest);
     const offset = entry.target.resumeOffset ? await entry.target.resumeOffset(desc) : 0;
     if (offset >= desc.size) return;
     this.plan.bytes += desc.size - offset;
