@@ -65,6 +65,22 @@ describe.skipIf(!rigContext().available)('the total of a phase is known before b
     expect(moved).toBe(announced);
   });
 
+  it('a blob one repository of the store holds is still linked into another that lacks it', async () => {
+    // x:1 and x:2 share the base layer in one repository; y:1 is x:2 again, in another.
+    const src = `${target.host}/shared`;
+    for (const [from, to] of [[ref('appA'), `${src}/x:1`], [ref('appB'), `${src}/x:2`], [ref('appB'), `${src}/y:1`]] as const) {
+      const c = await ferry(['copy', from, to, '--plain-http']);
+      expect(c.code, c.stderr).toBe(0);
+    }
+    const store = ['--store', join(dir, 'shared-store')];
+    const first = await ferry(['export', `${src}/x:1`, '-o', join(dir, 'x1.tar'), '--plain-http', ...store]);
+    expect(first.code, first.stderr).toBe(0);
+    const both = await ferry(['export', `${src}/x:2`, `${src}/y:1`, '-o', join(dir, 'x2y1.tar'), '--plain-http', ...store]);
+    expect(both.code, both.stderr).toBe(0);
+    const { announced, moved } = announcedAndMoved(both.stderr, 'export', 'pull', 2);
+    expect(moved).toBe(announced);
+  });
+
   it('copy: the copy phase announces the bytes the destination lacks, and moves exactly those', async () => {
     const to = `${target.host}/plan/app`;
     const first = await ferry(['copy', ref('appB'), `${to}:b`, '--plain-http']);
