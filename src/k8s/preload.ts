@@ -71,6 +71,8 @@ async function importInto(target: CtrTarget, bundle: Bundle, plan: PreloadPlan, 
   );
   const onEvent = options.onEvent;
   try {
+    // The total is known before a byte moves: the bundle's index names every blob and its size.
+    onEvent?.({ type: 'phase', phase: 'push', total: plan.bytes, items: plan.blobs.size - plan.assumed.length });
     const written = await writePreloadArchive(archive, plan.images, bundle.blobs(), plan.blobs, onEvent);
     const pipeError = await piped;
     const result = await ctr.done;
