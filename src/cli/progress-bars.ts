@@ -9,7 +9,8 @@ import { ttyBars } from './progress-tty.js';
 // `sink`, which feeds the channel (where retries from the registry client
 // arrive too); the presenter chosen here listens: bars on a terminal, the
 // line log when stderr is not one, nothing with --json, --quiet or
-// --no-progress; the counters always (--json prints them). --debug's presenter listens for the whole run (main.ts).
+// --no-progress; the counters always (--json prints them). --debug's
+// presenter listens for the whole run (main.ts).
 // Messages are the command's own notes and warnings, whatever the presenter.
 
 export interface ProgressReporter {

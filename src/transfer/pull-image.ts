@@ -112,9 +112,10 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     ...(signal ? { signal } : {}),
   };
   const tags = reference.tag ? [reference.tag] : [];
-  // Referrer lookups (several round trips per subject, mostly 404s) only read the
-  // source: they run while the image's layers are copied, not after (bench: they
-  // were the last ~7% of an export's pull phase).
+  // Export finds referrers while it plans (resolvePull, every image side by side).
+  // Without a plan, the lookups (several round trips per subject, mostly 404s) only
+  // read the source: they run while the image's layers are copied, not after
+  // (bench: they were the last ~7% of an export's pull phase).
   let lookup: Promise<Descriptor[]> | undefined = options.resolved ? Promise.resolve(options.resolved.referrers) : undefined;
   // The signatures a policy checks are referrers: they travel with the image so import can check them again.
   const withReferrers = options.withReferrers || options.trust !== undefined;
