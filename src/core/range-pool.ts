@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Descriptor } from './descriptor.js';
+import type { EventSink } from './progress-events.js';
 import { FerryError, IntegrityError } from './errors.js';
 import { checkHashed } from './hashing.js';
 import { READ_BYTES, runRangeJob, type JobMessage, type JobResult } from './range-job.js';
@@ -33,6 +34,8 @@ export interface RangeJob {
   subject: string;
   /** Copy: written at `at` in the pool's output file, after `before` and followed by `after`. */
   copy?: { at: number; before?: Uint8Array; after?: Uint8Array };
+  /** Its bytes are not the phase's (a bundle's own index.db): no `bytes` event for them. */
+  silent?: boolean;
 }
 
 export interface RangePoolOptions {
@@ -42,8 +45,8 @@ export interface RangePoolOptions {
   mainThread?: boolean;
   /** The file copies are written into (opened for writing, not truncated). */
   output?: string;
-  /** Bytes hashed so far, reported every few MiB per hasher. */
-  onBytes?: (n: number) => void;
+  /** The one progress channel: `bytes` hashed (and copied), every few MiB per hasher. */
+  onEvent?: EventSink;
   /** Turns a failed write into the output (disk full, file too large) into the caller's error; default: none. */
   outputError?: (code: string | undefined, output: string) => FerryError | undefined;
 }
@@ -137,7 +140,8 @@ export class RangePool {
           finish();
         };
         const onMessage = (reply: Reply): void => {
-          if (reply.bytes) this.options.onBytes?.(reply.bytes);
+          // A worker runs its jobs in order: progress belongs to the first in flight.
+          if (reply.bytes) this.reported(inFlight[0], reply.bytes);
           if (!('error' in reply) && !('hex' in reply)) return;
           const job = inFlight.shift() as RangeJob;
           settle(job, 'error' in reply ? ioError(job, reply.error, this.options) : reply);
@@ -156,7 +160,6 @@ export class RangePool {
         // The smallest jobs, one at a time, yielding to the workers' replies between them.
         const buf = Buffer.allocUnsafe(READ_BYTES);
         const out = this.options.output ? fs.openSync(this.options.output, 'r+') : -1;
-        const report = (n: number): void => this.options.onBytes?.(n);
         const help = (): void => {
           const job = take('smallest');
           if (!job) {
@@ -165,7 +168,7 @@ export class RangePool {
             return;
           }
           try {
-            settle(job, runRangeJob(messageOf(job), buf, out, fs, () => createHash('sha256'), report));
+            settle(job, runRangeJob(messageOf(job), buf, out, fs, () => createHash('sha256'), (n) => this.reported(job, n)));
           } catch (err) {
             const e = err as NodeJS.ErrnoException;
             settle(job, ioError(job, { ...(e.code ? { code: e.code } : {}), message: e.message }, this.options));
@@ -176,6 +179,10 @@ export class RangePool {
       }
       finish();
     });
+  }
+
+  private reported(job: RangeJob | undefined, bytes: number): void {
+    if (!job?.silent) this.options.onEvent?.({ type: 'bytes', bytes });
   }
 
   /** Ends the threads; a run still going fails. Callers that are done need not await it. */

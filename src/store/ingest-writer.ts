@@ -1,7 +1,7 @@
 import type { Hash } from 'node:crypto';
 import { chmod, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { ErrorCode, IntegrityError, InternalError, UsageError, type Digest, type MediaTypeName } from '../core/index.js';
+import { ErrorCode, IntegrityError, InternalError, UsageError, type Descriptor, type Digest, type EventSink, type MediaTypeName } from '../core/index.js';
 import { commitPartial } from './commit.js';
 import { commitGroupOf } from './commit-group.js';
 import { removeQuietly } from './durable-fs.js';
@@ -91,7 +91,8 @@ export class IngestWriter {
    * A Writable appending to the partial while hashing. Ending it does not commit;
    * one stream at a time, and several in sequence (one per PATCH of an upload) are fine.
    */
-  stream(options: { onProgress?: (bytes: number) => void } = {}): Writable {
+  stream(options: { progress?: { descriptor: Descriptor; onEvent: EventSink } } = {}): Writable {
+    const report = (bytes: number): void => options.progress?.onEvent({ type: 'bytes', descriptor: options.progress.descriptor, bytes });
     this.usable();
     if (this.streaming) throw new InternalError(`ingest '${this.ref}': a stream is already writing`);
     this.streaming = true;
@@ -102,7 +103,7 @@ export class IngestWriter {
       highWaterMark: 1 << 20,
       write: (chunk: Buffer, _encoding, callback) => {
         this.append([chunk]).then(() => {
-          options.onProgress?.(chunk.length);
+          report(chunk.length);
           callback();
         }, callback);
       },
@@ -111,7 +112,7 @@ export class IngestWriter {
       writev: (chunks, callback) => {
         const buffers = chunks.map((c) => c.chunk as Buffer);
         this.append(buffers).then(() => {
-          if (options.onProgress) for (const b of buffers) options.onProgress(b.length);
+          if (options.progress) for (const b of buffers) report(b.length);
           callback();
         }, callback);
       },

@@ -49,7 +49,7 @@ export const copyCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
-      ctx.out.result(report, () =>
+      ctx.out.result({ ...report, progress: progress.counters() }, () =>
         `${report.source} -> ${report.target}: ${report.digest}${report.sourceDigest ? ` (platform-filtered from ${report.sourceDigest})` : ''}; ${report.copy.copied} copied (${formatBytes(report.copy.bytesTransferred)}), ${report.copy.mounted} mounted, ${report.copy.skipped} already there${report.signedBy ? `; signed by ${report.signedBy.keyId}` : ''}`,
       );
     } finally {

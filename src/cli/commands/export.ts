@@ -137,7 +137,7 @@ export const exportCommand = defineCommand({
       });
       progress.done();
       return ctx.out.outcome(
-        report,
+        { ...report, progress: progress.counters() },
         () =>
         [
           formatTable(

@@ -88,7 +88,7 @@ export const importCommand = defineCommand({
       const policyOut = args['policy-out'] && trust && !report.dryRun ? await writePolicyOut(args['policy-out'], report, trust) : undefined;
       for (const s of policyOut?.skipped ?? []) ctx.out.warn(`${s.source}: not in the policy: ${s.why}`);
       return ctx.out.outcome(
-        policyOut ? { ...report, policyOut } : report,
+        { ...report, ...(policyOut ? { policyOut } : {}), progress: progress.counters() },
         () => [describeReport(report), ...(policyOut ? [`wrote ${policyOut.files.join(' and ')}`] : [])].join('\n'),
         report.failed,
         { total: report.images.length + report.failed.length, noun: 'images' },

@@ -228,7 +228,7 @@ async function preload(a: K8sArgs, ctx: CommandContext): Promise<void> {
       onEvent: progress.sink,
     });
     progress.done();
-    ctx.out.result(report, () => describePreload(report));
+    ctx.out.result({ ...report, progress: progress.counters() }, () => describePreload(report));
   } finally {
     progress.done();
   }
