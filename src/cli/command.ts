@@ -3,12 +3,12 @@ import type { Output } from './output.js';
 
 /** Flags every command takes (design §5). */
 export interface GlobalArgs {
-  store?: string;
+  store?: string | undefined;
   json: boolean;
   quiet: boolean;
   progress: boolean;
   debug: boolean;
-  trace?: string;
+  trace?: string | undefined;
 }
 
 export interface CommandContext {

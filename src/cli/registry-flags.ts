@@ -10,11 +10,11 @@ import { retryIntoChannel } from './retry-log.js';
 // registry, and the one place that turns them into client options.
 
 export interface RegistryArgs {
-  creds?: string;
-  authfile?: string;
+  creds?: string | undefined;
+  authfile?: string | undefined;
   'plain-http': boolean;
   'tls-verify': boolean;
-  'ca-cert'?: string;
+  'ca-cert'?: string | undefined;
   concurrency: number;
   retries: number;
 }

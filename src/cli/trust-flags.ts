@@ -9,9 +9,9 @@ import { parseSpec } from '../transfer/spec.js';
 // import: only images a trusted key signed cross (docs/signatures.md).
 
 export interface TrustArgs {
-  'require-signed-by'?: string[];
-  'signed-identity'?: IdentityRule;
-  'rekor-key'?: string[];
+  'require-signed-by'?: string[] | undefined;
+  'signed-identity'?: IdentityRule | undefined;
+  'rekor-key'?: string[] | undefined;
 }
 
 export function withTrustFlags<T>(y: Argv<T>): Argv<T & TrustArgs> {

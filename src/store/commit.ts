@@ -13,11 +13,11 @@ export interface CommitPlan {
   size: number;
   mediaType: MediaTypeName | undefined;
   /** The ingest row to drop in the same transaction. */
-  ingestRef?: string;
+  ingestRef?: string | undefined;
   /** Runs first under the lock, before anything moves: throw to refuse the commit (missing children). Synchronous. */
   check?: () => void;
   /** More index writes that must land atomically with the blob (manifest rows, a link). Synchronous. */
-  inTransaction?: () => void;
+  inTransaction?: (() => void) | undefined;
 }
 
 /**

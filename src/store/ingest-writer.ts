@@ -20,7 +20,7 @@ export interface CommitOptions {
   /** Names the content in errors (a reference, an entry name); default the digest. */
   subject?: string;
   /** Index writes that must land in the same transaction as the blob (a link, manifest rows). Synchronous. */
-  inTransaction?: () => void;
+  inTransaction?: (() => void) | undefined;
 }
 
 export interface CommitResult {

@@ -18,7 +18,7 @@ export interface WriteBlobOptions {
   inTransaction?: () => void;
   /** How long to wait for another writer of the same ref; default 10 minutes. */
   waitMs?: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** The one progress channel: bytes written into the store, as `bytes` events of the blob. */
   onEvent?: EventSink;
 }

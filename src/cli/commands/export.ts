@@ -17,7 +17,7 @@ import { TOOL_VERSION } from '../version.js';
 import { carriedReleases, withFerryValues, type CarriedReleases } from '../with-ferry.js';
 import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
 
-async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
+async function imagesFrom(args: { refs?: string[] | undefined; file?: string | undefined; platform?: string[] | undefined; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
   const platforms = args['all-platforms'] ? [] : parsePlatformList(args.platform);
   const images: SpecImage[] = (args.refs ?? []).map((r) => ({ reference: parseReference(r), platforms, withReferrers: args['with-referrers'] }));
   if (args.file) {
@@ -28,7 +28,7 @@ async function imagesFrom(args: { refs?: string[]; file?: string; platform?: str
   return images;
 }
 
-type ExportArgs = RegistryArgs & GlobalArgs & { output: string; 'only-volume'?: number };
+type ExportArgs = RegistryArgs & GlobalArgs & { output: string; 'only-volume'?: number | undefined };
 
 /** `--only-volume N`: that one volume made again from the store (see transfer/remake-volume.ts). */
 interface OnlyVolumeInputs {

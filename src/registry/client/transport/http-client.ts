@@ -27,8 +27,8 @@ export interface RequestSpec {
   method: HttpMethod;
   /** A path on the registry (`/v2/…`) or an absolute URL (an upload Location). */
   url: string | URL;
-  headers?: Record<string, string>;
-  body?: RequestBody;
+  headers?: Record<string, string> | undefined;
+  body?: RequestBody | undefined;
   /** Token scopes this request needs. */
   scopes: readonly Scope[];
   /** Statuses that are a success for the caller; anything else throws. */
@@ -39,7 +39,7 @@ export interface RequestSpec {
   redirects?: boolean;
   /** Send no registry Authorization (token requests). */
   noAuth?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface HttpClientDeps {
