@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle, writeBundle, type Bundle, type ManifestDb } from '../../src/bundle/index.js';
+import type { Digest } from '../../src/core/digest.js';
 import { landAll } from '../../src/transfer/import-lanes.js';
 import { planImport, type PlannedImage } from '../../src/transfer/import-plan.js';
 import { ALL_IMAGES, fetchFrom, imageInput, tempDir, testImages } from '../bundle/fixtures.js';
@@ -60,7 +61,7 @@ describe('landing lanes', () => {
   const image = (i: number): PlannedImage => ({
     source: `registry.example/app${i}:1.0`,
     target: { registry: 'target.example', repository: `app${i % 40}`, tag: '1.0' },
-    root: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${String(i).padStart(64, '0')}`, size: 1 },
+    root: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${String(i).padStart(64, '0')}` as Digest, size: 1 },
     tags: ['1.0'],
     referrers: [],
   });
