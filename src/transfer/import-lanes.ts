@@ -1,4 +1,5 @@
 import { repositoryKey, type PlannedImage } from './import-plan.js';
+import { inLanes } from './lanes.js';
 
 /**
  * Lands images of different repositories in parallel (each request still goes
@@ -17,19 +18,13 @@ export async function landAll(images: PlannedImage[], lanes: number, land: (imag
     if (group) group.push(image);
     else byRepository.set(key, [image]);
   }
-  const groups = byRepository.values();
-  const lane = async (): Promise<void> => {
-    for (let next = groups.next(); !next.done; next = groups.next()) {
-      for (const image of next.value) {
-        try {
-          await land(image);
-        } catch (err) {
-          failed(image, err);
-        }
+  await inLanes(byRepository.values(), lanes, async (group) => {
+    for (const image of group) {
+      try {
+        await land(image);
+      } catch (err) {
+        failed(image, err);
       }
     }
-  };
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(lanes, byRepository.size)) }, lane));
-  const thrown = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (thrown) throw thrown.reason;
+  });
 }
