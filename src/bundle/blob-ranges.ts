@@ -24,25 +24,40 @@ export interface BlobRange {
   start: number;
 }
 
-function field(header: Buffer, from: number, length: number): string {
-  const raw = header.subarray(from, from + length);
-  const nul = raw.indexOf(0);
-  return raw.subarray(0, nul === -1 ? length : nul).toString('latin1');
+const USTAR = Buffer.from('ustar', 'latin1');
+
+/** An octal field (digits, then NUL or spaces), or NaN. */
+function octalField(header: Buffer, from: number, length: number): number {
+  let value = 0;
+  let digits = 0;
+  let i = from;
+  while (i < from + length && header[i] === 0x20) i++;
+  for (; i < from + length; i++) {
+    const c = header[i] as number;
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) return Number.NaN;
+    value = value * 8 + (c - 0x30);
+    digits += 1;
+  }
+  return digits > 0 ? value : Number.NaN;
 }
 
-/** A ustar header for `name` of `size` bytes (octal, or base-256 from 8 GiB), regular file, intact checksum. */
+/**
+ * A ustar header for `name` of `size` bytes (octal, or base-256 from 8 GiB), regular file, intact
+ * checksum. Byte compares, no strings: it runs once per blob (4,400 at 1,000 images).
+ */
 function headerMatches(header: Buffer, name: string, size: number): boolean {
-  let sum = 0;
-  for (let i = 0; i < TAR_BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
-  const stored = parseInt(field(header, 148, 8).trim(), 8);
+  let sum = 8 * 0x20;
+  for (let i = 0; i < TAR_BLOCK; i++) if (i < 148 || i >= 156) sum += header[i] as number;
   const type = header[156];
   return (
-    stored === sum &&
-    field(header, 0, 100) === name &&
-    field(header, 345, 155) === '' &&
+    octalField(header, 148, 8) === sum &&
+    (name.length === 100 || header[name.length] === 0) &&
+    header.toString('latin1', 0, name.length) === name &&
+    header[345] === 0 &&
     ustarSize(header) === size &&
     (type === 0x30 || type === 0) &&
-    field(header, 257, 5) === 'ustar'
+    header.compare(USTAR, 0, 5, 257, 262) === 0
   );
 }
 
