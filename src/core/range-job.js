@@ -119,7 +119,20 @@ export function runRangeBatch(jobs, buf, out, io, sha256, report) {
     jobs.length > 1 &&
     last.start + last.size - first.start <= buf.length &&
     jobs.every((j, i) => j.path === first.path && !j.wholeFile && !j.copy && (i === 0 || j.start >= /** @type {JobMessage} */ (jobs[i - 1]).start));
-  if (!spanned) return jobs.map((job) => attempt(() => runRangeJob(job, buf, out, io, sha256, report)));
+  if (!spanned) {
+    // Progress once per batch (or every REPORT_EVERY bytes), not once per small job.
+    let unreported = 0;
+    /** @param {number} n */
+    const gather = (n) => {
+      unreported += n;
+      if (unreported < REPORT_EVERY) return;
+      report(unreported);
+      unreported = 0;
+    };
+    const results = jobs.map((job) => attempt(() => runRangeJob(job, buf, out, io, sha256, gather)));
+    if (unreported > 0) report(unreported);
+    return results;
+  }
   /** @type {number} */
   let got;
   try {

@@ -100,3 +100,34 @@ describe('RangePool batches', () => {
     }
   });
 });
+
+describe('RangePool batches of whole files', () => {
+  it('checks 300 small files (a store) in a few messages each way, progress included', async () => {
+    const files: RangeJob[] = [];
+    for (let i = 0; i < 300; i++) {
+      const path = join(dir, `blob-${i}`);
+      const data = Buffer.alloc(300 + i, i % 256);
+      await writeFile(path, data);
+      files.push({ expected: { digest: sha(data), size: data.length }, path, start: 0, wholeFile: true, subject: `blob ${i}` });
+    }
+    let progress = 0;
+    let bytes = 0;
+    const pool = new RangePool({
+      threads: 2,
+      onBytes: (n) => {
+        progress += 1;
+        bytes += n;
+      },
+    });
+    const done = new Set<string>();
+    try {
+      const sent = await countingMessages(() => pool.run(files, (j) => done.add(j.subject)));
+      expect(done.size).toBe(300);
+      expect(bytes).toBe(files.reduce((n, f) => n + f.expected.size, 0));
+      expect(sent).toBeLessThanOrEqual(2);
+      expect(progress).toBeLessThanOrEqual(2);
+    } finally {
+      await pool.close();
+    }
+  });
+});
