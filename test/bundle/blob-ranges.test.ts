@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { locateBlobs, openBundle, writeBundle } from '../../src/bundle/index.js';
+import { Worker } from 'node:worker_threads';
+import { locateBlobs, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
 import { ALL_IMAGES, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
 
 // locateBlobs reads every blob header at its computed offset (in windows, by
@@ -69,5 +70,23 @@ describe('locateBlobs', () => {
     const path = `${work.dir}/${what.replace(/\W+/g, '-')}.tar`;
     await writeFile(path, bytes);
     expect(await locate(path)).toBeUndefined();
+  });
+});
+
+describe('verify of a small bundle', () => {
+  it('hashes on the calling thread alone: no worker is sent a job', async () => {
+    const post = Worker.prototype.postMessage;
+    let sent = 0;
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      sent += 1;
+      return post.apply(this, args);
+    };
+    try {
+      const report = await verifyBundle(good);
+      expect(report.blobs).toBe((await readTar(good)).filter((e) => e.header.name.startsWith('blobs/')).length);
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
+    expect(sent).toBe(0);
   });
 });
