@@ -7,9 +7,10 @@
 //   node scripts/gen-cli-docs.mjs OUT.md     writes OUT.md
 //   node scripts/gen-cli-docs.mjs -          prints to stdout
 //
-// Each command is parsed in yargs' help-only mode (builders run, handlers do
-// not), then its options, positionals and subcommands are read back from
-// yargs and rendered as Markdown tables.
+// Each command (and subcommand: ferry store ls, ferry k8s preload) is parsed in
+// yargs' help-only mode (builders run, handlers do not), then its options,
+// positionals and option groups are read back from yargs and rendered as
+// Markdown tables, with the command's examples and docs page.
 
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,6 +21,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { buildParser } = await import(join(ROOT, 'dist/cli/main.js'));
 const commands = await (await import(join(ROOT, 'dist/cli/commands/index.js'))).allCommands();
 const { withRegistryFlags } = await import(join(ROOT, 'dist/cli/registry-flags.js'));
+const { GLOBAL_GROUP, OWN_GROUP, REGISTRY_GROUP, TOP_EXAMPLES, groupedCommands, nameOf } = await import(join(ROOT, 'dist/cli/help-text.js'));
 
 const YARGS_STRING = '__yargsString__:';
 const noRun = async () => undefined;
@@ -39,8 +41,7 @@ async function describeCommand(path) {
     options: parser.getOptions(),
     descriptions,
     positionals,
-    commands: usage.getCommands().map(([cmd, describe]) => ({ cmd, describe, name: cmd.split(' ')[0] })),
-    /** Option groups the command declared (yargs .group()), e.g. "mirror-config:" → keys. */
+    /** Option groups: the command's own (Options:), any it declared (copy's per-side flags), registry, global. */
     groups: Object.entries(groups).filter(([name]) => !/^Positionals/.test(name)),
   };
 }
@@ -93,6 +94,11 @@ function positionalTable(cmd) {
   return ['| argument | type | required | description |', '|---|---|---|---|', ...rows].join('\n');
 }
 
+function exampleBlock(examples) {
+  if (!examples?.length) return [];
+  return ['Examples:', '', '```sh', ...examples.flatMap(([line, what], i) => [...(i > 0 ? [''] : []), `# ${what}`, line]), '```', ''];
+}
+
 async function render() {
   const top = await describeCommand([]);
   const globalKeys = new Set(optionKeys(top, new Set()));
@@ -113,38 +119,49 @@ async function render() {
     'Every command prints one line (and a hint) on failure and exits with the code of its category: 0 ok, 1 internal error, 2 usage,',
     '3 authentication/authorization, 4 not found, 5 integrity (digest, size, signature, malformed bundle), 6 network,',
     '7 partial (some images failed, the rest were done), 130 interrupted (SIGINT/SIGTERM; rerun the same command to resume).',
-    '`ferry COMMAND --help` shows the same as this page.',
+    '`ferry COMMAND --help` shows the same as this page: the command\'s own options first, then the registry and global options.',
     '',
-    '| command | does |',
-    '|---|---|',
   ];
   const sections = [];
-  const visit = async (path, describe) => {
+  const index = [];
+  /** One command's section, then its subcommands'; returns its row for the index. */
+  const visit = async (path, command) => {
     const cmd = await describeCommand(path);
     const title = `ferry ${path.join(' ')}`;
-    out.push(`| [\`${escapeCell(cmd.usage)}\`](#${anchor(title)}) | ${escapeCell(describe)} |`);
-    const keys = optionKeys(cmd, globalKeys);
-    const takesRegistry = registryKeys.every((k) => keys.includes(k));
-    const own = takesRegistry ? keys.filter((k) => !registryKeys.includes(k)) : keys;
-    const section = [`## ${title}`, '', '```text', cmd.usage, '```', '', escapeCell(describe), ''];
+    const row = `| [\`${escapeCell(cmd.usage)}\`](#${anchor(title)}) | ${escapeCell(command.describe)} |`;
+    const keys = new Set(optionKeys(cmd, globalKeys));
+    const groupKeys = (name) => (cmd.groups.find(([n]) => n === name)?.[1] ?? []).filter((k) => keys.has(k));
+    const takesRegistry = groupKeys(REGISTRY_GROUP).length > 0;
+    const section = [`## ${title}`, '', '```text', cmd.usage, '```', '', escapeCell(command.describe), ''];
     if (cmd.positionals.size > 0) section.push(positionalTable(cmd), '');
-    // Options in a declared group get their own table under the group's title; the rest come first.
-    const grouped = new Set(cmd.groups.flatMap(([, groupKeys]) => groupKeys));
-    const ungrouped = own.filter((k) => !grouped.has(k));
-    if (ungrouped.length > 0) section.push(optionTable(cmd, ungrouped), '');
-    for (const [title, groupKeys] of cmd.groups) {
-      const inGroup = own.filter((k) => groupKeys.includes(k));
-      if (inGroup.length > 0) section.push(`**${escapeCell(title.replace(/:$/, ''))}**`, '', optionTable(cmd, inGroup), '');
+    // The command's own options first (as --help shows them), then any group it declared.
+    const own = groupKeys(OWN_GROUP);
+    if (own.length > 0) section.push(optionTable(cmd, own), '');
+    for (const [groupTitle] of cmd.groups) {
+      if ([OWN_GROUP, REGISTRY_GROUP, GLOBAL_GROUP].includes(groupTitle)) continue;
+      const inGroup = groupKeys(groupTitle);
+      if (inGroup.length > 0) section.push(`**${escapeCell(groupTitle.replace(/:$/, ''))}**`, '', optionTable(cmd, inGroup), '');
     }
-    if (cmd.commands.length > 0) section.push(`Subcommands: ${cmd.commands.map((c) => `[\`${c.name}\`](#${anchor(`${title} ${c.name}`)})`).join(', ')}.`, '');
+    const subs = command.subcommands ?? [];
+    if (subs.length > 0) section.push(`Subcommands: ${subs.map((c) => `[\`${nameOf(c)}\`](#${anchor(`${title} ${nameOf(c)}`)})`).join(', ')}.`, '');
     section.push(takesRegistry ? 'Also takes the [registry options](#registry-options) and the [global options](#global-options).' : 'Also takes the [global options](#global-options).', '');
+    section.push(...exampleBlock(command.examples));
+    if (command.docs) section.push(`Full documentation: [${command.docs}](${command.docs.startsWith('docs/') ? command.docs.slice('docs/'.length) : `../${command.docs}`}).`, '');
     sections.push(section.join('\n'));
-    for (const sub of cmd.commands) await visit([...path, sub.name], sub.describe);
+    const rows = [row];
+    for (const sub of subs) rows.push(...(await visit([...path, nameOf(sub)], sub)));
+    return rows;
   };
-  for (const c of top.commands) await visit([c.name], c.describe);
+  for (const [groupTitle, cmds] of groupedCommands(commands)) {
+    index.push(`**${groupTitle.replace(/:$/, '')}**`, '', '| command | does |', '|---|---|');
+    for (const c of cmds) index.push(...(await visit([nameOf(c)], c)));
+    index.push('');
+  }
   const registryCmd = { options: registryProbe, descriptions: Object.fromEntries(registryKeys.map((k) => [k, String(registryDescriptions[k] ?? '').replace(YARGS_STRING, '')])), positionals: new Set() };
   out.push(
+    ...index,
     '',
+    exampleBlock(TOP_EXAMPLES).join('\n'),
     '## Global options',
     '',
     'Every command takes these.',

@@ -8,6 +8,7 @@ export { writeBundle, openBundle, verifyBundle, inspectBundle, generateKeyPair, 
 export { copyGraph, type CopyGraphOptions, type CopyRoot } from './transfer/copy-graph.js';
 export { CopyScheduler } from './transfer/copy-scheduler.js';
 export type { CopyReport } from './transfer/copy-report.js';
+// FerryEvent / EventSink (core/progress-events.ts) are the one progress channel; TransferEvent is its former name.
 export type { TransferEvent } from './transfer/events.js';
 export { exportImages, type ExportOptions, type ExportReport } from './transfer/export.js';
 export { importBundle, type ImportOptions, type ImportReport } from './transfer/import.js';

@@ -27,7 +27,7 @@ import { decodeTokenClaims } from './rig/token-jwt.js';
 
 const ALL_KEYS: readonly RigImageKey[] = [...IMAGE_KEYS, ...ARTIFACT_KEYS];
 
-async function status(url: string, opts: { auth?: string; ca?: string } = {}): Promise<{ status: number; challenge: string }> {
+async function status(url: string, opts: { auth?: string | undefined; ca?: string | undefined } = {}): Promise<{ status: number; challenge: string }> {
   const dispatcher = new Agent({ connect: opts.ca ? { ca: opts.ca } : {} });
   try {
     const res = await request(url, { headers: opts.auth ? { authorization: opts.auth } : {}, dispatcher });

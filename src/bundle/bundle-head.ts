@@ -105,14 +105,14 @@ export function bundleEntries(head: BundleHead, walk: WalkResult, files: (digest
     ...head.before.map(([name, bytes]) => ({ name, bytes })),
     { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
     ...head.after.map(([name, bytes]) => ({ name, bytes })),
-    ...head.tools.map((t) => ({ name: t.entry, file: t.path, expected: t, subject: t.entry })),
+    ...head.tools.map((t) => ({ name: t.entry, file: t.path, expected: t, subject: t.entry, carried: true })),
   ];
   for (const blob of walk.graph.blobs) {
     if (!blob.included) continue;
     const desc = blob.descriptor;
     const name = blobEntryName(desc.digest);
     const held = walk.metadata.get(desc.digest);
-    entries.push(held ? { name, bytes: held } : { name, file: files(desc.digest), expected: desc, subject: `blob ${desc.digest} from ${source}` });
+    entries.push(held ? { name, bytes: held, carried: true } : { name, file: files(desc.digest), expected: desc, subject: `blob ${desc.digest} from ${source}`, carried: true });
   }
   return entries;
 }

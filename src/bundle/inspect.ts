@@ -1,6 +1,7 @@
 import { formatPlatform } from '../core/platform.js';
 import type { BundleRelease } from './format.js';
 import type { BundleInput } from './bundle-source.js';
+import type { DbReferrer } from './manifest-db.js';
 import { openBundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
 
@@ -49,18 +50,22 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
   try {
     const { db, bundleJson } = bundle;
     const totals = db.totals();
+    // A fixed number of queries whatever the image count: per-image queries made inspect O(N²).
+    const summaries = db.rootSummaries();
+    const referrers = new Map<string, DbReferrer[]>();
+    for (const r of db.referrers()) referrers.set(r.subject, [...(referrers.get(r.subject) ?? []), r]);
     const images = db.images().map((i): InspectedImage => {
-      const t = db.totals(i.digest);
+      const s = summaries.get(i.digest);
       return {
         name: i.name,
         ...(i.tag !== undefined ? { tag: i.tag } : {}),
         digest: i.digest,
         mediaType: i.mediaType,
-        platforms: db.platforms(i.digest).map(formatPlatform),
-        blobs: t.blobs,
-        bytes: t.bytes,
-        assumedBytes: t.assumed.bytes,
-        referrers: db.referrers(i.digest).map((r) => ({ digest: r.digest, ...(r.artifactType ? { artifactType: r.artifactType } : {}) })),
+        platforms: (s?.platforms ?? []).map(formatPlatform),
+        blobs: s?.totals.blobs ?? 0,
+        bytes: s?.totals.bytes ?? 0,
+        assumedBytes: s?.totals.assumed.bytes ?? 0,
+        referrers: (referrers.get(i.digest) ?? []).map((r) => ({ digest: r.digest, ...(r.artifactType ? { artifactType: r.artifactType } : {}) })),
       };
     });
     const report: InspectReport = {

@@ -17,6 +17,10 @@ export async function buildManifestDb(graph: BundleGraph, outPath: string, tempD
     // Small pages: a bundle's index is a few rows per blob, and 8 tables of 4 KiB pages would dominate a small bundle.
     db.pragma('page_size = 1024');
     db.pragma('journal_mode = MEMORY');
+    // No syncs: the scratch file is thrown away, and VACUUM INTO (which follows this
+    // setting) writes a file that goes into the bundle, whose bytes are fsynced as a
+    // whole — 13 fsyncs per export saved (strace -c, 12-image export).
+    db.pragma('synchronous = OFF');
     db.pragma(`application_id = ${MANIFEST_DB_APPLICATION_ID}`);
     db.pragma(`user_version = ${MANIFEST_DB_VERSION}`);
     for (const [, sql] of MANIFEST_DB_TABLES) db.exec(sql);

@@ -2,6 +2,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Descriptor } from '../core/descriptor.js';
 import { UsageError } from '../core/errors.js';
+import type { EventSink } from '../core/progress-events.js';
 import { outputError } from './output-errors.js';
 import { RangePool } from './range-pool.js';
 import { END_OF_ARCHIVE_BYTES, paddedSize, paddingFor, TAR_BLOCK, ustarHeader } from './ustar.js';
@@ -18,29 +19,32 @@ import { syncDir } from './volume-split.js';
 // would zero-fill every gap first. The file is `OUT.partial` until it is
 // complete and fsynced.
 
-/** One tar entry: bytes in memory, or a local file that must hold exactly the descriptor's bytes. */
+/** One tar entry: bytes in memory, or a local file that must hold exactly the descriptor's bytes. `carried`: a blob or tool, whose bytes the write phase counts. */
 export type PlacedEntry =
-  | { name: string; bytes: Buffer }
-  | { name: string; file: string; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string };
+  | { name: string; bytes: Buffer; carried?: boolean }
+  | { name: string; file: string; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string; carried?: boolean };
 
 /** An open `OUT.partial`, and the threads that will copy into it (booting while the caller builds the head). */
 export class PlacedBundle {
   private readonly out: string;
   private readonly handle: FileHandle;
   private readonly pool: RangePool;
+  private readonly onEvent: EventSink | undefined;
 
-  private constructor(out: string, handle: FileHandle, pool: RangePool) {
+  private constructor(out: string, handle: FileHandle, pool: RangePool, onEvent: EventSink | undefined) {
     this.out = out;
     this.handle = handle;
     this.pool = pool;
+    this.onEvent = onEvent;
   }
 
-  static async create(out: string, onBytes?: (n: number) => void): Promise<PlacedBundle> {
+  /** `onEvent` hears the `bytes` of carried entries as they land: the write phase's own total. */
+  static async create(out: string, onEvent?: EventSink): Promise<PlacedBundle> {
     const temp = `${out}.partial`;
     const handle = await open(temp, 'w', 0o644).catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot write the bundle to ${out}: ${err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`, { cause: err });
     });
-    return new PlacedBundle(out, handle, new RangePool({ output: temp, mainThread: true, ...(onBytes ? { onBytes } : {}) }));
+    return new PlacedBundle(out, handle, new RangePool({ output: temp, mainThread: true, ...(onEvent ? { onEvent } : {}) }), onEvent);
   }
 
   /**
@@ -55,8 +59,13 @@ export class PlacedBundle {
       for (const entry of entries) {
         const size = 'bytes' in entry ? entry.bytes.length : entry.expected.size;
         const header = ustarHeader(entry.name, size, mtime);
-        if ('bytes' in entry) await this.writeAt(Buffer.concat([header, entry.bytes, paddingFor(size)]), offset);
-        else jobs.push({ expected: entry.expected, path: entry.file, start: 0, wholeFile: true, subject: entry.subject, copy: { at: offset, before: header, after: paddingFor(size) } });
+        if ('bytes' in entry) {
+          await this.writeAt(Buffer.concat([header, entry.bytes, paddingFor(size)]), offset);
+          if (entry.carried) this.onEvent?.({ type: 'bytes', bytes: size });
+        } else {
+          const copy = { at: offset, before: header, after: paddingFor(size) };
+          jobs.push({ expected: entry.expected, path: entry.file, start: 0, wholeFile: true, subject: entry.subject, copy, ...(entry.carried ? {} : { silent: true }) });
+        }
         offset += TAR_BLOCK + paddedSize(size);
       }
       await this.writeAt(Buffer.alloc(END_OF_ARCHIVE_BYTES), offset);

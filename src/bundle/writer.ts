@@ -157,7 +157,7 @@ async function placedOutput(opts: WriteBundleOptions, walk: WalkResult): Promise
     files.set(blob.descriptor.digest, file);
   }
   const { onEvent } = opts;
-  return { bundle: await PlacedBundle.create(opts.out, onEvent ? (n) => onEvent({ type: 'bytes', bytes: n }) : undefined), files };
+  return { bundle: await PlacedBundle.create(opts.out, onEvent), files };
 }
 
 async function writePlaced(
@@ -200,7 +200,10 @@ async function writeStreamed(
       // Our own file, but streamed and re-verified: it must be the bytes bundle.json names.
       await writeEntry(pack, entryHeader(BundleEntry.indexDb, head.indexDb.size, created), createReadStream(head.indexDb.path), [verifyStream(head.indexDb, BundleEntry.indexDb)]);
       for (const [name, bytes] of head.after) await entry(name, bytes);
-      for (const t of head.tools) await writeEntry(pack, entryHeader(t.entry, t.size, created), createReadStream(t.path), [verifyStream(t, t.entry)]);
+      // Carried releases count toward the write phase's total, as blobs do.
+      const { onEvent } = opts;
+      const tap = (): Transform[] => (onEvent ? [new ByteTap((n) => onEvent({ type: 'bytes', bytes: n }))] : []);
+      for (const t of head.tools) await writeEntry(pack, entryHeader(t.entry, t.size, created), createReadStream(t.path), [verifyStream(t, t.entry), ...tap()]);
       await writeBlobs(pack, walk, fetch, created, opts);
       pack.finalize();
     } catch (err) {

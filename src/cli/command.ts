@@ -3,12 +3,12 @@ import type { Output } from './output.js';
 
 /** Flags every command takes (design §5). */
 export interface GlobalArgs {
-  store?: string;
+  store?: string | undefined;
   json: boolean;
   quiet: boolean;
   progress: boolean;
   debug: boolean;
-  trace?: string;
+  trace?: string | undefined;
 }
 
 export interface CommandContext {
@@ -26,8 +26,14 @@ export interface FerryCommand<A = Record<string, unknown>> {
   command: string | string[];
   describe: string;
   builder: (y: Argv<GlobalArgs>) => Argv<A>;
-  /** Resolves to an exit code when the result is not plain success (7: partial). */
-  run: (args: A & GlobalArgs, ctx: CommandContext) => Promise<number | void>;
+  /** Resolves to an exit code when the result is not plain success (7: partial). A command with subcommands and no run of its own needs one of them. */
+  run?: (args: A & GlobalArgs, ctx: CommandContext) => Promise<number | void>;
+  /** `ferry store ls`, `ferry k8s preload`: each with its own flags and --help. */
+  subcommands?: readonly FerryCommand[];
+  /** Two or three [command line, what it does] pairs for --help (yargs .example). */
+  examples?: ReadonlyArray<readonly [string, string]>;
+  /** The docs/ page that explains the command, named at the end of its --help. */
+  docs?: string;
 }
 
 /** Widens a concrete command for the registry in main.ts. */

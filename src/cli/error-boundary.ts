@@ -33,6 +33,8 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
     if (err instanceof InterruptedError) stderr.write(`ferry: ${err.message}\n`);
     else for (const line of err.message.split('\n')) stderr.write(`ferry: error: ${line}\n`);
     if (err.hint) stderr.write(`  hint: ${err.hint}\n`);
+    // What the one line left out (the raw request of a refusal, every missing blob): --debug shows it.
+    if (options.debug && err.details) stderr.write(`  details: ${JSON.stringify(err.details)}\n`);
     if (options.debug && err.stack) stderr.write(`${err.stack}\n`);
     if (options.debug && err instanceof InterruptedError && err.cause instanceof Error && err.cause.stack) stderr.write(`caused while stopping: ${err.cause.stack}\n`);
     if (options.json) {
@@ -46,4 +48,17 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
   stderr.write(options.debug && err instanceof Error && err.stack ? `${err.stack}\n` : '  hint: this is a bug in ferry; rerun with --debug and report the output\n');
   if (options.json) stdout.write(`${JSON.stringify({ ok: false, error: { code: 'ERR_INTERNAL', message, exitCode: ExitCode.internal } })}\n`);
   return ExitCode.internal;
+}
+
+/**
+ * A reader that went away (`ferry inspect B | head -1`) is a normal end, as for
+ * any CLI killed by SIGPIPE: exit 0 at once, no stack trace. Node ignores
+ * SIGPIPE and reports EPIPE as an 'error' event instead, which uncaught would
+ * crash with a stack. Any other stdout error is still thrown.
+ */
+export function endOnClosedStdout(stdout: NodeJS.WritableStream = process.stdout, exit: (code: number) => void = (code) => process.exit(code)): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    exit(ExitCode.ok);
+  });
 }

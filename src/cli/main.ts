@@ -1,11 +1,13 @@
 import { channel } from './progress-channel.js';
 import { debugLog } from './progress-debug.js';
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
-import { ExitCode, InterruptedError, UsageError } from '../core/errors.js';
+import { ExitCode, InterruptedError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
-import { commandsFor } from './commands/index.js';
-import { reportError } from './error-boundary.js';
+import { commandNameIn, commandsFor } from './commands/index.js';
+import { endOnClosedStdout, reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
+import { buildWithHelp, GLOBAL_FLAG_KEYS, GLOBAL_GROUP, helpWidth, nameOf, topEpilogue, withCommandList } from './help-text.js';
+import { usageErrorFor } from './usage-errors.js';
 
 /** yargs calls middleware with the instance of the running command (types say otherwise). */
 function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array: string[] } }): void {
@@ -13,12 +15,26 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
   for (const [key, value] of Object.entries(argv)) if (key !== '_' && Array.isArray(value) && !arrays.has(key)) argv[key] = value.at(-1);
 }
 
+type OnRun = (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>;
+
+/** Registers `cmd` (and its subcommands) on `y`; top-level commands are hidden from yargs' flat list (help-text.ts groups them). */
+function register(y: Argv<GlobalArgs>, cmd: FerryCommand, onRun: OnRun, parents: readonly string[] = []): Argv<GlobalArgs> {
+  const path = [...parents, nameOf(cmd)];
+  return y.command(
+    cmd.command,
+    (parents.length === 0 ? false : cmd.describe) as string,
+    (inner) => {
+      let built = buildWithHelp(cmd, inner) as unknown as Argv<GlobalArgs>;
+      if (!cmd.subcommands) return built;
+      for (const sub of cmd.subcommands) built = register(built, sub, onRun, path);
+      return cmd.run ? built : built.demandCommand(1, `ferry ${path.join(' ')} needs a subcommand: ${cmd.subcommands.map(nameOf).join(', ')}`);
+    },
+    (args) => (cmd.run ? onRun(cmd, args as unknown as Record<string, unknown> & GlobalArgs) : undefined),
+  ) as unknown as Argv<GlobalArgs>;
+}
+
 /** Declares the whole command line; `docs/cli.md` is generated from this too. */
-export function buildParser(
-  argv: string[],
-  onRun: (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs) => Promise<void>,
-  commands: readonly FerryCommand[],
-): Argv<GlobalArgs> {
+export function buildParser(argv: string[], onRun: OnRun, commands: readonly FerryCommand[]): Argv<GlobalArgs> {
   let parser = yargs(argv)
     .scriptName('ferry')
     .usage('ferry <command> [options]\n\nCarry container images across an air gap: export to a signed bundle, import into a registry, serve.')
@@ -26,8 +42,9 @@ export function buildParser(
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable result on stdout, nothing else there', global: true })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only errors', global: true })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bars (--no-progress to turn off)', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'stack traces and debug log on stderr', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'stack traces, and a log of what ferry decides (plan, skips, mounts, retries), on stderr', global: true })
     .option('trace', { type: 'string', describe: 'record HTTP exchanges as JSON lines in FILE (credentials redacted)', global: true })
+    .group([...GLOBAL_FLAG_KEYS], GLOBAL_GROUP)
     .strict()
     // A single-valued flag given twice: the last one wins (as in most CLIs). Array
     // flags and variadic positionals still collect every value.
@@ -36,19 +53,14 @@ export function buildParser(
     .recommendCommands()
     .help()
     .version()
-    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120)
+    .epilogue(topEpilogue())
+    .wrap(helpWidth())
     // yargs' own complaints (unknown flag, missing argument) come as a message: usage errors.
+    // (yargs runs every command on this one instance, so at failure it holds the failing command's flags.)
     .fail((message, err) => {
-      throw err ?? new UsageError(message, { hint: 'ferry --help, or ferry COMMAND --help' });
+      throw err ?? usageErrorFor(message, argv, commands, parser);
     }) as unknown as Argv<GlobalArgs>;
-  for (const cmd of commands) {
-    parser = parser.command(
-      cmd.command,
-      cmd.describe,
-      (y) => cmd.builder(y),
-      (args) => onRun(cmd, args as unknown as Record<string, unknown> & GlobalArgs),
-    ) as unknown as Argv<GlobalArgs>;
-  }
+  for (const cmd of commands) parser = register(parser, cmd, onRun);
   return parser;
 }
 
@@ -88,9 +100,16 @@ export async function run(argv: string[]): Promise<number> {
   let code: number = ExitCode.ok;
   try {
     const onRun = async (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs): Promise<void> => {
-      code = (await cmd.run(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
+      code = (await cmd.run!(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
     };
-    await buildParser(argv, onRun, await commandsFor(argv)).parseAsync();
+    const commands = await commandsFor(argv);
+    const parser = buildParser(argv, onRun, commands);
+    // `ferry --help`: yargs lists commands flat, ferry by what they are for (help-text.ts).
+    if (commandNameIn(argv) === undefined && argv.includes('--help')) {
+      process.stdout.write(`${withCommandList(await parser.getHelp(), commands)}\n`);
+      return code;
+    }
+    await parser.parseAsync();
     return code;
   } catch (err) {
     // Interrupted: whatever the unwinding threw (an AbortError, a cut stream) is the interruption's doing.
@@ -102,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export function main(argv: string[]): void {
+  endOnClosedStdout();
   let settled = false;
   // Never a silent exit 0: if the event loop empties while the command is still
   // waiting on something that can no longer happen, that is a bug, said as one.

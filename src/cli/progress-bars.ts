@@ -1,6 +1,7 @@
 import type { EventSink } from '../core/progress-events.js';
 import type { CommandContext } from './command.js';
 import { channel } from './progress-channel.js';
+import { progressCounters, type ProgressCounters } from './progress-counters.js';
 import { lineLog } from './progress-lines.js';
 import { ttyBars } from './progress-tty.js';
 
@@ -8,17 +9,23 @@ import { ttyBars } from './progress-tty.js';
 // `sink`, which feeds the channel (where retries from the registry client
 // arrive too); the presenter chosen here listens: bars on a terminal, the
 // line log when stderr is not one, nothing with --json, --quiet or
-// --no-progress. --debug's presenter listens for the whole run (main.ts).
+// --no-progress; the counters always (--json prints them). --debug's
+// presenter listens for the whole run (main.ts).
 // Messages are the command's own notes and warnings, whatever the presenter.
 
 export interface ProgressReporter {
   sink: EventSink;
   done(): void;
+  /** What the channel carried so far, counted (the `progress` of a --json document). */
+  counters(): ProgressCounters;
 }
 
 export function progressReporter(ctx: CommandContext, label: string, stderr: NodeJS.WritableStream = process.stderr): ProgressReporter {
   const presenter = ctx.interactive ? ttyBars(label, stderr) : ctx.out.json || ctx.out.quiet || !ctx.progress ? undefined : lineLog(label, stderr);
   const stop = presenter ? channel.listen(presenter.sink) : () => undefined;
+  // Counted whatever the presenter: --json shows them, and they cost a few additions per event.
+  const counting = progressCounters();
+  const stopCounting = channel.listen(counting.sink);
   let finished = false;
   return {
     sink(event) {
@@ -29,7 +36,9 @@ export function progressReporter(ctx: CommandContext, label: string, stderr: Nod
       if (finished) return;
       finished = true;
       stop();
+      stopCounting();
       presenter?.end();
     },
+    counters: counting.read,
   };
 }

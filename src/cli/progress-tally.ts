@@ -3,16 +3,18 @@ import { formatBytes } from '../core/format-bytes.js';
 
 // What the presenters count from the channel: the phase, its bytes moved of
 // its total, the image being worked on, and the rate since the phase began.
-// The total is the phase's own when it was known before bytes moved (write,
-// push); otherwise it grows as blobs start (pull).
+// The total is the phase's own when it was known before bytes moved (pull and
+// copy plan theirs from the manifests, write and push know theirs); otherwise
+// it grows as blobs start.
 
 export class Tally {
   phase: Phase | undefined;
   total = 0;
   moved = 0;
   image = '';
+  /** The phase announced its total: it will not grow. */
+  known = false;
   private started = Date.now();
-  private known = false;
   private readonly seen = new Set<string>();
 
   /** Folds one event in; true when it began a new phase. */
@@ -71,7 +73,7 @@ export function formatSeconds(s: number): string {
 
 /** What a phase line says it does: `pull: 3 images`, `write: 5 blobs, 120.0 MB`. */
 export function phaseLine(event: Extract<FerryEvent, { type: 'phase' }>): string {
-  const noun = event.phase === 'resolve' || event.phase === 'pull' || event.phase === 'tag' ? 'images' : 'blobs';
+  const noun = event.phase === 'resolve' || event.phase === 'pull' || event.phase === 'copy' || event.phase === 'tag' ? 'images' : 'blobs';
   const parts = [event.items !== undefined ? `${event.items} ${noun}` : '', event.total !== undefined ? formatBytes(event.total) : ''].filter(Boolean);
   return parts.length ? `${event.phase}: ${parts.join(', ')}` : event.phase;
 }

@@ -22,7 +22,8 @@ export function ttyBars(label: string, stream: TtyStream, options: { throttleMs?
   const tally = new Tally();
   let bar: ProgressBar | undefined;
   const render = (): void => {
-    if (tally.total <= 0) return;
+    // A bar that reached its planned total has cleared itself: drawing it again would leave it on screen.
+    if (tally.total <= 0 || bar?.complete) return;
     bar ??= new ProgressBar(`${label} :phase [:bar] :percent :moved :image`, {
       total: tally.total,
       width: BAR_WIDTH,
@@ -37,8 +38,9 @@ export function ttyBars(label: string, stream: TtyStream, options: { throttleMs?
     const room = (stream.columns || 80) - (label.length + phase.length + moved.length + BAR_WIDTH + 12);
     const image = room >= 12 ? (tally.image.length <= room ? tally.image : `…${tally.image.slice(-(room - 1))}`) : '';
     const tokens = { phase, moved, image };
-    // tick(0) redraws; `curr` follows the tally so a growing total never completes the bar early.
-    bar.curr = Math.min(tally.moved, bar.total - 1);
+    // tick(0) redraws; `curr` follows the tally. A growing total must not complete the bar early;
+    // a planned one (pull, copy, write, push) is what the phase moves, so it reaches 100 %.
+    bar.curr = Math.min(tally.moved, tally.known ? bar.total : bar.total - 1);
     bar.tick(0, tokens);
   };
   const say = (text: string): void => {

@@ -10,14 +10,17 @@ import { retryIntoChannel } from './retry-log.js';
 // registry, and the one place that turns them into client options.
 
 export interface RegistryArgs {
-  creds?: string;
-  authfile?: string;
+  creds?: string | undefined;
+  authfile?: string | undefined;
   'plain-http': boolean;
   'tls-verify': boolean;
-  'ca-cert'?: string;
+  'ca-cert'?: string | undefined;
   concurrency: number;
   retries: number;
 }
+
+/** The registry flags, which --help shows in their own group after the command's own (a flag added below goes here too; test/cli/help.test.ts checks). */
+export const REGISTRY_FLAG_KEYS = ['creds', 'authfile', 'plain-http', 'tls-verify', 'ca-cert', 'concurrency', 'retries'] as const;
 
 export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
   return y

@@ -9,16 +9,18 @@ import { parseSpec } from '../transfer/spec.js';
 // import: only images a trusted key signed cross (docs/signatures.md).
 
 export interface TrustArgs {
-  'require-signed-by'?: string[];
-  'signed-identity'?: IdentityRule;
-  'rekor-key'?: string[];
+  'require-signed-by'?: string[] | undefined;
+  'signed-identity'?: IdentityRule | undefined;
+  'rekor-key'?: string[] | undefined;
 }
 
 export function withTrustFlags<T>(y: Argv<T>): Argv<T & TrustArgs> {
   return y
     .option('require-signed-by', { type: 'string', array: true, nargs: 1, describe: "a publisher's cosign public key (cosign.pub); repeatable, any one suffices: refuse (exit 5) every image it did not sign" })
     .option('signed-identity', { choices: IDENTITY_RULES, describe: 'how the name a signature was made for must match the image (default matchRepository, which is what cosign writes)' })
-    .option('rekor-key', { type: 'string', array: true, nargs: 1, describe: "Rekor's public key: a .sig signature must also carry a Rekor SET it signed (checked offline, never fetched)" }) as unknown as Argv<T & TrustArgs>;
+    .option('rekor-key', { type: 'string', array: true, nargs: 1, describe: "Rekor's public key: a .sig signature must also carry a Rekor SET it signed (checked offline, never fetched)" })
+    // Shown after the command's own flags (help-text.ts declares that group first).
+    .group(['require-signed-by', 'signed-identity', 'rekor-key'], 'Signature policy (docs/signatures.md):') as unknown as Argv<T & TrustArgs>;
 }
 
 /** The policy the flags and a spec's `policy:` section ask for; undefined when neither does. */

@@ -1,3 +1,4 @@
+import type { EventSink } from './progress-events.js';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
 
@@ -35,8 +36,8 @@ export interface PushOptions {
    * (it said so through `resumeOffset`). Default 0.
    */
   offset?: number;
-  /** Called with byte counts as they are written, for progress. */
-  onProgress?: (bytes: number) => void;
+  /** The one progress channel: the target reports the bytes it took (written, or sent to the registry) as `bytes` events of `desc`. */
+  onEvent?: EventSink;
   /**
    * The source's raw bytes again, from `offset` to the end (a range of a
    * bundle file): lets a large push stream in one request and resume after a

@@ -60,7 +60,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export interface FerryErrorOptions {
   /** What the user can do about it, one line. */
-  hint?: string;
+  hint?: string | undefined;
   cause?: unknown;
   /** Everything the message had to shorten (every missing blob, say): JSON output carries it whole as `error.details`. */
   details?: Record<string, unknown>;

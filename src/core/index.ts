@@ -17,3 +17,4 @@ export * from './store-name.js';
 export * from './format-bytes.js';
 export * from './loopback.js';
 export * from './byte-size.js';
+export * from './progress-events.js';

@@ -8,8 +8,8 @@ import type { Descriptor } from './descriptor.js';
 
 export type NodeAction = 'copied' | 'skipped' | 'mounted';
 
-/** The phases a person sees, in order (export: resolve → pull → write; import: verify → push → tag). */
-export type Phase = 'resolve' | 'pull' | 'write' | 'verify' | 'push' | 'tag';
+/** The phases a person sees, in order (export: resolve → pull → write; import: verify → push → tag; copy: resolve → copy). */
+export type Phase = 'resolve' | 'pull' | 'copy' | 'write' | 'verify' | 'push' | 'tag';
 
 export type FerryEvent =
   /** A phase begins; `total` (bytes) when it is known before bytes move. */

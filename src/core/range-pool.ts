@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Descriptor } from './descriptor.js';
+import type { EventSink } from './progress-events.js';
 import { FerryError, IntegrityError } from './errors.js';
 import { checkHashed } from './hashing.js';
 import { BATCH_BYTES, BATCH_JOBS, READ_BYTES, runRangeBatch, type BatchResult, type JobMessage } from './range-job.js';
@@ -34,6 +35,8 @@ export interface RangeJob {
   subject: string;
   /** Copy: written at `at` in the pool's output file, after `before` and followed by `after`. */
   copy?: { at: number; before?: Uint8Array; after?: Uint8Array };
+  /** Its bytes are not the phase's (a bundle's own index.db): no `bytes` event for them. */
+  silent?: boolean;
 }
 
 export interface RangePoolOptions {
@@ -43,8 +46,8 @@ export interface RangePoolOptions {
   mainThread?: boolean;
   /** The file copies are written into (opened for writing, not truncated). */
   output?: string;
-  /** Bytes hashed so far, reported every few MiB per hasher. */
-  onBytes?: (n: number) => void;
+  /** The one progress channel: `bytes` hashed (and copied), every few MiB per hasher. */
+  onEvent?: EventSink;
   /** Turns a failed write into the output (disk full, file too large) into the caller's error; default: none. */
   outputError?: (code: string | undefined, output: string) => FerryError | undefined;
 }
@@ -145,7 +148,8 @@ export class RangePool {
           finish();
         };
         const onMessage = (reply: Reply): void => {
-          if (reply.bytes) this.options.onBytes?.(reply.bytes);
+          // A worker runs its batches in order: progress belongs to the first in flight (a silent job goes alone).
+          if (reply.bytes) this.reported(inFlight[0]?.[0], reply.bytes);
           if (!reply.results) return;
           settleBatch(inFlight.shift() as RangeJob[], reply.results);
           feed();
@@ -163,7 +167,6 @@ export class RangePool {
         // The smallest batches, one at a time, yielding to the workers' replies between them.
         const buf = Buffer.allocUnsafe(READ_BYTES);
         const out = this.options.output ? fs.openSync(this.options.output, 'r+') : -1;
-        const report = (n: number): void => this.options.onBytes?.(n);
         const help = (): void => {
           const batch = take('smallest');
           if (!batch) {
@@ -171,13 +174,17 @@ export class RangePool {
             finish();
             return;
           }
-          settleBatch(batch, runRangeBatch(batch.map(messageOf), buf, out, fs, () => createHash('sha256'), report));
+          settleBatch(batch, runRangeBatch(batch.map(messageOf), buf, out, fs, () => createHash('sha256'), (n) => this.reported(batch[0], n)));
           setImmediate(help);
         };
         help();
       }
       finish();
     });
+  }
+
+  private reported(job: RangeJob | undefined, bytes: number): void {
+    if (!job?.silent) this.options.onEvent?.({ type: 'bytes', bytes });
   }
 
   /** Ends the threads; a run still going fails. Callers that are done need not await it. */
@@ -188,14 +195,15 @@ export class RangePool {
 }
 
 /**
- * The jobs as batches, largest first: a job of BATCH_BYTES / 4 or more alone,
+ * The jobs as batches, largest first: a job of BATCH_BYTES / 4 or more alone (and a silent one,
+ * whose progress is not reported),
  * the smaller ones in file order, packed up to BATCH_BYTES of file span (or
  * bytes, across files) and BATCH_JOBS jobs.
  */
 function batchesOf(jobs: readonly RangeJob[]): RangeJob[][] {
   const alone: RangeJob[][] = [];
   const small: RangeJob[] = [];
-  for (const job of jobs) (job.expected.size >= BATCH_BYTES / 4 ? alone.push([job]) : small.push(job));
+  for (const job of jobs) (job.silent || job.expected.size >= BATCH_BYTES / 4 ? alone.push([job]) : small.push(job));
   small.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.start - b.start));
   const packed: RangeJob[][] = [];
   let batch: RangeJob[] = [];

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { TransferEvent } from '../transfer/events.js';
+import type { FerryEvent } from '../core/progress-events.js';
 
 // The demo's steps, in order, and the timer that runs each one: it emits a
 // start and a done event (the CLI draws its table from these) and keeps the
@@ -20,7 +20,7 @@ export type DemoEvent =
   | { type: 'step-start'; step: DemoStep }
   | { type: 'step-done'; record: StepRecord }
   /** Transfer progress of the push, export and import steps. */
-  | { type: 'transfer'; step: DemoStep; event: TransferEvent };
+  | { type: 'transfer'; step: DemoStep; event: FerryEvent };
 
 export type DemoEventSink = (event: DemoEvent) => void;
 
@@ -44,7 +44,7 @@ export class StepTimer {
   }
 
   /** A sink for one step's transfer events. */
-  transfers(step: DemoStep): (event: TransferEvent) => void {
+  transfers(step: DemoStep): (event: FerryEvent) => void {
     return (event) => this.emit({ type: 'transfer', step, event });
   }
 }

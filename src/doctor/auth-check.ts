@@ -1,6 +1,6 @@
 import { ErrorCode, ExitCode, isFerryError } from '../core/errors.js';
 import { BASE_PATH } from '../registry/api/index.js';
-import { type Challenge, type Credentials, discard, fetchToken, headerOf, parseChallenges, redactUrl, type TokenRequest } from '../registry/client/index.js';
+import { type Challenge, type Credentials, discard, fetchToken, headerOf, parseChallenges, redactUrl, refusedParts, type RefusalReason, type TokenRequest } from '../registry/client/index.js';
 import { CheckName, fail, failWith, ok, warn, type CheckResult } from './check.js';
 import type { PingAnswer } from './ping-check.js';
 import type { Probe } from './probe-client.js';
@@ -18,14 +18,17 @@ export interface AuthOutcome {
   readonly blocking: boolean;
 }
 
-const NO_CREDS_HINT = 'pull and push will be refused: pass --creds USER:PASS or --authfile FILE, or docker login / podman login';
-const BAD_CREDS_HINT = 'wrong user or password, or an expired token (ACR tokens from az acr login last 3 hours): check --creds / --authfile, or log in again';
 const AUTH = { code: ErrorCode.unauthorized, exitCode: ExitCode.auth } as const;
 
 function who(creds: Credentials): string {
   if (creds.identityToken) return 'the identity token';
   if (creds.registryToken) return 'the registry token';
   return `user ${creds.username ?? ''}`;
+}
+
+/** The same words as a refused pull or push (refusals.ts): who, by which registry, what to check. */
+function refused(probe: Probe, who: string, reason: RefusalReason): { what: string; check: string } {
+  return refusedParts({ who, registry: probe.target.registry, reason });
 }
 
 const outcome = (result: CheckResult, verified = false): AuthOutcome => ({ result, verified, blocking: result.status === 'fail' });
@@ -69,13 +72,17 @@ export async function checkAuth(probe: Probe, answer: PingAnswer, repository: st
 
 async function basicAuth(probe: Probe, challenge: Challenge, creds: Credentials | undefined): Promise<AuthOutcome> {
   const scheme = `basic${challenge.params.realm ? ` (realm "${challenge.params.realm}")` : ''}`;
-  if (!creds) return outcome(warn(CheckName.auth, `${scheme}; no credentials found for ${probe.target.registry}`, NO_CREDS_HINT));
+  if (!creds) {
+    const { what, check } = refused(probe, 'anonymous', 'anonymous');
+    return outcome(warn(CheckName.auth, `${scheme}: ${what}`, check));
+  }
   if (creds.username === undefined || creds.password === undefined) {
     return outcome(fail(CheckName.auth, `${scheme}, but the credentials found are ${who(creds)}, not a user and password`, { ...AUTH, hint: 'pass --creds USER:PASS for a registry with basic auth' }));
   }
   const status = await accepted(probe, `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`);
   if (status === 200) return outcome(ok(CheckName.auth, `${scheme}: ${who(creds)} accepted`), true);
-  return outcome(fail(CheckName.auth, `${scheme}: ${who(creds)} refused (${status})`, { ...AUTH, hint: BAD_CREDS_HINT }));
+  const { what, check } = refused(probe, who(creds), 'credentials');
+  return outcome(fail(CheckName.auth, `${scheme}: ${what} (${status})`, { ...AUTH, hint: check }));
 }
 
 async function bearerAuth(probe: Probe, challenge: Challenge, creds: Credentials | undefined, repository: string | undefined): Promise<AuthOutcome> {
@@ -96,9 +103,12 @@ async function bearerAuth(probe: Probe, challenge: Challenge, creds: Credentials
     } catch (e) {
       if (!isFerryError(e)) throw e;
       if (!creds) {
-        return outcome(warn(CheckName.auth, `${scheme}; no credentials found for ${probe.target.registry}, and the realm refuses anonymous tokens`, NO_CREDS_HINT));
+        const { what, check } = refused(probe, 'anonymous', 'anonymous');
+        return outcome(warn(CheckName.auth, `${scheme}: ${what} (its realm gives no anonymous token)`, check));
       }
-      return outcome(fail(CheckName.auth, `${scheme}: the token service refused ${who(creds)}: ${e.message}`, { code: e.code, exitCode: e.exitCode, hint: BAD_CREDS_HINT }));
+      const { what, check } = refused(probe, who(creds), 'credentials');
+      const said = (e.details?.['request'] as string | undefined) ?? e.message;
+      return outcome(fail(CheckName.auth, `${scheme}: ${what} at its token service (${said})`, { code: e.code, exitCode: e.exitCode, hint: check }));
     }
   }
   if (!creds) {

@@ -2,6 +2,7 @@ import type { Pack } from 'tar-stream';
 import { buildIndexJson, entryHeader, OCI_LAYOUT_BYTES, writeEntry, type BundleBlob } from '../bundle/index.js';
 import type { Digest } from '../core/digest.js';
 import { ByteTap } from '../core/byte-tap.js';
+import { noEvents, type EventSink } from '../core/progress-events.js';
 import { HoldLastChunk } from './hold-last-chunk.js';
 import type { PreloadImage } from './preload-plan.js';
 
@@ -14,18 +15,13 @@ import type { PreloadImage } from './preload-plan.js';
 
 const MTIME = new Date(0);
 
-export interface ArchiveProgress {
-  onBlob?: (blob: BundleBlob) => void;
-  onBytes?: (blob: BundleBlob, n: number) => void;
-}
-
 /** Writes the whole archive into `pack` (finalized only on success). */
 export async function writePreloadArchive(
   pack: Pack,
   images: readonly PreloadImage[],
   blobs: AsyncIterable<BundleBlob>,
   wanted: ReadonlySet<Digest>,
-  progress: ArchiveProgress = {},
+  onEvent: EventSink = noEvents,
 ): Promise<{ blobs: number; bytes: number }> {
   await writeEntry(pack, entryHeader('oci-layout', OCI_LAYOUT_BYTES.length, MTIME), OCI_LAYOUT_BYTES);
   const index = buildIndexJson(images);
@@ -34,8 +30,9 @@ export async function writePreloadArchive(
   let bytes = 0;
   for await (const blob of blobs) {
     if (!wanted.has(blob.descriptor.digest)) continue;
-    progress.onBlob?.(blob);
-    const counter = new ByteTap((n) => progress.onBytes?.(blob, n));
+    // Into the one progress channel: each blob as it starts, its bytes as they go to ctr.
+    onEvent({ type: 'node-start', descriptor: blob.descriptor, repository: 'containerd' });
+    const counter = new ByteTap((n) => onEvent({ type: 'bytes', descriptor: blob.descriptor, bytes: n }));
     await writeEntry(pack, entryHeader(blob.entry, blob.descriptor.size, MTIME), blob.stream, [new HoldLastChunk(), counter]);
     count += 1;
     bytes += blob.descriptor.size;

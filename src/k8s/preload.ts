@@ -71,14 +71,9 @@ async function importInto(target: CtrTarget, bundle: Bundle, plan: PreloadPlan, 
   );
   const onEvent = options.onEvent;
   try {
-    const written = await writePreloadArchive(archive, plan.images, bundle.blobs(), plan.blobs, {
-      ...(onEvent
-        ? {
-            onBlob: (b) => onEvent({ type: 'node-start', descriptor: b.descriptor, repository: 'containerd' }),
-            onBytes: (b, n) => onEvent({ type: 'bytes', descriptor: b.descriptor, bytes: n }),
-          }
-        : {}),
-    });
+    // The total is known before a byte moves: the bundle's index names every blob and its size.
+    onEvent?.({ type: 'phase', phase: 'push', total: plan.bytes, items: plan.blobs.size - plan.assumed.length });
+    const written = await writePreloadArchive(archive, plan.images, bundle.blobs(), plan.blobs, onEvent);
     const pipeError = await piped;
     const result = await ctr.done;
     if (result.code !== 0) throw ctrFailure(target, args, result);

@@ -22,6 +22,12 @@ export interface GcOptions {
   graceMs?: number;
   /** Ingests nobody writes are removed once untouched this long (their blob committed: at once). Default 24 hours. */
   ingestTtlMs?: number;
+  /**
+   * Sweep only what no repository outside these links (ferry serve's
+   * `?repository=`): another repository's untagged content, and files without an
+   * index row, wait for a GC of the whole store.
+   */
+  only?: readonly string[];
 }
 
 export interface SweptBlob {
@@ -63,9 +69,12 @@ function orphanFiles(ctx: StoreContext, cutoff: number): string[] {
   });
 }
 
-function plan(ctx: StoreContext, graceMs: number): Plan {
+function plan(ctx: StoreContext, graceMs: number, only: ReadonlySet<string> | undefined): Plan {
   const cutoff = ctx.clock() - graceMs;
-  return { garbage: ctx.index.mark.garbage(cutoff), unreachable: ctx.index.mark.unreachable(), orphans: orphanFiles(ctx, cutoff) };
+  const garbage = ctx.index.mark.garbage(cutoff);
+  if (!only) return { garbage, unreachable: ctx.index.mark.unreachable(), orphans: orphanFiles(ctx, cutoff) };
+  const mine = (u: Unmarked) => ctx.index.repos.linkedIn(u.digest).every((r) => only.has(r));
+  return { garbage: garbage.filter(mine), unreachable: ctx.index.mark.unreachable().filter(mine), orphans: [] };
 }
 
 function report(p: Plan, dryRun: boolean, janitor: CleanIngestsReport): GcReport {
@@ -117,15 +126,16 @@ async function emptyTrash(ctx: StoreContext): Promise<void> {
 export async function collectGarbage(ctx: StoreContext, ingester: Ingester, options: GcOptions = {}): Promise<GcReport> {
   const dryRun = options.dryRun ?? false;
   const graceMs = options.graceMs ?? DEFAULT_GC_GRACE_MS;
+  const only = options.only ? new Set(options.only) : undefined;
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new UsageError(`invalid GC grace window ${graceMs} ms`, { code: ErrorCode.usage });
   if (!dryRun && ctx.readOnly) throw new UsageError('cannot collect garbage in a store opened read-only', { code: ErrorCode.usage });
   const janitor = await cleanIngests(ctx, ingester, { dryRun, ...(options.ingestTtlMs === undefined ? {} : { olderThanMs: options.ingestTtlMs }) });
-  if (dryRun) return report(ctx.index.read(() => plan(ctx, graceMs)), true, janitor);
+  if (dryRun) return report(ctx.index.read(() => plan(ctx, graceMs, only)), true, janitor);
   await emptyTrash(ctx);
   const tag = `${process.pid}-${Date.now()}`;
   const moved: string[] = [];
   const p = ctx.index.immediate(() => {
-    const p = plan(ctx, graceMs);
+    const p = plan(ctx, graceMs, only);
     const toTrash = (file: string, hex: string) => {
       const dest = join(ctx.layout.trashDir, `${hex}.${tag}`);
       try {

@@ -1,8 +1,9 @@
 import type { Hash } from 'node:crypto';
 import { chmod, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { ErrorCode, IntegrityError, InternalError, UsageError, type Digest, type MediaTypeName } from '../core/index.js';
+import { ErrorCode, IntegrityError, InternalError, UsageError, type Descriptor, type Digest, type EventSink, type MediaTypeName } from '../core/index.js';
 import { commitPartial } from './commit.js';
+import { commitGroupOf } from './commit-group.js';
 import { removeQuietly } from './durable-fs.js';
 import type { IngestPaths } from './layout.js';
 import type { Release } from './ref-locks.js';
@@ -19,7 +20,7 @@ export interface CommitOptions {
   /** Names the content in errors (a reference, an entry name); default the digest. */
   subject?: string;
   /** Index writes that must land in the same transaction as the blob (a link, manifest rows). Synchronous. */
-  inTransaction?: () => void;
+  inTransaction?: (() => void) | undefined;
 }
 
 export interface CommitResult {
@@ -90,7 +91,8 @@ export class IngestWriter {
    * A Writable appending to the partial while hashing. Ending it does not commit;
    * one stream at a time, and several in sequence (one per PATCH of an upload) are fine.
    */
-  stream(options: { onProgress?: (bytes: number) => void } = {}): Writable {
+  stream(options: { progress?: { descriptor: Descriptor; onEvent: EventSink } } = {}): Writable {
+    const report = (bytes: number): void => options.progress?.onEvent({ type: 'bytes', descriptor: options.progress.descriptor, bytes });
     this.usable();
     if (this.streaming) throw new InternalError(`ingest '${this.ref}': a stream is already writing`);
     this.streaming = true;
@@ -101,7 +103,7 @@ export class IngestWriter {
       highWaterMark: 1 << 20,
       write: (chunk: Buffer, _encoding, callback) => {
         this.append([chunk]).then(() => {
-          options.onProgress?.(chunk.length);
+          report(chunk.length);
           callback();
         }, callback);
       },
@@ -110,7 +112,7 @@ export class IngestWriter {
       writev: (chunks, callback) => {
         const buffers = chunks.map((c) => c.chunk as Buffer);
         this.append(buffers).then(() => {
-          if (options.onProgress) for (const b of buffers) options.onProgress(b.length);
+          if (options.progress) for (const b of buffers) report(b.length);
           callback();
         }, callback);
       },
@@ -173,43 +175,50 @@ export class IngestWriter {
   }
 
   /**
-   * fsync → size check → digest check → rename into blobs/ → fsync dir → index row.
+   * size check → digest check → fdatasync → rename into blobs/ → fsync dir → index row;
+   * the last three shared with the blobs committing at the same moment (commit-group.ts).
    * The file is made 0444 before the rename so a crash never leaves a writable blob.
    * A mismatch commits nothing, removes the partial and throws IntegrityError.
    */
-  async commit(expectation: IngestExpectation = {}, options: CommitOptions = {}): Promise<CommitResult> {
-    await this.pending;
+  commit(expectation: IngestExpectation = {}, options: CommitOptions = {}): Promise<CommitResult> {
+    const run = this.pending.then(() => this.commitNow(expectation, options));
+    // Set at once: a store closing meanwhile waits for the group to land this blob (close awaits pending).
+    this.pending = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async commitNow(expectation: IngestExpectation, options: CommitOptions): Promise<CommitResult> {
     const fh = this.usable();
     if (this.streaming) throw new InternalError(`ingest '${this.ref}': commit while a stream is still writing`);
     const digest = expectation.digest ?? this.expected?.digest;
     if (!digest) throw new UsageError(`ingest '${this.ref}': commit needs the expected digest`);
     const size = expectation.size ?? this.expected?.size;
     const subject = options.subject ?? digest;
+    // From here the group's leader waits for this writer's fdatasync before it flushes.
+    const announced = commitGroupOf(this.ctx).announce(this.bytes);
     let actual: string;
     try {
       await fh.chmod(0o444);
-      await fh.sync();
       const onDisk = (await fh.stat()).size;
       if (onDisk !== this.bytes) throw new InternalError(`ingest '${this.ref}': file holds ${onDisk} bytes, ${this.bytes} were hashed`);
       if (size !== undefined && onDisk !== size) throw this.mismatch('size', size, onDisk, subject);
       actual = `sha256:${this.hash.digest('hex')}`;
       if (actual !== digest) throw this.mismatch('digest', digest, actual, subject);
+      await fh.datasync(); // data and size; the directory entry is the group's fsync
+      await fh.close();
     } catch (err) {
+      announced.cancel();
       await this.discard();
       throw err;
     }
-    await fh.close();
     this.fh = undefined;
     const mediaType = expectation.mediaType ?? this.expected?.mediaType;
     try {
-      const { existed } = commitPartial(this.ctx, {
-        partial: this.paths.partial,
-        digest,
-        size: this.bytes,
-        mediaType,
-        ingestRef: this.ref,
-        inTransaction: options.inTransaction,
-      });
+      const plan = { partial: this.paths.partial, digest, size: this.bytes, mediaType, ingestRef: this.ref, inTransaction: options.inTransaction };
+      const { existed } = await commitPartial(this.ctx, plan, announced);
       await removeQuietly(this.paths.sidecar);
       return { digest, size: this.bytes, existed };
     } catch (err) {
@@ -218,6 +227,7 @@ export class IngestWriter {
       this.releaseRow();
       throw err;
     } finally {
+      announced.cancel(); // a no-op once queued
       this.finish();
     }
   }

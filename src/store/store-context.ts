@@ -2,8 +2,9 @@ import type { StoreLayout } from './layout.js';
 import type { RefLocks } from './ref-locks.js';
 import type { StoreIndex } from './store-index.js';
 
-/** Milliseconds since the epoch; injectable so tests can move time instead of sleeping. */
-export type Clock = () => number;
+import type { Clock } from '../core/clock.js';
+
+export type { Clock } from '../core/clock.js';
 
 /** What the store's parts share: passed in, never a module-level singleton. */
 export interface StoreContext {

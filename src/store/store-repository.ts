@@ -138,7 +138,7 @@ export class StoreRepository implements Repository {
   private async pushManifest(desc: Descriptor, body: Readable, options: PushOptions): Promise<void> {
     const subject = `${this.name}@${desc.digest}`;
     const bytes = await readCapped(body, MAX_MANIFEST_BYTES, subject);
-    options.onProgress?.(bytes.length);
+    options.onEvent?.({ type: 'bytes', descriptor: desc, bytes: bytes.length });
     verifyBytes(bytes, desc, subject);
     const manifest = parseManifest(bytes, desc.mediaType, subject);
     const record = manifestRecord(desc, manifest);
@@ -163,7 +163,7 @@ export class StoreRepository implements Repository {
       verifyExisting: options.verifyExisting ?? false,
       inTransaction: () => this.linkHere(desc.digest),
       signal: options.signal,
-      onProgress: options.onProgress,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
   }
 

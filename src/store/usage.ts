@@ -35,69 +35,74 @@ export interface UsageReport {
   repositories: RepositoryUsage[];
 }
 
-interface Tally {
-  blobs: Set<Digest>;
-  bytes: number;
+/** Who reaches one blob: an owner index, or SHARED once a second one does. */
+interface BlobOwners {
+  size: number;
+  image: number;
+  repo: number;
+  /** The last repository counted it: rows come grouped by repository, so a change means a first sighting there. */
+  lastRepo: number;
 }
-
-function addTo(map: Map<Digest, Set<string>>, digest: Digest, value: string): void {
-  const set = map.get(digest);
-  if (set) set.add(value);
-  else map.set(digest, new Set([value]));
-}
+const SHARED = -1;
 
 /**
  * The honest answer to "why did deleting an image not free space": for every image
  * and repository, total, unique and shared bytes, where shared means another image
  * (or repository) reaches the same blob. Referrers count with their subject's image.
+ *
+ * One streamed pass over the (tag, blob) rows keeps a few numbers per blob, not a
+ * set per blob and per image: a store of 10,000 tags stays well under 200 MiB.
  */
 export function storeUsage(ctx: StoreContext): UsageReport {
-  const { rows, totals } = ctx.index.read(() => ({ rows: ctx.index.mark.reachByTag(), totals: ctx.index.blobs.totals() }));
-  const sizes = new Map<Digest, number>();
-  const images = new Map<string, { repository: string; tag: string; root: Digest; tally: Tally }>();
-  const imagesOf = new Map<Digest, Set<string>>();
-  const reposOf = new Map<Digest, Set<string>>();
-  for (const r of rows) {
-    const key = `${r.repository}:${r.tag}`;
-    let image = images.get(key);
-    if (!image) images.set(key, (image = { repository: r.repository, tag: r.tag, root: r.root, tally: { blobs: new Set(), bytes: 0 } }));
-    image.tally.blobs.add(r.digest);
-    image.tally.bytes += r.size;
-    sizes.set(r.digest, r.size);
-    addTo(imagesOf, r.digest, key);
-    addTo(reposOf, r.digest, r.repository);
-  }
-  const sum = (digests: Iterable<Digest>, keep: (d: Digest) => boolean) => {
-    let n = 0;
-    for (const d of digests) if (keep(d)) n += sizes.get(d) ?? 0;
-    return n;
-  };
-  const repositories = new Map<string, RepositoryUsage & { digests: Set<Digest> }>();
-  for (const [key, image] of images) {
-    const unique = sum(image.tally.blobs, (d) => imagesOf.get(d)?.size === 1 && imagesOf.get(d)?.has(key) === true);
-    let repo = repositories.get(image.repository);
-    if (!repo) {
-      repo = { name: image.repository, blobs: 0, bytes: 0, uniqueBytes: 0, sharedBytes: 0, images: [], digests: new Set() };
-      repositories.set(image.repository, repo);
+  const blobs = new Map<Digest, BlobOwners>();
+  const images: { usage: ImageUsage; repo: number }[] = [];
+  const repos: RepositoryUsage[] = [];
+  const totals = ctx.index.read(() => {
+    let image: ImageUsage | undefined;
+    let repo: RepositoryUsage | undefined;
+    for (const r of ctx.index.mark.reachByTag()) {
+      if (repo?.name !== r.repository) {
+        repo = { name: r.repository, blobs: 0, bytes: 0, uniqueBytes: 0, sharedBytes: 0, images: [] };
+        repos.push(repo);
+        image = undefined;
+      }
+      const repoId = repos.length - 1;
+      if (image?.tag !== r.tag) {
+        image = { repository: r.repository, tag: r.tag, digest: r.root, blobs: 0, bytes: 0, uniqueBytes: 0, sharedBytes: 0 };
+        images.push({ usage: image, repo: repoId });
+      }
+      const imageId = images.length - 1;
+      image.blobs += 1;
+      image.bytes += r.size;
+      let seen = blobs.get(r.digest);
+      if (!seen) {
+        seen = { size: r.size, image: imageId, repo: repoId, lastRepo: SHARED };
+        blobs.set(r.digest, seen);
+      } else {
+        if (seen.image !== imageId) seen.image = SHARED;
+        if (seen.repo !== repoId) seen.repo = SHARED;
+      }
+      if (seen.lastRepo !== repoId) {
+        seen.lastRepo = repoId;
+        repo.blobs += 1;
+        repo.bytes += r.size;
+      }
     }
-    repo.images.push({
-      repository: image.repository,
-      tag: image.tag,
-      digest: image.root,
-      blobs: image.tally.blobs.size,
-      bytes: image.tally.bytes,
-      uniqueBytes: unique,
-      sharedBytes: image.tally.bytes - unique,
-    });
-    for (const d of image.tally.blobs) repo.digests.add(d);
+    return ctx.index.blobs.totals();
+  });
+  let taggedBytes = 0;
+  for (const b of blobs.values()) {
+    taggedBytes += b.size;
+    const image = images[b.image];
+    if (image) image.usage.uniqueBytes += b.size;
+    const repo = repos[b.repo];
+    if (repo) repo.uniqueBytes += b.size;
   }
-  const out: RepositoryUsage[] = [];
-  for (const repo of repositories.values()) {
-    const bytes = sum(repo.digests, () => true);
-    const unique = sum(repo.digests, (d) => reposOf.get(d)?.size === 1);
-    out.push({ name: repo.name, blobs: repo.digests.size, bytes, uniqueBytes: unique, sharedBytes: bytes - unique, images: repo.images });
+  for (const { usage, repo } of images) {
+    usage.sharedBytes = usage.bytes - usage.uniqueBytes;
+    repos[repo]?.images.push(usage);
   }
-  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const taggedBytes = sum(sizes.keys(), () => true);
-  return { totalBytes: totals.bytes, blobCount: totals.count, taggedBytes, untaggedBytes: totals.bytes - taggedBytes, repositories: out };
+  for (const repo of repos) repo.sharedBytes = repo.bytes - repo.uniqueBytes;
+  repos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { totalBytes: totals.bytes, blobCount: totals.count, taggedBytes, untaggedBytes: totals.bytes - taggedBytes, repositories: repos };
 }

@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, IntegrityError, UsageError, type Digest, type FerryError } from '../core/index.js';
+import type { EventSink } from '../core/progress-events.js';
 import { RangePool, type RangeJob } from '../core/range-pool.js';
 import { isErrno } from './durable-fs.js';
 import type { Ingester } from './ingester.js';
@@ -22,9 +23,8 @@ export interface VerifyOptions {
   repair?: boolean;
   /** Hashing threads, the calling thread included; default one per core. */
   threads?: number;
-  /** Told how much there is to hash before the first byte is read (for a progress bar). */
-  onPlan?: (blobs: number, bytes: number) => void;
-  onBytes?: (n: number) => void;
+  /** The one progress channel: the verify phase with its total (before the first byte is read), then `bytes` hashed. */
+  onEvent?: EventSink;
   signal?: AbortSignal;
 }
 
@@ -68,11 +68,11 @@ const sameFile = (a: Stats | undefined, b: Stats | undefined): boolean =>
 /** Re-hashes every committed blob; reports each that is missing, short, long or wrong, with the file as it was hashed. */
 async function hashAll(ctx: StoreContext, options: VerifyOptions): Promise<{ checked: number; bytes: number; bad: Map<Digest, { blob: CorruptBlob; seen: Stats | undefined }> }> {
   const rows = ctx.index.read(() => ctx.index.verify.blobs());
-  options.onPlan?.(rows.length, rows.reduce((n, r) => n + r.size, 0));
+  options.onEvent?.({ type: 'phase', phase: 'verify', items: rows.length, total: rows.reduce((n, r) => n + r.size, 0) });
   const seen = new Map(rows.map((r) => [r.digest, statSync(ctx.layout.blobPath(r.digest), { throwIfNoEntry: false })]));
   const jobs: RangeJob[] = rows.map((r) => ({ expected: r, path: ctx.layout.blobPath(r.digest), start: 0, wholeFile: true, subject: `blob ${r.digest}` }));
   const bad = new Map<Digest, { blob: CorruptBlob; seen: Stats | undefined }>();
-  const pool = new RangePool({ threads: options.threads ?? availableParallelism(), mainThread: true, ...(options.onBytes ? { onBytes: options.onBytes } : {}) });
+  const pool = new RangePool({ threads: options.threads ?? availableParallelism(), mainThread: true, ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
   try {
     await pool.run(jobs, undefined, options.signal, {
       onBad: (job, err) => {

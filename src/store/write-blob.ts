@@ -1,6 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ErrorCode, IntegrityError, UsageError, isFerryError, type Descriptor } from '../core/index.js';
+import { ErrorCode, IntegrityError, UsageError, isFerryError, type Descriptor, type EventSink } from '../core/index.js';
 import { isDiskFull } from '../core/disk-full.js';
 import type { Ingester } from './ingester.js';
 import type { CommitResult, IngestWriter } from './ingest-writer.js';
@@ -18,8 +18,9 @@ export interface WriteBlobOptions {
   inTransaction?: () => void;
   /** How long to wait for another writer of the same ref; default 10 minutes. */
   waitMs?: number;
-  signal?: AbortSignal;
-  onProgress?: (bytes: number) => void;
+  signal?: AbortSignal | undefined;
+  /** The one progress channel: bytes written into the store, as `bytes` events of the blob. */
+  onEvent?: EventSink;
 }
 
 export interface WriteResult {
@@ -139,7 +140,7 @@ export async function writeBlob(
     const body = typeof source === 'function' ? await source(resumedFrom) : source;
     const steps: Array<Readable | Transform> = [body];
     if (typeof source !== 'function' && resumedFrom > 0) steps.push(skipBytes(resumedFrom));
-    await pipeline([...steps, writer.stream({ onProgress: options.onProgress })], { signal: options.signal });
+    await pipeline([...steps, writer.stream(options.onEvent ? { progress: { descriptor: desc, onEvent: options.onEvent } } : {})], { signal: options.signal });
     const written = writer.size - resumedFrom;
     const { existed } = await writer.commit({}, { inTransaction: options.inTransaction });
     return { written, resumedFrom, existed };

@@ -9,6 +9,7 @@ import type { CopyReport } from './copy-report.js';
 import { withForeignLayerUrls } from './foreign-layer-source.js';
 import { overlaySource } from './overlay-source.js';
 import { selectPlatforms } from './platform-filter.js';
+import { explainNotFound } from './site/nearest-tags.js';
 
 // One image from a registry into any target (the store for export, another
 // registry for `ferry copy`): resolve, apply --platform honestly, fetch foreign
@@ -33,18 +34,40 @@ export interface CopyImageOptions extends Omit<CopyGraphOptions, 'scheduler'> {
   onRoot?: (source: ContentSource, root: Descriptor, written: Map<string, Buffer>) => void;
   /** Awaited after onRoot and before a byte is copied: a check that may refuse the image (the signature policy). */
   beforeCopy?: (source: ContentSource, root: Descriptor, written: Map<string, Buffer>, rewrittenFrom?: Descriptor['digest']) => Promise<void>;
+  /** Already resolved (by the phase's plan): not fetched again. */
+  resolved?: ResolvedImage;
+}
+
+/** An image resolved and platform-selected, before anything is copied (a plan can be made from it). */
+export interface ResolvedImage {
+  source: ContentSource;
+  /** The root to copy: the source's, or the platform-filtered one. */
+  root: Descriptor;
+  rewrittenFrom?: Descriptor['digest'];
+  /** Manifests held in memory (a filtered index, those a plan read), served to the copy from there. */
+  written: Map<string, Buffer>;
+}
+
+export async function resolveImage(client: RegistryClient, reference: Reference, platforms: Platform[], signal?: AbortSignal): Promise<ResolvedImage> {
+  const remote = client.repository(reference.repository);
+  const source = withForeignLayerUrls(remote, (url, offset, signal) => client.fetchUrl(url, { offset, ...(signal ? { signal } : {}) }));
+  // A typo'd tag or repository: say what the registry has instead (site/nearest-tags.ts).
+  const resolved = await remote
+    .resolve(referenceTarget(reference), signal ? { signal } : {})
+    .catch(async (e: unknown) => Promise.reject(await explainNotFound(client, reference, e, signal)));
+  const selected = await selectPlatforms(source, resolved, platforms, formatReference(reference));
+  const image: ResolvedImage = { source, root: selected.descriptor, written: selected.written };
+  if (selected.rewrittenFrom) image.rewrittenFrom = selected.rewrittenFrom;
+  return image;
 }
 
 export async function copyImage(client: RegistryClient, reference: Reference, target: ContentTarget, options: CopyImageOptions): Promise<CopiedImage> {
-  const { platforms, tags, onRoot, beforeCopy, ...graphOptions } = options;
-  const remote = client.repository(reference.repository);
-  const source = withForeignLayerUrls(remote, (url, offset, signal) => client.fetchUrl(url, { offset, ...(signal ? { signal } : {}) }));
-  const resolved = await remote.resolve(referenceTarget(reference), options.signal ? { signal: options.signal } : {});
-  const selected = await selectPlatforms(source, resolved, platforms, formatReference(reference));
-  onRoot?.(source, selected.descriptor, selected.written);
-  await beforeCopy?.(source, selected.descriptor, selected.written, selected.rewrittenFrom);
-  const report = await copyGraph(overlaySource(source, selected.written), target, [{ descriptor: selected.descriptor, tags }], graphOptions);
-  const copied: CopiedImage = { root: selected.descriptor, source, written: selected.written, report };
-  if (selected.rewrittenFrom) copied.rewrittenFrom = selected.rewrittenFrom;
+  const { platforms, tags, onRoot, beforeCopy, resolved, ...graphOptions } = options;
+  const { source, root, written, rewrittenFrom } = resolved ?? (await resolveImage(client, reference, platforms, options.signal));
+  onRoot?.(source, root, written);
+  await beforeCopy?.(source, root, written, rewrittenFrom);
+  const report = await copyGraph(overlaySource(source, written), target, [{ descriptor: root, tags }], graphOptions);
+  const copied: CopiedImage = { root, source, written, report };
+  if (rewrittenFrom) copied.rewrittenFrom = rewrittenFrom;
   return copied;
 }

@@ -3,10 +3,12 @@ import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import type { Platform } from '../core/platform.js';
 import { formatReference, type Reference } from '../core/reference.js';
-import { copyImage } from './copy-image.js';
+import { copyImage, resolveImage } from './copy-image.js';
+import { overlaySource } from './overlay-source.js';
+import { describePlan, Planner } from './pull-plan.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import type { CopyReport } from './copy-report.js';
-import type { EventSink } from './events.js';
+import { noEvents, type EventSink } from './events.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { TrustPolicy } from '../trust/index.js';
 import { collectReferrers } from './pull-image.js';
@@ -41,20 +43,35 @@ export interface CopyReferenceReport {
 export async function copyReference(options: CopyReferenceOptions): Promise<CopyReferenceReport> {
   const { source: src, target: dst } = options;
   const target = options.registries.client(dst.registry);
-  const to = target.repository(dst.repository);
+  const to = target.repository(dst.repository, { push: true });
   const scheduler = new CopyScheduler(pLimit(options.concurrency ?? DEFAULT_CONCURRENCY));
+  const client = options.registries.client(src.registry);
+  const emit = options.onEvent ?? noEvents;
+  const mountable = src.registry === dst.registry;
+  // Resolved and planned before a byte moves: the copy phase starts with its true total.
+  emit({ type: 'phase', phase: 'resolve', items: 1 });
+  const resolved = await resolveImage(client, src, options.platforms, options.signal);
+  const planner = new Planner(scheduler.limit, options.signal);
+  const present = await planner.add({ target: to, source: overlaySource(resolved.source, resolved.written), roots: [resolved.root], written: resolved.written, ...(mountable ? { mountable: () => true } : {}) });
+  emit({ type: 'debug', text: describePlan(planner.plan, formatReference(dst)) });
+  emit({ type: 'phase', phase: 'copy', items: 1, total: planner.plan.bytes });
+  const name = formatReference(src);
+  emit({ type: 'image', name, state: 'start' });
   let signedBy: SignedBy | undefined;
-  const copied = await copyImage(options.registries.client(src.registry), src, to, {
+  const copied = await copyImage(client, src, to, {
+    resolved,
+    present: (desc) => present.has(desc.digest),
     platforms: options.platforms,
     tags: dst.tag ? [dst.tag] : [],
     scheduler,
     ...(options.trust ? { beforeCopy: signatureCheck(src, options.trust, (source, root, bytes) => collectReferrers(source, root, bytes, scheduler.limit), (s) => (signedBy = s), options.signal) } : {}),
     repository: dst.repository,
     retry: target.retry,
-    ...(src.registry === dst.registry ? { mountCandidates: () => [src.repository] } : {}),
+    ...(mountable ? { mountCandidates: () => [src.repository] } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  emit({ type: 'image', name, state: 'done', detail: `${copied.report.copied} copied, ${copied.report.mounted} mounted, ${copied.report.skipped} already there` });
   const report: CopyReferenceReport = { source: formatReference(src), target: formatReference(dst), digest: copied.root.digest, copy: copied.report };
   if (copied.rewrittenFrom) report.sourceDigest = copied.rewrittenFrom;
   if (signedBy) report.signedBy = signedBy;

@@ -11,7 +11,9 @@ import { noEvents, type EventSink } from './events.js';
 import { recordWritten } from './export-record.js';
 import { inLanes } from './lanes.js';
 import type { Inventory } from './inventory.js';
-import { pullImage, type PulledImage, type PullTarget } from './pull-image.js';
+import { overlaySource } from './overlay-source.js';
+import { describePlan, Planner } from './pull-plan.js';
+import { pullImage, pullTarget, resolvePull, type PulledImage, type PullTarget } from './pull-image.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
 import { UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
@@ -78,19 +80,52 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   for (const image of options.images) {
     for (const reference of await expand(image, options.registries, options.signal)) references.push({ image, reference });
   }
-  emit({ type: 'phase', phase: 'pull', items: references.length });
-  // At most 2 × concurrency images in progress (their requests share the limiter): what a pull in
-  // progress holds, 1,000 of them at once, was most of an export's peak memory at 1,000 images.
-  await inLanes(references, 2 * (options.concurrency ?? DEFAULT_CONCURRENCY), ({ image, reference }) => {
-    const name = formatReference(reference);
+  const failure = (name: string, err: unknown): void => {
+    if (err instanceof UntrustedImagesError) return void refusals.push(...err.refusals);
+    if (!isFerryError(err) || options.signal?.aborted) throw err;
+    emit({ type: 'image', name, state: 'failed', detail: err.message });
+    failed.push({ subject: name, ok: false, error: { code: err.code, message: err.message } });
+    errors.push(err);
+  };
+  // Every image resolved and its graph planned before a byte moves: the pull phase starts with its true total.
+  const planner = new Planner(scheduler.limit, options.signal);
+  const resolved = await Promise.all(
+    references.map(async ({ image, reference }) => {
+      const name = formatReference(reference);
+      const client = options.registries.client(reference.registry);
+      try {
+        const found = await resolvePull(reference, { client, platforms: image.platforms, withReferrers: image.withReferrers, ...(options.trust ? { trust: options.trust } : {}), limit: scheduler.limit, ...(options.signal ? { signal: options.signal } : {}) });
+        const { source, root, written } = found.image;
+        const present = await planner.add({
+          target: pullTarget(options.store, reference),
+          source: overlaySource(source, written),
+          roots: [root, ...found.referrers],
+          written,
+          mountable: (desc) => options.store.linkedIn(desc.digest).length > 0,
+        });
+        return { image, reference, name, client, found, present };
+      } catch (err) {
+        failure(name, err);
+        return undefined;
+      }
+    }),
+  );
+  const planned = resolved.filter((r) => r !== undefined);
+  emit({ type: 'debug', text: describePlan(planner.plan, 'the store') });
+  emit({ type: 'phase', phase: 'pull', items: planned.length, total: planner.plan.bytes });
+  // At most 2 × concurrency images pulled at once (their requests share the limiter): 1,000 pulls
+  // started up front held every pull's state at once, most of an export's peak memory at 1,000 images.
+  await inLanes(planned, 2 * (options.concurrency ?? DEFAULT_CONCURRENCY), ({ image, reference, name, client, found, present }) => {
     emit({ type: 'image', name, state: 'start' });
     return pullImage(reference, {
-      client: options.registries.client(reference.registry),
+      client,
       store: options.store,
       platforms: image.platforms,
       withReferrers: image.withReferrers,
       ...(options.trust ? { trust: options.trust } : {}),
       scheduler,
+      resolved: found,
+      present: (desc) => present.has(desc.digest),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }).then(
@@ -98,13 +133,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
         pulled.push(p);
         emit({ type: 'image', name, state: 'done', detail: `${p.report.copied} blobs pulled, ${p.report.skipped} in the store` });
       },
-      (err: unknown) => {
-        if (err instanceof UntrustedImagesError) return void refusals.push(...err.refusals);
-        if (!isFerryError(err) || options.signal?.aborted) throw err;
-        emit({ type: 'image', name, state: 'failed', detail: err.message });
-        failed.push({ subject: name, ok: false, error: { code: err.code, message: err.message } });
-        errors.push(err);
-      },
+      (err: unknown) => failure(name, err),
     );
   });
   // The policy is all or nothing: one unsigned image and no bundle is written.

@@ -11,6 +11,7 @@ import type { RepositoryCatalog, TransferRecords } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { noEvents, type EventSink } from './events.js';
+import { dryRunImages } from './import-dry-run.js';
 import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
@@ -92,7 +93,7 @@ function repositories(options: ImportOptions): (key: string) => Repository {
         repo = options.store.repository(name);
       } else {
         if (!options.registries) throw new Error('import to a registry needs a registry pool');
-        repo = options.registries.client(registry).repository(name);
+        repo = options.registries.client(registry).repository(name, { push: true });
       }
       cache.set(key, repo);
     }
@@ -225,7 +226,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       report.verifiedFirst = { blobs, blobBytes, bytesRead };
     }
     if (options.dryRun) {
-      report.images = plan.images.map((i) => ({ source: i.source, target: formatReference(i.target), digest: i.root.digest, tags: i.tags }));
+      // What will land: foreign layers localized in memory, as the import will (import-dry-run.ts).
+      Object.assign(report, await dryRunImages(options.bundle, bundle, plan, (options.foreignLayers ?? 'localize') === 'localize', open));
       return report;
     }
     const assumed = await checkAssumed(bundle, plan, repository, limit, options);

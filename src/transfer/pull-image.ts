@@ -9,10 +9,11 @@ import { upstreamRepositoryName } from '../core/upstream-repository.js';
 import type { RegistryClient } from '../registry/client/index.js';
 import type { ContentPins, GraphIndex, RepositoryCatalog, TransferRecords } from '../store/index.js';
 import { copyGraph } from './copy-graph.js';
-import type { CopyReport } from './copy-report.js';
+import { recordNode, type CopyReport } from './copy-report.js';
 import type { CopyScheduler } from './copy-scheduler.js';
 import type { EventSink } from './events.js';
-import { copyImage } from './copy-image.js';
+import { copyImage, resolveImage, type ResolvedImage } from './copy-image.js';
+import { overlaySource } from './overlay-source.js';
 import { readManifestBytes } from './read-manifest.js';
 import type { TrustPolicy } from '../trust/index.js';
 import { signatureCheck, type FindReferrers } from './trust-gate.js';
@@ -49,6 +50,26 @@ export interface PullImageOptions {
   scheduler: CopyScheduler;
   onEvent?: EventSink;
   signal?: AbortSignal;
+  /** Resolved by the phase's plan (resolvePull): nothing is fetched twice. */
+  resolved?: ResolvedPull;
+  /** Blobs the plan found in the store: skipped without asking again. */
+  present?: (desc: Descriptor) => boolean;
+}
+
+/** One image of a pull, resolved with its referrers, before bytes move (the plan walks both). */
+export interface ResolvedPull {
+  image: ResolvedImage;
+  referrers: Descriptor[];
+}
+
+export async function resolvePull(
+  reference: Reference,
+  options: Pick<PullImageOptions, 'client' | 'platforms' | 'withReferrers' | 'trust' | 'signal'> & { limit: LimitFunction },
+): Promise<ResolvedPull> {
+  const image = await resolveImage(options.client, reference, options.platforms, options.signal);
+  if (!options.withReferrers && options.trust === undefined) return { image, referrers: [] };
+  const rootBytes = async (): Promise<Buffer> => image.written.get(image.root.digest) ?? readManifestBytes(image.source, image.root, options.signal);
+  return { image, referrers: await collectReferrers(image.source, image.root, rootBytes, options.limit) };
 }
 
 /** Referrers of the root and (for an index) of each kept child: signatures often sign the index, attestations the platform manifests. */
@@ -71,9 +92,14 @@ export async function collectReferrers(source: ContentSource, root: Descriptor, 
   return [...found.values()];
 }
 
+/** The store repository an image is pulled into: named after its registry and repository. */
+export function pullTarget(store: PullTarget, reference: Reference): ReturnType<PullTarget['repository']> {
+  return store.repository(upstreamRepositoryName(reference.registry, reference.repository));
+}
+
 export async function pullImage(reference: Reference, options: PullImageOptions): Promise<PulledImage> {
   const { store, signal } = options;
-  const target = store.repository(upstreamRepositoryName(reference.registry, reference.repository));
+  const target = pullTarget(store, reference);
   const common = {
     scheduler: options.scheduler,
     repository: target.name,
@@ -81,18 +107,20 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     mountCandidates: (desc: Descriptor) => store.linkedIn(desc.digest),
     // A blob whose body broke is fetched again from where the store stopped, within the client's budget.
     retry: options.client.retry,
+    ...(options.present ? { present: options.present } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(signal ? { signal } : {}),
   };
   const tags = reference.tag ? [reference.tag] : [];
-  // Referrer lookups (several round trips per subject, mostly 404s) only read the
-  // source: they run while the image's layers are copied, not after (bench: they
-  // were the last ~7% of an export's pull phase).
-  let lookup: Promise<Descriptor[]> | undefined;
+  // Export finds referrers while it plans (resolvePull, every image side by side).
+  // Without a plan, the lookups (several round trips per subject, mostly 404s) only
+  // read the source: they run while the image's layers are copied, not after
+  // (bench: they were the last ~7% of an export's pull phase).
+  let lookup: Promise<Descriptor[]> | undefined = options.resolved ? Promise.resolve(options.resolved.referrers) : undefined;
   // The signatures a policy checks are referrers: they travel with the image so import can check them again.
   const withReferrers = options.withReferrers || options.trust !== undefined;
   const onRoot = (source: ContentSource, root: Descriptor, written: Map<string, Buffer>): void => {
-    if (!withReferrers) return;
+    if (!withReferrers || lookup) return;
     lookup = collectReferrers(source, root, async () => written.get(root.digest) ?? readManifestBytes(source, root, signal), options.scheduler.limit);
     lookup.catch(() => undefined); // awaited below; a failed copy must not leave it unhandled
   };
@@ -100,7 +128,14 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   // With a policy the signatures are checked before a layer moves, from the lookup onRoot started.
   const findReferrers: FindReferrers = (source, root, rootBytes) => lookup ?? collectReferrers(source, root, rootBytes, options.scheduler.limit);
   const beforeCopy = options.trust ? signatureCheck(reference, options.trust, findReferrers, (s) => (signedBy = s), signal) : undefined;
-  const copied = await copyImage(options.client, reference, target, { ...common, platforms: options.platforms, tags, onRoot, ...(beforeCopy ? { beforeCopy } : {}) });
+  const copied = await copyImage(options.client, reference, target, {
+    ...common,
+    platforms: options.platforms,
+    tags,
+    onRoot,
+    ...(beforeCopy ? { beforeCopy } : {}),
+    ...(options.resolved ? { resolved: options.resolved.image } : {}),
+  });
   if (tags.length === 0) store.keep(copied.root.digest);
   let referrers: Descriptor[] = [];
   if (withReferrers) {
@@ -108,7 +143,11 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     referrers = await (lookup ?? collectReferrers(copied.source, copied.root, rootBytes, options.scheduler.limit));
     for (const referrer of referrers) {
       const tag = referrer.annotations?.[ANNOTATION_REFERRER_TAG];
-      await copyGraph(copied.source, target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
+      // Through the overlay: the plan read the referrers' manifests already.
+      const report = await copyGraph(overlaySource(copied.source, copied.written), target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
+      // What the pull did includes its referrers (the progress counters count them too).
+      for (const node of report.nodes) recordNode(copied.report, node, node.action, 0);
+      copied.report.bytesTransferred += report.bytesTransferred;
     }
   }
   store.recordExport(formatReference(reference), copied.root);

@@ -40,7 +40,7 @@ describe('usage errors (exit 2)', () => {
   });
 
   it('an unknown flag, and import with no destination', async () => {
-    expectOneLineError(await ferry(['export', 'nginx', '-o', 'x', '--frobnicate']), 2, /Unknown argument: frobnicate/);
+    expectOneLineError(await ferry(['export', 'nginx', '-o', 'x', '--frobnicate']), 2, /unknown option --frobnicate/);
     expectOneLineError(await ferry(['import', join(dir, 'x.tar')]), 2, /say where images go/);
   });
 
@@ -62,7 +62,7 @@ describe.skipIf(!rigContext().available)('registry errors', () => {
 
   it('wrong credentials: exit 3', async () => {
     const r = await ferry(['inventory', basic.host, '-o', join(dir, 'inv.json'), '--plain-http', '--creds', `${basic.username}:wrong`]);
-    expectOneLineError(r, 3, /401|unauthori[sz]ed|credentials/i);
+    expectOneLineError(r, 3, /user ferry was refused by .* to list its repositories: wrong user or password.*--creds/);
   });
 
   it('a valid user without the push right: exit 3, one line saying access was denied, nothing landed', async () => {
@@ -72,8 +72,7 @@ describe.skipIf(!rigContext().available)('registry errors', () => {
       const [source] = sourceRefs(rig, ['appA']) as [string];
       const target = `${tokens.host}/denied/app-a:1.0`;
       const r = await ferry(['copy', source, target, '--plain-http', '--creds', 'reader:reader-pass']);
-      expectOneLineError(r, 3, /user reader was not granted the access this needs/);
-      expect(r.stderr).toMatch(/hint: the credentials are valid but lack the role/);
+      expectOneLineError(r, 3, /user reader was refused by .* to push denied\/app-a: the credentials are valid but lack the role to push/);
       // The user with every right sees no such tag: nothing half-pushed got a name.
       const check = await ferry(['inventory', tokens.host, '-o', join(dir, 'denied-inv.json'), '--plain-http', '--creds', `${tokens.tokenServer?.username}:${tokens.tokenServer?.password}`]);
       expect(check.code, check.stderr).toBe(0);

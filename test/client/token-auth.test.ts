@@ -1,17 +1,22 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AuthError, ExitCode, MediaType, type Descriptor } from '../../src/core/index.js';
 import { createMemoryTraceSink, createRegistryClient, type RegistryClient } from '../../src/registry/client/index.js';
+import { addUser } from '../../src/registry/server/index.js';
+import { manualClock } from '../helpers/manual-clock.js';
+import { workDir } from '../helpers/transfer-kit.js';
 import { rigContext } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
+import { serve } from '../server/harness.js';
 import { startShortTokenIssuer, type ShortTokenIssuer } from './short-token-issuer.js';
 
 // Bearer tokens against a real docker-registry: refreshed before they expire,
 // refreshed after a 401 in the middle of a long chunked upload (without
 // restarting the upload), traded from an identity token with the OAuth2 grant,
-// and refused cleanly when the token grants too little.
+// and refused cleanly when the token grants too little. Time moves on injected
+// clocks (the client's, and ferry serve's where the registry must see a token
+// expire), never by sleeping.
 
 const blobOf = (text: string, size: number): Buffer => {
   const out = Buffer.alloc(size);
@@ -48,37 +53,53 @@ describe.skipIf(!rigContext().available)('token auth', () => {
     issuer.settings.validSeconds = 3600;
     issuer.settings.claimSeconds = 2;
     const trace = createMemoryTraceSink();
-    const c = client({ trace });
+    const clock = manualClock();
+    const c = client({ trace, clock: clock.now });
     const repo = c.repository('tokens/proactive');
     const bytes = blobOf('proactive', 1000);
     await repo.push(descOf(bytes), Readable.from([bytes]));
     const issued = issuer.stats().issued;
-    await sleep(2100);
+    expect(await repo.exists(descOf(bytes))).toBe(true);
+    expect(issuer.stats().issued, 'still fresh: no new token').toBe(issued);
+    clock.advance(2100);
     expect(await repo.exists(descOf(bytes))).toBe(true);
     expect(issuer.stats().issued).toBe(issued + 1);
     expect(trace.records.filter((r) => r.status === 401 && r.url.startsWith(registry.url) && !r.url.endsWith('/v2/'))).toEqual([]);
   });
 
   test('a token the registry stops accepting mid-upload is refreshed after the 401 and the upload goes on', async () => {
-    // The registry will refuse each token after ~2 s; the client is told it lives an hour.
-    issuer.settings.validSeconds = 2;
-    issuer.settings.claimSeconds = 3600;
-    const trace = createMemoryTraceSink();
-    const c = client({ trace, chunkSize: 64 * 1024, monolithicThreshold: 0 });
-    const bytes = blobOf('slow-source', 256 * 1024);
-    const desc = descOf(bytes);
-    async function* slowSource(): AsyncGenerator<Buffer> {
-      yield bytes.subarray(0, 128 * 1024);
-      await sleep(3000); // a slow stick: the token dies meanwhile
-      yield bytes.subarray(128 * 1024);
+    // ferry serve as the registry, on a clock the test moves: the client is told its token
+    // lives an hour, and the registry's hour passes while the source is slow.
+    const work = await workDir('ferry-token-slow-');
+    const users = work.path('users.yaml');
+    await addUser(users, 'slow', 'slow-secret', [{ pattern: '*', roles: ['pull', 'push'] }]);
+    const registryClock = manualClock();
+    let patched: () => void = () => undefined;
+    const firstPatch = new Promise<void>((resolve) => (patched = resolve));
+    const served = await serve({ users, clock: registryClock.now, tokenTtlSeconds: 3600, onRequest: (e) => e.method === 'PATCH' && e.status === 202 && patched() });
+    try {
+      const trace = createMemoryTraceSink();
+      const c = createRegistryClient({ registry: new URL(served.server.url).host, plainHttp: true, credentials: { username: 'slow', password: 'slow-secret' }, trace, chunkSize: 64 * 1024, monolithicThreshold: 0 });
+      clients.push(c);
+      const bytes = blobOf('slow-source', 256 * 1024);
+      const desc = descOf(bytes);
+      async function* slowSource(): AsyncGenerator<Buffer> {
+        yield bytes.subarray(0, 128 * 1024);
+        await firstPatch; // the upload is under way with the token…
+        registryClock.advance(2 * 3_600_000); // …and, the stick being slow, it dies meanwhile
+        yield bytes.subarray(128 * 1024);
+      }
+      await c.repository('tokens/slow').push(desc, Readable.from(slowSource()));
+      expect(await c.repository('tokens/slow').exists(desc)).toBe(true);
+      const upload = trace.records.filter((r) => r.url.includes('/v2/tokens/slow/blobs/uploads/'));
+      expect(upload.filter((r) => r.method === 'POST' && r.status === 202)).toHaveLength(1);
+      expect(upload.filter((r) => r.method === 'PATCH' && r.status === 401).length).toBeGreaterThanOrEqual(1);
+      expect(upload.filter((r) => r.method === 'PATCH' && r.status === 202)).toHaveLength(4);
+      expect(upload.at(-1)).toMatchObject({ method: 'PUT', status: 201 });
+    } finally {
+      await served.stop();
+      await work.cleanup();
     }
-    await c.repository('tokens/slow').push(desc, Readable.from(slowSource()));
-    expect(await c.repository('tokens/slow').exists(desc)).toBe(true);
-    const upload = trace.records.filter((r) => r.url.includes('/v2/tokens/slow/blobs/uploads/'));
-    expect(upload.filter((r) => r.method === 'POST' && r.status === 202)).toHaveLength(1);
-    expect(upload.filter((r) => r.method === 'PATCH' && r.status === 401).length).toBeGreaterThanOrEqual(1);
-    expect(upload.filter((r) => r.method === 'PATCH' && r.status === 202)).toHaveLength(4);
-    expect(upload.at(-1)).toMatchObject({ method: 'PUT', status: 201 });
   });
 
   test('an identity token is traded with the OAuth2 refresh-token grant', async () => {
@@ -99,7 +120,8 @@ describe.skipIf(!rigContext().available)('token auth', () => {
     const e = await bad.repository('tokens/x').resolve('1').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(AuthError);
     expect((e as AuthError).exitCode).toBe(ExitCode.auth);
-    expect((e as AuthError).message).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/token: 401/);
+    expect((e as AuthError).message).toMatch(/^identity token was refused by 127\.0\.0\.1:\d+: wrong user or password/);
+    expect((e as AuthError).details?.['request']).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/token: 401/);
 
     // Anonymous pull is granted, anonymous push is not: a clean 401 after one fresh token, no loop.
     const open = await startRegistry({ auth: 'token', tokenOptions: { anonymousPull: true } });
@@ -112,7 +134,7 @@ describe.skipIf(!rigContext().available)('token auth', () => {
       const bytes = blobOf('anonymous', 100);
       const denied = await anon.repository('tokens/anon').push(descOf(bytes), Readable.from([bytes])).catch((x: unknown) => x);
       expect(denied).toBeInstanceOf(AuthError);
-      expect((denied as AuthError).hint).toMatch(/no credentials found/);
+      expect((denied as AuthError).message).toMatch(/^anonymous access \(no credentials\) was refused by 127\.0\.0\.1:\d+ to push tokens\/anon: no credentials found/);
       expect(open.tokenServer?.stats().issued).toBeLessThanOrEqual(4);
     } finally {
       await open.stop();

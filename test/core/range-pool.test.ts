@@ -114,9 +114,10 @@ describe('RangePool batches of whole files', () => {
     let bytes = 0;
     const pool = new RangePool({
       threads: 2,
-      onBytes: (n) => {
+      onEvent: (e) => {
+        if (e.type !== 'bytes') return;
         progress += 1;
-        bytes += n;
+        bytes += e.bytes;
       },
     });
     const done = new Set<string>();

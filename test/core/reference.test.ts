@@ -41,7 +41,7 @@ describe('parseReference: valid references', () => {
     const ref = parseReference(input);
     const expected: Reference = { registry, repository };
     if (tag !== undefined) expected.tag = tag;
-    if (digest !== undefined) expected.digest = digest as Reference['digest'];
+    if (digest !== undefined) expected.digest = digest as NonNullable<Reference['digest']>;
     expect(ref).toStrictEqual(expected);
     expect(formatReference(ref)).toBe(formatted);
     // The formatted form is a fixed point.

@@ -53,7 +53,7 @@ describe.skipIf(!rigContext().available)('ferry doctor (CLI)', () => {
     const r = await ferry(['doctor', basic.host, '--plain-http', '--creds', 'ferry:not-the-password-7731', '--push-test', 'doctor/cli'], { env: CLI_ENV });
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/^CHECK\s+STATUS\s+DETAIL$/m);
-    expect(r.stdout).toMatch(/^auth\s+FAIL\s+basic \(realm "ferry-test"\): user ferry refused \(401\)$/m);
+    expect(r.stdout).toMatch(new RegExp(`^auth\\s+FAIL\\s+basic \\(realm "ferry-test"\\): user ferry was refused by ${basic.host.replace(/\./g, '\\.')} \\(401\\)$`, 'm'));
     expect(r.stdout).toMatch(/^\s+hint: wrong user or password/m);
     expect(r.stdout).toMatch(/^push … redirect\s+skip\s+skipped: authentication failed$/m);
     expect(r.stdout).toContain(`${basic.host}: 1 check failed (exit 3: first failure auth)`);

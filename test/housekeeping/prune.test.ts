@@ -1,26 +1,24 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser } from '../../src/registry/server/index.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { expectOk, sourceRefs, workDir, type WorkDir } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig } from '../rig/context.js';
 import { RegistryHttp } from '../rig/registry-http.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
-import { serve, type Served } from '../server/harness.js';
 import { blobDataPath, OCI_MANIFEST, pushTiny, revisions } from './site-kit.js';
 
 // `ferry prune --untagged` after a retag moved tags: two real imports into a
-// real docker-registry (and into ferry serve), the second landing other images
+// real docker-registry, the second landing other images
 // under the same tags. Exactly the manifests the first import pushed that no
 // tag, index or referrer subject reaches any more go — judged by the registry's
-// own storage (its revision links), before and after.
+// own storage (its revision links), before and after. Against ferry serve,
+// prune asks the server's own GC instead: prune-serve.test.ts.
 
 type PruneJson = { repositories: Array<{ repository: string; manifests: Array<{ digest: string; deleted: boolean; origin: string }>; keptWhole?: string }>; deleted: number };
 
 describe.skipIf(!rigContext().available)('ferry prune --untagged', () => {
   let work: WorkDir;
   let target: Registry;
-  let served: Served;
   const bundleA = () => work.path('a.tar');
   const bundleB = () => work.path('b.tar');
 
@@ -31,16 +29,14 @@ describe.skipIf(!rigContext().available)('ferry prune --untagged', () => {
   beforeAll(async () => {
     const rig = seededRig();
     work = await workDir('ferry-prune-');
-    const users = work.path('users.yaml');
-    await addUser(users, 'admin', 'admin-secret', [{ pattern: '*', roles: ['pull', 'push', 'delete'] }]);
-    [target, served] = await Promise.all([startRegistry(), serve({ users })]);
+    target = await startRegistry();
     const store = work.path('export-store');
     expectOk(await ferry(['export', ...sourceRefs(rig, ['appA', 'multi']), '-o', bundleA(), '--plain-http', '--store', store]));
     expectOk(await ferry(['export', ...sourceRefs(rig, ['appB', 'docker']), '-o', bundleB(), '--plain-http', '--store', store]));
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all([target?.stop(), served?.stop()]);
+    await target?.stop();
     await work?.cleanup();
   });
 
@@ -99,21 +95,5 @@ describe.skipIf(!rigContext().available)('ferry prune --untagged', () => {
     expect(row?.keptWhole).toMatch(/^tag broken could not be resolved/);
     expect(row?.manifests).toEqual([]);
     expect(await revisions(target.storageDir, 'shop/guarded')).toEqual(before);
-  });
-
-  it('ferry serve with a users file: the orphans of a retag are deleted through its API', async () => {
-    const { appA, appB } = seededRig().images.images;
-    const host = new URL(served.server.url).host;
-    const store = work.path('served-store');
-    const creds = ['--creds', 'admin:admin-secret'];
-    await importInto(bundleA(), host, store, { 'app-a': 'shop/app', multi: 'shop/multi' }, creds);
-    await importInto(bundleB(), host, store, { 'app-b': 'shop/app', docker: 'shop/multi' }, creds);
-    const r = expectOk(await ferry(['prune', `${host}/shop/app`, '--untagged', '--plain-http', '--store', store, ...creds, '--json']));
-    expect((r.json as PruneJson).repositories.flatMap((x) => x.manifests.map((m) => m.digest))).toContain(appA.digest);
-    const http = new RegistryHttp({ url: served.server.url, username: 'admin', password: 'admin-secret' });
-    expect((await http.send('GET', `/v2/shop/app/manifests/${appA.digest}`, { accept: OCI_MANIFEST })).status).toBe(404);
-    expect((await http.send('GET', `/v2/shop/app/manifests/1.0`, { accept: OCI_MANIFEST })).status).toBe(200);
-    expect((await http.send('GET', `/v2/shop/app/manifests/${appB.digest}`, { accept: OCI_MANIFEST })).status).toBe(200);
-    await http.close();
   });
 });

@@ -43,8 +43,8 @@ describe.skipIf(!rigContext().available)('ACR and Harbor refusals', () => {
     expectRefusal(locked, 3, 'locked against deletes', `acr/nodelete/manifests/${MANIFEST_DIGEST}`);
     expect(hintOf(locked)).toMatch(/--delete-enabled true/);
     const reader = await ferry(['rm', `${site.host}/acr/reader:1.0`, ...flags()]);
-    expectRefusal(reader, 3, '403 DENIED: requested access to the resource is denied');
-    expect(hintOf(reader)).toMatch(/lack the role to delete here \(ACR: AcrDelete/);
+    const line = expectRefusal(reader, 3, `was refused by ${site.host} to delete acr/reader`, '403 DENIED: requested access to the resource is denied');
+    expect(line).toMatch(/lack the role to delete \(ACR: AcrDelete/);
   });
 
   it('Harbor immutable tag (412), read-only mode (403) and a guest pushing (401 "unauthorized to access repository"): one line each, exit 3', async () => {
@@ -53,8 +53,8 @@ describe.skipIf(!rigContext().available)('ACR and Harbor refusals', () => {
     const readonly = await copyTo('harbor/readonly');
     expectRefusal(readonly, 3, 'the registry is in read-only mode');
     const guest = await copyTo('harbor/guest');
-    expectRefusal(guest, 3, 'unauthorized to access repository: harbor/guest, action: push');
-    expect(hintOf(guest)).toMatch(/lack the role to push here .*AcrPush.*Harbor: Developer/);
+    const line = expectRefusal(guest, 3, `was refused by ${site.host} to push harbor/guest`, 'unauthorized to access repository: harbor/guest, action: push');
+    expect(line).toMatch(/lack the role to push .*AcrPush.*Harbor: Developer/);
   });
 
   it('429 with Retry-After: 2 is waited out and the listing succeeds; a registry that keeps answering 429 ends in exit 6', async () => {

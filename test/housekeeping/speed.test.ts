@@ -60,7 +60,7 @@ describe.skipIf(!rigContext().available)('ferry doctor --speed', () => {
     expect(r.code, r.stderr).toBe(3);
     const speed = (r.json as Report).speed as Speed;
     expect(speed.rows.map((x) => x.status)).toEqual(['fail', 'skip', 'skip', 'skip']);
-    expect(speed.rows[0]?.hint).toMatch(/lack the role to push.*AcrPush/);
+    expect(speed.rows[0]?.detail).toMatch(/user reader was refused by .* to push .*lack the role to push.*AcrPush/);
     expect(speed.rows[3]?.detail).toBe('nothing was written');
   });
 

@@ -20,8 +20,9 @@ export interface FerryServe {
   stop(): Promise<void>;
 }
 
-export async function startFerryServe(store: string): Promise<FerryServe> {
-  const child = spawn(process.execPath, [FERRY_BIN, 'serve', '--store', store, '--addr', '127.0.0.1:0', '--request-log', '--json'], {
+/** `args`: more serve flags (e.g. --users FILE). */
+export async function startFerryServe(store: string, args: readonly string[] = []): Promise<FerryServe> {
+  const child = spawn(process.execPath, [FERRY_BIN, 'serve', '--store', store, '--addr', '127.0.0.1:0', '--request-log', '--json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FERRY_STORE: '' },
   });

@@ -1,3 +1,4 @@
+import type { ProgressCounters } from '../../src/cli/progress-counters.js';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,10 @@ describe.skipIf(!canRun)('ferry k8s preload', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = r.json as PreloadReport;
     expect(report).toMatchObject({ namespace: 'k8s.io', dryRun: false, skipped: [], bundle: { signature: 'verified' } });
+    // Issue 13.1/15.2: the push into containerd announced its total before a byte moved, and moved exactly that.
+    const { progress } = r.json as { progress: ProgressCounters };
+    expect(progress.phases.map((p) => p.phase)).toEqual(['push']);
+    expect(progress.phases[0]).toEqual({ phase: 'push', items: report.blobs.count, total: report.blobs.bytes, moved: report.blobs.bytes });
     const { images } = seededRig().images;
     const listed = await imageList('k8s.io');
     const held = await content('k8s.io');

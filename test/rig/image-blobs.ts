@@ -16,7 +16,7 @@ export interface RigDescriptor {
   readonly mediaType: string;
   readonly digest: Digest;
   readonly size: number;
-  readonly urls?: readonly string[];
+  readonly urls?: string[];
   readonly platform?: RigPlatform;
   readonly artifactType?: string;
   readonly annotations?: Readonly<Record<string, string>>;

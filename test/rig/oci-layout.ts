@@ -12,7 +12,7 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 export interface LayoutRoot {
   readonly descriptor: RigDescriptor;
   /** index.json `org.opencontainers.image.ref.name`; skopeo finds `oci:DIR:NAME` by it. */
-  readonly refName?: string;
+  readonly refName?: string | undefined;
 }
 
 /** An OCI image layout holding every blob of `blobs` and one index.json entry per root. */

@@ -7,18 +7,18 @@ import { stringify } from 'yaml';
 export interface RegistryConfigInput {
   readonly port: number;
   readonly storageDir: string;
-  readonly tls?: { readonly certPath: string; readonly keyPath: string };
-  readonly htpasswdPath?: string;
+  readonly tls?: { readonly certPath: string; readonly keyPath: string } | undefined;
+  readonly htpasswdPath?: string | undefined;
   readonly token?: {
     readonly realm: string;
     readonly service: string;
     readonly issuer: string;
     readonly rootCertBundlePath: string;
-  };
+  } | undefined;
   /** Regular expressions for `validation.manifests.urls.allow` (foreign layers). */
-  readonly allowForeignUrls?: readonly string[];
+  readonly allowForeignUrls?: readonly string[] | undefined;
   /** `storage.delete.enabled` (default true). */
-  readonly deleteEnabled?: boolean;
+  readonly deleteEnabled?: boolean | undefined;
 }
 
 export function registryConfigYaml(input: RegistryConfigInput): string {

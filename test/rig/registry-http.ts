@@ -6,10 +6,10 @@ import { Agent, request, type Dispatcher } from 'undici';
 
 export interface RegistryEndpoint {
   readonly url: string;
-  readonly caCert?: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly tokenServer?: { readonly username: string; readonly password: string };
+  readonly caCert?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly tokenServer?: { readonly username: string; readonly password: string } | undefined;
 }
 
 export interface HttpAnswer {
@@ -62,7 +62,7 @@ export class RegistryHttp {
 
   private async once(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body?: Buffer): Promise<HttpAnswer> {
     const auth = this.authorization ? { authorization: this.authorization } : {};
-    const res = await request(url, { method, headers: { ...headers, ...auth }, body, dispatcher: this.dispatcher });
+    const res = await request(url, { method, headers: { ...headers, ...auth }, ...(body ? { body } : {}), dispatcher: this.dispatcher });
     const bytes = Buffer.from(await res.body.arrayBuffer());
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;

@@ -18,10 +18,10 @@ export interface RegistryOptions {
   /** https with a server cert from a throwaway CA (pass one to share it). */
   readonly tls?: boolean | TestCa;
   readonly auth?: 'none' | 'basic' | 'token';
-  readonly username?: string;
-  readonly password?: string;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
   /** For auth 'token': an issuer to trust; without it the registry starts (and stops) its own. */
-  readonly tokenServer?: TokenServer;
+  readonly tokenServer?: TokenServer | undefined;
   readonly tokenOptions?: TokenServerOptions;
   /** `validation.manifests.urls.allow`; see foreignUrlPattern() in foreign-server.ts. */
   readonly allowForeignUrls?: readonly string[];
@@ -34,13 +34,13 @@ export interface Registry {
   /** 127.0.0.1:PORT — the registry part of an image reference. */
   readonly host: string;
   readonly scheme: 'http' | 'https';
-  readonly username?: string;
-  readonly password?: string;
-  readonly caCert?: string;
-  readonly caCertPath?: string;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly caCert?: string | undefined;
+  readonly caCertPath?: string | undefined;
   /** A dir holding `ca.crt` (skopeo --dest-cert-dir, containerd certs.d). */
-  readonly certDir?: string;
-  readonly tokenServer?: TokenServer;
+  readonly certDir?: string | undefined;
+  readonly tokenServer?: TokenServer | undefined;
   readonly storageDir: string;
   readonly logFile: string;
   readonly pid: number;

@@ -39,7 +39,7 @@ export const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha2
 export const basicAuth = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
 export async function sendTo(dispatcher: Dispatcher, base: string, method: Dispatcher.HttpMethod, path: string, opts: SendOptions = {}): Promise<Answer> {
-  const res = await request(new URL(path, base), { method, headers: opts.headers, body: opts.body, dispatcher });
+  const res = await request(new URL(path, base), { method, ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}), dispatcher });
   const body = Buffer.from(await res.body.arrayBuffer());
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -54,7 +54,8 @@ export async function sendTo(dispatcher: Dispatcher, base: string, method: Dispa
 
 export async function serve(opts: ServeOptions = {}): Promise<Served> {
   const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'ferry-serve-test-')));
-  const store = await openStore(storeDir);
+  // One clock for the store (grace windows) and the server (tokens, sessions, pins): tests move it instead of sleeping.
+  const store = await openStore(storeDir, opts.clock ? { clock: opts.clock } : {});
   const log: RequestLogEntry[] = [];
   const errors: unknown[] = [];
   const { caCert, storeDir: _ignored, ...rest } = opts;

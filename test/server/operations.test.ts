@@ -1,21 +1,23 @@
 import { request as httpRequest } from 'node:http';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createRegistryServer } from '../../src/registry/server/index.js';
 import { openStore } from '../../src/store/index.js';
+import { manualClock } from '../helpers/manual-clock.js';
 import { pushBlob, pushImage, serve, sha256 } from './harness.js';
 
 // Running a registry: read-only mode, expiring upload sessions, graceful
 // shutdown, the request log, 500s that do not kill the server, and the rule that
 // keeps an open (no users) registry on loopback.
 
-async function until(check: () => Promise<boolean>, tries = 100): Promise<boolean> {
+/** Waits for something another party does (the server reading a body, writing its log), not for time to pass. */
+async function until(check: () => Promise<boolean>, tries = 1000): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
     if (await check()) return true;
-    await sleep(100);
+    await sleep(10);
   }
   return false;
 }
@@ -48,20 +50,27 @@ describe('operations', () => {
   });
 
   it('an idle upload session expires: the janitor aborts it and deletes its partial', async () => {
-    const s = await serve({ uploadTtlMs: 1500 });
+    const clock = manualClock();
+    const s = await serve({ uploadTtlMs: 1500, clock: clock.now });
     try {
       const start = await s.send('POST', '/v2/ttl/app/blobs/uploads/');
       await s.send('PATCH', start.headers.location ?? '', { body: Buffer.alloc(4096, 3) });
       const partials = async () => (await readdir(join(s.storeDir, 'ingest'))).filter((f) => f.endsWith('.partial'));
       expect(await partials()).toHaveLength(1);
-      // Polled on disk: asking the session for its status would count as activity.
-      expect(await until(async () => (await partials()).length === 0)).toBe(true);
+      clock.advance(1400);
+      await s.server.sweep();
+      expect(await partials(), 'not idle for the whole TTL yet').toHaveLength(1);
+      clock.advance(200);
+      await s.server.sweep();
+      // Checked on disk: asking the session for its status would count as activity.
+      expect(await partials()).toHaveLength(0);
       expect((await s.send('GET', start.headers.location ?? '')).code).toBe('BLOB_UPLOAD_UNKNOWN');
       expect(s.server.uploadsInProgress()).toBe(0);
-      // A session that keeps being used does not expire.
+      // A session that keeps being used does not expire, however long it lives in all.
       const busy = await s.send('POST', '/v2/ttl/app/blobs/uploads/');
       for (let i = 0; i < 6; i++) {
-        await sleep(500);
+        clock.advance(1000);
+        await s.server.sweep();
         expect((await s.send('PATCH', busy.headers.location ?? '', { body: Buffer.alloc(10, i) })).status).toBe(202);
       }
     } finally {
@@ -90,20 +99,26 @@ describe('operations', () => {
       const location = start.headers.get('location') ?? '';
       const chunk = Buffer.alloc(64 * 1024, 5);
       // A PATCH whose body is still arriving when close() is called.
-      const answer = new Promise<number>((resolve, reject) => {
-        const req = httpRequest(`${server.url}${location}`, { method: 'PATCH', headers: { 'content-length': String(chunk.length * 2) } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.write(chunk);
-        setTimeout(() => req.end(chunk), 500);
+      let answered: (status: number) => void = () => undefined;
+      const answer = new Promise<number>((resolve) => (answered = resolve));
+      const req = httpRequest(`${server.url}${location}`, { method: 'PATCH', headers: { 'content-length': String(chunk.length * 2) } }, (res) => {
+        res.resume();
+        answered(res.statusCode ?? 0);
       });
-      await sleep(100);
+      const failed = new Promise<never>((_, reject) => req.on('error', reject));
+      req.write(chunk);
+      // The server is inside the PATCH once the first half of its body is in the partial.
+      const ingest = join(dir, 'ingest');
+      const received = async () => {
+        const files = (await readdir(ingest)).filter((f) => f.endsWith('.partial'));
+        const sizes = await Promise.all(files.map(async (f) => (await stat(join(ingest, f))).size));
+        return sizes.some((n) => n >= chunk.length);
+      };
+      expect(await until(received)).toBe(true);
       const closed = server.close();
-      await sleep(50);
       await expect(fetch(`${server.url}/v2/`)).rejects.toThrow();
-      expect(await answer).toBe(202);
+      req.end(chunk);
+      expect(await Promise.race([answer, failed])).toBe(202);
       await closed;
       expect(server.uploadsInProgress()).toBe(0);
       expect(store.listRepositories().items).toEqual([]); // still open: it was not the server's to close
@@ -129,7 +144,8 @@ describe('operations', () => {
       const bytes = Buffer.alloc(10_000, 1);
       const digest = await pushBlob(s, 'log/app', bytes);
       await s.send('GET', `/v2/log/app/blobs/${digest}`);
-      await sleep(50);
+      // The entry is written when the server sees the answer finish, which may be after the client has it.
+      expect(await until(async () => s.log.some((e) => e.method === 'GET' && e.path === `/v2/log/app/blobs/${digest}`))).toBe(true);
       const post = s.log.find((e) => e.method === 'POST');
       expect(post).toMatchObject({ path: '/v2/log/app/blobs/uploads/', status: 201, user: undefined });
       expect(post?.received).toBeGreaterThanOrEqual(0);

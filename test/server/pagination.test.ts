@@ -6,6 +6,8 @@ import { pushBlob, pushImage, serve, type Answer, type Served } from './harness.
 
 const TAGS = 130;
 const REPOS = 115;
+/** Past the 1,000-entry pages ferry used to cap every listing at. */
+const BIG_TAGS = 1_100;
 
 async function follow(s: Served, first: string, key: 'tags' | 'repositories'): Promise<{ items: string[]; pages: number }> {
   const items: string[] = [];
@@ -32,6 +34,7 @@ describe('pagination', () => {
   let s: Served;
   const tags: string[] = [];
   const repos: string[] = [];
+  const bigTags: string[] = [];
   beforeAll(async () => {
     s = await serve();
     const { manifest } = await pushImage(s, 'page/app', 'seed', 'pagination');
@@ -50,9 +53,18 @@ describe('pagination', () => {
       expect(a.status).toBe(201);
       repos.push(name);
     }
+    const big = await pushImage(s, 'page/big', 'seed', 'pagination big');
+    bigTags.push('seed');
+    repos.push('page/big');
+    for (let i = 0; i < BIG_TAGS - 1; i++) {
+      const tag = `b${i}`;
+      const a = await s.send('PUT', `/v2/page/big/manifests/${tag}`, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: big.manifest });
+      expect(a.status).toBe(201);
+      bigTags.push(tag);
+    }
     tags.sort();
     repos.sort();
-  });
+  }, 120_000);
   afterAll(async () => {
     await s.stop();
   });
@@ -75,8 +87,18 @@ describe('pagination', () => {
   it(`follows Link headers through ${REPOS} repositories in the catalog, pages of 50`, async () => {
     const { items, pages } = await follow(s, '/v2/_catalog?n=50', 'repositories');
     expect(items).toEqual(repos);
-    expect(pages).toBe(Math.ceil(REPOS / 50));
+    expect(pages).toBe(Math.ceil(repos.length / 50));
     expect(new Set(items).size).toBe(items.length);
+  });
+
+  it(`answers n=${BIG_TAGS} and an unpaged request with all ${BIG_TAGS} tags in one page`, async () => {
+    const all = [...bigTags].sort();
+    const asked = await s.send('GET', `/v2/page/big/tags/list?n=${BIG_TAGS}`);
+    expect(asked.json<{ tags: string[] }>().tags).toEqual(all);
+    expect(asked.headers.link).toBeUndefined();
+    const unpaged = await s.send('GET', '/v2/page/big/tags/list');
+    expect(unpaged.json<{ tags: string[] }>().tags).toEqual(all);
+    expect(unpaged.headers.link).toBeUndefined();
   });
 
   it('n=0 is an empty page; last past the end is an empty page', async () => {

@@ -62,7 +62,13 @@ describe('store verify', () => {
     const { store } = await filled();
     let planned = 0;
     let hashed = 0;
-    const report = await store.verify({ threads: 3, onPlan: (_n, bytes) => (planned = bytes), onBytes: (n) => (hashed += n) });
+    const report = await store.verify({
+      threads: 3,
+      onEvent: (e) => {
+        if (e.type === 'phase') planned = e.total ?? 0;
+        if (e.type === 'bytes') hashed += e.bytes;
+      },
+    });
     expect(report.ok).toBe(true);
     expect(report.index).toEqual([]);
     expect(report.blobs.corrupt).toEqual([]);

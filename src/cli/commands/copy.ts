@@ -17,6 +17,12 @@ function namesNoVersion(text: string): boolean {
 export const copyCommand = defineCommand({
   command: 'copy <source> <target>',
   describe: 'copy an image from one registry to another (connected-side mirroring), digests kept',
+  examples: [
+    ['ferry copy docker.io/library/nginx:1.25 mirror.example:5000/library/nginx:1.25', 'one image, every platform, digests kept'],
+    ['ferry copy ghcr.io/acme/api@sha256:… mirror.example:5000/acme/api:1.4 --platform linux/amd64', 'one platform of a pinned image, tagged'],
+    ['ferry copy quay.io/acme/app:2 mirror.example:5000/acme/app:2 --dest-creds ci:s3cret', 'credentials for the destination only'],
+  ],
+  docs: 'docs/scripted-mirroring.md',
   builder: (y) =>
     withSideFlags(withTrustFlags(withRegistryFlags(y)))
       .positional('source', { type: 'string', demandOption: true, describe: 'REGISTRY/REPO:TAG or @DIGEST' })
@@ -43,7 +49,7 @@ export const copyCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
-      ctx.out.result(report, () =>
+      ctx.out.result({ ...report, progress: progress.counters() }, () =>
         `${report.source} -> ${report.target}: ${report.digest}${report.sourceDigest ? ` (platform-filtered from ${report.sourceDigest})` : ''}; ${report.copy.copied} copied (${formatBytes(report.copy.bytesTransferred)}), ${report.copy.mounted} mounted, ${report.copy.skipped} already there${report.signedBy ? `; signed by ${report.signedBy.keyId}` : ''}`,
       );
     } finally {

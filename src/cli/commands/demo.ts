@@ -58,8 +58,13 @@ function verdict(report: DemoReport): string {
 
 export const demoCommand = defineCommand({
   command: 'demo',
-  describe:
-    'a round trip on this machine with nothing but ferry: sample images → embedded registry → signed export → verify → import into a second embedded registry → every digest checked (no internet; temp stores, never --store)',
+  // One line for ferry --help; the epilogue of ferry demo --help says the rest.
+  describe: 'a round trip on this machine with nothing but ferry: export → verify → import, offline',
+  examples: [
+    ['ferry demo', 'sample images → embedded registry → signed export → verify → import into a second embedded registry → every digest checked (no internet; temp stores, never --store)'],
+    ['ferry demo --keep /tmp/ferry-demo', 'keep the bundle, keys and stores to look at'],
+  ],
+  docs: 'README.md',
   builder: (y) => y.option('keep', { type: 'string', describe: 'keep the bundle, keys and stores in DIR (new or empty) instead of removing them' }),
   async run(args, ctx) {
     const report = await runDemo({

@@ -39,6 +39,12 @@ export function formatDoctorReport(report: DoctorReport): string {
 export const doctorCommand = defineCommand({
   command: 'doctor <registry>',
   describe: 'check a registry from this machine: DNS, TCP, TLS, certificate, auth, push, redirects, clock (and --speed)',
+  examples: [
+    ['ferry doctor registry.site.example:5000', 'DNS, TCP, TLS, certificate, auth, redirects, clock'],
+    ['ferry doctor registry.site.example:5000 --push-test library/probe', 'and whether this user may push'],
+    ['ferry doctor registry.site.example:5000 --speed 256M', 'and how fast blobs move'],
+  ],
+  docs: 'docs/troubleshooting.md',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of the registry (the login server)' })

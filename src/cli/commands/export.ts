@@ -17,7 +17,7 @@ import { TOOL_VERSION } from '../version.js';
 import { carriedReleases, withFerryValues, type CarriedReleases } from '../with-ferry.js';
 import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
 
-async function imagesFrom(args: { refs?: string[]; file?: string; platform?: string[]; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
+async function imagesFrom(args: { refs?: string[] | undefined; file?: string | undefined; platform?: string[] | undefined; 'all-platforms': boolean; 'with-referrers': boolean }): Promise<SpecImage[]> {
   const platforms = args['all-platforms'] ? [] : parsePlatformList(args.platform);
   const images: SpecImage[] = (args.refs ?? []).map((r) => ({ reference: parseReference(r), platforms, withReferrers: args['with-referrers'] }));
   if (args.file) {
@@ -28,7 +28,7 @@ async function imagesFrom(args: { refs?: string[]; file?: string; platform?: str
   return images;
 }
 
-type ExportArgs = RegistryArgs & GlobalArgs & { output: string; 'only-volume'?: number };
+type ExportArgs = RegistryArgs & GlobalArgs & { output: string; 'only-volume'?: number | undefined };
 
 /** `--only-volume N`: that one volume made again from the store (see transfer/remake-volume.ts). */
 interface OnlyVolumeInputs {
@@ -77,6 +77,12 @@ async function onlyVolume(args: ExportArgs, ctx: CommandContext, { images, split
 export const exportCommand = defineCommand({
   command: 'export [refs..]',
   describe: 'pull images into the store and write a signed, deduplicated bundle',
+  examples: [
+    ['ferry export nginx:1.25 redis:7 --sign site.key -o images.tar', 'two images into one signed bundle'],
+    ['ferry export -f bundles/base.yaml --platform linux/amd64 --split fat32 --sign site.key -o /media/usb/base', 'a spec, one platform, cut into FAT32 volumes'],
+    ['ferry export -f bundles/base.yaml --since far-side.json --sign site.key -o delta.tar', 'only what the far side does not hold yet (ferry inventory)'],
+  ],
+  docs: 'docs/usb-sneakernet.md',
   builder: (y) =>
     withTrustFlags(withRegistryFlags(y))
       .positional('refs', { type: 'string', array: true, describe: 'image references (nginx:1.25, mcr.microsoft.com/windows/servercore:ltsc2022, …@sha256:…)' })
@@ -131,7 +137,7 @@ export const exportCommand = defineCommand({
       });
       progress.done();
       return ctx.out.outcome(
-        report,
+        { ...report, progress: progress.counters() },
         () =>
         [
           formatTable(

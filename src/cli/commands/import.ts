@@ -30,6 +30,12 @@ function describeReport(r: ImportReport): string {
 export const importCommand = defineCommand({
   command: 'import <bundle>',
   describe: 'verify a bundle while streaming it and push it into a registry (or the local store)',
+  examples: [
+    ['ferry import images.tar --key site.pub --to registry.site.example:5000', 'verify while streaming, push with the same names'],
+    ['ferry import /media/usb/base.000 --key site.pub --to registry.site.example/mirror --dry-run', 'the plan for a split bundle under a prefix; push nothing'],
+    ['ferry import images.tar --key site.pub --to-store', 'into the local store, for ferry serve'],
+  ],
+  docs: 'docs/usb-sneakernet.md',
   builder: (y) =>
     withTrustFlags(withRegistryFlags(y))
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })
@@ -82,7 +88,7 @@ export const importCommand = defineCommand({
       const policyOut = args['policy-out'] && trust && !report.dryRun ? await writePolicyOut(args['policy-out'], report, trust) : undefined;
       for (const s of policyOut?.skipped ?? []) ctx.out.warn(`${s.source}: not in the policy: ${s.why}`);
       return ctx.out.outcome(
-        policyOut ? { ...report, policyOut } : report,
+        { ...report, ...(policyOut ? { policyOut } : {}), progress: progress.counters() },
         () => [describeReport(report), ...(policyOut ? [`wrote ${policyOut.files.join(' and ')}`] : [])].join('\n'),
         report.failed,
         { total: report.images.length + report.failed.length, noun: 'images' },

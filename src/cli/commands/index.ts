@@ -31,17 +31,19 @@ export function allCommands(): Promise<FerryCommand[]> {
   return Promise.all(LOADERS.map(([, load]) => load()));
 }
 
-/** Only the command `argv` names, or all of them when it names none (help, typos). */
-export async function commandsFor(argv: readonly string[]): Promise<FerryCommand[]> {
-  let name: string | undefined;
+/** The command `argv` names (its first word that is not a flag or a global flag's value). */
+export function commandNameIn(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (GLOBAL_VALUE_FLAGS.has(word)) i++;
-    else if (!word.startsWith('-')) {
-      name = word;
-      break;
-    }
+    else if (!word.startsWith('-')) return word;
   }
+  return undefined;
+}
+
+/** Only the command `argv` names, or all of them when it names none (help, typos). */
+export async function commandsFor(argv: readonly string[]): Promise<FerryCommand[]> {
+  const name = commandNameIn(argv);
   const loader = LOADERS.find(([n]) => n === name);
   if (loader) return [await loader[1]()];
   // `ferry --version` prints a line and no command: loading all of them cost ~0.9 s of CPU (bench/startup.mjs).

@@ -12,6 +12,11 @@ function requiresText(requires: Readonly<Record<string, string>>): string {
 export const inspectCommand = defineCommand({
   command: 'inspect <bundle>',
   describe: 'list the images, tags, platforms and sizes of a bundle (reads only its head)',
+  examples: [
+    ['ferry inspect images.tar', 'the images, tags and platforms of a bundle'],
+    ['ferry inspect /media/usb/base.000 --key site.pub --json', 'the same as JSON, from the first volume, once its signature verifies'],
+  ],
+  docs: 'docs/bundle-format.md',
   builder: (y) =>
     y
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000)' })

@@ -10,6 +10,11 @@ import { registryPool, withRegistryFlags } from '../registry-flags.js';
 export const inventoryCommand = defineCommand({
   command: 'inventory <registry>',
   describe: 'write down what a registry holds, to carry back for delta exports (ferry export --since FILE)',
+  examples: [
+    ['ferry inventory registry.site.example:5000 -o far-side.json', 'what the site registry holds, to carry back'],
+    ['ferry export -f bundles/base.yaml --since far-side.json -o delta.tar', 'then, on the connected side, export only what is missing'],
+  ],
+  docs: 'docs/scripted-mirroring.md',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] of the registry' })

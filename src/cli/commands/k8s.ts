@@ -29,9 +29,8 @@ import { openStoreFromArgs } from '../open-store.js';
 import { formatBytes, formatTable, type Output } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
 
-// `ferry k8s mirror-config | rewrite | preload` (design §5). One command with an
-// action, so the three share the CLI frame; each action accepts only its own
-// flags (checked below), and `ferry k8s --help` groups them.
+// `ferry k8s mirror-config | rewrite | preload` (design §5): three subcommands,
+// each with its own flags and --help; they share the argument type and checks.
 
 type Action = 'mirror-config' | 'rewrite' | 'preload';
 
@@ -63,20 +62,8 @@ interface K8sArgs extends GlobalArgs {
   'dry-run'?: boolean;
 }
 
-const FLAGS: Record<Action, readonly string[]> = {
-  'mirror-config': ['file', 'output', 'registry', 'retag', 'plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'],
-  rewrite: ['file', 'output', 'registry', 'retag', 'spec', 'pin-digests', 'pin-digests-from-store', 'store-names', 'foreign-layers', 'in-place', 'key', 'require-signature'],
-  preload: ['bundle', 'registry', 'retag', 'spec', 'key', 'require-signature', 'address', 'namespace', 'platform', 'ctr', 'pin', 'dry-run'],
-};
-const ALL_FLAGS = [...new Set(Object.values(FLAGS).flat())];
-
 function checkArgs(a: K8sArgs): true {
-  const given = (f: string) => {
-    const v = (a as unknown as Record<string, unknown>)[f];
-    return v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0);
-  };
-  const foreign = ALL_FLAGS.filter((f) => given(f) && !FLAGS[a.action].includes(f));
-  if (foreign.length) throw new UsageError(`ferry k8s ${a.action} does not take ${foreign.map((f) => (f === 'bundle' ? 'a BUNDLE argument' : `--${f}`)).join(', ')}`);
+  // Another action's flags never get here: each subcommand declares only its own, and yargs (strict) refuses the rest.
   if (a.action === 'mirror-config') {
     if (!a.registry) throw new UsageError('ferry k8s mirror-config needs --registry HOST[:PORT][/PREFIX] (the mirror nodes pull from)');
     if (!a.output) throw new UsageError('ferry k8s mirror-config needs -o DIR (the certs.d tree to write)');
@@ -241,7 +228,7 @@ async function preload(a: K8sArgs, ctx: CommandContext): Promise<void> {
       onEvent: progress.sink,
     });
     progress.done();
-    ctx.out.result(report, () => describePreload(report));
+    ctx.out.result({ ...report, progress: progress.counters() }, () => describePreload(report));
   } finally {
     progress.done();
   }
@@ -258,49 +245,114 @@ function describePreload(r: PreloadReport): string {
   ].join('\n');
 }
 
-export const k8sCommand = defineCommand<K8sArgs>({
-  command: 'k8s <action> [bundle]',
-  describe: 'Kubernetes: mirror-config (containerd hosts.toml per upstream) | rewrite (image fields of manifests) | preload (bundle into a node containerd)',
-  builder: (y) =>
-    y
-      .positional('action', { choices: ['mirror-config', 'rewrite', 'preload'] as const, demandOption: true, describe: 'what to do' })
-      .positional('bundle', { type: 'string', describe: 'preload: the bundle (file, NAME.000 or NAME.volumes.json)' })
-      .option('file', { alias: 'f', type: 'string', array: true, nargs: 1, describe: 'mirror-config: BUNDLE or SPEC naming the upstreams; rewrite: manifest FILE or DIR (repeatable)' })
-      .option('output', { alias: 'o', type: 'string', describe: 'mirror-config: the certs.d DIR to write; rewrite: OUTDIR (unchanged files copied), or - for stdout' })
-      .option('registry', { type: 'string', describe: 'the mirror or site registry HOST[:PORT][/PREFIX] (as given to ferry import --to)' })
-      .option('retag', { type: 'string', array: true, nargs: 1, describe: 'FROM=TO name prefix rule, as for ferry import (longest prefix wins)' })
-      .option('spec', { type: 'string', describe: 'rewrite, preload: a spec (bundles/*.yaml) whose retag rules apply, as with ferry import -f' })
-      .group(['file', 'output', 'registry', 'retag', 'spec'], 'where images are (every action):')
-      .option('plain-http', { type: 'boolean', describe: 'the mirror speaks HTTP (ferry serve without TLS)' })
-      .option('ca-cert', { type: 'string', describe: 'PEM CA of the mirror: copied beside each hosts.toml and named by it' })
-      .option('skip-verify', { type: 'boolean', describe: 'skip_verify = true: do not check the mirror certificate' })
-      .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'an upstream registry host to configure (besides those of -f)' })
-      .option('config-path', { type: 'string', describe: `where the tree goes on nodes (default ${DEFAULT_CONFIG_PATH})` })
-      .group(['plain-http', 'ca-cert', 'skip-verify', 'upstream', 'config-path'], 'mirror-config:')
-      .option('store-names', { type: 'boolean', describe: 'rewrite: --registry is ferry serve: name images as the store does, HOST:PORT/docker.io/library/nginx (implied by --pin-digests-from-store with a bare HOST:PORT; --no-store-names to keep site names)' })
-      .option('pin-digests', { type: 'string', describe: 'pin @sha256 digests from this bundle (as ferry import will land them)' })
-      .option('pin-digests-from-store', { type: 'boolean', describe: 'pin digests from the local store (what ferry serve serves)' })
-      .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
-      .option('in-place', { type: 'boolean', describe: 'rewrite changed files where they are (unchanged files are not touched)' })
-      .group(['store-names', 'pin-digests', 'pin-digests-from-store', 'foreign-layers', 'in-place'], 'rewrite:')
-      .option('key', { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' })
-      .option('require-signature', { type: 'boolean', describe: 'refuse an unsigned bundle (implied by --key)' })
-      .option('address', { type: 'string', describe: 'containerd socket (default /run/containerd/containerd.sock)' })
-      .option('namespace', { type: 'string', describe: 'containerd namespace (default k8s.io, the one CRI uses)' })
-      .option('platform', { type: 'string', array: true, nargs: 1, describe: 'OS/ARCH[/VARIANT]: load only these platforms (repeatable; default all)' })
-      .option('ctr', { type: 'string', describe: 'path of ctr (default ctr)' })
-      .option('pin', { type: 'boolean', describe: `label images ${'io.cri-containerd.pinned=pinned'} so kubelet image GC keeps them (containerd >= 1.7)` })
-      .option('dry-run', { type: 'boolean', describe: 'show what would be loaded; touch nothing' })
-      .group(['key', 'require-signature', 'address', 'namespace', 'platform', 'ctr', 'pin', 'dry-run'], 'preload:')
-      .check((a) => checkArgs(a as unknown as K8sArgs)) as unknown as Argv<K8sArgs>,
-  async run(args, ctx) {
-    switch (args.action) {
-      case 'mirror-config':
-        return mirrorConfig(args, ctx);
-      case 'rewrite':
-        return rewrite(args, ctx);
-      default:
-        return preload(args, ctx);
-    }
+// Flags two or three actions share, each described for the action it is on.
+const REGISTRY = { type: 'string', describe: 'the mirror or site registry HOST[:PORT][/PREFIX] (as given to ferry import --to)' } as const;
+const RETAG = { type: 'string', array: true, nargs: 1, describe: 'FROM=TO name prefix rule, as for ferry import (longest prefix wins)' } as const;
+const SPEC = { type: 'string', describe: 'a spec (bundles/*.yaml) whose retag rules apply, as with ferry import -f' } as const;
+const KEY = { type: 'string', array: true, nargs: 1, describe: 'public key (NAME.pub): the bundle signature must verify with it (repeat for several trusted keys)' } as const;
+const REQUIRE_SIGNATURE = { type: 'boolean', describe: 'refuse an unsigned bundle (implied by --key)' } as const;
+
+/** One action as its own subcommand: its flags only (yargs refuses the others), then the action's own checks. */
+function action(name: Action, spec: { command: string; describe: string; builder: (y: Argv<GlobalArgs>) => Argv<unknown>; examples: Array<[string, string]> }, run: (a: K8sArgs, ctx: CommandContext) => Promise<void>) {
+  return defineCommand<K8sArgs>({
+    command: spec.command,
+    describe: spec.describe,
+    builder: (y) => spec.builder(y).check((a) => checkArgs({ ...(a as unknown as K8sArgs), action: name })) as unknown as Argv<K8sArgs>,
+    examples: spec.examples,
+    docs: 'docs/kubernetes.md',
+    run: (a, ctx) => run({ ...a, action: name }, ctx),
+  });
+}
+
+const mirrorConfigCommand = action(
+  'mirror-config',
+  {
+    command: 'mirror-config',
+    describe: 'write containerd hosts.toml files (one per upstream registry) that send pulls to the mirror',
+    builder: (y) =>
+      y
+        .option('file', { alias: 'f', type: 'string', array: true, nargs: 1, describe: 'a BUNDLE or SPEC naming the upstream registries (repeatable)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'the certs.d DIR to write' })
+        .option('registry', REGISTRY)
+        .option('retag', RETAG)
+        .option('plain-http', { type: 'boolean', describe: 'the mirror speaks HTTP (ferry serve without TLS)' })
+        .option('ca-cert', { type: 'string', describe: 'PEM CA of the mirror: copied beside each hosts.toml and named by it' })
+        .option('skip-verify', { type: 'boolean', describe: 'skip_verify = true: do not check the mirror certificate' })
+        .option('upstream', { type: 'string', array: true, nargs: 1, describe: 'an upstream registry host to configure (besides those of -f)' })
+        .option('config-path', { type: 'string', describe: `where the tree goes on nodes (default ${DEFAULT_CONFIG_PATH})` }),
+    examples: [
+      ['ferry k8s mirror-config -f bundle.tar --registry mirror.site.example:5000 --ca-cert site-ca.pem -o certs.d', 'a hosts.toml for every registry the bundle names'],
+      ['ferry k8s mirror-config --upstream docker.io --registry 10.0.0.5:5000 --plain-http -o certs.d', 'one upstream, a plain-HTTP mirror (ferry serve)'],
+    ],
   },
+  mirrorConfig,
+);
+
+const rewriteCommand = action(
+  'rewrite',
+  {
+    command: 'rewrite',
+    describe: 'point the image fields of Kubernetes manifests at the site registry (optionally pinned by digest)',
+    builder: (y) =>
+      y
+        .option('file', { alias: 'f', type: 'string', array: true, nargs: 1, describe: 'manifest FILE or DIR (repeatable)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'OUTDIR (unchanged files copied), or - for stdout' })
+        .option('registry', REGISTRY)
+        .option('retag', RETAG)
+        .option('spec', SPEC)
+        .option('store-names', { type: 'boolean', describe: '--registry is ferry serve: name images as the store does, HOST:PORT/docker.io/library/nginx (implied by --pin-digests-from-store with a bare HOST:PORT; --no-store-names to keep site names)' })
+        .option('pin-digests', { type: 'string', describe: 'pin @sha256 digests from this bundle (as ferry import will land them)' })
+        .option('pin-digests-from-store', { type: 'boolean', describe: 'pin digests from the local store (what ferry serve serves)' })
+        .option('foreign-layers', { choices: ['localize', 'preserve'] as const, describe: 'with --pin-digests: how the bundle was (will be) imported (default localize)' })
+        .option('in-place', { type: 'boolean', describe: 'rewrite changed files where they are (unchanged files are not touched)' })
+        .option('key', { ...KEY, describe: 'with --pin-digests: public key (NAME.pub) the bundle signature must verify with (repeatable)' })
+        .option('require-signature', { ...REQUIRE_SIGNATURE, describe: 'with --pin-digests: refuse an unsigned bundle (implied by --key)' }),
+    examples: [
+      ['ferry k8s rewrite -f manifests/ --registry site.example/mirror -o site-manifests/', 'a rewritten copy of a directory of manifests'],
+      ['ferry k8s rewrite -f deploy.yaml --registry site.example/mirror --pin-digests bundle.tar -o - | kubectl apply -f -', 'pinned by digest, straight to kubectl'],
+      ['ferry k8s rewrite -f manifests --registry 127.0.0.1:5310 --pin-digests-from-store -o -', 'for ferry serve, digests from the store'],
+    ],
+  },
+  rewrite,
+);
+
+const preloadCommand = action(
+  'preload',
+  {
+    command: 'preload <bundle>',
+    describe: "load a bundle's images into a node's containerd (ctr), so pods start without a registry",
+    builder: (y) =>
+      y
+        .positional('bundle', { type: 'string', describe: 'the bundle (file, NAME.000 or NAME.volumes.json)' })
+        .option('key', KEY)
+        .option('require-signature', REQUIRE_SIGNATURE)
+        .option('registry', { ...REGISTRY, describe: 'name the images as on this site registry HOST[:PORT][/PREFIX] (as given to ferry import --to)' })
+        .option('retag', RETAG)
+        .option('spec', SPEC)
+        .option('address', { type: 'string', describe: 'containerd socket (default /run/containerd/containerd.sock)' })
+        .option('namespace', { type: 'string', describe: 'containerd namespace (default k8s.io, the one CRI uses)' })
+        .option('platform', { type: 'string', array: true, nargs: 1, describe: 'OS/ARCH[/VARIANT]: load only these platforms (repeatable; default all)' })
+        .option('ctr', { type: 'string', describe: 'path of ctr (default ctr)' })
+        .option('pin', { type: 'boolean', describe: `label images ${'io.cri-containerd.pinned=pinned'} so kubelet image GC keeps them (containerd >= 1.7)` })
+        .option('dry-run', { type: 'boolean', describe: 'show what would be loaded; touch nothing' }),
+    examples: [
+      ['ferry k8s preload bundle.tar --key site.pub', 'on the node, as root'],
+      ['ferry k8s preload /media/usb/bundle.000 --platform linux/amd64 --pin', "this node's platform only, kept from image GC"],
+      ['ferry k8s preload bundle.tar --dry-run', 'what would be loaded'],
+    ],
+  },
+  preload,
+);
+
+export const k8sCommand = defineCommand<GlobalArgs>({
+  command: 'k8s',
+  describe: 'Kubernetes: containerd mirror config, manifest rewriting, preloading nodes',
+  builder: (y) => y,
+  subcommands: [mirrorConfigCommand, rewriteCommand, preloadCommand],
+  examples: [
+    ['ferry k8s mirror-config -f bundle.tar --registry mirror.site.example:5000 -o certs.d', 'send the nodes\' pulls to the mirror'],
+    ['ferry k8s rewrite -f manifests/ --registry site.example/mirror -o site-manifests/', 'or rewrite the manifests'],
+    ['ferry k8s preload bundle.tar --key site.pub', 'or load the images into a node directly'],
+  ],
+  docs: 'docs/kubernetes.md',
 });

@@ -31,6 +31,11 @@ async function passwordFromStdin(): Promise<string> {
 export const loginCommand = defineCommand<LoginArgs>({
   command: 'login <registry>',
   describe: 'check credentials against a registry and store them where docker, podman, skopeo and ferry look',
+  examples: [
+    ['echo "$PASSWORD" | ferry login registry.site.example:5000 -u ci --password-stdin', 'check and store credentials'],
+    ['ferry login registry.site.example:5000 -u ci --password-stdin --authfile auth.json < pw.txt', 'into a chosen auth file'],
+  ],
+  docs: 'docs/site-registry.md',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT] (the login server, stored in lowercase)' })
@@ -54,6 +59,11 @@ export const loginCommand = defineCommand<LoginArgs>({
 export const logoutCommand = defineCommand<LoginArgs>({
   command: 'logout <registry>',
   describe: 'forget the stored credentials of a registry',
+  examples: [
+    ['ferry logout registry.site.example:5000', 'forget the stored credentials'],
+    ['ferry logout registry.site.example:5000 --authfile auth.json', 'from a chosen auth file'],
+  ],
+  docs: 'docs/site-registry.md',
   builder: (y) =>
     y
       .positional('registry', { type: 'string', demandOption: true, describe: 'HOST[:PORT]' })

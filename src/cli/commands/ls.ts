@@ -47,6 +47,12 @@ function manifestText(l: ManifestListing): string {
 export const lsCommand = defineCommand<LsArgs>({
   command: 'ls <target>',
   describe: 'list a registry: its repositories, a repository\'s tags, or one image\'s children and referrers',
+  examples: [
+    ['ferry ls registry.site.example:5000', 'the repositories'],
+    ['ferry ls registry.site.example:5000/library/nginx -l', 'the tags, with digest, size and platforms'],
+    ['ferry ls registry.site.example:5000/library/nginx:1.25', 'one image: its children and referrers'],
+  ],
+  docs: 'docs/site-registry.md',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('target', { type: 'string', demandOption: true, describe: 'REGISTRY (repositories), REGISTRY/REPO (tags) or REGISTRY/REPO@sha256:…|:TAG (one image)' })

@@ -15,7 +15,7 @@ interface RmArgs extends RegistryArgs, GlobalArgs {
   'with-referrers': boolean;
 }
 
-export const GC_NOTE = 'blob space returns with the registry\'s own garbage collection (distribution: registry garbage-collect CONFIG; ferry serve: ferry store gc on its host; ACR and Harbor run theirs)';
+export const GC_NOTE = 'blob space returns with the registry\'s own garbage collection (distribution: registry garbage-collect CONFIG; ferry serve: ferry prune REGISTRY --untagged asks its own GC; ACR and Harbor run theirs)';
 
 function describe(r: Removal, dryRun: boolean, withReferrers: boolean): string {
   const head = `${dryRun ? 'would delete' : r.deleted ? 'deleted' : 'already gone:'} ${r.manifest}${r.reference.endsWith(r.digest) ? '' : ` (${r.reference})`}`;
@@ -34,6 +34,11 @@ function describe(r: Removal, dryRun: boolean, withReferrers: boolean): string {
 export const rmCommand = defineCommand<RmArgs>({
   command: 'rm <refs..>',
   describe: 'delete images from a registry by tag or digest (every tag on that digest goes with it)',
+  examples: [
+    ['ferry rm registry.site.example:5000/library/nginx:1.24 --dry-run', 'what would go (every tag on that digest)'],
+    ['ferry rm registry.site.example:5000/library/nginx:1.24 --with-referrers', 'delete it and its signatures and SBOMs'],
+  ],
+  docs: 'docs/site-registry.md',
   builder: (y) =>
     withRegistryFlags(y)
       .positional('refs', { type: 'string', array: true, demandOption: true, describe: 'HOST/REPO:TAG or HOST/REPO@sha256:…, as ferry ls prints them' })

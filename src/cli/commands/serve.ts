@@ -5,11 +5,12 @@ import { addUser, createRegistryServer, ROLES, type AccessRule, type Role } from
 import { defineCommand, type CommandContext, type GlobalArgs } from '../command.js';
 import { openStoreFromArgs } from '../open-store.js';
 
-// `ferry serve`: the embedded registry on the store; `ferry serve users add NAME`
-// manages its users file.
+// `ferry serve`: the embedded registry on the store; its subcommand `ferry serve
+// users add NAME` manages the users file.
 
 interface ServeArgs extends GlobalArgs {
-  words?: string[];
+  /** users add: the user. */
+  name?: string;
   addr: string;
   'tls-cert'?: string;
   'tls-key'?: string;
@@ -46,7 +47,7 @@ async function readPassword(args: ServeArgs): Promise<string> {
 }
 
 async function usersAdd(args: ServeArgs, { out }: CommandContext): Promise<void> {
-  const name = args.words?.[2];
+  const name = args.name;
   if (!name || !args.users) throw new UsageError('usage: ferry serve users add NAME --users FILE --access PATTERN=ROLES');
   const access = (args.access ?? ['*=pull']).map(parseAccess);
   await addUser(args.users, name, await readPassword(args), access);
@@ -80,12 +81,37 @@ async function serve(args: ServeArgs, ctx: CommandContext): Promise<void> {
   await server.close();
 }
 
+const usersAddCommand = defineCommand<ServeArgs>({
+  command: 'add <name>',
+  describe: 'add a user (or change its password and access) in a users file',
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', describe: 'the user name' })
+      .option('users', { type: 'string', demandOption: true, describe: 'the users file (made if missing), as given to ferry serve --users' })
+      .option('access', { type: 'string', array: true, nargs: 1, describe: 'PATTERN=ROLES, e.g. "team-a/*=pull,push"; repeatable (default "*=pull")' })
+      .option('password', { type: 'string', describe: 'the password (default: read from standard input)' }) as unknown as Argv<ServeArgs>,
+  examples: [
+    ["echo 's3cret' | ferry serve users add ci --users users.json --access 'team-a/*=pull,push'", 'a user that may push to team-a/'],
+    ['ferry serve users add reader --users users.json --password s3cret', 'a user that may pull everything'],
+  ],
+  docs: 'docs/site-registry.md',
+  run: usersAdd,
+});
+
+const usersCommand = defineCommand<GlobalArgs>({
+  command: 'users',
+  describe: "manage the users file of ferry serve --users",
+  builder: (y) => y,
+  subcommands: [usersAddCommand],
+  examples: [["echo 's3cret' | ferry serve users add ci --users users.json --access 'team-a/*=pull,push'", 'add a user']],
+  docs: 'docs/site-registry.md',
+});
+
 export const serveCommand = defineCommand<ServeArgs>({
-  command: 'serve [words..]',
+  command: 'serve',
   describe: 'run the embedded registry on the store (ferry serve users add NAME manages users)',
   builder: (y) =>
     y
-      .positional('words', { type: 'string', array: true, describe: '"users add NAME" to add a user to --users FILE' })
       .option('addr', { type: 'string', default: '127.0.0.1:5000', describe: 'HOST:PORT to listen on' })
       .option('tls-cert', { type: 'string', describe: 'PEM certificate (with --tls-key): serve HTTPS, TLS 1.2 minimum' })
       .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
@@ -93,13 +119,13 @@ export const serveCommand = defineCommand<ServeArgs>({
       .option('anonymous-pull', { type: 'boolean', default: false, describe: 'with --users: anyone may pull' })
       .option('read-only', { type: 'boolean', default: false, describe: 'refuse pushes and deletes' })
       .option('insecure-open', { type: 'boolean', default: false, describe: 'listen beyond loopback WITHOUT --users (everyone may push and delete)' })
-      .option('request-log', { type: 'boolean', default: false, describe: 'one JSON line per request on stderr' })
-      .option('access', { type: 'string', array: true, nargs: 1, describe: 'users add: PATTERN=ROLES, e.g. "team-a/*=pull,push" (default "*=pull")' })
-      .option('password', { type: 'string', describe: 'users add: the password (default: read from standard input)' }) as unknown as Argv<ServeArgs>,
-  async run(args, ctx) {
-    const words = args.words ?? [];
-    if (words.length === 0) return serve(args, ctx);
-    if (words[0] === 'users' && words[1] === 'add') return usersAdd(args, ctx);
-    throw new UsageError(`unknown 'ferry serve ${words.join(' ')}': did you mean ferry serve users add NAME?`);
-  },
+      .option('request-log', { type: 'boolean', default: false, describe: 'one JSON line per request on stderr' }) as unknown as Argv<ServeArgs>,
+  subcommands: [usersCommand],
+  examples: [
+    ['ferry serve', 'the store on 127.0.0.1:5000, plain HTTP (loopback only)'],
+    ['ferry serve --addr 0.0.0.0:5443 --tls-cert site.crt --tls-key site.key --users users.json', 'HTTPS for the site, with users'],
+    ['ferry serve --addr 0.0.0.0:5000 --users users.json --anonymous-pull --read-only', 'anyone may pull, nobody may push'],
+  ],
+  docs: 'docs/site-registry.md',
+  run: serve,
 });

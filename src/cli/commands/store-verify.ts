@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
-import ProgressBar from 'progress';
 import { ExitCode } from '../../core/errors.js';
 import type { CorruptBlob, StoreVerifyReport } from '../../store/index.js';
 import type { CommandContext, GlobalArgs } from '../command.js';
 import { openStoreFromArgs } from '../open-store.js';
 import { formatBytes } from '../output.js';
+import { progressReporter } from '../progress-bars.js';
 
 // `ferry store verify [--repair]`: every blob re-hashed on every core, every tag
 // checked for complete content, every ingest owned, resumable or removable.
@@ -54,21 +54,14 @@ function describe(report: StoreVerifyReport, threads: number): string {
 export async function storeVerify(args: GlobalArgs & { repair: boolean }, ctx: CommandContext): Promise<number | void> {
   const threads = availableParallelism();
   const store = await openStoreFromArgs(args, { readOnly: !args.repair });
-  let bar: ProgressBar | undefined;
+  const progress = progressReporter(ctx, 'store verify');
   try {
-    const progress = ctx.interactive
-      ? {
-          onPlan: (_blobs: number, bytes: number) => {
-            bar = new ProgressBar('verifying [:bar] :percent :rate/bps :etas', { total: Math.max(bytes, 1), width: 30, stream: process.stderr, renderThrottle: 100, clear: true });
-          },
-          onBytes: (n: number) => bar?.tick(n),
-        }
-      : {};
-    const report = await store.verify({ repair: args.repair, threads, signal: ctx.signal, ...progress });
-    if (bar && !bar.complete) bar.terminate();
+    const report = await store.verify({ repair: args.repair, threads, signal: ctx.signal, onEvent: progress.sink });
+    progress.done();
     ctx.out.result(report, () => describe(report, threads));
     return report.ok ? undefined : ExitCode.integrity;
   } finally {
+    progress.done();
     await store.close();
   }
 }

@@ -98,33 +98,97 @@ async function rm(args: GlobalArgs & { ref: string }, { out }: CommandContext): 
   out.result({ removed: formatStoreReference(removed, ref), repository: removed }, () => `removed ${formatStoreReference(removed, ref)}; run ferry store gc to free the space`);
 }
 
-type StoreArgs = GlobalArgs & { action: 'ls' | 'usage' | 'gc' | 'prune' | 'rm' | 'verify'; ref?: string; 'dry-run': boolean; untagged: boolean; repair: boolean };
+const REF_DESCRIBE = 'as store ls prints it (HOST/REPO:TAG, @DIGEST) or as pulled (HOST:PORT/REPO:TAG)';
+const DRY_RUN = { type: 'boolean', default: false, describe: 'report, change nothing' } as const;
 
-export const storeCommand = defineCommand<StoreArgs>({
-  command: 'store <action> [ref]',
-  describe: 'look after the local store: ls | usage | gc [--dry-run] | prune --untagged [--dry-run] | rm REF | verify [--repair]',
+const lsCommand = defineCommand<GlobalArgs & { ref?: string }>({
+  command: 'ls [ref]',
+  describe: 'list the images in the store (REPOSITORY, TAG, DIGEST)',
+  builder: (y) => y.positional('ref', { type: 'string', describe: `only this image or repository, ${REF_DESCRIBE}` }) as unknown as Argv<GlobalArgs & { ref?: string }>,
+  examples: [
+    ['ferry store ls', 'every image in the store'],
+    ['ferry store ls docker.io/library/nginx', 'the tags of one repository'],
+    ['ferry store ls --json', 'the same as a JSON document'],
+  ],
+  docs: 'docs/site-registry.md',
+  run: ls,
+});
+
+const usageCommand = defineCommand<GlobalArgs>({
+  command: 'usage',
+  describe: 'how much space the store takes, per image: unique and shared bytes',
+  builder: (y) => y,
+  examples: [
+    ['ferry store usage', 'size of every image, and what deleting it would free'],
+    ['ferry store usage --json', 'the same as a JSON document'],
+  ],
+  docs: 'docs/troubleshooting.md',
+  run: usage,
+});
+
+const gcCommand = defineCommand<GlobalArgs & { 'dry-run': boolean }>({
+  command: 'gc',
+  describe: 'remove blobs and manifests no tag reaches, and abandoned ingests',
+  builder: (y) => y.option('dry-run', DRY_RUN) as unknown as Argv<GlobalArgs & { 'dry-run': boolean }>,
+  examples: [
+    ['ferry store gc --dry-run', 'what would be freed'],
+    ['ferry store gc', 'free it'],
+  ],
+  docs: 'docs/troubleshooting.md',
+  run: gc,
+});
+
+const pruneCommand = defineCommand<GlobalArgs & { 'dry-run': boolean; untagged: boolean }>({
+  command: 'prune',
+  describe: 'delete manifests that no tag reaches (then ferry store gc frees their blobs)',
   builder: (y) =>
     y
-      .positional('action', { choices: ['ls', 'usage', 'gc', 'prune', 'rm', 'verify'] as const, demandOption: true, describe: 'what to do' })
-      .positional('ref', { type: 'string', describe: 'rm: the image to remove; ls: only this image or repository — as store ls prints it (HOST/REPO:TAG, @DIGEST) or as pulled (HOST:PORT/REPO:TAG)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'gc, prune: report, change nothing' })
-      .option('untagged', { type: 'boolean', default: false, describe: 'prune: delete manifests that no tag reaches' })
-      .option('repair', { type: 'boolean', default: false, describe: 'verify: drop corrupt blobs (and unlink what needs them) so the next export fetches them again' }) as unknown as Argv<StoreArgs>,
-  async run(args, ctx) {
-    switch (args.action) {
-      case 'ls':
-        return ls(args, ctx);
-      case 'usage':
-        return usage(args, ctx);
-      case 'gc':
-        return gc(args, ctx);
-      case 'prune':
-        return prune(args, ctx);
-      case 'rm':
-        if (!args.ref) throw new UsageError('ferry store rm needs the image: ferry store rm REGISTRY/REPO:TAG');
-        return rm({ ...args, ref: args.ref }, ctx);
-      case 'verify':
-        return storeVerify(args, ctx);
-    }
-  },
+      .option('untagged', { type: 'boolean', default: false, describe: 'delete manifests that no tag reaches (required: the only kind of prune there is)' })
+      .option('dry-run', DRY_RUN) as unknown as Argv<GlobalArgs & { 'dry-run': boolean; untagged: boolean }>,
+  examples: [
+    ['ferry store prune --untagged --dry-run', 'what would be deleted'],
+    ['ferry store prune --untagged && ferry store gc', 'delete, then free the space'],
+  ],
+  docs: 'docs/troubleshooting.md',
+  run: prune,
+});
+
+const rmCommand = defineCommand<GlobalArgs & { ref: string }>({
+  command: 'rm <ref>',
+  describe: 'untag an image (or delete a manifest by digest); ferry store gc frees the space',
+  builder: (y) => y.positional('ref', { type: 'string', demandOption: true, describe: `the image to remove, ${REF_DESCRIBE}` }) as unknown as Argv<GlobalArgs & { ref: string }>,
+  examples: [
+    ['ferry store rm docker.io/library/nginx:1.25', 'untag one image'],
+    ['ferry store rm docker.io/library/nginx@sha256:…', 'delete a manifest by digest'],
+  ],
+  docs: 'docs/site-registry.md',
+  run: rm,
+});
+
+const verifyCommand = defineCommand<GlobalArgs & { repair: boolean }>({
+  command: 'verify',
+  describe: 'check every blob of the store against its digest (--repair drops what is corrupt)',
+  builder: (y) =>
+    y.option('repair', { type: 'boolean', default: false, describe: 'drop corrupt blobs (and unlink what needs them) so the next export fetches them again' }) as unknown as Argv<
+      GlobalArgs & { repair: boolean }
+    >,
+  examples: [
+    ['ferry store verify', 'report what is corrupt, change nothing'],
+    ['ferry store verify --repair', 'drop it, so the next export fetches it again'],
+  ],
+  docs: 'docs/troubleshooting.md',
+  run: storeVerify,
+});
+
+export const storeCommand = defineCommand<GlobalArgs>({
+  command: 'store',
+  describe: 'look after the local store: ls, usage, gc, prune, rm, verify',
+  builder: (y) => y,
+  subcommands: [lsCommand, usageCommand, gcCommand, pruneCommand, rmCommand, verifyCommand],
+  examples: [
+    ['ferry store ls', 'what the store holds'],
+    ['ferry store usage', 'how much space each image takes'],
+    ['ferry store prune --untagged && ferry store gc', 'free what no tag reaches'],
+  ],
+  docs: 'docs/site-registry.md',
 });

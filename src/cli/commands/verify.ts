@@ -38,6 +38,12 @@ function inHandText(report: InHandReport): string {
 export const verifyCommand = defineCommand({
   command: 'verify <bundle>',
   describe: 'check a bundle completely (signature, every digest and size, every volume) without importing it',
+  examples: [
+    ['ferry verify images.tar --key site.pub', 'signature, every digest and size'],
+    ['ferry verify /media/usb/base.000 --key site.pub', 'every volume of a split bundle'],
+    ['ferry verify /media/usb/base.001 --key site.pub --present', 'only the volumes on the stick in hand'],
+  ],
+  docs: 'docs/usb-sneakernet.md',
   builder: (y) =>
     y
       .positional('bundle', { type: 'string', demandOption: true, describe: 'the bundle file, or the first volume (NAME.000); with --present or --volume, any volume or NAME.volumes.json' })

@@ -3,3 +3,4 @@
 export * from './routes.js';
 export * from './headers.js';
 export * from './error-codes.js';
+export * from './ferry-serve.js';

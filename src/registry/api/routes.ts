@@ -46,7 +46,8 @@ export type Route =
   | { kind: 'blob'; name: string; digest: string }
   | { kind: 'uploads'; name: string }
   | { kind: 'upload'; name: string; id: string }
-  | { kind: 'referrers'; name: string; digest: string };
+  | { kind: 'referrers'; name: string; digest: string }
+  | { kind: 'ferry-gc' };
 
 const ROUTES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => Route]> = [
   [/^\/v2\/?$/, () => ({ kind: 'base' })],
@@ -57,9 +58,10 @@ const ROUTES: ReadonlyArray<[RegExp, (m: RegExpExecArray) => Route]> = [
   [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: 'upload', name: m[1] ?? '', id: m[2] ?? '' })],
   [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: 'blob', name: m[1] ?? '', digest: m[2] ?? '' })],
   [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: 'referrers', name: m[1] ?? '', digest: m[2] ?? '' })],
+  [/^\/ferry\/v1\/gc$/, () => ({ kind: 'ferry-gc' })],
 ];
 
-/** Matches a request path (no query) to a route; undefined when it is not an API path. */
+/** Matches a request path (no query) to a route (ferry serve's own /ferry/v1/ ones too); undefined when it is not an API path. */
 export function parseRoute(pathname: string): Route | undefined {
   let path: string;
   try {

@@ -3,7 +3,7 @@ import { ErrorCode, NetworkError, type Descriptor, type Digest } from '../../cor
 import { blobPath } from '../api/index.js';
 import { repositoryScope } from './auth/scope.js';
 import { networkError } from './network-error.js';
-import { where, type RepoContext } from './repo-context.js';
+import { readScope, where, type RepoContext } from './repo-context.js';
 import { discard, dropBody, headerOf, type HttpResponse } from './transport/exchange.js';
 import { redactUrl } from './transport/redact.js';
 
@@ -13,7 +13,7 @@ import { redactUrl } from './transport/redact.js';
 /** Does the repository hold this blob? A redirect counts as yes (it points at storage we need not touch). */
 export async function blobExists(ctx: RepoContext, digest: Digest, signal?: AbortSignal): Promise<boolean> {
   const res = await ctx.http.request({
-    method: 'HEAD', url: blobPath(ctx.name, digest), scopes: [repositoryScope(ctx.name, 'pull')],
+    method: 'HEAD', url: blobPath(ctx.name, digest), scopes: [readScope(ctx)],
     ok: [200, 301, 302, 303, 307, 308, 404], redirects: false, signal,
   });
   await discard(res);

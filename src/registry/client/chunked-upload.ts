@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { AuthError, ErrorCode } from '../../core/index.js';
+import { AuthError, ErrorCode, type Descriptor, type EventSink } from '../../core/index.js';
 import type { RepoContext } from './repo-context.js';
 import { backOff } from './retry/index.js';
 import { redactUrl } from './transport/redact.js';
@@ -57,7 +57,8 @@ export async function sendChunks(
   ctx: RepoContext,
   location: URL,
   source: AsyncIterable<Buffer>,
-  onChunk?: (bytes: number) => void,
+  /** Each chunk the registry took, as `bytes` of `descriptor`. */
+  progress?: { descriptor: Descriptor; onEvent: EventSink },
   signal?: AbortSignal,
 ): Promise<URL> {
   let at = location;
@@ -67,7 +68,7 @@ export async function sendChunks(
   const flush = async (): Promise<void> => {
     at = await sendChunk(ctx, at, offset, parts, filled, signal);
     offset += filled;
-    onChunk?.(filled);
+    progress?.onEvent({ type: 'bytes', descriptor: progress.descriptor, bytes: filled });
     parts = [];
     filled = 0;
   };

@@ -50,8 +50,10 @@ export class RegistryClient implements Namespace<RemoteRepository> {
     return this.http.retry;
   }
 
-  repository(name: string): RemoteRepository {
+  /** `push`: the repository is a push target (import, copy): its reads ask for push rights too. */
+  repository(name: string, options: { push?: boolean } = {}): RemoteRepository {
     return new RemoteRepository({
+      ...(options.push ? { pushing: true } : {}),
       http: this.http,
       name: validateRepository(name),
       registry: this.registry,

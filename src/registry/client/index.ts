@@ -22,4 +22,4 @@ export { ANNOTATION_REFERRER_TAG, COSIGN_SUFFIXES, type RemoteReferrersOptions }
 export type { FetchedManifest } from './manifests.js';
 export type { ListOptions } from './tags.js';
 export { saveLogin, removeLogin, loginFilePath, type LoginFileOptions, type LoginWritten } from './auth/save-login.js';
-export { roleHint } from './refusals.js';
+export { refusedMessage, refusedParts, roleHint, type RefusalReason, type Refused } from './refusals.js';

@@ -4,7 +4,7 @@ import {
 } from '../../core/index.js';
 import { manifestPath } from '../api/index.js';
 import { repositoryScope } from './auth/scope.js';
-import { where, type RepoContext } from './repo-context.js';
+import { readScope, where, type RepoContext } from './repo-context.js';
 import { discard, headerOf, type HttpResponse } from './transport/exchange.js';
 
 // HEAD/GET/PUT/DELETE of manifests. We compute every digest from the bytes; the
@@ -23,7 +23,7 @@ function mediaTypeOf(res: HttpResponse): string | undefined {
 export async function headManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<Descriptor | undefined> {
   const res = await ctx.http.request({
     method: 'HEAD', url: manifestPath(ctx.name, reference), headers: { accept: ACCEPT },
-    scopes: [repositoryScope(ctx.name, 'pull')], ok: [200, 400, 403, 404, 405], signal,
+    scopes: [readScope(ctx)], ok: [200, 400, 403, 404, 405], signal,
   });
   await discard(res);
   if (res.status === 404) return undefined;
@@ -49,7 +49,7 @@ export async function getManifest(ctx: RepoContext, reference: string, signal?: 
   const subject = where(ctx, isDigest(reference) ? `@${reference}` : `:${reference}`);
   const res = await ctx.http.request({
     method: 'GET', url: manifestPath(ctx.name, reference), headers: { accept: ACCEPT },
-    scopes: [repositoryScope(ctx.name, 'pull')], ok: [200], signal,
+    scopes: [readScope(ctx)], ok: [200], signal,
   });
   let mediaType = mediaTypeOf(res);
   refuseSchema1(mediaType, subject);

@@ -1,4 +1,5 @@
 import { normalizeRegistry, UsageError } from '../../core/index.js';
+import type { Clock } from '../../core/clock.js';
 import { isLoopbackHost } from '../../core/loopback.js';
 import type { Credentials } from './auth/credentials.js';
 import { DEFAULT_RETRY_POLICY, type RetryHook, type RetryPolicy } from './retry/index.js';
@@ -34,6 +35,8 @@ export interface RegistryClientOptions {
   retries?: number;
   userAgent?: string;
   trace?: TraceSink;
+  /** Now, for bearer token lifetimes; default the system clock (tests move a manual one). */
+  clock?: Clock;
   /** Chunk size for chunked uploads (default 16 MiB). */
   chunkSize?: number;
   /** Blobs up to this size go up in one PUT; larger ones in chunks (default 64 MiB). */

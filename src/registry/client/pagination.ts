@@ -33,7 +33,7 @@ export interface PageSpec {
   first: URL;
   scopes: readonly Scope[];
   accept?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Statuses that end the listing with nothing (e.g. 404 for a repository that does not exist yet). */
   emptyOn?: readonly number[];
 }

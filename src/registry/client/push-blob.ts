@@ -61,7 +61,9 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
   // pipeline, not pipe: a failing source must fail the request body too.
   const ignore = (): void => undefined;
   const checked: Readable = verify ? pipeline(body, verify, ignore) : body;
-  const verified: Readable = opts.onProgress && (monolithic || streamed) ? pipeline(checked, new ByteTap(opts.onProgress), ignore) : checked;
+  const { onEvent } = opts;
+  const tapped = onEvent && (monolithic || streamed) ? new ByteTap((bytes) => onEvent({ type: 'bytes', descriptor: desc, bytes })) : undefined;
+  const verified: Readable = tapped ? pipeline(checked, tapped, ignore) : checked;
   let committed: HttpResponse;
   try {
     if (monolithic) {
@@ -69,7 +71,7 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
     } else {
       location = streamed
         ? await sendStreamed(ctx, location, desc, verified, opts.reopen as Reopen, blobSubject(ctx, desc.digest), signal)
-        : await sendChunks(ctx, location, verified, opts.onProgress, signal);
+        : await sendChunks(ctx, location, verified, onEvent ? { descriptor: desc, onEvent } : undefined, signal);
       // Every byte is with the registry, but only a clean end of the source proves them.
       if (integrityError ?? sourceError) throw integrityError ?? sourceError;
       committed = await commitUpload(ctx, location, desc.digest, undefined, signal);

@@ -26,7 +26,7 @@ import type { RegistryErrorEntry } from '../api/index.js';
 //   (goharbor/harbor#21373, #14952)
 // - distribution with deletes off: 405 {"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}
 
-type Verb = 'pull' | 'push' | 'delete';
+export type Verb = 'pull' | 'push' | 'delete';
 
 function verbOf(method: string): Verb {
   if (method === 'DELETE') return 'delete';
@@ -45,12 +45,77 @@ export function roleHint(method: string): string {
   return `the credentials are valid but lack the role to ${verb} here (${ROLES[verb]}): ask for it, or use an account that has it`;
 }
 
+/** Why a registry turned someone away: no credentials, credentials it rejects, or a role they lack. */
+export type RefusalReason = 'anonymous' | 'credentials' | 'role';
+
+export interface Refused {
+  /** `user NAME`, `identity token`, `registry token` or `anonymous` (Authenticator.describe). */
+  who: string;
+  /** The registry as the user names it (host[:port], docker.io). */
+  registry: string;
+  reason: RefusalReason;
+  /** The HTTP method refused, for the action (pull/push/delete) and the role it needs. */
+  method?: string;
+  /** The action, when the method does not say it (a token scope's actions). */
+  action?: Verb;
+  /** Absent for a catalog listing or a login check, which name no repository. */
+  repository?: string;
+  /** The catalog (`ferry ls REGISTRY`): refused to list its repositories. */
+  listing?: boolean;
+  /** The registry's own words (`403 DENIED: …`), kept for a missing role: ACR and Harbor name the action there. */
+  said?: string;
+}
+
+/**
+ * The one line a refusal prints, everywhere (client errors and `ferry doctor`):
+ * who was refused by which registry, for what, and what to check. The raw
+ * request line stays out of it (it is in the error's details).
+ */
+export function refusedMessage(r: Refused): string {
+  const { what, check } = refusedParts(r);
+  return `${what}: ${check}`;
+}
+
+/** The two halves of refusedMessage: what happened, and what to check (doctor shows the second as its hint). */
+export function refusedParts(r: Refused): { what: string; check: string } {
+  const verb = r.action ?? (r.method ? verbOf(r.method) : undefined);
+  const subject = r.who === 'anonymous' ? 'anonymous access (no credentials)' : r.who;
+  const to = r.listing ? ' to list its repositories' : verb === undefined ? '' : r.repository ? ` to ${verb} ${r.repository}` : ` to ${verb}`;
+  const what = `${subject} was refused by ${r.registry}${to}`;
+  if (r.reason === 'anonymous') {
+    return { what, check: `no credentials found for ${r.registry}; pass --creds USER:PASS or --authfile FILE (or set REGISTRY_AUTH_FILE), or run ferry login ${r.registry}` };
+  }
+  if (r.reason === 'credentials') {
+    return { what, check: `wrong user or password, or an expired token; check --creds, --authfile (or REGISTRY_AUTH_FILE), or run ferry login ${r.registry} again` };
+  }
+  if (r.listing) {
+    return { what, check: `these credentials may not list the catalog (ACR: a repository-scoped token cannot, AcrPull on the registry can; Harbor: system administrators only); name a repository instead: ferry ls ${r.registry}/REPO` };
+  }
+  const need = verb ?? 'pull';
+  const said = r.said ? ` (the registry said: ${r.said})` : '';
+  return { what, check: `the credentials are valid but lack the role to ${need} (${ROLES[need]}); ask for it, or pass --creds/--authfile of an account that has it${said}` };
+}
+
+/** pull, push or delete, from the actions of a token scope (`pull,push`): the strongest one asked. */
+export function verbOfActions(actions: readonly string[]): Verb | undefined {
+  if (actions.includes('delete') || actions.includes('*')) return 'delete';
+  if (actions.includes('push')) return 'push';
+  return actions.includes('pull') ? 'pull' : undefined;
+}
+
+const roleRefusals = new WeakSet<FerryError>();
+
+/** Is this a refusal for a missing role (403, DENIED, Harbor's 401 naming the action), as refusalError mapped it? */
+export function isRoleRefusal(err: FerryError): boolean {
+  return roleRefusals.has(err);
+}
+
 const QUOTA = /quota|upper limit|storage limit|size limit/i;
 const IMMUTABLE = /immutable/i;
 const READ_ONLY = /read[- ]only mode/i;
 const LOCKED = /disallowed|operation not allowed|write.?disabled|delete.?disabled|locked|quarantin/i;
 const FIREWALL = /not allowed access|firewall/i;
-const ROLE = /unauthorized to access repository|requested access to the resource is denied|insufficient.?scope|not authorized/i;
+const ROLE = /unauthorized to access repository|unauthorized to list catalog|requested access to the resource is denied|insufficient.?scope|not authorized/i;
 
 function locked(method: string, message: string): AuthError {
   if (verbOf(method) === 'pull') {
@@ -113,7 +178,9 @@ export function refusalError(method: string, status: number, entries: readonly R
   }
   if (status === 403 || codes.has('DENIED') || (status === 401 && ROLE.test(said))) {
     if (status === 401 && !ROLE.test(said)) return undefined;
-    return new AuthError(message, { code: ErrorCode.denied, hint: roleHint(method) });
+    const err = new AuthError(message, { code: ErrorCode.denied, hint: roleHint(method) });
+    roleRefusals.add(err);
+    return err;
   }
   return undefined;
 }

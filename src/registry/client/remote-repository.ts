@@ -75,7 +75,7 @@ export class RemoteRepository implements Repository {
     const bytes = await readCapped(body, MAX_MANIFEST_BYTES, subject);
     verifyBytes(bytes, desc, subject);
     await putManifest(this.ctx, desc.digest, desc.mediaType, bytes, options.signal);
-    options.onProgress?.(bytes.byteLength);
+    options.onEvent?.({ type: 'bytes', descriptor: desc, bytes: bytes.byteLength });
   }
 
   /** PUTs the manifest's bytes under `tag` (from the recent-manifest cache; GET only when not there). */

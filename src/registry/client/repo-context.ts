@@ -1,3 +1,4 @@
+import { repositoryScope, type Scope } from './auth/scope.js';
 import type { HttpClient } from './transport/http-client.js';
 import type { ManifestCache } from './manifest-cache.js';
 
@@ -15,6 +16,8 @@ export interface RepoContext {
   manifests: ManifestCache;
   /** What this client learnt about its registry, shared by all its repositories. */
   registryTraits: RegistryTraits;
+  /** A push target: its reads (what is there already?) ask for pull,push, as docker does, so a refusal names the push. */
+  pushing?: boolean;
 }
 
 /**
@@ -25,6 +28,11 @@ export interface RepoContext {
  */
 export interface RegistryTraits {
   referrersApi?: boolean;
+}
+
+/** The scope of a read: pull, or pull,push on a push target (one token serves the whole push). */
+export function readScope(ctx: RepoContext): Scope {
+  return ctx.pushing ? repositoryScope(ctx.name, 'pull', 'push') : repositoryScope(ctx.name, 'pull');
 }
 
 /** `registry/name` for messages. */

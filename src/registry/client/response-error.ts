@@ -94,3 +94,10 @@ export async function responseError(method: HttpMethod, url: URL, res: HttpRespo
   details.set(err, { method, url: redactUrl(url), status: res.status, codes: entries.map((e) => e.code), errors: entries });
   return err;
 }
+
+/** `to` replaces `from` (a refusal reworded with who was refused): it keeps what the registry said. */
+export function keepRegistryDetails(from: FerryError, to: FerryError): FerryError {
+  const d = details.get(from);
+  if (d) details.set(to, d);
+  return to;
+}

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BlobIngester, BlobProvider, ContentPins, RepositoryCatalog, StoreHandle } from '../../store/index.js';
+import type { BlobIngester, BlobProvider, ContentPins, RepositoryCatalog, StoreHandle, StoreMaintenance } from '../../store/index.js';
 import type { Gatekeeper, Principal } from './auth/gatekeeper.js';
 import type { UploadPins } from './upload-pins.js';
 import type { UploadSessions } from './upload-sessions.js';
@@ -7,8 +7,13 @@ import type { UploadSessions } from './upload-sessions.js';
 // What every handler receives: the exchange, the parsed URL, who is asking, and
 // the server's parts (passed in, never module singletons).
 
-/** The faces of the store a registry server uses: repositories and listings, blob files, upload ingests, pins. */
-export type ServedStore = RepositoryCatalog & BlobProvider & Pick<BlobIngester, 'ingests'> & Pick<ContentPins, 'pin' | 'unpin'> & StoreHandle;
+/** The faces of the store a registry server uses: repositories and listings, blob files, upload ingests, pins, prune and GC. */
+export type ServedStore = RepositoryCatalog &
+  BlobProvider &
+  Pick<BlobIngester, 'ingests'> &
+  Pick<ContentPins, 'pin' | 'unpin'> &
+  Pick<StoreMaintenance, 'pruneUntagged' | 'gc'> &
+  StoreHandle;
 
 export interface ServerDeps {
   readonly store: ServedStore;

@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/clock.js';
 import { UsageError } from '../../core/index.js';
 import { isLoopbackHost as isLoopback } from '../../core/loopback.js';
 import type { ServedStore } from './context.js';
@@ -51,6 +52,8 @@ export interface RegistryServerOptions {
   readonly shutdownTimeoutMs?: number;
   /** Called once per request: method, path, status, bytes, ms, user — never credentials. */
   readonly onRequest?: (entry: RequestLogEntry) => void;
+  /** Now, for token issue and expiry, upload session expiry, upload pins and users-file rechecks; default the system clock. */
+  readonly clock?: Clock;
   /** Called for errors the server did not expect (answered 500) and janitor failures. */
   readonly onError?: (error: unknown, where: string) => void;
 }

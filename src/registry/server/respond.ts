@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ErrorCode, FerryError } from '../../core/index.js';
-import { API_VERSION, Header, RegistryErrorCode, errorEnvelope, type RegistryErrorCodeName, type RegistryErrorEntry } from '../api/index.js';
+import { API_VERSION, FERRY_SERVE_HEADER, FERRY_SERVE_VERSION, Header, RegistryErrorCode, errorEnvelope, type RegistryErrorCodeName, type RegistryErrorEntry } from '../api/index.js';
 
 // The one place that writes error envelopes (verdaccio's single error middleware,
 // distribution errcode). Handlers throw ServerError (or let a FerryError from the
@@ -64,9 +64,9 @@ export function toServerError(err: unknown): ServerError | undefined {
   return undefined;
 }
 
-/** Headers every answer carries. */
+/** Headers every answer carries; X-Ferry-Serve tells a client it may use /ferry/v1/ (ferry prune). */
 export function baseHeaders(): OutgoingHttpHeaders {
-  return { [Header.apiVersion]: API_VERSION };
+  return { [Header.apiVersion]: API_VERSION, [FERRY_SERVE_HEADER]: FERRY_SERVE_VERSION };
 }
 
 /** Writes the error envelope, unless the answer has started (then the connection is cut). */

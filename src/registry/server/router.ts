@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDigest, validateTag, type Digest } from '../../core/index.js';
-import { parseRoute, type Route } from '../api/index.js';
+import { ALL_REPOSITORIES, parseRoute, type Route } from '../api/index.js';
 import type { Role } from './auth/access.js';
 import { principalName, type Need } from './auth/gatekeeper.js';
 import type { ResourceScope } from './auth/scope.js';
@@ -8,6 +8,7 @@ import type { RequestContext, ServerDeps } from './context.js';
 import { getBase } from './handlers/base.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { listCatalog } from './handlers/catalog.js';
+import { collectGarbage } from './handlers/gc.js';
 import { deleteManifest, getManifest, manifestUnknown, putManifest } from './handlers/manifests.js';
 import { listReferrers } from './handlers/referrers.js';
 import { listTags } from './handlers/tags.js';
@@ -62,6 +63,8 @@ function mountScope(name: string, query: URLSearchParams): ResourceScope[] {
   if (query.get('mount') === null || from === null || from === name || !isRepositoryName(from)) return [];
   return [{ type: 'repository', name: from, actions: ['pull'] }];
 }
+
+const isTrue = (value: string | null): boolean => value !== null && ['1', 'true', 'yes', ''].includes(value.toLowerCase());
 
 function endpoints(route: Route, query: URLSearchParams): Methods {
   const read = (need: Need, run: Handler): Endpoint => ({ need, write: false, run });
@@ -119,6 +122,14 @@ function endpoints(route: Route, query: URLSearchParams): Methods {
       const n = repositoryName(route.name);
       const d = digest(route.digest);
       return { GET: pull(n, (ctx, target) => listReferrers(ctx, target, d)) };
+    }
+    case 'ferry-gc': {
+      // Delete on the repository collected; the whole registry needs delete on `*` (every repository).
+      const named = query.get('repository');
+      const n = named === null ? undefined : repositoryName(named);
+      const dryRun = isTrue(query.get('dry-run'));
+      const gc: Endpoint = { ...write(n ?? ALL_REPOSITORIES, 'delete', (ctx) => collectGarbage(ctx, n, dryRun)), write: !dryRun };
+      return { POST: gc };
     }
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { systemClock } from '../../core/clock.js';
 import { NetworkError } from '../../core/index.js';
 import { Gatekeeper } from './auth/gatekeeper.js';
 import { handleTokenRequest, type TokenEndpointOptions } from './auth/token-endpoint.js';
@@ -34,6 +35,8 @@ export interface RegistryServer {
   readonly banner: readonly string[];
   /** Upload sessions in progress (for status output and tests). */
   uploadsInProgress(): number;
+  /** Runs the janitor now (its timer does so periodically): expires idle upload sessions, drops expired upload pins. */
+  sweep(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish, aborts upload sessions, closes the store if it owns it. */
   close(): Promise<void>;
 }
@@ -56,7 +59,8 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   const { store } = opts;
   const tls = opts.tls ? await loadTls(opts.tls) : undefined;
   const scheme = tls ? 'https' : 'http';
-  const users = opts.users === undefined ? undefined : await UsersSource.open(opts.users);
+  const clock = opts.clock ?? systemClock;
+  const users = opts.users === undefined ? undefined : await UsersSource.open(opts.users, clock);
   const secret = opts.tokenSecret ? Buffer.from(opts.tokenSecret) : randomBytes(32);
   // The token endpoint as the client reached us (its Host header), unless a public URL is configured.
   const realm = (req: IncomingMessage): string => {
@@ -64,16 +68,17 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
     return `${base}${TOKEN_PATH}`;
   };
   const { anonymousPull, service, challenge } = resolved;
-  const gatekeeper = new Gatekeeper({ users, anonymousPull, tokenSecret: secret, service, challenge, realm });
+  const gatekeeper = new Gatekeeper({ users, anonymousPull, tokenSecret: secret, service, challenge, realm, clock });
   const sessions = new UploadSessions({
     open: (ref) => store.ingests.open(ref),
     ttlMs: resolved.uploadTtlMs,
     maxSessions: resolved.maxUploads,
+    clock,
   });
-  const pins = new UploadPins(store, resolved.uploadTtlMs);
+  const pins = new UploadPins(store, resolved.uploadTtlMs, clock);
   if (!resolved.readOnly) pins.dropStale();
   const deps: ServerDeps = { store, gatekeeper, sessions, pins, readOnly: resolved.readOnly, idleTimeoutMs: resolved.idleTimeoutMs };
-  const tokenOpts: TokenEndpointOptions = { gatekeeper, users, anonymousPull, secret, service, ttlSeconds: resolved.tokenTtlSeconds };
+  const tokenOpts: TokenEndpointOptions = { gatekeeper, users, anonymousPull, secret, service, ttlSeconds: resolved.tokenTtlSeconds, clock };
   const reportError = (err: unknown, where: string): void => {
     try {
       opts.onError?.(err, where);
@@ -145,14 +150,15 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   const hostPart = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
   const url = `${scheme}://${hostPart}:${port}`;
 
-  const janitor = setInterval(() => {
-    sessions.expire().catch((err: unknown) => reportError(err, 'upload janitor'));
+  const sweep = async (): Promise<void> => {
+    await sessions.expire().catch((err: unknown) => reportError(err, 'upload janitor'));
     try {
       if (!resolved.readOnly) pins.dropExpired();
     } catch (err) {
       reportError(err, 'pin janitor');
     }
-  }, Math.max(1000, Math.min(60_000, Math.floor(resolved.uploadTtlMs / 2))));
+  };
+  const janitor = setInterval(() => void sweep(), Math.max(1000, Math.min(60_000, Math.floor(resolved.uploadTtlMs / 2))));
   janitor.unref();
 
   let closed: Promise<void> | undefined;
@@ -182,6 +188,7 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
     open: users === undefined,
     banner: bannerLines(url, store.dir, opts, resolved),
     uploadsInProgress: () => sessions.size,
+    sweep,
     close,
   };
 }

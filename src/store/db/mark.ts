@@ -78,8 +78,12 @@ export class MarkQueries {
     return this.unreachableStmt.all();
   }
 
-  /** Every committed blob each tag reaches (itself, its children, referrers of them). */
-  reachByTag(): ImageReach[] {
-    return this.reachByTagStmt.all();
+  /**
+   * Every committed blob each tag reaches (itself, its children, referrers of
+   * them), grouped by repository then tag, streamed: 10,000 tags reach ~100,000
+   * rows, too many to hold at once. Consume it inside one read transaction.
+   */
+  reachByTag(): IterableIterator<ImageReach> {
+    return this.reachByTagStmt.iterate();
   }
 }

@@ -9,7 +9,7 @@ export interface Page<T> {
 
 export interface PageOptions {
   /** Only names sorting after this one. */
-  last?: string;
+  last?: string | undefined;
   /** At most this many; all when undefined. */
   n?: number;
 }

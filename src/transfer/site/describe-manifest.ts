@@ -3,6 +3,7 @@ import { ANNOTATION_REFERRER_TAG, referenceTarget, type Digest, type Reference }
 import type { RegistryClient } from '../../registry/client/index.js';
 import { summarize, type ChildSummary, type ImageSummary } from './image-summary.js';
 import { ManifestNodes } from './manifest-node.js';
+import { explainNotFound } from './nearest-tags.js';
 import { repositoryRef } from './site-target.js';
 
 // `ferry ls REGISTRY/REPO@sha256:…` (or `:TAG`): one manifest, an index's
@@ -33,6 +34,8 @@ export interface ManifestListing extends Omit<ImageSummary, 'children'> {
 export async function describeManifest(client: RegistryClient, ref: Reference, opts: { concurrency?: number; signal?: AbortSignal } = {}): Promise<ManifestListing> {
   const repo = client.repository(ref.repository);
   const nodes = new ManifestNodes(repo, opts.signal);
+  // The root first (fetched once, then cached): a typo'd tag or repository says what is there instead.
+  await nodes.get(referenceTarget(ref)).catch(async (e: unknown) => Promise.reject(await explainNotFound(client, ref, e, opts.signal)));
   const summary = await summarize(nodes, referenceTarget(ref), pLimit(opts.concurrency ?? 8));
   const name = repositoryRef(client.registry, ref.repository);
   const node = await nodes.get(summary.digest);

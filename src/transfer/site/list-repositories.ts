@@ -16,6 +16,8 @@ const ALTERNATIVE = 'name a repository instead: ferry ls REGISTRY/REPO';
 
 function cannotList(registry: string, err: FerryError): FerryError {
   const status = registryErrorDetails(err)?.status;
+  // A refusal of who was asking already says who, where and what to check (refusals.ts).
+  if (err instanceof AuthError && err.details?.['who'] !== undefined) return err;
   const message = `${registry} does not list its repositories to these credentials (GET /v2/_catalog): ${err.message}`;
   if (err instanceof AuthError) {
     // "no credentials found" is the more useful hint when there were none.

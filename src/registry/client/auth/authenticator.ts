@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../../core/clock.js';
 import type { Challenge } from './challenge.js';
 import { parseChallenges } from './challenge.js';
 import type { Credentials } from './credentials.js';
@@ -20,10 +21,13 @@ export class Authenticator {
   private creds: Promise<Credentials | undefined> | undefined;
   private readonly loadCredentials: () => Promise<Credentials | undefined>;
   private readonly transport: TokenTransport;
+  /** Now, for token lifetimes: injectable so a test moves time instead of sleeping. */
+  private readonly clock: Clock;
 
-  constructor(loadCredentials: () => Promise<Credentials | undefined>, transport: TokenTransport) {
+  constructor(loadCredentials: () => Promise<Credentials | undefined>, transport: TokenTransport, clock: Clock = systemClock) {
     this.loadCredentials = loadCredentials;
     this.transport = transport;
+    this.clock = clock;
   }
 
   /** The credentials, resolved on first use and then kept. */
@@ -68,7 +72,7 @@ export class Authenticator {
     if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
     this.scopes.add(scopes);
     const current = this.token;
-    if (current && current.covers.covers(scopes) && !needsRefresh(current)) return `Bearer ${current.value}`;
+    if (current && current.covers.covers(scopes) && !needsRefresh(current, this.clock())) return `Bearer ${current.value}`;
     // A fetch already in flight may have started before our scopes were added: then fetch again.
     let fresh = await this.refresh(scheme, creds);
     if (!fresh.covers.covers(scopes)) fresh = await this.refresh(scheme, creds);
@@ -78,7 +82,7 @@ export class Authenticator {
   private refresh(scheme: Extract<Scheme, { kind: 'bearer' }>, creds: Credentials | undefined): Promise<BearerToken & { covers: ScopeSet }> {
     if (this.inflight) return this.inflight;
     const covers = this.scopes.clone();
-    const p = fetchToken(this.transport, scheme, covers.toStrings(), creds)
+    const p = fetchToken(this.transport, scheme, covers.toStrings(), creds, this.clock)
       .then((t) => {
         this.token = { ...t, covers };
         return this.token;

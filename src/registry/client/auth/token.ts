@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../../core/clock.js';
 import { AuthError, ErrorCode } from '../../../core/index.js';
 import { readBounded } from '../response-error.js';
 import type { HttpResponse, RequestBody } from '../transport/exchange.js';
@@ -44,9 +45,10 @@ export async function fetchToken(
   challenge: { realm: string; service?: string },
   scopes: readonly string[],
   creds: Credentials | undefined,
+  clock: Clock = systemClock,
 ): Promise<BearerToken> {
   const url = realmUrl(challenge.realm);
-  const started = Date.now();
+  const started = clock();
   let res: HttpResponse;
   if (creds?.identityToken) {
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'ferry' });
@@ -88,6 +90,6 @@ export async function fetchToken(
 }
 
 /** Is it time to replace this token? A fifth of its life (at most a minute) before it expires. */
-export function needsRefresh(token: BearerToken, now = Date.now()): boolean {
+export function needsRefresh(token: BearerToken, now: number): boolean {
   return now >= token.expiresAt - Math.min(60_000, token.lifetimeMs / 5);
 }

@@ -24,6 +24,7 @@ export function createTransport(opts: RegistryClientOptions, closed: AbortSignal
   const env = opts.env ?? process.env;
   const http = new HttpClient({
     base: registryBaseUrl(opts),
+    registry,
     agent,
     credentials: () =>
       resolveCredentials(registry, {
@@ -35,6 +36,7 @@ export function createTransport(opts: RegistryClientOptions, closed: AbortSignal
     retry: { policy: retryPolicyOf(opts), closed, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) },
     userAgent: opts.userAgent ?? DEFAULTS.userAgent,
     ...(opts.trace ? { trace: opts.trace } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   return { http, agent };

@@ -16,8 +16,8 @@ export interface Exchange {
   method: HttpMethod;
   url: URL;
   headers: Record<string, string>;
-  body?: RequestBody;
-  signal?: AbortSignal;
+  body?: RequestBody | undefined;
+  signal?: AbortSignal | undefined;
   attempt: number;
 }
 

@@ -1,12 +1,14 @@
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../../../core/clock.js';
 import { AuthError, ErrorCode, FerryError } from '../../../core/index.js';
 import { BASE_PATH } from '../../api/index.js';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Credentials } from '../auth/credentials.js';
 import type { Scope } from '../auth/scope.js';
 import { isAbortError, networkError } from '../network-error.js';
-import { roleHint } from '../refusals.js';
-import { responseError } from '../response-error.js';
+import { isRoleRefusal, refusedMessage, type RefusalReason } from '../refusals.js';
+import { keepRegistryDetails, registryErrorDetails, responseError } from '../response-error.js';
+import { refusedTarget } from './refused-target.js';
 import { backoffDelay, giveUp, isTransient, isTransientStatus, Outage, parseRetryAfter, waitToRetry, type RetrySettings } from '../retry/index.js';
 import { discard, exchange, headerOf, isReplayable, type Exchange, type HttpMethod, type HttpResponse, type RequestBody } from './exchange.js';
 import { redactUrl } from './redact.js';
@@ -25,8 +27,8 @@ export interface RequestSpec {
   method: HttpMethod;
   /** A path on the registry (`/v2/…`) or an absolute URL (an upload Location). */
   url: string | URL;
-  headers?: Record<string, string>;
-  body?: RequestBody;
+  headers?: Record<string, string> | undefined;
+  body?: RequestBody | undefined;
   /** Token scopes this request needs. */
   scopes: readonly Scope[];
   /** Statuses that are a success for the caller; anything else throws. */
@@ -37,17 +39,21 @@ export interface RequestSpec {
   redirects?: boolean;
   /** Send no registry Authorization (token requests). */
   noAuth?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface HttpClientDeps {
   base: URL;
+  /** The registry as the user names it (docker.io, not registry-1.docker.io), for messages. */
+  registry?: string;
   agent: Dispatcher;
   /** The credentials for this registry, asked once, when a challenge first needs them. */
   credentials: () => Promise<Credentials | undefined>;
   retry: RetrySettings;
   userAgent: string;
   trace?: TraceSink;
+  /** Now, for bearer token lifetimes (default the system clock). */
+  clock?: Clock;
   signal?: AbortSignal;
 }
 
@@ -62,7 +68,7 @@ export class HttpClient {
   constructor(deps: HttpClientDeps) {
     this.deps = deps;
     this.base = deps.base;
-    this.auth = new Authenticator(deps.credentials, (req) => this.request({ ...req, scopes: [], ok: [200], noAuth: true }));
+    this.auth = new Authenticator(deps.credentials, (req) => this.request({ ...req, scopes: [], ok: [200], noAuth: true }), deps.clock);
   }
 
   /** The budget, backoff and report every retry of this client uses. */
@@ -115,7 +121,7 @@ export class HttpClient {
       }
       outage.answered(since);
       if (spec.ok.includes(res.status)) return res;
-      const err = await this.failure(spec.method, url, res);
+      const err = await this.failure(spec.method, url, res, spec.scopes, spec.noAuth === true);
       if (!canRetry || !isTransientStatus(res.status)) throw err;
       // Retried here to the end of the budget: no outer level retries it again.
       if (attempt > retry.policy.retries) throw giveUp(err);
@@ -133,21 +139,39 @@ export class HttpClient {
     return outage;
   }
 
-  private async failure(method: HttpMethod, url: URL, res: HttpResponse): Promise<FerryError> {
+  private async failure(method: HttpMethod, url: URL, res: HttpResponse, scopes: readonly Scope[], tokenRequest: boolean): Promise<FerryError> {
     const err = await responseError(method, url, res);
-    if (res.status !== 401) return err;
+    const reason = await this.refusalReason(err, res, tokenRequest);
+    if (!reason) return err;
+    // One line naming who, where, what and what to check (refusals.ts); the raw
+    // request line goes to details (--json, --debug).
     const who = await this.auth.describe();
-    if (who === 'anonymous') {
-      return new AuthError(err.message, { code: err.code, hint: `no credentials found for ${this.base.host}: pass --creds USER:PASS or --authfile FILE, or log in with docker/podman` });
-    }
-    // A token was issued, but without what this request needs (RFC 6750): the credentials are fine, the rights are not.
-    if (/error="?insufficient_scope/i.test(headerOf(res.headers, 'www-authenticate') ?? '')) {
-      return new AuthError(`${err.message} (${who} was not granted the access this needs)`, {
-        code: ErrorCode.denied,
-        hint: roleHint(method),
-      });
-    }
-    return err;
+    const target = refusedTarget(url, method, this.base, scopes);
+    const entries = registryErrorDetails(err)?.errors ?? [];
+    const said = entries.length > 0 ? `${res.status} ${entries.map((e) => `${e.code}${e.message ? `: ${e.message}` : ''}`).join('; ')}`.slice(0, 200) : undefined;
+    const message = refusedMessage({ who, registry: this.deps.registry ?? this.base.host, reason, ...target, ...(said ? { said } : {}) });
+    const refused = new AuthError(message, {
+      code: reason === 'credentials' || reason === 'anonymous' ? ErrorCode.unauthorized : ErrorCode.denied,
+      cause: err,
+      details: { request: err.message, who, registry: this.deps.registry ?? this.base.host, ...target },
+    });
+    return keepRegistryDetails(err, refused);
+  }
+
+  private async refusalReason(err: FerryError, res: HttpResponse, tokenRequest: boolean): Promise<RefusalReason | undefined> {
+    // A token granted without what this request needs (RFC 6750): the credentials are fine, the rights are not.
+    const scopeShort = res.status === 401 && /error="?insufficient_scope/i.test(headerOf(res.headers, 'www-authenticate') ?? '');
+    const role = isRoleRefusal(err) || scopeShort;
+    if (!role && !(res.status === 401 && err.code === ErrorCode.unauthorized)) return undefined;
+    const creds = await this.auth.credentials();
+    if (!creds) return 'anonymous';
+    if (role) return 'role';
+    // Bearer: the realm took these credentials (it issued the token this request
+    // carried, fetched afresh after the first 401), so the registry's 401 is about
+    // rights (ACR answers a missing AcrPush so). A registry token given as is may
+    // simply have expired.
+    if (!tokenRequest && this.auth.kind === 'bearer' && !creds.registryToken) return 'role';
+    return 'credentials';
   }
 
   private async once(spec: RequestSpec, url: URL, attempt: number, signal?: AbortSignal): Promise<HttpResponse> {

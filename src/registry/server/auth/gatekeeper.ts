@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { Header } from '../../api/index.js';
+import type { Clock } from '../../../core/clock.js';
+import { ALL_REPOSITORIES, Header } from '../../api/index.js';
 import { ServerError } from '../respond.js';
 import { rolesFor, type Role } from './access.js';
 import { formatScope, type Action, type ResourceScope } from './scope.js';
@@ -40,6 +41,8 @@ export interface GatekeeperOptions {
   readonly challenge: 'bearer' | 'basic';
   /** The token endpoint URL as clients reach it (depends on the Host they used). */
   readonly realm: (req: IncomingMessage) => string;
+  /** Now, for token expiry. */
+  readonly clock: Clock;
 }
 
 /** The name to log for a principal; never a credential. */
@@ -77,7 +80,7 @@ export class Gatekeeper {
       return { kind: 'basic', user };
     }
     if (scheme === 'bearer') {
-      const claims = verifyToken(this.opts.tokenSecret, value, this.opts.service);
+      const claims = verifyToken(this.opts.tokenSecret, value, this.opts.service, this.opts.clock());
       if (!claims) throw this.unauthorized(req, [], 'invalid or expired token', 'invalid_token');
       return { kind: 'bearer', claims };
     }
@@ -116,7 +119,8 @@ export class Gatekeeper {
       for (const name of need.names) couldHave ||= (await this.roles(principal, name)).has(need.action);
       if (couldHave) return this.unauthorized(req, scopes, 'token does not grant this access', 'insufficient_scope');
     }
-    return new ServerError('DENIED', `${principalName(principal) ?? 'anonymous'} may not ${need.action} ${need.names.join(' or ')}`);
+    const what = need.names.length === 1 && need.names[0] === ALL_REPOSITORIES ? 'in every repository' : need.names.join(' or ');
+    return new ServerError('DENIED', `${principalName(principal) ?? 'anonymous'} may not ${need.action} ${what}`);
   }
 
   /** May `principal` do `action` on repository `name` right now? */

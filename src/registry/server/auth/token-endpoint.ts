@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../../../core/clock.js';
+import { ALL_REPOSITORIES } from '../../api/index.js';
 import { isRepositoryName } from '../repository-name.js';
 import { readSmallBody } from '../request-body.js';
 import { ServerError, sendJson } from '../respond.js';
@@ -20,6 +22,8 @@ export interface TokenEndpointOptions {
   readonly secret: Buffer;
   readonly service: string;
   readonly ttlSeconds: number;
+  /** Now, for the token's iat and exp. */
+  readonly clock: Clock;
 }
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -33,9 +37,12 @@ async function grant(opts: TokenEndpointOptions, principal: Principal, requested
       continue;
     }
     // The exact name asked for, checked as the API checks a path: no patterns, no aliases.
-    if (!isRepositoryName(scope.name)) continue;
+    // `repository:*:delete` is the whole-registry GC (/ferry/v1/gc): only a `*` rule with delete grants it.
+    const all = scope.name === ALL_REPOSITORIES;
+    if (!all && !isRepositoryName(scope.name)) continue;
     const roles = await opts.gatekeeper.roles(principal, scope.name);
-    const wanted: readonly Role[] = scope.actions.includes('*') ? ['pull', 'push', 'delete'] : scope.actions.filter((a): a is Role => a !== '*');
+    const asked: readonly Role[] = scope.actions.includes('*') ? ['pull', 'push', 'delete'] : scope.actions.filter((a): a is Role => a !== '*');
+    const wanted = all ? asked.filter((a) => a === 'delete') : asked;
     const actions: Action[] = wanted.filter((a) => roles.has(a));
     if (actions.length > 0) granted.push({ type: 'repository', name: scope.name, actions });
   }
@@ -75,7 +82,7 @@ export async function handleTokenRequest(req: IncomingMessage, res: ServerRespon
   const scopes = form ? form.getAll('scope') : query.getAll('scope');
   const access = await grant(opts, principal, parseScopes(scopes));
   const subject = principal.kind === 'basic' ? principal.user.name : '';
-  const { token, claims } = issueToken(opts.secret, { subject, service: opts.service, access, ttlSeconds: opts.ttlSeconds });
+  const { token, claims } = issueToken(opts.secret, { subject, service: opts.service, access, ttlSeconds: opts.ttlSeconds, now: opts.clock() });
   const issuedAt = new Date(claims.iat * 1000).toISOString();
   sendJson(req, res, 200, { token, access_token: token, expires_in: opts.ttlSeconds, issued_at: issuedAt }, { 'cache-control': 'no-store' });
 }

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { systemClock, type Clock } from '../../../core/clock.js';
 import { loadUsersFile, type UserEntry } from './users-file.js';
 import { verifyPassword } from './password.js';
 
@@ -22,20 +23,22 @@ export class UsersSource {
   /** HMAC(user, password, hash) → expiry: keyed by a per-process secret, so it holds nothing reusable. */
   private readonly verified = new Map<string, number>();
   private readonly cacheKey = randomBytes(32);
+  private readonly clock: Clock;
 
-  private constructor(path: string) {
+  private constructor(path: string, clock: Clock) {
     this.path = path;
+    this.clock = clock;
   }
 
   /** Loads the file now: a bad users file stops the server from starting. */
-  static async open(path: string): Promise<UsersSource> {
-    const source = new UsersSource(path);
+  static async open(path: string, clock: Clock = systemClock): Promise<UsersSource> {
+    const source = new UsersSource(path, clock);
     await source.reload(true);
     return source;
   }
 
   async user(name: string): Promise<UserEntry | undefined> {
-    if (Date.now() - this.checkedAt > RECHECK_MS) {
+    if (this.clock() - this.checkedAt > RECHECK_MS) {
       this.reloading ??= this.reload(false).finally(() => (this.reloading = undefined));
       await this.reloading;
     }
@@ -48,15 +51,15 @@ export class UsersSource {
     if (!user) return undefined;
     const key = createHmac('sha256', this.cacheKey).update(`${name}\0${password}\0${user.passwordHash}`).digest('base64');
     const until = this.verified.get(key);
-    if (until !== undefined && until > Date.now()) return user;
+    if (until !== undefined && until > this.clock()) return user;
     if (!(await verifyPassword(password, user.passwordHash))) return undefined;
     if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
-    this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
+    this.verified.set(key, this.clock() + VERIFIED_TTL_MS);
     return user;
   }
 
   private async reload(strict: boolean): Promise<void> {
-    this.checkedAt = Date.now();
+    this.checkedAt = this.clock();
     try {
       const info = await stat(this.path);
       const stamp = `${info.mtimeMs}:${info.size}:${info.ino}`;
