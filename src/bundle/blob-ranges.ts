@@ -24,39 +24,77 @@ export interface BlobRange {
   start: number;
 }
 
-function field(header: Buffer, from: number, length: number): string {
-  const raw = header.subarray(from, from + length);
-  const nul = raw.indexOf(0);
-  return raw.subarray(0, nul === -1 ? length : nul).toString('latin1');
+const USTAR = Buffer.from('ustar', 'latin1');
+
+/** An octal field (digits, then NUL or spaces), or NaN. */
+function octalField(header: Buffer, from: number, length: number): number {
+  let value = 0;
+  let digits = 0;
+  let i = from;
+  while (i < from + length && header[i] === 0x20) i++;
+  for (; i < from + length; i++) {
+    const c = header[i] as number;
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) return Number.NaN;
+    value = value * 8 + (c - 0x30);
+    digits += 1;
+  }
+  return digits > 0 ? value : Number.NaN;
 }
 
-/** A ustar header for `name` of `size` bytes (octal, or base-256 from 8 GiB), regular file, intact checksum. */
+/**
+ * A ustar header for `name` of `size` bytes (octal, or base-256 from 8 GiB), regular file, intact
+ * checksum. Byte compares, no strings: it runs once per blob (4,400 at 1,000 images).
+ */
 function headerMatches(header: Buffer, name: string, size: number): boolean {
-  let sum = 0;
-  for (let i = 0; i < TAR_BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
-  const stored = parseInt(field(header, 148, 8).trim(), 8);
+  let sum = 8 * 0x20;
+  for (let i = 0; i < TAR_BLOCK; i++) if (i < 148 || i >= 156) sum += header[i] as number;
   const type = header[156];
   return (
-    stored === sum &&
-    field(header, 0, 100) === name &&
-    field(header, 345, 155) === '' &&
+    octalField(header, 148, 8) === sum &&
+    (name.length === 100 || header[name.length] === 0) &&
+    header.toString('latin1', 0, name.length) === name &&
+    header[345] === 0 &&
     ustarSize(header) === size &&
     (type === 0x30 || type === 0) &&
-    field(header, 257, 5) === 'ustar'
+    header.compare(USTAR, 0, 5, 257, 262) === 0
   );
 }
 
-function readAt(fd: number, position: number, length: number): Buffer | undefined {
-  const buf = Buffer.alloc(length);
-  return readSync(fd, buf, 0, length, position) === length ? buf : undefined;
+/** Bytes read per header window: one read covers the headers of many small blobs. */
+const WINDOW_BYTES = 256 * 1024;
+
+/**
+ * Reads a file forwards in windows: `at(offset, length)` answers from the
+ * current window when it holds those bytes, else reads a new one from there.
+ * 4,000 small blobs made 4,000 reads of 512 bytes, a fifth of a `ferry verify`.
+ */
+class WindowReader {
+  private readonly buf = Buffer.allocUnsafe(WINDOW_BYTES);
+  private from = 0;
+  private got = 0;
+  private readonly fd: number;
+
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  at(position: number, length: number): Buffer | undefined {
+    if (position < this.from || position + length > this.from + this.got) {
+      this.from = position;
+      this.got = readSync(this.fd, this.buf, 0, WINDOW_BYTES, position);
+      if (length > this.got) return undefined;
+    }
+    return this.buf.subarray(position - this.from, position - this.from + length);
+  }
 }
 
 /**
  * Where each carried blob of an opened single-file bundle lies, tar order; or
  * undefined when the file is not laid out as ferry writes it (or is a volume set
- * or a stream): then use `bundle.blobs()`. The headers are read synchronously:
- * 512 bytes each, from the page cache after the head was read; one async read
- * apiece made this pass a tenth of a small `ferry verify`.
+ * or a stream): then use `bundle.blobs()`. The headers are read synchronously,
+ * in windows (WindowReader), from the page cache after the head was read; one
+ * async read apiece made this pass a tenth of a small `ferry verify`.
  */
 export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRange[] | undefined> {
   if (bundle.volumes) return undefined;
@@ -64,22 +102,23 @@ export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRan
   if (carried.length !== bundle.sums.length || carried.some((b, i) => b.descriptor.digest !== bundle.sums[i])) return undefined;
   const fd = openSync(path, 'r');
   try {
+    const file = new WindowReader(fd);
     const ranges: BlobRange[] = [];
     let offset = bundle.headBytes;
     // The ferry releases carried come first (toolRanges says where).
     for (const release of bundle.bundleJson.releases ?? []) {
-      const header = readAt(fd, offset, TAR_BLOCK);
+      const header = file.at(offset, TAR_BLOCK);
       if (!header || !headerMatches(header, release.entry, release.size)) return undefined;
       offset += TAR_BLOCK + paddedSize(release.size);
     }
     for (const blob of carried) {
       const entry = blobEntryName(blob.descriptor.digest);
-      const header = readAt(fd, offset, TAR_BLOCK);
+      const header = file.at(offset, TAR_BLOCK);
       if (!header || !headerMatches(header, entry, blob.descriptor.size)) return undefined;
       ranges.push({ blob, entry, start: offset + TAR_BLOCK });
       offset += TAR_BLOCK + paddedSize(blob.descriptor.size);
     }
-    const end = readAt(fd, offset, END_OF_ARCHIVE_BYTES);
+    const end = file.at(offset, END_OF_ARCHIVE_BYTES);
     if (!end || end.some((b) => b !== 0) || fstatSync(fd).size !== offset + END_OF_ARCHIVE_BYTES) return undefined;
     return ranges;
   } finally {

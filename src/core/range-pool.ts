@@ -6,7 +6,7 @@ import type { Descriptor } from './descriptor.js';
 import type { EventSink } from './progress-events.js';
 import { FerryError, IntegrityError } from './errors.js';
 import { checkHashed } from './hashing.js';
-import { READ_BYTES, runRangeJob, type JobMessage, type JobResult } from './range-job.js';
+import { BATCH_BYTES, BATCH_JOBS, READ_BYTES, runRangeBatch, type BatchResult, type JobMessage } from './range-job.js';
 
 // sha256 of file ranges on every core, each hasher reading its own ranges with
 // plain positional reads into one reused buffer and, when asked, writing them
@@ -15,7 +15,8 @@ import { READ_BYTES, runRangeJob, type JobMessage, type JobResult } from './rang
 // verify` and the bundle writer keep up with openssl and cp (bench: one thread
 // through streams spent 30% of its time waiting on reads). A blob's own sha256
 // is sequential, so one large blob still runs on one thread. Bytes never cross
-// threads: a job costs one message each way whatever its size. The calling
+// threads: a job costs one message each way whatever its size, and small jobs
+// travel in batches (one message, one read for neighbouring ranges of a file). The calling
 // thread can be one of the hashers (`mainThread`): it has nothing else to do
 // meanwhile, and a worker costs ~20 ms of CPU to boot. The workers run
 // range-worker.js, a real module (plain JavaScript, so it loads from src/ under
@@ -51,7 +52,7 @@ export interface RangePoolOptions {
   outputError?: (code: string | undefined, output: string) => FerryError | undefined;
 }
 
-type Reply = { bytes: number } | ({ bytes: number } & JobResult) | { bytes?: undefined; error: { code?: string; message: string } };
+type Reply = { bytes: number; results?: BatchResult[] };
 
 /** Jobs queued per worker, so it starts the next one without waiting for the caller's reply. */
 const IN_FLIGHT = 2;
@@ -77,6 +78,8 @@ export class RangePool {
   private closed = false;
   /** Why a worker can take no more jobs. */
   private broken: Error | undefined;
+  /** Batches handed out so far (a worker message, or a turn of the calling thread): a test counts them. */
+  batches = 0;
 
   constructor(options: RangePoolOptions = {}) {
     this.options = options;
@@ -100,7 +103,7 @@ export class RangePool {
    */
   run(jobs: readonly RangeJob[], onDone?: (job: RangeJob) => void, signal?: AbortSignal, runOptions: RunOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the range pool is closed'));
-    const queue = [...jobs].sort((a, b) => b.expected.size - a.expected.size);
+    const queue = batchesOf(jobs);
     return new Promise<void>((resolve, reject) => {
       let failure: Error | undefined;
       let active = 0;
@@ -111,9 +114,10 @@ export class RangePool {
         if (!failure && signal?.aborted) failure = signal.reason instanceof Error ? signal.reason : new Error('aborted');
         return failure !== undefined;
       };
-      const take = (from: 'largest' | 'smallest'): RangeJob | undefined => {
+      const take = (from: 'largest' | 'smallest'): RangeJob[] | undefined => {
         if (queue.length === 0 || stopping()) return undefined;
         active += 1;
+        this.batches += 1;
         return from === 'largest' ? queue.shift() : queue.pop();
       };
       const finish = (): void => {
@@ -123,33 +127,36 @@ export class RangePool {
         if (failure) reject(failure);
         else resolve();
       };
-      const settle = (job: RangeJob, result: JobResult | Error): void => {
-        active -= 1;
-        const error = result instanceof Error ? result : (checkHashed(job.expected, result.read, result.hex, job.subject) ?? undefined);
+      const settle = (job: RangeJob, result: BatchResult | Error): void => {
+        const error =
+          result instanceof Error ? result : 'error' in result ? ioError(job, result.error, this.options) : (checkHashed(job.expected, result.read, result.hex, job.subject) ?? undefined);
         if (error && runOptions.onBad && error instanceof FerryError && !this.broken) runOptions.onBad(job, error);
         else failure ??= error;
         if (!error) onDone?.(job);
       };
+      const settleBatch = (batch: RangeJob[], results: readonly BatchResult[] | Error): void => {
+        active -= 1;
+        batch.forEach((job, i) => settle(job, results instanceof Error ? results : (results[i] as BatchResult)));
+      };
       for (const worker of this.workers) {
-        const inFlight: RangeJob[] = [];
+        const inFlight: RangeJob[][] = [];
         const feed = (): void => {
-          for (let job; inFlight.length < IN_FLIGHT && (job = take('largest')); ) {
-            inFlight.push(job);
-            worker.postMessage(messageOf(job));
+          for (let batch; inFlight.length < IN_FLIGHT && (batch = take('largest')); ) {
+            inFlight.push(batch);
+            worker.postMessage(batch.map(messageOf));
           }
           finish();
         };
         const onMessage = (reply: Reply): void => {
-          // A worker runs its jobs in order: progress belongs to the first in flight.
-          if (reply.bytes) this.reported(inFlight[0], reply.bytes);
-          if (!('error' in reply) && !('hex' in reply)) return;
-          const job = inFlight.shift() as RangeJob;
-          settle(job, 'error' in reply ? ioError(job, reply.error, this.options) : reply);
+          // A worker runs its batches in order: progress belongs to the first in flight (a silent job goes alone).
+          if (reply.bytes) this.reported(inFlight[0]?.[0], reply.bytes);
+          if (!reply.results) return;
+          settleBatch(inFlight.shift() as RangeJob[], reply.results);
           feed();
         };
         // A worker gone mid-job fails the run: its jobs will never answer.
         const onExit = (): void => {
-          for (const job of inFlight.splice(0)) settle(job, this.broken ?? new Error('a hashing thread exited'));
+          for (const batch of inFlight.splice(0)) settleBatch(batch, this.broken ?? new Error('a hashing thread exited'));
           finish();
         };
         worker.on('message', onMessage).on('exit', onExit);
@@ -157,22 +164,17 @@ export class RangePool {
         feed();
       }
       if (this.options.mainThread) {
-        // The smallest jobs, one at a time, yielding to the workers' replies between them.
+        // The smallest batches, one at a time, yielding to the workers' replies between them.
         const buf = Buffer.allocUnsafe(READ_BYTES);
         const out = this.options.output ? fs.openSync(this.options.output, 'r+') : -1;
         const help = (): void => {
-          const job = take('smallest');
-          if (!job) {
+          const batch = take('smallest');
+          if (!batch) {
             if (out >= 0) fs.closeSync(out);
             finish();
             return;
           }
-          try {
-            settle(job, runRangeJob(messageOf(job), buf, out, fs, () => createHash('sha256'), (n) => this.reported(job, n)));
-          } catch (err) {
-            const e = err as NodeJS.ErrnoException;
-            settle(job, ioError(job, { ...(e.code ? { code: e.code } : {}), message: e.message }, this.options));
-          }
+          settleBatch(batch, runRangeBatch(batch.map(messageOf), buf, out, fs, () => createHash('sha256'), (n) => this.reported(batch[0], n)));
           setImmediate(help);
         };
         help();
@@ -190,6 +192,37 @@ export class RangePool {
     this.closed = true;
     return Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * The jobs as batches, largest first: a job of BATCH_BYTES / 4 or more alone (and a silent one,
+ * whose progress is not reported),
+ * the smaller ones in file order, packed up to BATCH_BYTES of file span (or
+ * bytes, across files) and BATCH_JOBS jobs.
+ */
+function batchesOf(jobs: readonly RangeJob[]): RangeJob[][] {
+  const alone: RangeJob[][] = [];
+  const small: RangeJob[] = [];
+  for (const job of jobs) (job.silent || job.expected.size >= BATCH_BYTES / 4 ? alone.push([job]) : small.push(job));
+  small.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.start - b.start));
+  const packed: RangeJob[][] = [];
+  let batch: RangeJob[] = [];
+  let bytes = 0;
+  for (const job of small) {
+    const first = batch[0];
+    const spanned = first !== undefined && first.path === job.path && !job.wholeFile && !job.copy;
+    const cost = spanned ? job.start + job.expected.size - first.start : bytes + job.expected.size;
+    if (first && (cost > BATCH_BYTES || batch.length >= BATCH_JOBS)) {
+      packed.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(job);
+    bytes += job.expected.size;
+  }
+  if (batch.length > 0) packed.push(batch);
+  const sized = [...alone, ...packed].map((b) => ({ b, size: b.reduce((n, j) => n + j.expected.size, 0) }));
+  return sized.sort((x, y) => y.size - x.size).map((x) => x.b);
 }
 
 function ioError(job: RangeJob, error: { code?: string; message: string }, options: RangePoolOptions): FerryError {

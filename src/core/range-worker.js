@@ -1,10 +1,11 @@
 // @ts-check
-// The body of a range-pool worker thread: runs each job it is sent (range-job.js)
-// and answers with the hash, or the error, plus progress messages on the way.
+// The body of a range-pool worker thread: runs each batch of jobs it is sent
+// (range-job.js) and answers with a hash, or an error, per job, plus progress
+// messages on the way.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { READ_BYTES, runRangeJob } from './range-job.js';
+import { READ_BYTES, runRangeBatch } from './range-job.js';
 
 const port = parentPort;
 if (!port) throw new Error('range-worker.js runs on a worker thread');
@@ -12,11 +13,6 @@ const buf = Buffer.allocUnsafe(READ_BYTES);
 const out = workerData?.output ? fs.openSync(workerData.output, 'r+') : -1;
 /** @param {number} bytes */
 const report = (bytes) => port.postMessage({ bytes });
-port.on('message', (job) => {
-  try {
-    port.postMessage({ bytes: 0, ...runRangeJob(job, buf, out, fs, () => createHash('sha256'), report) });
-  } catch (err) {
-    const e = /** @type {NodeJS.ErrnoException} */ (err);
-    port.postMessage({ error: { code: e.code, message: e.message } });
-  }
+port.on('message', (jobs) => {
+  port.postMessage({ bytes: 0, results: runRangeBatch(jobs, buf, out, fs, () => createHash('sha256'), report) });
 });

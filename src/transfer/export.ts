@@ -9,6 +9,7 @@ import type { BlobProvider, TransferRecords } from '../store/index.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { noEvents, type EventSink } from './events.js';
 import { recordWritten } from './export-record.js';
+import { inLanes } from './lanes.js';
 import type { Inventory } from './inventory.js';
 import { overlaySource } from './overlay-source.js';
 import { describePlan, Planner } from './pull-plan.js';
@@ -88,31 +89,37 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   };
   // Every image resolved and its graph planned before a byte moves: the pull phase starts with its true total.
   const planner = new Planner(scheduler.limit, options.signal);
-  const resolved = await Promise.all(
-    references.map(async ({ image, reference }) => {
-      const name = formatReference(reference);
-      const client = options.registries.client(reference.registry);
-      try {
-        const found = await resolvePull(reference, { client, platforms: image.platforms, withReferrers: image.withReferrers, ...(options.trust ? { trust: options.trust } : {}), limit: scheduler.limit, ...(options.signal ? { signal: options.signal } : {}) });
-        const { source, root, written } = found.image;
-        const present = await planner.add({
-          target: pullTarget(options.store, reference),
-          source: overlaySource(source, written),
-          roots: [root, ...found.referrers],
-          written,
-          mountable: (desc) => options.store.linkedIn(desc.digest).length > 0,
-        });
-        return { image, reference, name, client, found, present };
-      } catch (err) {
-        failure(name, err);
-        return undefined;
-      }
-    }),
-  );
+  const lanes = 2 * (options.concurrency ?? DEFAULT_CONCURRENCY);
+  const resolveOne = async ({ image, reference }: { image: SpecImage; reference: Reference }) => {
+    const name = formatReference(reference);
+    const client = options.registries.client(reference.registry);
+    try {
+      const found = await resolvePull(reference, { client, platforms: image.platforms, withReferrers: image.withReferrers, ...(options.trust ? { trust: options.trust } : {}), limit: scheduler.limit, ...(options.signal ? { signal: options.signal } : {}) });
+      const { source, root, written } = found.image;
+      const present = await planner.add({
+        target: pullTarget(options.store, reference),
+        source: overlaySource(source, written),
+        roots: [root, ...found.referrers],
+        written,
+        mountable: (desc) => options.store.linkedIn(desc.digest).length > 0,
+      });
+      return { image, reference, name, client, found, present };
+    } catch (err) {
+      failure(name, err);
+      return undefined;
+    }
+  };
+  // Resolved in lanes too, in list order: 1,000 resolves at once held every one's responses together.
+  const resolved: Array<Awaited<ReturnType<typeof resolveOne>>> = [];
+  await inLanes(references.entries(), lanes, async ([i, ref]) => {
+    resolved[i] = await resolveOne(ref);
+  });
   const planned = resolved.filter((r) => r !== undefined);
   emit({ type: 'debug', text: describePlan(planner.plan, 'the store') });
   emit({ type: 'phase', phase: 'pull', items: planned.length, total: planner.plan.bytes });
-  const work = planned.map(({ image, reference, name, client, found, present }) => {
+  // At most 2 × concurrency images pulled at once (their requests share the limiter): 1,000 pulls
+  // started up front held every pull's state at once, most of an export's peak memory at 1,000 images.
+  await inLanes(planned, lanes, ({ image, reference, name, client, found, present }) => {
     emit({ type: 'image', name, state: 'start' });
     return pullImage(reference, {
       client,
@@ -133,7 +140,6 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
       (err: unknown) => failure(name, err),
     );
   });
-  await Promise.all(work);
   // The policy is all or nothing: one unsigned image and no bundle is written.
   if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
   // Nothing exported is not a partial success: the (first) cause and its exit code stand.

@@ -7,6 +7,7 @@ import { readCapped } from '../core/read-capped.js';
 import type { Bundle } from '../bundle/index.js';
 import { countingStream } from './counting-stream.js';
 import { noEvents, type EventSink } from './events.js';
+import { inLanes } from './lanes.js';
 import { teeStream } from './tee-stream.js';
 
 // Import's streaming pass (design §4 "Import streams"): one read of the stick,
@@ -59,17 +60,17 @@ export const landedKey = (key: string, digest: string): string => `${key}\0${dig
 /** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
 export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, limit: LimitFunction): Promise<Map<string, string[]>> {
   const missing = new Map<string, string[]>();
-  await Promise.all(
-    blobs.flatMap((desc) =>
-      (needs.get(desc.digest) ?? []).map((key) =>
-        limit(async () => {
-          if (await repository(key).exists(desc)) return;
-          const list = missing.get(desc.digest) ?? [];
-          list.push(key);
-          missing.set(desc.digest, list);
-        }),
-      ),
-    ),
+  function* pairs(): Generator<[Descriptor, string]> {
+    for (const desc of blobs) for (const key of needs.get(desc.digest) ?? []) yield [desc, key];
+  }
+  // As many lanes as the limiter lets through: no promise per (blob, repository) pair up front.
+  await inLanes(pairs(), limit.concurrency, ([desc, key]) =>
+    limit(async () => {
+      if (await repository(key).exists(desc)) return;
+      const list = missing.get(desc.digest) ?? [];
+      list.push(key);
+      missing.set(desc.digest, list);
+    }),
   );
   return missing;
 }

@@ -1,10 +1,10 @@
-import pLimit from 'p-limit';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
 import { locateBlobs, openBlobRange, openRawRange, type BlobRange } from '../bundle/index.js';
 import { blobPusher, emptyPassResult, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
+import { inLanes } from './lanes.js';
 
 // Import's blob pass over a single-file bundle, several blobs at once: each one
 // read from its own byte range of the file (bundle/blob-ranges.ts checks the
@@ -28,7 +28,7 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
   if (!ranges) return undefined;
   const result = emptyPassResult();
   const pushOne = blobPusher(options, result);
-  const limit = pLimit(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const controller = new AbortController();
   const abort = (): void => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', abort, { once: true });
@@ -49,17 +49,17 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
   };
 
   try {
-    // Tar order; the first failure stops what has not started yet and is the one reported.
-    const outcomes = await Promise.allSettled(
-      ranges.map((range) =>
-        limit(() => one(range)).catch((err: unknown) => {
-          controller.abort(err);
-          throw err;
-        }),
-      ),
-    );
-    // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
-    if (outcomes.some((o) => o.status === 'rejected')) throw controller.signal.reason;
+    // Tar order, `concurrency` lanes (no promise per blob up front); the first failure stops what has
+    // not started yet and is the one reported.
+    await inLanes(ranges, concurrency, (range) =>
+      one(range).catch((err: unknown) => {
+        controller.abort(err);
+        throw err;
+      }),
+    ).catch(() => {
+      // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
+      throw controller.signal.reason;
+    });
     return result;
   } finally {
     options.signal?.removeEventListener('abort', abort);

@@ -15,9 +15,10 @@ import { dryRunImages } from './import-dry-run.js';
 import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
+import { landAll } from './import-lanes.js';
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
-import { metadataSource } from './metadata-source.js';
+import { metadataSource, type ManifestLookup } from './metadata-source.js';
 import { ensureReferrerListed } from './referrers-tag-schema.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { TrustPolicy } from '../trust/index.js';
@@ -124,10 +125,12 @@ async function landImage(
   present: (desc: Descriptor) => boolean,
 ): Promise<void> {
   let root = image.root;
-  const manifests = new Map(pass.manifests);
+  // The bundle's manifests, and over them this image's rewritten ones: an overlay, not a copy (a copy of
+  // every manifest per image, 1,000 images landing at once, was most of an import's peak memory).
+  let manifests: ManifestLookup = pass.manifests;
   if ((options.foreignLayers ?? 'localize') === 'localize') {
     const localized = localizeForeignLayers(image.root, (d) => pass.manifests.get(d));
-    for (const [digest, bytes] of localized.written) manifests.set(digest, bytes);
+    if (localized.written.size > 0) manifests = overlay(localized.written, pass.manifests);
     report.foreignLayerMapping.push(...localized.mapping);
     root = localized.root;
   }
@@ -145,7 +148,12 @@ async function landImage(
   report.images.push(landed);
 }
 
-function subjectDescriptor(digest: Digest, manifests: Map<string, Buffer>): Descriptor | undefined {
+/** `top` read over `base`. */
+function overlay(top: ManifestLookup, base: ManifestLookup): ManifestLookup {
+  return { get: (digest) => top.get(digest) ?? base.get(digest) };
+}
+
+function subjectDescriptor(digest: Digest, manifests: ManifestLookup): Descriptor | undefined {
   const bytes = manifests.get(digest);
   if (!bytes) return undefined;
   const doc = manifestJson(bytes, digest) as { mediaType?: string };
@@ -265,7 +273,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       (plan.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
     const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report, landedBlobs(repositoryKey(image.target)));
     emit({ type: 'phase', phase: 'tag', items: plan.images.length });
-    await landAll(plan.images, land, (image, err) => {
+    await landAll(plan.images, 2 * (options.concurrency ?? DEFAULT_CONCURRENCY), land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;
       errors.push(err);
       const message = options.foreignLayers === 'preserve' && hasForeignLayers(bundle, image) ? `${err.message} (${PRESERVE_HINT})` : err.message;
@@ -282,33 +290,6 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
   } finally {
     await bundle.close();
   }
-}
-
-/**
- * Lands images of different repositories in parallel (each request still goes
- * through the shared limiter); images of one repository one after another, so
- * read-modify-write steps on it (the referrers tag-schema index) never race.
- * Sequential landing cost one manifest round trip after another: ~10% of an import.
- */
-async function landAll(images: PlannedImage[], land: (image: PlannedImage) => Promise<void>, failed: (image: PlannedImage, err: unknown) => void): Promise<void> {
-  const byRepository = new Map<string, PlannedImage[]>();
-  for (const image of images) {
-    const key = repositoryKey(image.target);
-    byRepository.set(key, [...(byRepository.get(key) ?? []), image]);
-  }
-  const outcomes = await Promise.allSettled(
-    [...byRepository.values()].map(async (group) => {
-      for (const image of group) {
-        try {
-          await land(image);
-        } catch (err) {
-          failed(image, err);
-        }
-      }
-    }),
-  );
-  const thrown = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (thrown) throw thrown.reason;
 }
 
 /** What the target now holds, kept in the local store for later delta exports. */
