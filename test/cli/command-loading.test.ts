@@ -44,7 +44,7 @@ describe('command loading', () => {
 // What the real CLI (bin/ferry.js over dist/) loads for a small inspect and verify,
 // recorded by a module hook in the child: start-up is most of their cost, and
 // the registry client (undici), the trust layer and transfer are for commands
-// that talk to registries or check image signatures.
+// that talk to registries or check image signatures, the bundle writer for export.
 describe('what inspect and verify load', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let bundle: string;
@@ -82,16 +82,20 @@ describe('what inspect and verify load', () => {
   }
 
   const REGISTRY_SIDE = /\/node_modules\/undici\/|\/dist\/(registry|trust|transfer)\//;
+  /** The bundle package's writing side (bundle/write-side.ts loads it on first call). */
+  const WRITE_SIDE = /\/dist\/bundle\/(writer|volume-remake|volume-split|placed-writer|bundle-head|graph-walk|manifest-db-build)\.js$/;
 
-  it('inspect of a signed bundle loads neither the registry client, the trust layer nor transfer', async () => {
+  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer nor the bundle writer', async () => {
     const urls = await loaded(['inspect', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/inspect.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
   });
 
-  it('verify of a signed bundle loads neither the registry client, the trust layer nor transfer', async () => {
+  it('verify of a signed bundle loads neither the registry client, the trust layer, transfer nor the bundle writer', async () => {
     const urls = await loaded(['verify', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/verify.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
   });
 });
