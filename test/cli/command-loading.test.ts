@@ -82,14 +82,17 @@ describe('what inspect and verify load', () => {
   }
 
   const REGISTRY_SIDE = /\/node_modules\/undici\/|\/dist\/(registry|trust|transfer)\//;
+  /** yargs' ESM entry (~30 modules through the ESM loader); cli/yargs.ts requires its one-file CommonJS build. */
+  const YARGS_ESM = /\/node_modules\/yargs\/(index\.mjs|build\/lib\/)/;
   /** The bundle package's writing side (bundle/write-side.ts loads it on first call). */
   const WRITE_SIDE = /\/dist\/bundle\/(writer|volume-remake|volume-split|placed-writer|bundle-head|graph-walk|manifest-db-build)\.js$/;
 
-  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer nor the bundle writer', async () => {
+  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer nor the ESM build of yargs', async () => {
     const urls = await loaded(['inspect', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/inspect.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => YARGS_ESM.test(u))).toEqual([]);
   });
 
   it('verify of a signed bundle loads neither the registry client, the trust layer, transfer nor the bundle writer', async () => {
