@@ -1,6 +1,7 @@
 import { isDiskFull } from '../core/disk-full.js';
-import { ExitCode, InterruptedError, PartialFailure, UsageError, isFerryError } from '../core/errors.js';
-import { UntrustedImagesError } from '../trust/index.js';
+import { ErrorCode, ExitCode, InterruptedError, PartialFailure, UsageError, isFerryError, type FerryError } from '../core/errors.js';
+// A type only: every command loads this file, and the trust layer is for the few that check signatures.
+import type { UntrustedImagesError } from '../trust/index.js';
 
 // The one place that turns a thrown error into what the user sees and the exit
 // code (changesets' index.ts idea). User errors get one line and a hint; stacks
@@ -23,6 +24,11 @@ function diskFull(err: unknown): UsageError {
   });
 }
 
+/** UntrustedImagesError, known by its code (instanceof would load src/trust on every run). */
+function isUntrusted(err: FerryError): err is UntrustedImagesError {
+  return err.code === ErrorCode.untrustedImage && Array.isArray((err as Partial<UntrustedImagesError>).refusals);
+}
+
 export function reportError(thrown: unknown, options: BoundaryOptions): number {
   const stderr = options.stderr ?? process.stderr;
   const stdout = options.stdout ?? process.stdout;
@@ -38,7 +44,7 @@ export function reportError(thrown: unknown, options: BoundaryOptions): number {
     if (options.debug && err.stack) stderr.write(`${err.stack}\n`);
     if (options.debug && err instanceof InterruptedError && err.cause instanceof Error && err.cause.stack) stderr.write(`caused while stopping: ${err.cause.stack}\n`);
     if (options.json) {
-      const outcomes = err instanceof PartialFailure ? { outcomes: err.outcomes } : err instanceof UntrustedImagesError ? { refusals: err.refusals.map((r) => ({ image: r.image, digest: r.digest, reason: r.rejection.reason, detail: r.rejection.detail })) } : {};
+      const outcomes = err instanceof PartialFailure ? { outcomes: err.outcomes } : isUntrusted(err) ? { refusals: err.refusals.map((r) => ({ image: r.image, digest: r.digest, reason: r.rejection.reason, detail: r.rejection.detail })) } : {};
       stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode, ...(err.details ? { details: err.details } : {}) }, ...outcomes })}\n`);
     }
     return err.exitCode;

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { FerryCommand, GlobalArgs } from './command.js';
-import { REGISTRY_FLAG_KEYS } from './registry-flags.js';
+import { REGISTRY_FLAG_KEYS } from './registry-flag-keys.js';
 
 // What --help shows: the command's own flags first, then the registry and
 // global flags each in their own group (as crane's "Flags:" / "Global Flags:"),

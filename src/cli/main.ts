@@ -1,6 +1,7 @@
 import { channel } from './progress-channel.js';
 import { debugLog } from './progress-debug.js';
-import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
+import type { Argv, MiddlewareFunction } from 'yargs';
+import yargs from './yargs.js';
 import { ExitCode, InterruptedError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
 import { commandNameIn, commandsFor } from './commands/index.js';
@@ -8,6 +9,7 @@ import { endOnClosedStdout, reportError } from './error-boundary.js';
 import { createOutput } from './output.js';
 import { buildWithHelp, GLOBAL_FLAG_KEYS, GLOBAL_GROUP, helpWidth, nameOf, topEpilogue, withCommandList } from './help-text.js';
 import { usageErrorFor } from './usage-errors.js';
+import { TOOL_VERSION } from './version.js';
 
 /** yargs calls middleware with the instance of the running command (types say otherwise). */
 function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array: string[] } }): void {
@@ -52,7 +54,7 @@ export function buildParser(argv: string[], onRun: OnRun, commands: readonly Fer
     .demandCommand(1, 'name a command: ferry --help lists them')
     .recommendCommands()
     .help()
-    .version()
+    .version(TOOL_VERSION)
     .epilogue(topEpilogue())
     .wrap(helpWidth())
     // yargs' own complaints (unknown flag, missing argument) come as a message: usage errors.

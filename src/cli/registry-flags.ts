@@ -19,8 +19,7 @@ export interface RegistryArgs {
   retries: number;
 }
 
-/** The registry flags, which --help shows in their own group after the command's own (a flag added below goes here too; test/cli/help.test.ts checks). */
-export const REGISTRY_FLAG_KEYS = ['creds', 'authfile', 'plain-http', 'tls-verify', 'ca-cert', 'concurrency', 'retries'] as const;
+export { REGISTRY_FLAG_KEYS } from './registry-flag-keys.js';
 
 export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
   return y

@@ -1,4 +1,5 @@
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
+import yargs from './yargs.js';
 import { UsageError } from '../core/errors.js';
 import type { FerryCommand, GlobalArgs } from './command.js';
 import { unknownOptionError } from './flag-typos.js';

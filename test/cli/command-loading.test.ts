@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeBundle, writeKeyPair } from '../../src/bundle/index.js';
 import { allCommands, commandsFor } from '../../src/cli/commands/index.js';
+import { tempDir } from '../bundle/fixtures.js';
+import { syntheticImages } from '../bundle/synthetic-set.js';
+import { FERRY_BIN } from '../helpers/ferry-cli.js';
 
 // Only the command being run is loaded (its layers cost time and memory); help and
 // typos see every command.
@@ -29,5 +38,67 @@ describe('command loading', () => {
     const { readFileSync } = await import('node:fs');
     const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
     expect(execFileSync(process.execPath, ['bin/ferry.js', '--version'], { encoding: 'utf8' }).trim()).toBe(version);
+  });
+});
+
+// What the real CLI (bin/ferry.js over dist/) loads for a small inspect and verify,
+// recorded by a module hook in the child: start-up is most of their cost, and
+// the registry client (undici), the trust layer and transfer are for commands
+// that talk to registries or check image signatures, the bundle writer for export.
+describe('what inspect and verify load', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let bundle: string;
+  let pub: string;
+  let hook: string;
+
+  beforeAll(async () => {
+    work = await tempDir('ferry-loading-');
+    const keys = await writeKeyPair(join(work.dir, 'site'));
+    pub = keys.publicKeyPath;
+    const { images, fetch } = syntheticImages(3);
+    bundle = join(work.dir, 'small.tar');
+    await writeBundle({ images, fetch, out: bundle, toolVersion: 'test', signingKey: await readFile(keys.privateKeyPath, 'utf8') });
+    // Every module URL the child resolves, one a line, into $LOAD_LOG.
+    const hooks = join(work.dir, 'hooks.mjs');
+    await writeFile(
+      hooks,
+      "import { appendFileSync } from 'node:fs';\n" +
+        'export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(process.env.LOAD_LOG, r.url + "\\n"); return r; }\n',
+    );
+    hook = join(work.dir, 'register.mjs');
+    await writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  }, 60_000);
+
+  afterAll(async () => {
+    await work?.cleanup();
+  });
+
+  async function loaded(args: string[]): Promise<string[]> {
+    const log = join(work.dir, `${args[0]}.log`);
+    await writeFile(log, '');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', hook, FERRY_BIN, ...args], { env: { ...process.env, LOAD_LOG: log, FERRY_STORE: '' } });
+    expect(stdout).toContain('small.tar');
+    return (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+  }
+
+  const REGISTRY_SIDE = /\/node_modules\/undici\/|\/dist\/(registry|trust|transfer)\//;
+  /** yargs' ESM entry (~30 modules through the ESM loader); cli/yargs.ts requires its one-file CommonJS build. */
+  const YARGS_ESM = /\/node_modules\/yargs\/(index\.mjs|build\/lib\/)/;
+  /** The bundle package's writing side (bundle/write-side.ts loads it on first call). */
+  const WRITE_SIDE = /\/dist\/bundle\/(writer|volume-remake|volume-split|placed-writer|bundle-head|graph-walk|manifest-db-build)\.js$/;
+
+  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer nor the ESM build of yargs', async () => {
+    const urls = await loaded(['inspect', bundle, '--key', pub]);
+    expect(urls.some((u) => u.includes('/dist/bundle/inspect.js'))).toBe(true);
+    expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => YARGS_ESM.test(u))).toEqual([]);
+  });
+
+  it('verify of a signed bundle loads neither the registry client, the trust layer, transfer nor the bundle writer', async () => {
+    const urls = await loaded(['verify', bundle, '--key', pub]);
+    expect(urls.some((u) => u.includes('/dist/bundle/verify.js'))).toBe(true);
+    expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
   });
 });
