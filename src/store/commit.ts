@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { verifyBytes, type Descriptor, type Digest, type MediaTypeName } from '../core/index.js';
-import { fsyncDirSync, removeQuietly } from './durable-fs.js';
+import { commitGroupOf, type Announcement } from './commit-group.js';
+import { removeQuietly } from './durable-fs.js';
 import type { StoreContext } from './store-context.js';
 
-/** A verified, fsynced, read-only file in ingest/ that is ready to become a blob. */
+/** A verified, fdatasynced, read-only file in ingest/ that is ready to become a blob. */
 export interface CommitPlan {
   partial: string;
   digest: Digest;
@@ -22,35 +22,21 @@ export interface CommitPlan {
 
 /**
  * The visible half of a commit, under the store's write lock (BEGIN IMMEDIATE):
- * rename into blobs/ → fsync the directory → index row. Holding the lock is what
+ * rename into blobs/ → fsync the directory → index row, shared with the blobs
+ * that commit at the same moment (commit-group.ts). Holding the lock is what
  * makes it safe against a concurrent GC sweep, which takes the same lock: either
  * the sweep ran first (and the rename recreates the blob) or the commit did (and
  * the fresh touched_at keeps the blob inside the grace window). If the blob is
- * already there, the partial is dropped and the blob touched.
+ * already there, the partial is dropped and the blob touched. `announced` is the
+ * caller's place in the group, taken before its fdatasync.
  */
-export function commitPartial(ctx: StoreContext, plan: CommitPlan): { existed: boolean } {
-  return ctx.index.immediate(() => {
-    plan.check?.();
-    const now = ctx.clock();
-    const target = ctx.layout.blobPath(plan.digest);
-    const existed = ctx.index.blobs.get(plan.digest) !== undefined && existsSync(target);
-    if (existed) {
-      rmSync(plan.partial, { force: true });
-    } else {
-      // Replaces an orphan file left by a crash between rename and index row: same digest, same bytes.
-      renameSync(plan.partial, target);
-      fsyncDirSync(dirname(target));
-    }
-    ctx.index.blobs.upsert(plan.digest, plan.size, plan.mediaType, now);
-    if (plan.ingestRef !== undefined) ctx.index.ingests.delete(plan.ingestRef);
-    plan.inTransaction?.();
-    return { existed };
-  });
+export function commitPartial(ctx: StoreContext, plan: CommitPlan, announced?: Announcement): Promise<{ existed: boolean }> {
+  return commitGroupOf(ctx).commit(plan, announced);
 }
 
 /**
  * Commits small bytes already in memory (a manifest read through a cap): verify →
- * temp file created 0444 → fsync → commitPartial.
+ * temp file created 0444 → fdatasync → commitPartial.
  */
 export async function commitBytes(
   ctx: StoreContext,
@@ -61,17 +47,20 @@ export async function commitBytes(
 ): Promise<{ existed: boolean }> {
   verifyBytes(bytes, desc, subject);
   const partial = join(ctx.layout.ingestDir, `bytes-${process.pid}-${randomBytes(8).toString('hex')}.partial`);
-  const fh = await open(partial, 'wx', 0o444);
+  const announced = commitGroupOf(ctx).announce(bytes.length);
   try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    return commitPartial(ctx, { partial, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, ...hooks });
+    const fh = await open(partial, 'wx', 0o444);
+    try {
+      await fh.writeFile(bytes);
+      await fh.datasync(); // the size is part of what fdatasync makes durable
+    } finally {
+      await fh.close();
+    }
+    return await commitPartial(ctx, { partial, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, ...hooks }, announced);
   } catch (err) {
     await removeQuietly(partial);
     throw err;
+  } finally {
+    announced.cancel(); // a no-op once committed
   }
 }

@@ -3,6 +3,7 @@ import { chmod, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { ErrorCode, IntegrityError, InternalError, UsageError, type Descriptor, type Digest, type EventSink, type MediaTypeName } from '../core/index.js';
 import { commitPartial } from './commit.js';
+import { commitGroupOf } from './commit-group.js';
 import { removeQuietly } from './durable-fs.js';
 import type { IngestPaths } from './layout.js';
 import type { Release } from './ref-locks.js';
@@ -174,43 +175,50 @@ export class IngestWriter {
   }
 
   /**
-   * fsync → size check → digest check → rename into blobs/ → fsync dir → index row.
+   * size check → digest check → fdatasync → rename into blobs/ → fsync dir → index row;
+   * the last three shared with the blobs committing at the same moment (commit-group.ts).
    * The file is made 0444 before the rename so a crash never leaves a writable blob.
    * A mismatch commits nothing, removes the partial and throws IntegrityError.
    */
-  async commit(expectation: IngestExpectation = {}, options: CommitOptions = {}): Promise<CommitResult> {
-    await this.pending;
+  commit(expectation: IngestExpectation = {}, options: CommitOptions = {}): Promise<CommitResult> {
+    const run = this.pending.then(() => this.commitNow(expectation, options));
+    // Set at once: a store closing meanwhile waits for the group to land this blob (close awaits pending).
+    this.pending = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async commitNow(expectation: IngestExpectation, options: CommitOptions): Promise<CommitResult> {
     const fh = this.usable();
     if (this.streaming) throw new InternalError(`ingest '${this.ref}': commit while a stream is still writing`);
     const digest = expectation.digest ?? this.expected?.digest;
     if (!digest) throw new UsageError(`ingest '${this.ref}': commit needs the expected digest`);
     const size = expectation.size ?? this.expected?.size;
     const subject = options.subject ?? digest;
+    // From here the group's leader waits for this writer's fdatasync before it flushes.
+    const announced = commitGroupOf(this.ctx).announce(this.bytes);
     let actual: string;
     try {
       await fh.chmod(0o444);
-      await fh.sync();
       const onDisk = (await fh.stat()).size;
       if (onDisk !== this.bytes) throw new InternalError(`ingest '${this.ref}': file holds ${onDisk} bytes, ${this.bytes} were hashed`);
       if (size !== undefined && onDisk !== size) throw this.mismatch('size', size, onDisk, subject);
       actual = `sha256:${this.hash.digest('hex')}`;
       if (actual !== digest) throw this.mismatch('digest', digest, actual, subject);
+      await fh.datasync(); // data and size; the directory entry is the group's fsync
+      await fh.close();
     } catch (err) {
+      announced.cancel();
       await this.discard();
       throw err;
     }
-    await fh.close();
     this.fh = undefined;
     const mediaType = expectation.mediaType ?? this.expected?.mediaType;
     try {
-      const { existed } = commitPartial(this.ctx, {
-        partial: this.paths.partial,
-        digest,
-        size: this.bytes,
-        mediaType,
-        ingestRef: this.ref,
-        inTransaction: options.inTransaction,
-      });
+      const plan = { partial: this.paths.partial, digest, size: this.bytes, mediaType, ingestRef: this.ref, inTransaction: options.inTransaction };
+      const { existed } = await commitPartial(this.ctx, plan, announced);
       await removeQuietly(this.paths.sidecar);
       return { digest, size: this.bytes, existed };
     } catch (err) {
@@ -219,6 +227,7 @@ export class IngestWriter {
       this.releaseRow();
       throw err;
     } finally {
+      announced.cancel(); // a no-op once queued
       this.finish();
     }
   }
