@@ -43,9 +43,14 @@ export interface RegistryServer {
 
 const TOKEN_PATH = '/token';
 
-/** Client went away mid-request: nothing to answer, nothing to report. */
-function isDisconnect(res: ServerResponse, err: unknown): boolean {
-  if (res.destroyed || res.socket === null || res.socket.destroyed) return true;
+/**
+ * Client went away mid-request: nothing to answer, nothing to report. The
+ * connection is req.socket: res.socket is still null while the answer before it
+ * on a keep-alive connection has not finished (Node queues this one meanwhile),
+ * which happens over TLS when the client's next request comes in first.
+ */
+function isDisconnect(req: IncomingMessage, res: ServerResponse, err: unknown): boolean {
+  if (res.destroyed || req.socket.destroyed) return true;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
 }
@@ -91,7 +96,7 @@ export async function createRegistryServer(opts: RegistryServerOptions): Promise
   let server: Server;
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, log: RequestLogState): void => {
-    if (isDisconnect(res, err)) {
+    if (isDisconnect(req, res, err)) {
       res.destroy();
       return;
     }
