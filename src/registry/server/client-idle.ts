@@ -25,7 +25,11 @@ export function watchRequestBody(req: IncomingMessage, res: ServerResponse, ms: 
   });
 }
 
-/** Starts the clock for an answer the client must read (a blob, a manifest); Node's keep-alive clock follows it. */
+/**
+ * Starts the clock for an answer the client must read (a blob, a manifest); Node's keep-alive clock follows it.
+ * The request's socket, not res.socket: an answer queued behind the previous one on a keep-alive connection
+ * has no socket yet, and its clock must run all the same.
+ */
 export function watchAnswer(res: ServerResponse, ms: number): void {
-  res.socket?.setTimeout(ms);
+  res.req.socket.setTimeout(ms);
 }
