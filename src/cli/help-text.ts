@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import type { FerryCommand, GlobalArgs } from './command.js';
+import { wrapWords } from './output.js';
 import { REGISTRY_FLAG_KEYS } from './registry-flag-keys.js';
 
 // What --help shows: the command's own flags first, then the registry and
@@ -95,16 +96,7 @@ export function nameOf(cmd: FerryCommand): string {
 
 /** Wraps `text` to `width` columns, every line after the first indented by `indent`. */
 function wrap(text: string, width: number, indent: number): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  lines.push(line);
-  return lines.join(`\n${' '.repeat(indent)}`);
+  return wrapWords(text, width).join(`\n${' '.repeat(indent)}`);
 }
 
 /** The commands under their group titles (also docs/cli.md's index); commands no group names go under "Other:". */

@@ -90,7 +90,7 @@ export function outputWidth(stream: { isTTY?: boolean; columns?: number } = proc
 }
 
 /** Words of `text` in lines of at most `width` (a longer word keeps its own line). */
-function wrapWords(text: string, width: number): string[] {
+export function wrapWords(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
