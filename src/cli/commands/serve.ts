@@ -92,7 +92,7 @@ const usersAddCommand = defineCommand<ServeArgs>({
       .option('password', { type: 'string', describe: 'the password (default: read from standard input)' }) as unknown as Argv<ServeArgs>,
   examples: [
     ["echo 's3cret' | ferry serve users add ci --users users.json --access 'team-a/*=pull,push'", 'a user that may push to team-a/'],
-    ['ferry serve users add reader --users users.json --password s3cret', 'a user that may pull everything'],
+    ['ferry serve users add reader --users users.json < reader-password.txt', 'a user that may pull everything (the password from a file, never as an argument)'],
   ],
   docs: 'docs/site-registry.md',
   run: usersAdd,
