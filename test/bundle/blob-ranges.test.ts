@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker } from 'node:worker_threads';
 import { locateBlobs, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
 import { ALL_IMAGES, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
+import { countingMessages } from '../helpers/worker-messages.js';
 
 // locateBlobs reads every blob header at its computed offset (in windows, by
 // byte compares) and must answer undefined — read the tar in one pass — for
@@ -75,18 +75,10 @@ describe('locateBlobs', () => {
 
 describe('verify of a small bundle', () => {
   it('hashes on the calling thread alone: no worker is sent a job', async () => {
-    const post = Worker.prototype.postMessage;
-    let sent = 0;
-    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
-      sent += 1;
-      return post.apply(this, args);
-    };
-    try {
+    const sent = await countingMessages(async () => {
       const report = await verifyBundle(good);
       expect(report.blobs).toBe((await readTar(good)).filter((e) => e.header.name.startsWith('blobs/')).length);
-    } finally {
-      Worker.prototype.postMessage = post;
-    }
+    });
     expect(sent).toBe(0);
   });
 });

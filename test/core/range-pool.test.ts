@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/core/digest.js';
 import { ErrorCode, type FerryError } from '../../src/core/errors.js';
 import { RangePool, type RangeJob } from '../../src/core/range-pool.js';
+import { countingMessages } from '../helpers/worker-messages.js';
 
 // Many small ranges (a bundle of small blobs) must not cost a worker message
 // each: they travel in batches, and every range in a batch is still checked
@@ -38,22 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Runs `fn` counting the messages posted to worker threads. */
-async function countingMessages(fn: () => Promise<void>): Promise<number> {
-  const post = Worker.prototype.postMessage;
-  let sent = 0;
-  Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
-    sent += 1;
-    return post.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    Worker.prototype.postMessage = post;
-  }
-  return sent;
-}
 
 describe('RangePool batches', () => {
   it('hashes 2,000 small neighbouring ranges in a handful of worker messages, every one checked', async () => {

@@ -1,20 +1,12 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { blobFiles, body, config, hexOf, imageManifest, layer, manualClock, tempStore, type Blob } from './helpers/store-fixtures.js';
-import type { Store } from '../../src/store/index.js';
+import { blobFiles, body, config, hexOf, imageManifest, layer, manualClock, pushImage, tempStore, type Blob } from './helpers/store-fixtures.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()?.();
 });
-
-async function pushImage(store: Store, repo: string, tag: string, blobs: Blob[], manifest: Blob): Promise<void> {
-  const r = store.repository(repo);
-  for (const b of blobs) await r.push(b.desc, body(b.bytes));
-  await r.push(manifest.desc, body(manifest.bytes));
-  await r.tag(tag, manifest.desc);
-}
 
 function countRows(dir: string, table: string): number {
   const db = new Database(join(dir, 'index.db'), { readonly: true });

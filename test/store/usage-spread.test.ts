@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.js';
-import { body, config, imageManifest, layer, tempStore, type Blob } from './helpers/store-fixtures.js';
+import { config, imageManifest, layer, pushImage, tempStore, type Blob } from './helpers/store-fixtures.js';
 
 // store usage tallies in one streamed pass over rows grouped by repository,
 // then tag: a blob reached from repositories that are not next to each other in
@@ -11,13 +10,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()?.();
 });
-
-async function pushImage(store: Store, repo: string, tag: string, blobs: Blob[], manifest: Blob): Promise<void> {
-  const r = store.repository(repo);
-  for (const b of blobs) await r.push(b.desc, body(b.bytes));
-  await r.push(manifest.desc, body(manifest.bytes));
-  await r.tag(tag, manifest.desc);
-}
 
 describe('store usage over repositories apart in order', () => {
   it('counts a layer shared by a/1, a/2 and c/1 (not b) once per repository, unique nowhere', async () => {

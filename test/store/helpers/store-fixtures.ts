@@ -101,3 +101,11 @@ export async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 export const hexOf = (d: Digest): string => d.slice('sha256:'.length);
+
+/** Pushes an image's blobs, then its manifest, and tags it. */
+export async function pushImage(store: Store, repo: string, tag: string, blobs: Blob[], manifest: Blob): Promise<void> {
+  const r = store.repository(repo);
+  for (const b of blobs) await r.push(b.desc, body(b.bytes));
+  await r.push(manifest.desc, body(manifest.bytes));
+  await r.tag(tag, manifest.desc);
+}
