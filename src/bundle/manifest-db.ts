@@ -120,6 +120,7 @@ export class ManifestDb {
   /** Prepared once per connection: inspect and import query per image. */
   private readonly statements = new Map<string, Database.Statement>();
   private urls: Map<string, string[]> | undefined;
+  private imageRows: readonly DbImage[] | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -164,7 +165,9 @@ export class ManifestDb {
   }
 
   images(): DbImage[] {
-    return this.all('SELECT * FROM images ORDER BY name').map(toImage);
+    // Read once per open (the file is read-only): the head check and inspect both list them.
+    this.imageRows ??= this.all('SELECT * FROM images ORDER BY name').map(toImage);
+    return [...this.imageRows];
   }
 
   image(name: string): DbImage | undefined {
