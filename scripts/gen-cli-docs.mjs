@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates docs/cli.md from the yargs definitions the CLI itself runs
-// (dist/cli/main.js buildParser), so the reference cannot drift from the code:
+// (dist/cli/parser.js buildParser), so the reference cannot drift from the code:
 // test/demo/cli-docs.test.ts regenerates it and fails when the file differs.
 //
 //   node scripts/gen-cli-docs.mjs            writes docs/cli.md (run `npm run docs:cli`, which builds first)
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { buildParser } = await import(join(ROOT, 'dist/cli/main.js'));
+const { buildParser } = await import(join(ROOT, 'dist/cli/parser.js'));
 const commands = await (await import(join(ROOT, 'dist/cli/commands/index.js'))).allCommands();
 const { withRegistryFlags } = await import(join(ROOT, 'dist/cli/registry-flags.js'));
 const { GLOBAL_GROUP, OWN_GROUP, REGISTRY_GROUP, TOP_EXAMPLES, groupedCommands, nameOf } = await import(join(ROOT, 'dist/cli/help-text.js'));

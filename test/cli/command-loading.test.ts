@@ -86,19 +86,23 @@ describe('what inspect and verify load', () => {
   const YARGS_ESM = /\/node_modules\/yargs\/(index\.mjs|build\/lib\/)/;
   /** The bundle package's writing side (bundle/write-side.ts loads it on first call). */
   const WRITE_SIDE = /\/dist\/bundle\/(writer|volume-remake|volume-split|placed-writer|bundle-head|graph-walk|manifest-db-build)\.js$/;
+  /** yargs itself: a plain command line is parsed by cli/fast-argv.ts, yargs (cli/parser.ts) only for help and errors. */
+  const YARGS_ANY = /\/dist\/cli\/(parser|yargs)\.js$/;
 
-  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer nor the ESM build of yargs', async () => {
+  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer nor yargs', async () => {
     const urls = await loaded(['inspect', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/inspect.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => YARGS_ESM.test(u))).toEqual([]);
+    expect(urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
   });
 
-  it('verify of a signed bundle loads neither the registry client, the trust layer, transfer nor the bundle writer', async () => {
+  it('verify of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer nor yargs', async () => {
     const urls = await loaded(['verify', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/verify.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
   });
 });

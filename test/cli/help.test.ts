@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Argv } from 'yargs';
 import type { GlobalArgs } from '../../src/cli/command.js';
 import { unknownOptionError } from '../../src/cli/flag-typos.js';
-import { buildParser } from '../../src/cli/main.js';
+import { buildParser } from '../../src/cli/parser.js';
 import yargs from 'yargs';
 import { REGISTRY_FLAG_KEYS, withRegistryFlags } from '../../src/cli/registry-flags.js';
 import { ferry } from '../helpers/ferry-cli.js';
