@@ -57,6 +57,20 @@ describe('the fast command-line parser', () => {
     }
   });
 
+  it('keeps number-like and empty values strings, as yargs does for string flags and positionals', async () => {
+    const commands = await allCommands();
+    const lines = [
+      ['inspect', '1', '--key', '5'],
+      ['inspect', '1e3', '--store', '7'],
+      ['inspect', '', '--store', ''],
+      ['verify', '0x10', '--volume', '001', '--volume', '2'],
+    ];
+    for (const argv of lines) {
+      const cmd = commands.find((c) => nameOf(c) === argv[0])!;
+      expect({ argv, args: parseFast(argv, cmd) }).toEqual({ argv, args: await viaYargs(argv, cmd) });
+    }
+  });
+
   it('leaves to yargs what it is not sure to read the same way', async () => {
     const inspect = (await allCommands()).find((c) => nameOf(c) === 'inspect')!;
     const left = [
