@@ -36,6 +36,8 @@ export interface BlobPassOptions {
   mountRefused?: Set<string>;
   /** Small blobs to hand back as bytes too (signature payloads the signature policy reads). */
   keep?: ReadonlySet<string>;
+  /** The phase total counts every byte of this pass already (the pass for refused mounts: counted when refused). */
+  counted?: boolean;
 }
 
 export interface BlobPassResult {
@@ -76,6 +78,20 @@ export async function findMissing(needs: Map<string, string[]>, blobs: Descripto
 }
 
 const registryOf = (key: string): string => key.slice(0, key.indexOf('/'));
+
+/**
+ * The bytes the push phase plans to send for `missing`: each blob once per
+ * registry (the other repositories there mount it). A refused mount adds its
+ * blob later (`phase-grows`), so progress never passes the total.
+ */
+export function plannedBytes(missing: ReadonlyMap<string, readonly string[]>, blobs: readonly Descriptor[]): number {
+  let total = 0;
+  for (const desc of blobs) {
+    const keys = missing.get(desc.digest);
+    if (keys) total += desc.size * new Set(keys.map(registryOf)).size;
+  }
+  return total;
+}
 
 /** A blob's bytes for the pusher: the stream, and when the source can give them again, how. */
 export interface BlobBody {
@@ -149,8 +165,14 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (d
     if (failure) throw failure.error;
   };
 
+  // Bytes beyond the plan's one upload per registry: the phase's total grows by them first.
+  const grow = (bytes: number): void => {
+    if (!options.counted && bytes > 0) emit({ type: 'phase-grows', bytes });
+  };
+
   return async (desc, keys, body) => {
     const { direct, mounts } = routes(keys, mountRefused);
+    grow(desc.size * (direct.length - new Set(direct.map(registryOf)).size));
     await pushAll(desc, direct, body);
     for (const [key, from] of mounts) {
       const repo = options.repository(key);
@@ -161,6 +183,7 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (d
         continue;
       }
       mountRefused.add(registryOf(key));
+      grow(desc.size);
       if (body.again) await pushTo(desc, key, body.again(), body.reopen);
       else result.pending.set(desc.digest, [...(result.pending.get(desc.digest) ?? []), key]);
     }

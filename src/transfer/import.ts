@@ -12,7 +12,7 @@ import { copyGraph } from './copy-graph.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { noEvents, type EventSink } from './events.js';
 import { dryRunImages } from './import-dry-run.js';
-import { findMissing, landedKey, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
+import { findMissing, landedKey, plannedBytes, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { landAll } from './import-lanes.js';
@@ -231,7 +231,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       return report;
     }
     const assumed = await checkAssumed(bundle, plan, repository, limit, options);
-    emit({ type: 'phase', phase: 'push', total: report.blobs.missingBytes, items: missing.size });
+    emit({ type: 'phase', phase: 'push', total: plannedBytes(missing, carried), items: missing.size });
     const passOptions = {
       repository,
       mountRefused: new Set<string>(),
@@ -239,9 +239,9 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    const blobPass = async (current: Bundle, missingNow: Map<string, string[]>): Promise<BlobPassResult> => {
+    const blobPass = async (current: Bundle, missingNow: Map<string, string[]>, counted = false): Promise<BlobPassResult> => {
       const keep = trusted ? undefined : needed?.layers;
-      const pass = { ...passOptions, bundle: current, missing: missingNow, ...(keep ? { keep } : {}) };
+      const pass = { ...passOptions, bundle: current, missing: missingNow, counted, ...(keep ? { keep } : {}) };
       // A single-file bundle is read by ranges, several blobs at once; volumes and streams in one pass.
       const byRange = typeof options.bundle === 'string' ? await pushBlobsByRange(options.bundle, pass) : undefined;
       return byRange ?? (await pushBlobsFromBundle(pass));
@@ -252,7 +252,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       const before = pairCount(pass.pending);
       await bundle.close();
       bundle = await open();
-      const again = await blobPass(bundle, pass.pending);
+      const again = await blobPass(bundle, pass.pending, true);
       pass.pushed += again.pushed;
       pass.mounted += again.mounted;
       pass.bytes += again.bytes;
