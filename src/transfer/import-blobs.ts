@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import type { LimitFunction } from 'p-limit';
 import type { PushOptions, Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
@@ -59,21 +58,27 @@ export function emptyPassResult(): BlobPassResult {
 
 export const landedKey = (key: string, digest: string): string => `${key}\0${digest}`;
 
+/**
+ * HEADs in flight while looking for what the target lacks. A HEAD moves no blob,
+ * so --concurrency (blobs moved at once) does not bound them; 16 is the client's
+ * connections per registry. At 4 they were 0.2-0.4 s of round trips before the
+ * first byte moved (43 HEADs for the bench's 12 images, at load 9-15).
+ */
+export const HEAD_LANES = 16;
+
 /** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
-export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, limit: LimitFunction): Promise<Map<string, string[]>> {
+export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, lanes = HEAD_LANES): Promise<Map<string, string[]>> {
   const missing = new Map<string, string[]>();
   function* pairs(): Generator<[Descriptor, string]> {
     for (const desc of blobs) for (const key of needs.get(desc.digest) ?? []) yield [desc, key];
   }
-  // As many lanes as the limiter lets through: no promise per (blob, repository) pair up front.
-  await inLanes(pairs(), limit.concurrency, ([desc, key]) =>
-    limit(async () => {
-      if (await repository(key).exists(desc)) return;
-      const list = missing.get(desc.digest) ?? [];
-      list.push(key);
-      missing.set(desc.digest, list);
-    }),
-  );
+  // `lanes` HEADs at a time: no promise per (blob, repository) pair up front.
+  await inLanes(pairs(), lanes, async ([desc, key]) => {
+    if (await repository(key).exists(desc)) return;
+    const list = missing.get(desc.digest) ?? [];
+    list.push(key);
+    missing.set(desc.digest, list);
+  });
   return missing;
 }
 

@@ -172,7 +172,7 @@ function hasForeignLayers(bundle: Bundle, image: PlannedImage): boolean {
  */
 async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: string) => Repository, limit: LimitFunction, options: ImportOptions): Promise<Omit<MountedAssumed, 'still'>> {
   const assumed: Descriptor[] = bundle.bundleJson.assumes.map((a) => ({ digest: a.digest, size: a.size, mediaType: a.mediaType }));
-  const lacking = await findMissing(plan.needs, assumed, repository, limit);
+  const lacking = await findMissing(plan.needs, assumed, repository);
   if (lacking.size === 0) return { mounted: 0, manifests: new Map() };
   const { still: missing, ...found } = await mountAssumed({ missing: lacking, assumed, repository, catalog: (registry) => catalogOf(registry, options), limit, ...(options.signal ? { signal: options.signal } : {}) });
   if (missing.size > 0) {
@@ -210,7 +210,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     }
     const repository = repositories(options);
     const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
-    const missing = await findMissing(plan.needs, carried, repository, limit);
+    const missing = await findMissing(plan.needs, carried, repository);
     const report: ImportReport = {
       bundle: { id: bundle.bundleJson.id, signature: bundle.signature, keyId: bundle.keyId },
       dryRun: Boolean(options.dryRun),
