@@ -6,6 +6,7 @@ import { readCapped } from '../core/read-capped.js';
 import type { Bundle } from '../bundle/index.js';
 import { countingStream } from './counting-stream.js';
 import { noEvents, type EventSink } from './events.js';
+import { METADATA_LANES } from './import-lanes.js';
 import { inLanes } from './lanes.js';
 import { teeStream } from './tee-stream.js';
 
@@ -58,16 +59,9 @@ export function emptyPassResult(): BlobPassResult {
 
 export const landedKey = (key: string, digest: string): string => `${key}\0${digest}`;
 
-/**
- * HEADs in flight while looking for what the target lacks. A HEAD moves no blob,
- * so --concurrency (blobs moved at once) does not bound them; 16 is the client's
- * connections per registry. At 4 they were 0.2-0.4 s of round trips before the
- * first byte moved (43 HEADs for the bench's 12 images, at load 9-15).
- */
-export const HEAD_LANES = 16;
 
 /** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
-export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, lanes = HEAD_LANES): Promise<Map<string, string[]>> {
+export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, lanes = METADATA_LANES): Promise<Map<string, string[]>> {
   const missing = new Map<string, string[]>();
   function* pairs(): Generator<[Descriptor, string]> {
     for (const desc of blobs) for (const key of needs.get(desc.digest) ?? []) yield [desc, key];

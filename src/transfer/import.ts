@@ -15,7 +15,7 @@ import { dryRunImages } from './import-dry-run.js';
 import { findMissing, landedKey, plannedBytes, pushBlobsFromBundle, type BlobPassResult } from './import-blobs.js';
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
-import { landAll } from './import-lanes.js';
+import { landAll, METADATA_LANES } from './import-lanes.js';
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource, type ManifestLookup } from './metadata-source.js';
@@ -275,9 +275,11 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     // the mount); assumed blobs were checked by checkAssumed. Anything else is asked again (HEAD) by the graph pass.
     const landedBlobs = (key: string) => (desc: Descriptor) =>
       (plan.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
-    const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, limit, report, landedBlobs(repositoryKey(image.target)));
+    // Every blob is in place: the landing moves manifests and tags, not blobs.
+    const landing = pLimit(METADATA_LANES);
+    const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, landing, report, landedBlobs(repositoryKey(image.target)));
     emit({ type: 'phase', phase: 'tag', items: plan.images.length });
-    await landAll(plan.images, 2 * (options.concurrency ?? DEFAULT_CONCURRENCY), land, (image, err) => {
+    await landAll(plan.images, METADATA_LANES, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;
       errors.push(err);
       const message = options.foreignLayers === 'preserve' && hasForeignLayers(bundle, image) ? `${err.message} (${PRESERVE_HINT})` : err.message;
