@@ -8,7 +8,7 @@ import type { EventSink, Phase } from '../core/progress-events.js';
 export interface PhaseCounters {
   phase: Phase;
   items?: number;
-  /** Bytes announced before the phase moved any (when known). */
+  /** Bytes announced before the phase moved any (when known), plus what it said it had to add (phase-grows). */
   total?: number;
   /** Bytes the phase moved. */
   moved: number;
@@ -36,6 +36,11 @@ export function progressCounters(): { sink: EventSink; read(): ProgressCounters 
           moved: 0,
         });
         return;
+      case 'phase-grows': {
+        const current = counters.phases.at(-1);
+        if (current?.total !== undefined) current.total += event.bytes;
+        return;
+      }
       case 'bytes': {
         const current = counters.phases.at(-1);
         if (current) current.moved += event.bytes;

@@ -5,7 +5,8 @@ import { formatBytes } from '../core/format-bytes.js';
 // its total, the image being worked on, and the rate since the phase began.
 // The total is the phase's own when it was known before bytes moved (pull and
 // copy plan theirs from the manifests, write and push know theirs); otherwise
-// it grows as blobs start.
+// it grows as blobs start. A planned total grows only when the phase says so
+// (phase-grows), so moved never passes it.
 
 export class Tally {
   phase: Phase | undefined;
@@ -34,6 +35,9 @@ export class Tally {
           this.seen.add(event.descriptor.digest);
           this.total += event.descriptor.size;
         }
+        return false;
+      case 'phase-grows':
+        this.total += event.bytes;
         return false;
       case 'bytes':
         this.moved += event.bytes;

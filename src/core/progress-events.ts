@@ -16,6 +16,8 @@ export type FerryEvent =
   | { type: 'phase'; phase: Phase; total?: number; items?: number }
   /** One image of the phase is being worked on / is finished. */
   | { type: 'image'; name: string; state: 'start' | 'done' | 'failed'; detail?: string }
+  /** The phase has `bytes` more to move than the total it announced (a refused mount: the blob is sent after all). */
+  | { type: 'phase-grows'; bytes: number }
   | { type: 'node-start'; descriptor: Descriptor; repository: string }
   /** Bytes moved; the descriptor when they belong to one blob. */
   | { type: 'bytes'; descriptor?: Descriptor; bytes: number }

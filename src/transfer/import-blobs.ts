@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import type { LimitFunction } from 'p-limit';
 import type { PushOptions, Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
@@ -7,6 +6,7 @@ import { readCapped } from '../core/read-capped.js';
 import type { Bundle } from '../bundle/index.js';
 import { countingStream } from './counting-stream.js';
 import { noEvents, type EventSink } from './events.js';
+import { METADATA_LANES } from './import-lanes.js';
 import { inLanes } from './lanes.js';
 import { teeStream } from './tee-stream.js';
 
@@ -36,6 +36,8 @@ export interface BlobPassOptions {
   mountRefused?: Set<string>;
   /** Small blobs to hand back as bytes too (signature payloads the signature policy reads). */
   keep?: ReadonlySet<string>;
+  /** The phase total counts every byte of this pass already (the pass for refused mounts: counted when refused). */
+  counted?: boolean;
 }
 
 export interface BlobPassResult {
@@ -57,25 +59,38 @@ export function emptyPassResult(): BlobPassResult {
 
 export const landedKey = (key: string, digest: string): string => `${key}\0${digest}`;
 
+
 /** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
-export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, limit: LimitFunction): Promise<Map<string, string[]>> {
+export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, lanes = METADATA_LANES): Promise<Map<string, string[]>> {
   const missing = new Map<string, string[]>();
   function* pairs(): Generator<[Descriptor, string]> {
     for (const desc of blobs) for (const key of needs.get(desc.digest) ?? []) yield [desc, key];
   }
-  // As many lanes as the limiter lets through: no promise per (blob, repository) pair up front.
-  await inLanes(pairs(), limit.concurrency, ([desc, key]) =>
-    limit(async () => {
-      if (await repository(key).exists(desc)) return;
-      const list = missing.get(desc.digest) ?? [];
-      list.push(key);
-      missing.set(desc.digest, list);
-    }),
-  );
+  // `lanes` HEADs at a time: no promise per (blob, repository) pair up front.
+  await inLanes(pairs(), lanes, async ([desc, key]) => {
+    if (await repository(key).exists(desc)) return;
+    const list = missing.get(desc.digest) ?? [];
+    list.push(key);
+    missing.set(desc.digest, list);
+  });
   return missing;
 }
 
 const registryOf = (key: string): string => key.slice(0, key.indexOf('/'));
+
+/**
+ * The bytes the push phase plans to send for `missing`: each blob once per
+ * registry (the other repositories there mount it). A refused mount adds its
+ * blob later (`phase-grows`), so progress never passes the total.
+ */
+export function plannedBytes(missing: ReadonlyMap<string, readonly string[]>, blobs: readonly Descriptor[]): number {
+  let total = 0;
+  for (const desc of blobs) {
+    const keys = missing.get(desc.digest);
+    if (keys) total += desc.size * new Set(keys.map(registryOf)).size;
+  }
+  return total;
+}
 
 /** A blob's bytes for the pusher: the stream, and when the source can give them again, how. */
 export interface BlobBody {
@@ -149,8 +164,14 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (d
     if (failure) throw failure.error;
   };
 
+  // Bytes beyond the plan's one upload per registry: the phase's total grows by them first.
+  const grow = (bytes: number): void => {
+    if (!options.counted && bytes > 0) emit({ type: 'phase-grows', bytes });
+  };
+
   return async (desc, keys, body) => {
     const { direct, mounts } = routes(keys, mountRefused);
+    grow(desc.size * (direct.length - new Set(direct.map(registryOf)).size));
     await pushAll(desc, direct, body);
     for (const [key, from] of mounts) {
       const repo = options.repository(key);
@@ -161,6 +182,7 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (d
         continue;
       }
       mountRefused.add(registryOf(key));
+      grow(desc.size);
       if (body.again) await pushTo(desc, key, body.again(), body.reopen);
       else result.pending.set(desc.digest, [...(result.pending.get(desc.digest) ?? []), key]);
     }

@@ -2,6 +2,15 @@ import { repositoryKey, type PlannedImage } from './import-plan.js';
 import { inLanes } from './lanes.js';
 
 /**
+ * Requests in flight that move no blob: the HEADs that find what the target
+ * lacks, and the landing's manifests and tags. --concurrency (blobs moved at
+ * once) does not bound them; 16 is the client's connections per registry. At 4
+ * the HEADs were 0.2-0.4 s of round trips before the first byte moved (43 for
+ * the bench's 12 images, load 9-15), and each landing waited for the others'.
+ */
+export const METADATA_LANES = 16;
+
+/**
  * Lands images of different repositories in parallel (each request still goes
  * through the shared limiter); images of one repository one after another, so
  * read-modify-write steps on it (the referrers tag-schema index) never race.
