@@ -75,7 +75,7 @@ function isMissing(err: unknown): err is NotFoundError {
 export async function explainNotFound(client: RegistryClient, ref: Reference, err: unknown, signal?: AbortSignal): Promise<unknown> {
   if (!isMissing(err)) return err;
   const registry = client.registry;
-  const details = { request: err.message, registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) };
+  const details = { request: err.message, registry, repository: ref.repository, tag: ref.tag, digest: ref.digest };
   let tags: string[];
   try {
     tags = (await collect(client.repository(ref.repository).tags(signal ? { signal } : {}))).filter((t) => !ATTACHED.test(t));
