@@ -276,23 +276,32 @@ describe.skipIf(!rigContext().available)('test rig', () => {
   });
 
   test('token issuer: anonymous pull-only tokens; registry enforces the short lifetime', async () => {
-    const registry = await start({ auth: 'token', tokenOptions: { anonymousPull: true, lifetimeSeconds: 2, registryEnforcesLifetime: true } });
+    // The issuer's clock, set back below to issue a token that is already past its lifetime.
+    let setBack = 0;
+    const clock = (): number => Date.now() - setBack;
+    const registry = await start({ auth: 'token', tokenOptions: { anonymousPull: true, lifetimeSeconds: 2, registryEnforcesLifetime: true, clock } });
     const issuer = registry.tokenServer;
     if (!issuer) throw new Error('token registry without its issuer');
     const scope = 'repository:ferry-test/app-a:pull,push';
     const anon = await request(`${issuer.realm}?service=${issuer.service}&scope=${scope}`);
     const anonToken = ((await anon.body.json()) as { token: string }).token;
     expect(decodeTokenClaims(anonToken).access).toEqual([{ type: 'repository', name: 'ferry-test/app-a', actions: ['pull'] }]);
-    const res = await request(`${issuer.realm}?service=${issuer.service}&scope=${scope}`, {
-      headers: { authorization: basic(issuer.username, issuer.password) },
-    });
-    const body = (await res.body.json()) as { token: string; access_token: string; expires_in: number; issued_at: string };
+    const issue = async () => {
+      const res = await request(`${issuer.realm}?service=${issuer.service}&scope=${scope}`, {
+        headers: { authorization: basic(issuer.username, issuer.password) },
+      });
+      return (await res.body.json()) as { token: string; access_token: string; expires_in: number; issued_at: string };
+    };
+    const body = await issue();
     expect(body.expires_in).toBe(2);
     expect(body.access_token).toBe(body.token);
-    const bearer = `Bearer ${body.token}`;
-    expect((await status(`${registry.url}/v2/`, { auth: bearer })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 3000));
-    expect((await status(`${registry.url}/v2/`, { auth: bearer })).status).toBe(401);
+    expect((await status(`${registry.url}/v2/`, { auth: `Bearer ${body.token}` })).status).toBe(200);
+    // Issued 3 s ago for 2 s: past its lifetime by the registry's clock (not within distribution's 60 s leeway).
+    setBack = 3000;
+    const old = await issue();
+    expect(Date.now() - Date.parse(old.issued_at)).toBeGreaterThanOrEqual(3000);
+    expect((await status(`${registry.url}/v2/`, { auth: `Bearer ${old.token}` })).status).toBe(401);
+    setBack = 0;
     // containerd's OAuth2 POST: a password grant works; any other grant → 400 (containerd then GETs).
     const form = (fields: Record<string, string>) =>
       request(issuer.realm, {
@@ -308,6 +317,6 @@ describe.skipIf(!rigContext().available)('test rig', () => {
     const refresh = await form({ grant_type: 'refresh_token', refresh_token: 'x' });
     await refresh.body.dump();
     expect(refresh.statusCode).toBe(400);
-    expect(issuer.stats()).toMatchObject({ issued: 3, anonymous: 1 });
+    expect(issuer.stats()).toMatchObject({ issued: 4, anonymous: 1 });
   });
 });

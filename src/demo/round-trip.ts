@@ -1,5 +1,6 @@
 import { readPrivateKeyFile, readPublicKeyFile, verifyBundle, writeKeyPair, type SignatureState } from '../bundle/index.js';
 import { parseReference } from '../core/reference.js';
+import type { RetryHook } from '../registry/client/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { copyGraph } from '../transfer/copy-graph.js';
 import { exportImages } from '../transfer/export.js';
@@ -20,6 +21,7 @@ import type { WorkDir } from './work-dir.js';
 
 export interface TripOptions {
   toolVersion: string;
+  onRetry?: RetryHook;
   signal?: AbortSignal;
 }
 
@@ -47,7 +49,7 @@ export async function roundTrip(work: WorkDir, opts: TripOptions, timer: StepTim
   const signal = opts.signal;
   const sig = signal ? { signal } : {};
   // Hermetic clients: no credentials from the user's environment or ~/.docker.
-  const clientBase = { plainHttp: true, env: {}, homeDir: work.path('home'), ...sig };
+  const clientBase = { plainHttp: true, env: {}, homeDir: work.path('home'), ...sig, ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) };
   const pool = new RegistryPool(clientBase);
   closers.push(() => pool.close());
 

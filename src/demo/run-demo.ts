@@ -1,3 +1,4 @@
+import type { RetryHook } from '../registry/client/index.js';
 import { StepTimer, type DemoEventSink, type StepRecord } from './demo-steps.js';
 import type { ImageCheck } from './graph-check.js';
 import { roundTrip, type BundleSummary, type Trip } from './round-trip.js';
@@ -15,6 +16,8 @@ export interface DemoOptions {
   /** Recorded in bundle.json. */
   toolVersion: string;
   onEvent?: DemoEventSink;
+  /** Every retry of the demo's registry clients (the CLI's --debug and progress show them). */
+  onRetry?: RetryHook;
   signal?: AbortSignal;
   /** Where the temp work dir goes (default: the OS temp dir). */
   tempRoot?: string;

@@ -42,7 +42,7 @@ export function createProbe(target: Target, opts: ProbeOptions): Probe {
   const client = createRegistryClient({
     registry: target.registry,
     plainHttp: opts.plainHttp,
-    ...(opts.forcePlainHttp ? { forcePlainHttp: true } : {}),
+    forcePlainHttp: opts.forcePlainHttp === true,
     tlsVerify: opts.tlsVerify,
     ...(opts.caCert ? { caCert: opts.caCert } : {}),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),

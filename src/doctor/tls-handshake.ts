@@ -34,8 +34,8 @@ export function handshake(hostname: string, port: number, opts: HandshakeOptions
       // SNI carries names only; an IP address must not be sent as a server name.
       ...(isIP(hostname) === 0 ? { servername: hostname } : {}),
       minVersion: opts.minVersion,
-      ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}),
-      ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
+      maxVersion: opts.maxVersion,
+      ciphers: opts.ciphers,
       ...(opts.ca ? { ca: [...opts.ca] } : {}),
       rejectUnauthorized: false,
     });

@@ -94,7 +94,7 @@ export async function writeMirrorConfig(options: MirrorConfigOptions): Promise<M
     await mkdir(dir, { recursive: true });
     if (ca) await writeFileAtomic(join(dir, MIRROR_CA_FILE), ca);
     const path = join(dir, 'hosts.toml');
-    const text = renderHostsToml({ upstream, mirror, ...(ca ? { ca: MIRROR_CA_FILE } : {}), ...(options.skipVerify ? { skipVerify: true } : {}) });
+    const text = renderHostsToml({ upstream, mirror, ...(ca ? { ca: MIRROR_CA_FILE } : {}), skipVerify: options.skipVerify === true });
     await writeFileAtomic(path, text);
     const { url, overridePath } = mirrorHostUrl(mirror);
     report.files.push({ upstream, path, server: upstreamServer(upstream), mirror: url, overridePath });

@@ -101,7 +101,31 @@ describe('ferry demo', () => {
     expect(human.stdout).toMatch(/^STEP +TIME +WHAT$/m);
     for (const step of STEPS) expect(human.stdout).toMatch(new RegExp(`^${step} +\\d+\\.\\d\\d s  \\S`, 'm'));
     expect(human.stdout).toContain('OK: 2 images made the trip');
+    expect(human.stderr).not.toContain('ferry: debug:');
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('--debug: what the push, export and import inside it decide, step by step, as ferry export --debug shows them', async () => {
+    const r = await ferry(['demo', '--json', '--debug'], { env: { TMPDIR: tmp } });
+    expect(r.code, r.stderr).toBe(0);
+    const debug = r.stderr.split('\n').filter((l) => l.startsWith('ferry: debug: '));
+    const at = (line: string): number => debug.indexOf(`ferry: debug: ${line}`);
+    // Each step announced, in order.
+    const steps = STEPS.map((s) => at(`demo step ${s}`));
+    expect(steps.every((i) => i >= 0), debug.join('\n')).toBe(true);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    const images = (r.json as DemoJson).images;
+    const [hello, tools] = images.map((i) => i.builtDigest);
+    // push: the shared base layer mounted into the second repository, not sent again.
+    const push = debug.slice(at('demo step push'), at('demo step keygen'));
+    expect(push.filter((l) => /^ferry: debug: mounted sha256:[0-9a-f]{64} \(\d+ bytes\) in demo\/tools$/.test(l))).toHaveLength(1);
+    expect(push).toContain(`ferry: debug: tagged demo/tools:1.0 → ${tools}`);
+    // export: its phases and plan; import: its tags, last.
+    const exp = debug.slice(at('demo step export'), at('demo step verify'));
+    expect(exp.some((l) => l.startsWith('ferry: debug: phase pull: 2 images'))).toBe(true);
+    const imp = debug.slice(at('demo step import'), at('demo step check'));
+    expect(imp).toContain(`ferry: debug: tagged mirror/demo/hello:1.0 → ${hello}`);
+    expect(imp).toContain(`ferry: debug: tagged mirror/demo/tools:1.0 → ${tools}`);
   });
 });
 

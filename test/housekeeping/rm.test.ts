@@ -83,14 +83,32 @@ describe.skipIf(!rigContext().available)('ferry rm', () => {
     expect(await view.tags(repo)).toEqual([]);
   });
 
-  it('two references, one missing: the other is deleted and the run exits 7 naming the missing one', async () => {
+  it('two references, one missing: the other is deleted and the run exits 7 naming the missing one (the repository is left with no tags)', async () => {
     const http = new RegistryHttp(plain);
     const tiny = await pushTiny(http, 'shop/tiny', 'tiny', ['1.0']);
     await http.close();
     const r = await ferry(['rm', `${plain.host}/shop/tiny:1.0`, `${plain.host}/shop/tiny:nope`, '--plain-http']);
     expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toMatch(/ferry: error: 1 of 2 manifests failed:\nferry: error: {3}.*shop\/tiny:nope: .*shop\/tiny\/manifests\/nope: 404/);
+    expect(r.stderr).toContain(`ferry: error: 1 of 2 manifests failed:\nferry: error:   ${plain.host}/shop/tiny:nope: shop/tiny:nope not found on ${plain.host}; the repository has no tags\n`);
     expect(await view.manifest('shop/tiny', tiny.digest)).toBeUndefined();
+  });
+
+  it('a typo in the tag or the repository: the nearest tags, or the repository meant (exit 4), on docker-registry and ferry serve', async () => {
+    const servedHost = new URL(served.server.url).host;
+    const admin = ['--creds', 'admin:admin-secret'];
+    for (const [registry, http, creds] of [
+      [plain.host, new RegistryHttp(plain), []],
+      [servedHost, new RegistryHttp({ url: served.server.url, username: 'admin', password: 'admin-secret' }), admin],
+    ] as const) {
+      await pushTiny(http, 'acme/api', 'api', ['1.4.0', '1.4.1', '1.4.2', '2.0.0', 'latest']);
+      await http.close();
+      const tag = await ferry(['rm', `${registry}/acme/api:1.4.3`, '--plain-http', ...creds]);
+      expectRefusal(tag, 4, `acme/api:1.4.3 not found on ${registry}; the repository has 1.4.2, 1.4.1, 1.4.0 and 2 more (ferry ls ${registry}/acme/api)`);
+      const repo = await ferry(['rm', `${registry}/acme/apii:1.4.2`, '--plain-http', ...creds]);
+      expectRefusal(repo, 4, `repository acme/apii does not exist on ${registry}; did you mean acme/api?`);
+      const json = await ferry(['rm', `${registry}/acme/api:1.4.3`, '--plain-http', '--json', ...creds]);
+      expect((json.json as { error: { code: string; details: { request: string } } }).error).toMatchObject({ code: 'ERR_MANIFEST_UNKNOWN', details: { request: expect.stringContaining('404') } });
+    }
   });
 
   it('deletes turned off (storage.delete.enabled: false): exit 2, one line naming the setting, nothing gone', async () => {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import { createSelfSignedCert } from './ca.js';
 import { parseScope, signRegistryToken, type TokenAccess } from './token-jwt.js';
 
@@ -25,6 +26,12 @@ export interface TokenServerOptions {
    * expires_in says it ends; tests of "expired token → refresh" need that.
    */
   readonly registryEnforcesLifetime?: boolean;
+  /**
+   * The issuer's now (default the system clock). docker-registry judges `nbf`
+   * and `exp` by its own clock, so a clock set back issues tokens that are
+   * already expired there: how a test sees expiry without sleeping through it.
+   */
+  readonly clock?: Clock;
 }
 
 export interface TokenServerStats {
@@ -57,6 +64,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const service = 'ferry-test-registry';
   const issuer = 'ferry-test-token-issuer';
   const stats = { issued: 0, refused: 0, anonymous: 0, scopes: [] as string[] };
+  const clock = opts.clock ?? systemClock;
 
   const grant = (res: ServerResponse, subject: string | undefined, scopes: readonly string[]): void => {
     stats.scopes.push(...scopes);
@@ -69,6 +77,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     }
     if (!subject) stats.anonymous += 1;
     stats.issued += 1;
+    const now = clock();
     const token = signRegistryToken(identity, {
       issuer,
       subject: subject ?? '',
@@ -76,8 +85,9 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
       access,
       lifetimeSeconds: lifetime,
       expiryShiftSeconds: opts.registryEnforcesLifetime ? -DISTRIBUTION_LEEWAY_SECONDS : 0,
+      nowSeconds: Math.floor(now / 1000),
     });
-    const issuedAt = new Date().toISOString();
+    const issuedAt = new Date(now).toISOString();
     sendJson(res, 200, { token, access_token: token, expires_in: lifetime, issued_at: issuedAt });
   };
   const refuse = (res: ServerResponse, status: number, error: string): void => {

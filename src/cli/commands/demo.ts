@@ -1,6 +1,8 @@
 import { ExitCode } from '../../core/errors.js';
 import { runDemo, type DemoEvent, type DemoReport } from '../../demo/index.js';
 import { defineCommand, type CommandContext } from '../command.js';
+import { channel } from '../progress-channel.js';
+import { retryIntoChannel } from '../retry-log.js';
 import { TOOL_VERSION } from '../version.js';
 
 // `ferry demo`: prints the round trip as a table that grows step by step (the
@@ -23,9 +25,12 @@ function tableWriter(ctx: CommandContext): (event: DemoEvent) => void {
   let headed = false;
   return (event) => {
     if (event.type === 'transfer') {
-      if (event.event.type === 'message' && event.event.level === 'warn') ctx.out.warn(event.event.text);
+      // Into the progress channel, where --debug's presenter hears what the push, export and import decide.
+      if (event.event.type !== 'message') channel.emit(event.event);
+      else if (event.event.level === 'warn') ctx.out.warn(event.event.text);
       return;
     }
+    if (event.type === 'step-start') channel.emit({ type: 'debug', text: `demo step ${event.step}` });
     if (!show || event.type !== 'step-done') return;
     if (!headed) {
       headed = true;
@@ -70,6 +75,7 @@ export const demoCommand = defineCommand({
     const report = await runDemo({
       toolVersion: TOOL_VERSION,
       onEvent: tableWriter(ctx),
+      onRetry: retryIntoChannel,
       signal: ctx.signal,
       ...(args.keep !== undefined ? { keep: args.keep } : {}),
     });

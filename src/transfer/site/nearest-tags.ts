@@ -75,7 +75,7 @@ function isMissing(err: unknown): err is NotFoundError {
 export async function explainNotFound(client: RegistryClient, ref: Reference, err: unknown, signal?: AbortSignal): Promise<unknown> {
   if (!isMissing(err)) return err;
   const registry = client.registry;
-  const details = { request: err.message, registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) };
+  const details = { request: err.message, registry, repository: ref.repository, tag: ref.tag, digest: ref.digest };
   let tags: string[];
   try {
     tags = (await collect(client.repository(ref.repository).tags(signal ? { signal } : {}))).filter((t) => !ATTACHED.test(t));
@@ -85,6 +85,10 @@ export async function explainNotFound(client: RegistryClient, ref: Reference, er
   const wanted = ref.digest ? `${ref.repository}@${ref.digest}` : `${ref.repository}:${ref.tag ?? 'latest'}`;
   if (tags.length === 0 || err.code === ErrorCode.nameUnknown) {
     const near = await nearRepositories(client, ref.repository, signal);
+    // Listed by name but no tags (every tag deleted, a `ferry rm` just before): it exists, empty.
+    if (near.includes(ref.repository)) {
+      return new NotFoundError(`${wanted} not found on ${registry}; the repository has no tags`, { code: err.code, cause: err, details });
+    }
     const guess = near.length > 0 ? `; did you mean ${near.join(', ')}?` : '';
     return new NotFoundError(`repository ${ref.repository} does not exist on ${registry}${guess}`, {
       code: ErrorCode.nameUnknown,

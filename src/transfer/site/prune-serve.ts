@@ -10,7 +10,7 @@ import { discard, headerOf, registryErrorDetails, repositoryScope, type Registry
 
 /** Does `client`'s registry answer `X-Ferry-Serve` on its /v2/ ping? Asked without credentials. */
 export async function isFerryServe(client: RegistryClient, signal?: AbortSignal): Promise<boolean> {
-  const res = await client.send({ method: 'GET', url: BASE_PATH, scopes: [], ok: [200, 401, 403, 404], noAuth: true, ...(signal ? { signal } : {}) });
+  const res = await client.send({ method: 'GET', url: BASE_PATH, scopes: [], ok: [200, 401, 403, 404], noAuth: true, signal });
   await discard(res);
   return headerOf(res.headers, FERRY_SERVE_HEADER) !== undefined;
 }
@@ -42,7 +42,7 @@ export async function pruneServe(client: RegistryClient, opts: PruneServeOptions
       url: ferryGcPath({ ...(opts.repository === undefined ? {} : { repository: opts.repository }), dryRun: opts.dryRun ?? false }),
       scopes: [repositoryScope(opts.repository ?? ALL_REPOSITORIES, 'delete')],
       ok: [200],
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal: opts.signal,
     })
     .catch((e: unknown) => {
       throw refused(client.registry, opts.repository, e);

@@ -4,6 +4,7 @@ import {
   type Descriptor, type Digest, type Reference,
 } from '../../core/index.js';
 import type { RegistryClient, RemoteRepository } from '../../registry/client/index.js';
+import { explainNotFound } from './nearest-tags.js';
 import { repositoryRef } from './site-target.js';
 
 // `ferry rm REF`: a tag is resolved to its manifest and the manifest is deleted
@@ -83,7 +84,8 @@ export async function removeManifest(client: RegistryClient, ref: Reference, opt
   const { signal } = opts;
   const repo = client.repository(ref.repository);
   const name = repositoryRef(client.registry, ref.repository);
-  const desc = await repo.resolve(referenceTarget(ref), signal ? { signal } : {});
+  // A typo names what is there instead (the nearest tags), as export and copy do.
+  const desc = await repo.resolve(referenceTarget(ref), signal ? { signal } : {}).catch(async (e: unknown) => Promise.reject(await explainNotFound(client, ref, e, signal)));
   const fetched = isIndex(desc.mediaType) ? await repo.fetchManifest(desc.digest, signal ? { signal } : {}) : undefined;
   const children = fetched ? ((JSON.parse(Buffer.from(fetched.bytes).toString('utf8')) as { manifests?: unknown[] }).manifests?.length ?? 0) : 0;
   const [tags, referrers] = await Promise.all([tagsOn(repo, desc.digest, opts.concurrency ?? 8, signal), referrersOf(repo, desc, name, signal)]);
