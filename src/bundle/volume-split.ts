@@ -86,7 +86,7 @@ export class TarFiles {
     this.next = to;
   }
 
-  /** Fsyncs and closes the last file; each file written, with its size and (written in order) sha256. */
+  /** Fsyncs and closes the last file; each file written, with its size and (volumes written in order) sha256. */
   async finish(): Promise<VolumeInfo[]> {
     await this.closeCurrent();
     return this.done;
@@ -134,7 +134,8 @@ export class TarFiles {
     const handle = await open(temp, 'w', 0o644).catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot write the bundle to ${finalPath}: ${err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`, { cause: err });
     });
-    this.current = { handle, index, size: 0, hash: this.opts.inOrder ? createHash('sha256') : undefined };
+    // A single file's sha256 is the whole tar's, taken once (on `whole`'s thread).
+    this.current = { handle, index, size: 0, hash: this.opts.inOrder && this.opts.split !== undefined ? createHash('sha256') : undefined };
     return this.current;
   }
 
