@@ -20,6 +20,15 @@ interface OpenFile {
   hash: Hash | undefined;
 }
 
+/**
+ * Every this many bytes written, the current file's writeback is started (a
+ * datasync nobody waits for), so that the disk works while the copy goes on
+ * and the closing fsync finds little left. 300 MiB from a warm store (bench
+ * write set), 10 paired runs, load 12-13 on 2 cores: 3.06 → 2.51 s wall
+ * (median; faster in 7 of 10 pairs), 0.91 → 0.93 s of CPU.
+ */
+const WRITEBACK_BYTES = 64 << 20;
+
 export interface TarFilesOptions {
   /** The bundle file, or with `split` the base name of its volumes. */
   path: string;
@@ -40,6 +49,8 @@ export class TarFiles {
   private current: OpenFile | undefined;
   /** Tar bytes written so far (in order), from the window's start. */
   private next: number;
+  private unsynced = 0;
+  private syncing: Promise<void> | undefined;
 
   private constructor(opts: TarFilesOptions) {
     this.opts = opts;
@@ -81,9 +92,22 @@ export class TarFiles {
       file.hash?.update(part);
       await this.opts.whole?.update(part);
       file.size = Math.max(file.size, stop - base);
+      this.wrote(part.length);
       from = stop;
     }
     this.next = to;
+  }
+
+  /** Counts `bytes` more written into the current file (by this or by other threads); see WRITEBACK_BYTES. */
+  wrote(bytes: number): void {
+    this.unsynced += bytes;
+    const file = this.current;
+    if (!file || this.syncing || this.unsynced < WRITEBACK_BYTES) return;
+    this.unsynced = 0;
+    this.syncing = file.handle
+      .datasync()
+      .catch(() => undefined)
+      .finally(() => (this.syncing = undefined));
   }
 
   /** Fsyncs and closes the last file; each file written, with its size and (volumes written in order) sha256. */
@@ -113,6 +137,7 @@ export class TarFiles {
 
   /** Closes and deletes every partial file; after a failure. */
   async abort(): Promise<void> {
+    await this.syncing;
     await this.current?.handle.close().catch(() => undefined);
     this.current = undefined;
     for (const p of this.paths) await rm(p, { force: true });
@@ -143,6 +168,8 @@ export class TarFiles {
     const file = this.current;
     if (!file) return;
     this.current = undefined;
+    await this.syncing;
+    this.unsynced = 0;
     await file.handle.sync();
     await file.handle.close();
     this.done.push({ name: basename(this.finalPath(file.index)), size: file.size, sha256: file.hash?.digest('hex') ?? '' });

@@ -110,7 +110,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   try {
     files = await TarFiles.open({ path: opts.out, ...(opts.split !== undefined ? { split: opts.split } : {}), inOrder: !pooled, ...(whole ? { whole } : {}) });
     // Its threads open the file just made, and boot while index.db is built.
-    if (pooled) pool = new RangePool({ output: files.partialPath, mainThread: true, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
+    const placed = files;
+    const onCopied: EventSink = (e) => {
+      if (e.type === 'bytes') placed.wrote(e.bytes);
+      opts.onEvent?.(e);
+    };
+    if (pooled) pool = new RangePool({ output: files.partialPath, mainThread: true, onEvent: onCopied });
     const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId, tools }, work);
     checkToolsFitVolumeZero(headTarBytes(head), tools, opts.split);
     const entries = bundleEntries(head, walk, (desc) => opts.localFile?.(desc), fetch);
