@@ -141,6 +141,12 @@ export class TarFiles {
     await this.current?.handle.close().catch(() => undefined);
     this.current = undefined;
     for (const p of this.paths) await rm(p, { force: true });
+    // And those an earlier, killed write of the same volumes left.
+    if (this.opts.split === undefined || this.opts.window) return;
+    const base = basename(this.opts.path);
+    for (const name of await readdir(dirname(this.opts.path)).catch(() => [])) {
+      if (name.startsWith(`${base}.`) && /^\.\d{3}\.partial$/.test(name.slice(base.length))) await rm(join(dirname(this.opts.path), name), { force: true });
+    }
   }
 
   private volumeOf(at: number): number {
