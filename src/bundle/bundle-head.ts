@@ -2,24 +2,23 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { KeyObject } from 'node:crypto';
-import type { Digest } from '../core/digest.js';
 import { digestOf } from '../core/digest.js';
 import { createDigester } from '../core/hashing.js';
 import { buildBundleJson } from './bundle-json-build.js';
 import { formatSha256Sums } from './checksums.js';
 import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
-import type { WalkResult } from './graph-walk.js';
+import type { FetchBlob, WalkResult } from './graph-walk.js';
 import { buildIndexJson } from './index-json.js';
 import { buildManifestDb } from './manifest-db-build.js';
 import { ManifestDb } from './manifest-db.js';
+import type { Descriptor } from '../core/descriptor.js';
 import type { PlacedEntry } from './placed-writer.js';
 import { sign } from './sign.js';
 import { tarEntryBytes, type ToolInput } from './tool-entries.js';
 
 // A bundle's head (index.json, index.db, SHA256SUMS, then bundle.json over
 // their digests and its signature), the ferry releases it carries, and the whole tar as a list of entries in
-// order: what both writers serialise, and what re-making one volume lays out
-// to find its byte range (design §4: the same input gives the same bytes).
+// order: what the writer serialises (placed-writer.ts), whole or one volume (design §4: the same input gives the same bytes).
 
 /** The head entries around index.db, which is a file (hashed as bundle.json names it), then the releases carried. */
 export interface BundleHead {
@@ -98,9 +97,9 @@ export async function buildHead(walk: WalkResult, input: HeadInput, work: string
 /**
  * Every entry of the tar in order: the head, then each carried blob — from
  * memory when the walk read it (manifests, configs: verified then), else from
- * the local file `files` names, checked against its digest when copied.
+ * the local file `file` names, else from `fetch`; checked against its digest when copied.
  */
-export function bundleEntries(head: BundleHead, walk: WalkResult, files: (digest: Digest) => string, source = 'the source'): PlacedEntry[] {
+export function bundleEntries(head: BundleHead, walk: WalkResult, file: (desc: Descriptor) => string | undefined, fetch?: FetchBlob, source = 'the source'): PlacedEntry[] {
   const entries: PlacedEntry[] = [
     ...head.before.map(([name, bytes]) => ({ name, bytes })),
     { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
@@ -112,7 +111,12 @@ export function bundleEntries(head: BundleHead, walk: WalkResult, files: (digest
     const desc = blob.descriptor;
     const name = blobEntryName(desc.digest);
     const held = walk.metadata.get(desc.digest);
-    entries.push(held ? { name, bytes: held, carried: true } : { name, file: files(desc.digest), expected: desc, subject: `blob ${desc.digest} from ${source}`, carried: true });
+    const subject = `blob ${desc.digest} from ${source}`;
+    const path = held ? undefined : file(desc);
+    if (held) entries.push({ name, bytes: held, carried: true });
+    else if (path !== undefined) entries.push({ name, file: path, expected: desc, subject, carried: true });
+    else if (fetch) entries.push({ name, open: () => fetch(desc), expected: desc, subject, carried: true });
+    else throw new Error(`no source for ${subject}`);
   }
   return entries;
 }

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 
-// sha256 on another thread, for the streamed writer (volumes, fetch-only
-// sources): it hashes every byte twice, each blob against its digest and the
-// whole tar for the volume list (a placed single file needs no whole-tar hash,
-// see placed-writer.ts). In
+// sha256 on another thread, for a tar written in order (volumes, fetch-only
+// sources, FAT): the writer hashes every byte twice, each blob against its
+// digest and the whole tar for the volume list (a single file copied on the
+// pool needs no whole-tar hash, see writer.ts). In
 // the profile of an export the two passes took ~150 ms each per 300 MiB, on the
 // main thread, in series with the copy. The whole-tar hash gives no verdict
 // mid-stream, so it runs here, beside the writer, on the second core (writer

@@ -4,7 +4,7 @@ import { FAT32_MAX_FILE } from './split-size.js';
 
 // What the file system a bundle goes to allows, asked once before writing
 // (statfs f_type, linux/magic.h): whether out-of-order writes leave sparse gaps
-// (the placed writer needs that), and the largest file it holds (FAT: 4 GiB - 1,
+// (the writer's pool copies need that), and the largest file it holds (FAT: 4 GiB - 1,
 // the sticks people carry images on). A FUSE mount reports only "FUSE" to
 // statfs; /proc/self/mountinfo names the driver (fuse.fusefat: a FAT stick
 // mounted in user space, where the kernel has no vfat).

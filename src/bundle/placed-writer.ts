@@ -1,95 +1,101 @@
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../core/descriptor.js';
-import { UsageError } from '../core/errors.js';
+import { verifyStream } from '../core/hashing.js';
 import type { EventSink } from '../core/progress-events.js';
-import { outputError } from './output-errors.js';
-import { RangePool } from './range-pool.js';
+import type { RangeJob, RangePool } from './range-pool.js';
 import { END_OF_ARCHIVE_BYTES, paddedSize, paddingFor, TAR_BLOCK, ustarHeader } from './ustar.js';
-import { syncDir } from './volume-split.js';
+import type { TarFiles } from './volume-split.js';
 
-// A single-file bundle written by placing each entry at its offset, blobs
-// copied from local files (the store) by every core at once, each hashed
-// against its digest as it is copied: one read, one hash, one write per byte
-// (the streaming writer hashed every byte twice, the second time for a
-// whole-tar sha256 that only volume lists need, and copied on one thread). The
-// layout is the streaming writer's, byte for byte (test/bundle/placed-writer.test.ts).
-// Writes land out of order, so this runs only on file systems that leave the
-// gap before an offset unwritten (ext4, xfs, btrfs, tmpfs…): FAT and exFAT
-// would zero-fill every gap first. The file is `OUT.partial` until it is
-// complete and fsynced.
+// The one tar serialiser (design §4: the same input gives the same bytes).
+// Each entry's offset follows from the entry list, so every entry is placed
+// at its offset: ustar header, data, zero padding, then the end of archive.
+// The bytes go to TarFiles, which cuts them into volumes or keeps only one
+// volume's window. Data is checked against its digest as it is copied: one
+// read, one hash, one write per byte. Two ways to run the copies, same bytes:
+// - in tar order on this thread (volumes, whose sha256s are taken in order; a
+//   file system that zero-fills gaps; blobs that only stream);
+// - a single file on a file system that keeps sparse gaps: the local files
+//   are copied by a RangePool on every core at once, out of order (writer.ts
+//   copiesOnPool says when, and what it was measured to gain).
 
-/** One tar entry: bytes in memory, or a local file that must hold exactly the descriptor's bytes. `carried`: a blob or tool, whose bytes the write phase counts. */
+/** One tar entry: bytes in memory, a local file, or a stream; a file or stream must hold exactly `expected`. `carried`: a blob or tool, whose bytes the write phase counts. */
 export type PlacedEntry =
   | { name: string; bytes: Buffer; carried?: boolean }
-  | { name: string; file: string; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string; carried?: boolean };
+  | { name: string; file: string; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string; carried?: boolean }
+  | { name: string; open: () => Promise<Readable | Buffer>; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string; carried?: boolean };
 
-/** An open `OUT.partial`, and the threads that will copy into it (booting while the caller builds the head). */
-export class PlacedBundle {
-  private readonly out: string;
-  private readonly handle: FileHandle;
-  private readonly pool: RangePool;
-  private readonly onEvent: EventSink | undefined;
+function dataSize(entry: PlacedEntry): number {
+  return 'bytes' in entry ? entry.bytes.length : entry.expected.size;
+}
 
-  private constructor(out: string, handle: FileHandle, pool: RangePool, onEvent: EventSink | undefined) {
-    this.out = out;
-    this.handle = handle;
-    this.pool = pool;
-    this.onEvent = onEvent;
+/** The tar offset of each entry, and the tar's size. */
+export function tarLayout(entries: readonly PlacedEntry[]): { offsets: number[]; size: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const entry of entries) {
+    offsets.push(at);
+    at += TAR_BLOCK + paddedSize(dataSize(entry));
   }
+  return { offsets, size: at + END_OF_ARCHIVE_BYTES };
+}
 
-  /** `onEvent` hears the `bytes` of carried entries as they land: the write phase's own total. */
-  static async create(out: string, onEvent?: EventSink): Promise<PlacedBundle> {
-    const temp = `${out}.partial`;
-    const handle = await open(temp, 'w', 0o644).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot write the bundle to ${out}: ${err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`, { cause: err });
-    });
-    return new PlacedBundle(out, handle, new RangePool({ output: temp, mainThread: true, ...(onEvent ? { onEvent } : {}) }), onEvent);
-  }
+export interface PlaceOptions {
+  mtime: Date;
+  files: TarFiles;
+  /** Copies the local files out of order on every core, into `files.partialPath` (a single file). */
+  pool?: RangePool;
+  /** Hears the `bytes` of carried entries as they land: the write phase's own total. */
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
 
-  /**
-   * Writes `entries` in order, each as ustar header + data + padding, then the
-   * end of archive; fsyncs and renames into place. Resolves to the tar size.
-   * Rejects with the first blob that does not match its digest, leaving nothing.
-   */
-  async write(entries: readonly PlacedEntry[], mtime: Date, onBlob?: (subject: string) => void, signal?: AbortSignal): Promise<number> {
-    try {
-      let offset = 0;
-      const jobs = [];
-      for (const entry of entries) {
-        const size = 'bytes' in entry ? entry.bytes.length : entry.expected.size;
-        const header = ustarHeader(entry.name, size, mtime);
-        if ('bytes' in entry) {
-          await this.writeAt(Buffer.concat([header, entry.bytes, paddingFor(size)]), offset);
-          if (entry.carried) this.onEvent?.({ type: 'bytes', bytes: size });
-        } else {
-          const copy = { at: offset, before: header, after: paddingFor(size) };
-          jobs.push({ expected: entry.expected, path: entry.file, start: 0, wholeFile: true, subject: entry.subject, copy, ...(entry.carried ? {} : { silent: true }) });
-        }
-        offset += TAR_BLOCK + paddedSize(size);
-      }
-      await this.writeAt(Buffer.alloc(END_OF_ARCHIVE_BYTES), offset);
-      await this.pool.run(jobs, onBlob ? (job) => onBlob(job.subject) : undefined, signal);
-      await this.handle.sync();
-      await this.handle.close();
-      await rename(`${this.out}.partial`, this.out);
-      await syncDir(dirname(this.out));
-      return offset + END_OF_ARCHIVE_BYTES;
-    } catch (err) {
-      throw outputError((err as NodeJS.ErrnoException).code, this.out) ?? err;
-    } finally {
-      void this.pool.close();
+/** Writes `entries` as one tar into `opts.files`; resolves to the tar's size. Rejects with the first entry that does not match its digest. */
+export async function placeTar(entries: readonly PlacedEntry[], opts: PlaceOptions): Promise<number> {
+  const { offsets, size } = tarLayout(entries);
+  const { files, onEvent } = opts;
+  const jobs: RangeJob[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const at = offsets[i] as number;
+    const length = dataSize(entry);
+    const dataAt = at + TAR_BLOCK;
+    if (!files.overlaps(at, dataAt + paddedSize(length))) continue;
+    opts.signal?.throwIfAborted();
+    const header = ustarHeader(entry.name, length, opts.mtime);
+    if ('bytes' in entry) {
+      await files.write(Buffer.concat([header, entry.bytes, paddingFor(length)]), at);
+      if (entry.carried) onEvent?.({ type: 'bytes', bytes: length });
+    } else if (opts.pool && 'file' in entry) {
+      const copy = { at, before: header, after: paddingFor(length) };
+      jobs.push({ expected: entry.expected, path: entry.file, start: 0, wholeFile: true, subject: entry.subject, copy, ...(entry.carried ? {} : { silent: true }) });
+    } else {
+      await files.write(header, at);
+      // Read whole, checked whole, even when only part of it lands in the window.
+      if (files.overlaps(dataAt, dataAt + length)) await copyIn(entry, dataAt, opts, entry.carried ? onEvent : undefined);
+      await files.write(paddingFor(length), dataAt + length);
     }
   }
+  await files.write(Buffer.alloc(END_OF_ARCHIVE_BYTES), size - END_OF_ARCHIVE_BYTES);
+  if (jobs.length > 0) await opts.pool?.run(jobs, undefined, opts.signal);
+  return size;
+}
 
-  /** Closes and removes the partial file; after a failure. */
-  async abort(): Promise<void> {
-    void this.pool.close();
-    await this.handle.close().catch(() => undefined);
-    await rm(`${this.out}.partial`, { force: true });
-  }
-
-  private async writeAt(bytes: Buffer, at: number): Promise<void> {
-    for (let done = 0; done < bytes.length; ) done += (await this.handle.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
-  }
+/** Streams one file or source entry through its digest check into the tar at `at`. */
+async function copyIn(entry: Exclude<PlacedEntry, { bytes: Buffer }>, at: number, opts: PlaceOptions, onEvent: EventSink | undefined): Promise<void> {
+  const opened = 'file' in entry ? createReadStream(entry.file, { highWaterMark: 1 << 20 }) : await entry.open();
+  const source = Buffer.isBuffer(opened) ? [opened] : opened;
+  let position = at;
+  await pipeline(
+    source,
+    verifyStream(entry.expected, entry.subject),
+    async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) {
+        await opts.files.write(chunk, position);
+        position += chunk.length;
+        onEvent?.({ type: 'bytes', bytes: chunk.length });
+      }
+    },
+    opts.signal ? { signal: opts.signal } : {},
+  );
 }

@@ -2,7 +2,9 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Header, Pack } from 'tar-stream';
 
-// Deterministic tar entries (design §4): regular files only, mode 0644,
+// Deterministic tar entries streamed through tar-stream, for archives other
+// than the bundle (k8s preload; the bundle writer has its own encoder,
+// ustar.ts, byte-identical to these headers): regular files only, mode 0644,
 // uid/gid 0, empty uname/gname, mtime = bundle creation time. Every name a
 // bundle uses fits the 100-byte ustar field, so no pax header is ever written,
 // and no directory entries either (readers do not need them).

@@ -1,9 +1,8 @@
-// The bytes of a bundle's tar framing, for writers that place entries at
-// computed offsets instead of streaming through tar-stream: one 512-byte ustar
-// header per entry, zero padding to 512, two zero blocks at the end. The header
-// is the one tar-stream writes for entryHeader() (mode 0644, uid/gid 0, empty
-// names, type '0'), byte for byte: both writers must give the same bundle
-// (test/bundle/placed-writer.test.ts compares them). `ustarSize` reads a size
+// The bytes of a bundle's tar framing, for the writer that places entries at
+// computed offsets (placed-writer.ts): one 512-byte ustar header per entry,
+// zero padding to 512, two zero blocks at the end. The header is the one
+// tar-stream writes for entryHeader() (mode 0644, uid/gid 0, empty names, type
+// '0'), byte for byte (test/bundle/placed-writer.test.ts compares them). `ustarSize` reads a size
 // back, for readers that check headers at computed offsets (blob-ranges.ts).
 // The release builder (src/release) uses the same encoder with other modes and
 // directory entries.

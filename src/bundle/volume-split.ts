@@ -1,129 +1,172 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { UsageError } from '../core/errors.js';
-import { HashThread, type ThreadHash } from './offthread-hash.js';
-import { MAX_VOLUMES } from './split-size.js';
+import type { ThreadHash } from './offthread-hash.js';
 import { volumeName, type VolumeInfo } from './volume-sidecar.js';
 
-// Where the tar stream goes: one file, or volumes NAME.000, NAME.001, … of
-// exactly `split` bytes (the last one shorter). Each chunk is written straight
-// to the current file while it is hashed (per volume and for the whole tar);
-// nothing is buffered. Files are written under `.partial` names, fsynced, and
-// renamed into place only by commit(): a half-written bundle never looks complete.
+// Where the tar's bytes go, by tar offset: one file, or volumes NAME.000,
+// NAME.001, … of exactly `split` bytes (the last one shorter), optionally only
+// the bytes inside a window (re-making one volume). A write at tar offset `at`
+// lands in whichever files hold [at, at + length). Written in order, the bytes
+// are hashed on the way, per volume (the volume list) and, given a ThreadHash,
+// for the whole tar. Files are `.partial` until finish() has fsynced them and
+// commit() renamed them: a half-written bundle never looks complete.
 
 interface OpenFile {
   handle: FileHandle;
-  tempPath: string;
-  finalPath: string;
+  index: number;
   size: number;
-  /** Per-volume hash; a single file's hash is the whole tar's, computed once. */
   hash: Hash | undefined;
 }
 
-export class BundleOutput extends Writable {
-  private readonly path: string;
-  private readonly split: number | undefined;
+/**
+ * Every this many bytes written, the current file's writeback is started (a
+ * datasync nobody waits for), so that the disk works while the copy goes on
+ * and the closing fsync finds little left. 300 MiB from a warm store (bench
+ * write set), 10 paired runs, load 12-13 on 2 cores: 3.06 → 2.51 s wall
+ * (median; faster in 7 of 10 pairs), 0.91 → 0.93 s of CPU.
+ */
+const WRITEBACK_BYTES = 64 << 20;
+
+export interface TarFilesOptions {
+  /** The bundle file, or with `split` the base name of its volumes. */
+  path: string;
+  split?: number;
+  /** Only tar bytes in [start, end) are written (one volume re-made); default: all of them. */
+  window?: { start: number; end: number };
+  /** Writes arrive in tar order: hash each volume (and, given, the whole tar) as they land. */
+  inOrder: boolean;
+  whole?: ThreadHash;
+}
+
+export class TarFiles {
+  private readonly opts: TarFilesOptions;
+  private readonly start: number;
+  private readonly end: number;
+  private readonly done: VolumeInfo[] = [];
+  private readonly paths: string[] = [];
   private current: OpenFile | undefined;
-  private readonly done: { info: VolumeInfo; tempPath: string; finalPath: string }[] = [];
-  /** The whole tar's sha256, on another thread (see offthread-hash.ts). */
-  private readonly whole: ThreadHash;
-  /** The thread, when this output made its own (closed with it). */
-  private readonly ownThread: HashThread | undefined;
-  private wholeHex: string | undefined;
-  /** Bytes of tar written so far. */
-  bytes = 0;
+  /** Tar bytes written so far (in order), from the window's start. */
+  private next: number;
+  private unsynced = 0;
+  private syncing: Promise<void> | undefined;
 
-  /** `path` is the bundle file, or with `split` the base of the volume names. */
-  constructor(path: string, split?: number, hashes?: HashThread) {
-    super({ highWaterMark: 1 << 20 });
-    this.path = path;
-    this.split = split;
-    this.ownThread = hashes ? undefined : new HashThread();
-    this.whole = (hashes ?? (this.ownThread as HashThread)).open();
+  private constructor(opts: TarFilesOptions) {
+    this.opts = opts;
+    this.start = opts.window?.start ?? 0;
+    this.end = opts.window?.end ?? Number.MAX_SAFE_INTEGER;
+    this.next = this.start;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeChunk(chunk).then(() => callback(), callback);
+  /** Opens the first file now (a pool of threads opens a single file by name to place blobs in it). */
+  static async open(opts: TarFilesOptions): Promise<TarFiles> {
+    const files = new TarFiles(opts);
+    await files.openFile(files.volumeOf(files.start));
+    return files;
   }
 
-  // tar-stream hands out 512-byte headers and the source's chunks one by one;
-  // what queued while a write was on disk goes down in one writev.
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.writeChunks(chunks.map((c) => c.chunk)).then(() => callback(), callback);
+  /** NAME.partial (or NAME.NNN.partial) of the file being written. */
+  get partialPath(): string {
+    return `${this.finalPath(this.current?.index ?? 0)}.partial`;
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    (async () => {
-      if (!this.current && this.done.length === 0) await this.openNext();
-      this.wholeHex = await this.whole.digest();
-      await this.ownThread?.close();
-      await this.closeCurrent();
-    })().then(() => callback(), callback);
+  /** Whether any of tar bytes [from, to) is written here. */
+  overlaps(from: number, to: number): boolean {
+    return from < this.end && to > this.start;
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const file = this.current;
-    this.current = undefined;
-    Promise.all([file ? file.handle.close() : undefined, this.ownThread?.close()]).then(
-      () => callback(error),
-      () => callback(error),
-    );
-  }
-
-  private async writeChunks(chunks: Buffer[]): Promise<void> {
-    if (this.split !== undefined || chunks.length === 1) {
-      for (const chunk of chunks) await this.writeChunk(chunk);
-      return;
-    }
-    const file = this.current ?? (await this.openNext());
-    let length = 0;
-    for (const chunk of chunks) {
-      await this.whole.update(chunk);
-      length += chunk.length;
-    }
-    let done = (await file.handle.writev(chunks)).bytesWritten;
-    // A short writev (rare on regular files): the rest chunk by chunk.
-    for (const chunk of chunks) {
-      if (done >= chunk.length) {
-        done -= chunk.length;
-        continue;
-      }
-      for (let off = done; off < chunk.length; ) off += (await file.handle.write(chunk, off, chunk.length - off)).bytesWritten;
-      done = 0;
-    }
-    this.bytes += length;
-    file.size += length;
-  }
-
-  private async writeChunk(chunk: Buffer): Promise<void> {
-    await this.whole.update(chunk);
-    this.bytes += chunk.length;
-    let rest = chunk;
-    while (rest.length > 0) {
-      const file = this.current ?? (await this.openNext());
-      const room = this.split === undefined ? rest.length : this.split - file.size;
-      const part = rest.subarray(0, room);
-      for (let off = 0; off < part.length; ) off += (await file.handle.write(part, off, part.length - off)).bytesWritten;
+  /** Writes `bytes`, which sit at tar offset `at`: the part inside the window, into the files that hold it. */
+  async write(bytes: Uint8Array, at: number): Promise<void> {
+    let from = Math.max(at, this.start);
+    const to = Math.min(at + bytes.length, this.end);
+    if (from >= to) return;
+    if (this.opts.inOrder && from !== this.next) throw new Error(`tar bytes at ${from} written out of order (expected ${this.next})`);
+    while (from < to) {
+      const index = this.volumeOf(from);
+      const file = this.current?.index === index ? this.current : await this.openFile(index);
+      const base = this.opts.split === undefined ? 0 : index * this.opts.split;
+      const stop = this.opts.split === undefined ? to : Math.min(to, base + this.opts.split);
+      const part = bytes.subarray(from - at, stop - at);
+      for (let off = 0; off < part.length; ) off += (await file.handle.write(part, off, part.length - off, from - base + off)).bytesWritten;
       file.hash?.update(part);
-      file.size += part.length;
-      rest = rest.subarray(part.length);
-      if (this.split !== undefined && file.size === this.split) await this.closeCurrent();
+      await this.opts.whole?.update(part);
+      file.size = Math.max(file.size, stop - base);
+      this.wrote(part.length);
+      from = stop;
+    }
+    this.next = to;
+  }
+
+  /** Counts `bytes` more written into the current file (by this or by other threads); see WRITEBACK_BYTES. */
+  wrote(bytes: number): void {
+    this.unsynced += bytes;
+    const file = this.current;
+    if (!file || this.syncing || this.unsynced < WRITEBACK_BYTES) return;
+    this.unsynced = 0;
+    this.syncing = file.handle
+      .datasync()
+      .catch(() => undefined)
+      .finally(() => (this.syncing = undefined));
+  }
+
+  /** Fsyncs and closes the last file; each file written, with its size and (volumes written in order) sha256. */
+  async finish(): Promise<VolumeInfo[]> {
+    await this.closeCurrent();
+    return this.done;
+  }
+
+  /** Renames every finished file into place. */
+  async commit(): Promise<string[]> {
+    const finals = this.done.map((d) => join(dirname(this.opts.path), d.name));
+    for (const f of finals) await rename(`${f}.partial`, f);
+    await syncDir(dirname(this.opts.path));
+    return finals;
+  }
+
+  /** Volumes NAME.NNN from an earlier, longer write of the same name would break `cat NAME.0*`. */
+  async removeStaleVolumes(): Promise<void> {
+    const base = basename(this.opts.path);
+    const dir = dirname(this.opts.path);
+    const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d{3})$`);
+    for (const name of await readdir(dir)) {
+      const m = pattern.exec(name);
+      if (m && Number(m[1]) >= this.done.length) await rm(join(dir, name), { force: true });
     }
   }
 
-  private async openNext(): Promise<OpenFile> {
-    const index = this.done.length;
-    if (index >= MAX_VOLUMES) {
-      throw new UsageError(`--split ${this.split} would need more than ${MAX_VOLUMES} volumes`, { hint: 'choose a larger --split size' });
+  /** Closes and deletes every partial file; after a failure. */
+  async abort(): Promise<void> {
+    await this.syncing;
+    await this.current?.handle.close().catch(() => undefined);
+    this.current = undefined;
+    for (const p of this.paths) await rm(p, { force: true });
+    // And those an earlier, killed write of the same volumes left.
+    if (this.opts.split === undefined || this.opts.window) return;
+    const base = basename(this.opts.path);
+    for (const name of await readdir(dirname(this.opts.path)).catch(() => [])) {
+      if (name.startsWith(`${base}.`) && /^\.\d{3}\.partial$/.test(name.slice(base.length))) await rm(join(dirname(this.opts.path), name), { force: true });
     }
-    const finalPath = this.split === undefined ? this.path : join(dirname(this.path), volumeName(basename(this.path), index));
-    const tempPath = `${finalPath}.partial`;
-    const handle = await open(tempPath, 'w', 0o644).catch((err: NodeJS.ErrnoException) => {
+  }
+
+  private volumeOf(at: number): number {
+    return this.opts.split === undefined ? 0 : Math.floor(at / this.opts.split);
+  }
+
+  private finalPath(index: number): string {
+    return this.opts.split === undefined ? this.opts.path : join(dirname(this.opts.path), volumeName(basename(this.opts.path), index));
+  }
+
+  private async openFile(index: number): Promise<OpenFile> {
+    await this.closeCurrent();
+    const finalPath = this.finalPath(index);
+    const temp = `${finalPath}.partial`;
+    this.paths.push(temp);
+    const handle = await open(temp, 'w', 0o644).catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot write the bundle to ${finalPath}: ${err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`, { cause: err });
     });
-    this.current = { handle, tempPath, finalPath, size: 0, hash: this.split === undefined ? undefined : createHash('sha256') };
+    // A single file's sha256 is the whole tar's, taken once (on `whole`'s thread).
+    this.current = { handle, index, size: 0, hash: this.opts.inOrder && this.opts.split !== undefined ? createHash('sha256') : undefined };
     return this.current;
   }
 
@@ -131,55 +174,11 @@ export class BundleOutput extends Writable {
     const file = this.current;
     if (!file) return;
     this.current = undefined;
+    await this.syncing;
+    this.unsynced = 0;
     await file.handle.sync();
     await file.handle.close();
-    const sha256 = file.hash ? file.hash.digest('hex') : this.sha256();
-    this.done.push({ info: { name: basename(file.finalPath), size: file.size, sha256 }, tempPath: file.tempPath, finalPath: file.finalPath });
-  }
-
-  /** Each file written, with its size and sha256; complete after 'finish'. */
-  volumes(): VolumeInfo[] {
-    return this.done.map((d) => d.info);
-  }
-
-  /** sha256 hex of the whole tar; valid after 'finish'. */
-  sha256(): string {
-    if (this.wholeHex === undefined) throw new Error('the bundle sha256 is known only once the tar is finished');
-    return this.wholeHex;
-  }
-
-  /** Renames every finished file into place (and, for volumes, removes stale higher-numbered ones). */
-  async commit(): Promise<string[]> {
-    for (const d of this.done) await rename(d.tempPath, d.finalPath);
-    if (this.split !== undefined) await this.removeStaleVolumes();
-    await syncDir(dirname(this.path));
-    return this.done.map((d) => d.finalPath);
-  }
-
-  /** Deletes every partial file; after a failure. */
-  async abort(): Promise<void> {
-    this.destroy();
-    const temps = [...this.done.map((d) => d.tempPath), ...(this.current ? [this.current.tempPath] : [])];
-    const pending = this.split === undefined ? [`${this.path}.partial`] : [];
-    for (const p of [...temps, ...pending]) await rm(p, { force: true });
-    if (this.split !== undefined) {
-      const base = basename(this.path);
-      const dir = dirname(this.path);
-      for (const name of await readdir(dir)) {
-        if (name.startsWith(`${base}.`) && /\.\d{3}\.partial$/.test(name)) await rm(join(dir, name), { force: true });
-      }
-    }
-  }
-
-  /** Volumes NAME.NNN left over from an earlier, longer write of the same name would break `cat NAME.0*`. */
-  private async removeStaleVolumes(): Promise<void> {
-    const base = basename(this.path);
-    const dir = dirname(this.path);
-    const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d{3})$`);
-    for (const name of await readdir(dir)) {
-      const m = pattern.exec(name);
-      if (m && Number(m[1]) >= this.done.length) await rm(join(dir, name), { force: true });
-    }
+    this.done.push({ name: basename(this.finalPath(file.index)), size: file.size, sha256: file.hash?.digest('hex') ?? '' });
   }
 }
 

@@ -10,6 +10,7 @@ import { RangePool } from '../../src/bundle/range-pool.js';
 import { entryHeader } from '../../src/bundle/tar-writer.js';
 import { ustarHeader, ustarSize } from '../../src/bundle/ustar.js';
 import type { Descriptor } from '../../src/core/descriptor.js';
+import type { FerryEvent } from '../../src/core/progress-events.js';
 import { digestHex } from '../../src/core/digest.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { ALL_IMAGES, expectIntegrity, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
@@ -118,6 +119,26 @@ describe('placed bundle write', () => {
     const { hex, out, writing } = await writeFromDamaged('longer', (bytes) => Buffer.concat([bytes, Buffer.from('x')]));
     await expectIntegrity(writing, ErrorCode.sizeMismatch, hex);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('one serialiser, three ways to run the copies', () => {
+  // A blob counted twice, or a volume edge that drops or repeats bytes, shows here.
+  it.each([
+    ['on every core (local files, one file)', { localFile }],
+    ['in order (fetched blobs, one file)', {}],
+    ['in order into volumes (a split inside the head and blobs)', { localFile, split: 64 * 1024 + 100 }],
+  ])('%s: the same tar, and exactly the write total in bytes events', async (_how, extra: Partial<WriteBundleOptions>) => {
+    const out = join(work.dir, `three-${extra.split ?? (extra.localFile ? 'pool' : 'order')}.tar`);
+    const events: FerryEvent[] = [];
+    const result = await writeBundle({ ...base, ...extra, out, onEvent: (e) => events.push(e) });
+    const tar = Buffer.concat(await Promise.all(result.files.map((f) => readFile(f))));
+    expect(tar.equals(await readFile(streamed))).toBe(true);
+    expect(tar.length).toBe(result.bytes);
+    const phase = events.find((e) => e.type === 'phase' && e.phase === 'write');
+    const moved = events.reduce((n, e) => n + (e.type === 'bytes' ? e.bytes : 0), 0);
+    expect(phase && 'total' in phase ? phase.total : -1).toBe(moved);
+    if (extra.split) expect(result.files.length).toBeGreaterThan(5);
   });
 });
 
