@@ -45,7 +45,8 @@ export class TagSnapshots {
 async function take(ctx: RepoContext, signal?: AbortSignal): Promise<Set<string> | undefined> {
   const tags = new Set<string>();
   try {
-    for await (const tag of listTags(ctx, signal ? { signal } : {})) {
+    // Strict: a 404 (no tags yet, or no listing offered) says nothing of what a HEAD would find.
+    for await (const tag of listTags(ctx, { strict: true, ...(signal ? { signal } : {}) })) {
       tags.add(tag);
       if (tags.size > MAX_TAGS) return undefined;
     }
