@@ -90,7 +90,17 @@ export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts
   let listing: Promise<Set<string> | undefined> | undefined;
   const tags = (): Promise<Set<string> | undefined> => (listing ??= ctx.tagSnapshots.tags(ctx, scope.signal));
   if (withCosign || ctx.registryTraits.referrersApi !== true) void tags();
-  const cosign = async (tag: string): Promise<Descriptor | undefined> => ((await tags())?.has(tag) === false ? undefined : headManifest(ctx, tag, scope.signal));
+  // A tag the listing names is read with a GET: its bytes stay in the manifest cache for the copy that follows,
+  // and undici closes the connection after every HEAD (one TCP handshake per HEAD).
+  const cosign = async (tag: string): Promise<Descriptor | undefined> => {
+    const listed = (await tags())?.has(tag);
+    if (listed === false) return undefined;
+    if (listed === undefined) return headManifest(ctx, tag, scope.signal);
+    return getManifest(ctx, tag, scope.signal).then(
+      (f) => f.descriptor,
+      (e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)),
+    );
+  };
   try {
     // Promise.all observes every promise, so a second failure is not left unhandled.
     [found, tagged] = await Promise.all([referrerIndex(ctx, subject, { ...opts, signal: scope.signal }, tags), Promise.all(cosignTags.map(cosign))]);
