@@ -112,7 +112,11 @@ export async function settleComplete(
  * sidecar), not two: an export asks this of every blob it plans and fetches.
  */
 export async function resumeOffsetOf(ctx: StoreContext, ingester: Ingester, desc: Descriptor, options: Pick<WriteBlobOptions, 'ref' | 'inTransaction'> = {}): Promise<number> {
-  const status = await ingester.status(options.ref ?? desc.digest);
+  const ref = options.ref ?? desc.digest;
+  // No index row, no partial: an ingest is claimed (its row written) before its sidecar and first byte,
+  // and its row is deleted only after its files. Most blobs of an export have none: no sidecar read.
+  if (ctx.index.ingests.get(ref) === undefined) return 0;
+  const status = await ingester.status(ref);
   if (!status) return 0;
   const settled = await settleComplete(ctx, ingester, desc, options, status);
   if (settled !== undefined) return settled ? desc.size : 0;
