@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as exportM from './export.mjs';
+import * as mixM from './mix.mjs';
 import * as importM from './import.mjs';
 import * as rssM from './rss.mjs';
 import * as verifyM from './verify.mjs';
@@ -19,7 +20,7 @@ import { createContext, log, parseArgs, REPO_ROOT } from './lib/context.mjs';
 import { hasGnuTime } from './lib/run-timed.mjs';
 import { formatTable } from './lib/table.mjs';
 
-const MEASURES = { export: exportM, import: importM, rss: rssM, verify: verifyM, write: writeM, serve: serveM, delta: deltaM, startup: startupM };
+const MEASURES = { export: exportM, mix: mixM, import: importM, rss: rssM, verify: verifyM, write: writeM, serve: serveM, delta: deltaM, startup: startupM };
 
 const USAGE = `usage: node bench/run.mjs [--quick] [--runs N] [--only ${Object.keys(MEASURES).join(',')}] [--concurrency N] [--profile]
   --quick        3 images (~34 MiB) and a 256 MiB big layer instead of 12 images (~300 MiB) and 2 GiB

@@ -4,7 +4,7 @@
 //   export  ferry export of the N images into DIR/bundle.tar (fresh store)
 //   import  ferry import of DIR/bundle.tar into an empty registry
 //   verify  ferry verify of DIR/bundle.tar beside openssl dgst -sha256 (warm cache)
-// Each ferry run prints wall time and peak RSS (GNU time); --node passes flags to
+// Each ferry run prints wall time, CPU time and peak RSS (GNU time); --node passes flags to
 // node (e.g. "--cpu-prof --cpu-prof-dir .bench/profiles" or "--heap-prof").
 // Usage: node bench/scale-one.mjs [--n 1000] [--dir .bench/scale-one] [--node FLAGS] [--runs 3] export,import,verify
 import { existsSync } from 'node:fs';
@@ -26,7 +26,8 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--runs') args.runs = Number(argv[++i]);
   else args.steps.push(...a.split(','));
 }
-const FERRY = join(REPO_ROOT, 'bin', 'ferry.js');
+// FERRY_BIN: another build's bin/ferry.js, for paired old/new runs.
+const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.js');
 const bundle = join(args.dir, 'bundle.tar');
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const mib = (kb) => `${(kb / 1024).toFixed(0)} MiB`;
@@ -58,7 +59,7 @@ if (args.steps.includes('export')) {
       await rm(store, { recursive: true, force: true });
       await rm(bundle, { force: true });
       const r = await ferry(['export', '-f', spec, '-o', bundle, '--plain-http', '--store', store]);
-      return `${r.wallMs.toFixed(0)} ms, peak RSS ${mib(r.maxRssKb)}`;
+      return `${r.wallMs.toFixed(0)} ms (CPU ${r.cpuMs?.toFixed(0)} ms), peak RSS ${mib(r.maxRssKb)}`;
     });
   } finally {
     await source.stop();
@@ -69,7 +70,7 @@ if (args.steps.includes('import')) {
     const target = await startRegistry({ workDir: args.dir });
     try {
       const r = await ferry(['import', bundle, '--to', target.host, '--plain-http']);
-      return `${r.wallMs.toFixed(0)} ms, peak RSS ${mib(r.maxRssKb)}`;
+      return `${r.wallMs.toFixed(0)} ms (CPU ${r.cpuMs?.toFixed(0)} ms), peak RSS ${mib(r.maxRssKb)}`;
     } finally {
       await target.stop();
     }

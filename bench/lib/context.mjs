@@ -11,7 +11,8 @@ import { startRegistry } from './registry.mjs';
 import { runTimed } from './run-timed.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FERRY = join(REPO_ROOT, 'bin', 'ferry.js');
+// FERRY_BIN: another build's bin/ferry.js, for paired old/new runs.
+const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.js');
 
 export function parseArgs(argv) {
   const args = { runs: 3, quick: false, only: undefined, profile: false, concurrency: undefined };

@@ -62,6 +62,8 @@ function configYaml(port, storageDir) {
       maintenance: { uploadpurging: { enabled: false } },
     },
     http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
+    // Foreign layers (the mix's Windows image) name loopback URLs; distribution refuses those unless allowed.
+    validation: { manifests: { urls: { allow: ['^http://127\\.0\\.0\\.1:'] } } },
   });
 }
 

@@ -25,7 +25,7 @@ import type { Page, PageOptions } from './db/repositories.js';
 import type { Ingester } from './ingester.js';
 import { manifestRecord, missingChildren, requireChildren } from './manifest-record.js';
 import type { StoreContext } from './store-context.js';
-import { settleComplete, skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
+import { resumeOffsetOf, skipBytes, writeBlob, type BlobSource, type WriteResult } from './write-blob.js';
 
 export interface StorePushOptions extends PushOptions {
   /**
@@ -183,9 +183,7 @@ export class StoreRepository implements Repository {
    */
   async resumeOffset(desc: Descriptor): Promise<number> {
     const ref = `${this.name}@${desc.digest}`;
-    const settled = await settleComplete(this.ctx, this.ingester, desc, { ref, inTransaction: () => this.linkHere(desc.digest) });
-    if (settled !== undefined) return settled ? desc.size : 0;
-    return this.ingester.offset(ref);
+    return resumeOffsetOf(this.ctx, this.ingester, desc, { ref, inTransaction: () => this.linkHere(desc.digest) });
   }
 
   /** Points `tag` at a manifest linked here. */

@@ -25,7 +25,7 @@ import { StoreIndex } from './store-index.js';
 import { StoreRepository } from './store-repository.js';
 import { storeUsage, type UsageReport } from './usage.js';
 import { verifyStore, type StoreVerifyReport, type VerifyOptions } from './verify.js';
-import { settleComplete, writeBlob, type BlobSource, type WriteBlobOptions, type WriteResult } from './write-blob.js';
+import { resumeOffsetOf, writeBlob, type BlobSource, type WriteBlobOptions, type WriteResult } from './write-blob.js';
 
 export interface OpenStoreOptions {
   /** No writes at all: no ingests, no touches, no GC (dry runs and reads only). */
@@ -115,9 +115,7 @@ export class Store
 
   /** Bytes already held for an interrupted `writeBlob(desc)`: fetch from here with HTTP Range. A whole blob is settled first (see StoreRepository.resumeOffset). */
   async resumeOffset(desc: Descriptor, ref: string = desc.digest): Promise<number> {
-    const settled = await settleComplete(this.ctx, this.ingests, desc, { ref });
-    if (settled !== undefined) return settled ? desc.size : 0;
-    return this.ingests.offset(ref);
+    return resumeOffsetOf(this.ctx, this.ingests, desc, { ref });
   }
 
   // --- the graph ---

@@ -2,7 +2,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCode, IntegrityError, UsageError, isFerryError, type Descriptor, type EventSink } from '../core/index.js';
 import { isDiskFull } from '../core/disk-full.js';
-import type { Ingester } from './ingester.js';
+import type { Ingester, IngestStatus } from './ingester.js';
 import type { CommitResult, IngestWriter } from './ingest-writer.js';
 import type { StoreContext } from './store-context.js';
 
@@ -85,9 +85,10 @@ export async function settleComplete(
   ingester: Ingester,
   desc: Descriptor,
   options: Pick<WriteBlobOptions, 'ref' | 'inTransaction'> = {},
+  known?: IngestStatus | undefined,
 ): Promise<boolean | undefined> {
   const ref = options.ref ?? desc.digest;
-  const status = await ingester.status(ref);
+  const status = known ?? (await ingester.status(ref));
   if (!status || status.active || status.offset !== desc.size || desc.size === 0) return undefined;
   let writer: IngestWriter;
   try {
@@ -103,6 +104,23 @@ export async function settleComplete(
   const done = await commitComplete(writer, desc, options.inTransaction);
   if (!done) await writer.close(); // a no-op after a mismatch (dropped); keeps a partial that was not complete
   return done !== undefined;
+}
+
+/**
+ * Bytes already held for an interrupted write of `desc` under `ref`: fetch the rest
+ * with HTTP Range. A whole blob is settled first. One look at the ingest (its
+ * sidecar), not two: an export asks this of every blob it plans and fetches.
+ */
+export async function resumeOffsetOf(ctx: StoreContext, ingester: Ingester, desc: Descriptor, options: Pick<WriteBlobOptions, 'ref' | 'inTransaction'> = {}): Promise<number> {
+  const ref = options.ref ?? desc.digest;
+  // No index row, no partial: an ingest is claimed (its row written) before its sidecar and first byte,
+  // and its row is deleted only after its files. Most blobs of an export have none: no sidecar read.
+  if (ctx.index.ingests.get(ref) === undefined) return 0;
+  const status = await ingester.status(ref);
+  if (!status) return 0;
+  const settled = await settleComplete(ctx, ingester, desc, options, status);
+  if (settled !== undefined) return settled ? desc.size : 0;
+  return status.offset;
 }
 
 /**

@@ -48,12 +48,19 @@ export interface ResolvedImage {
   written: Map<string, Buffer>;
 }
 
-export async function resolveImage(client: RegistryClient, reference: Reference, platforms: Platform[], signal?: AbortSignal): Promise<ResolvedImage> {
+/**
+ * `get`: resolve with a GET, not a HEAD. A pull into an empty store reads the root
+ * next anyway; the GET's bytes stay in the client's manifest cache, so that is one
+ * round trip per image instead of two. A HEAD costs nothing against Docker Hub's
+ * pull limit, so copies that may find the root at the target keep it.
+ */
+export async function resolveImage(client: RegistryClient, reference: Reference, platforms: Platform[], signal?: AbortSignal, how: 'head' | 'get' = 'head'): Promise<ResolvedImage> {
   const remote = client.repository(reference.repository);
   const source = withForeignLayerUrls(remote, (url, offset, signal) => client.fetchUrl(url, { offset, ...(signal ? { signal } : {}) }));
   // A typo'd tag or repository: say what the registry has instead (site/nearest-tags.ts).
-  const resolved = await remote
-    .resolve(referenceTarget(reference), signal ? { signal } : {})
+  const options = signal ? { signal } : {};
+  const target = referenceTarget(reference);
+  const resolved = await (how === 'get' ? remote.fetchManifest(target, options).then((f) => f.descriptor) : remote.resolve(target, options))
     .catch(async (e: unknown) => Promise.reject(await explainNotFound(client, reference, e, signal)));
   const selected = await selectPlatforms(source, resolved, platforms, formatReference(reference));
   const image: ResolvedImage = { source, root: selected.descriptor, written: selected.written };

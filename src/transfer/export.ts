@@ -94,7 +94,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
     const name = formatReference(reference);
     const client = options.registries.client(reference.registry);
     try {
-      const found = await resolvePull(reference, { client, platforms: image.platforms, withReferrers: image.withReferrers, ...(options.trust ? { trust: options.trust } : {}), limit: scheduler.limit, ...(options.signal ? { signal: options.signal } : {}) });
+      const found = await resolvePull(reference, { client, store: options.store, platforms: image.platforms, withReferrers: image.withReferrers, ...(options.trust ? { trust: options.trust } : {}), limit: scheduler.limit, ...(options.signal ? { signal: options.signal } : {}) });
       const { source, root, written } = found.image;
       const present = await planner.add({
         target: pullTarget(options.store, reference),

@@ -64,9 +64,11 @@ export interface ResolvedPull {
 
 export async function resolvePull(
   reference: Reference,
-  options: Pick<PullImageOptions, 'client' | 'platforms' | 'withReferrers' | 'trust' | 'signal'> & { limit: LimitFunction },
+  options: Pick<PullImageOptions, 'client' | 'platforms' | 'withReferrers' | 'trust' | 'signal'> & { limit: LimitFunction; store?: PullTarget },
 ): Promise<ResolvedPull> {
-  const image = await resolveImage(options.client, reference, options.platforms, options.signal);
+  // An image the store has not pulled before is read next (the plan walks it): one GET, not a HEAD then a GET.
+  const how = options.store && !pulledBefore(options.store, reference) ? 'get' : 'head';
+  const image = await resolveImage(options.client, reference, options.platforms, options.signal, how);
   if (!options.withReferrers && options.trust === undefined) return { image, referrers: [] };
   const rootBytes = async (): Promise<Buffer> => image.written.get(image.root.digest) ?? readManifestBytes(image.source, image.root, options.signal);
   return { image, referrers: await collectReferrers(image.source, image.root, rootBytes, options.limit) };
@@ -90,6 +92,12 @@ export async function collectReferrers(source: ContentSource, root: Descriptor, 
   const found = new Map<string, Descriptor>();
   for (const referrers of perSubject) for (const referrer of referrers) found.set(referrer.digest, referrer);
   return [...found.values()];
+}
+
+/** The store holds this tag (or digest) from an earlier pull: its root is likely there, so a HEAD may be all the resolve needs. */
+function pulledBefore(store: PullTarget, reference: Reference): boolean {
+  if (reference.digest) return store.linkedIn(reference.digest).length > 0;
+  return reference.tag !== undefined && pullTarget(store, reference).tagged(reference.tag) !== undefined;
 }
 
 /** The store repository an image is pulled into: named after its registry and repository. */

@@ -7,7 +7,8 @@ import { IMAGE_KEYS } from '../rig/image-set.js';
 // Referrer discovery per manifest is what an export of many small images pays
 // for most (issue 16): against distribution 2.8 (no referrers API) the API is
 // asked once per client, not once per manifest, and the tag schema and cosign
-// look-ups still find what they found before.
+// look-ups still find what they found before. Which tags exist is learnt from one
+// tags/list per repository: a tag-schema or cosign tag is asked for only when it exists.
 
 const rig = rigContext().available ? seededRig() : undefined;
 
@@ -17,7 +18,7 @@ describe.skipIf(!rig)('referrer discovery round trips (docker-registry 2.8)', ()
     for (const c of clients) await c.close();
   });
 
-  test('the referrers API is probed once per client; every subject still gets its tag-schema and cosign referrers', async () => {
+  test('the referrers API is probed once per client, tags listed once per repository; every subject still gets its tag-schema and cosign referrers', async () => {
     if (!rig) return;
     const trace = createMemoryTraceSink();
     const client = createRegistryClient({ registry: rig.source.host, plainHttp: true, trace });
@@ -36,7 +37,13 @@ describe.skipIf(!rig)('referrer discovery round trips (docker-registry 2.8)', ()
 
     const apiCalls = trace.records.filter((r) => new URL(r.url).pathname.includes('/referrers/'));
     const tagSchema = trace.records.filter((r) => /\/manifests\/sha256-[0-9a-f]{64}$/.test(new URL(r.url).pathname));
+    const cosign = trace.records.filter((r) => /\/manifests\/sha256-[0-9a-f]{64}\.(sig|att|sbom)$/.test(new URL(r.url).pathname));
+    const listings = trace.records.filter((r) => new URL(r.url).pathname.endsWith('/tags/list'));
+    const repositories = new Set(IMAGE_KEYS.map((key) => rig.images.images[key].repository));
     expect(apiCalls).toHaveLength(1);
-    expect(tagSchema).toHaveLength(IMAGE_KEYS.length);
+    // Only appA has a tag-schema index and a .sig tag: nothing else is asked for.
+    expect(tagSchema).toHaveLength(1);
+    expect(cosign.map((r) => new URL(r.url).pathname.split('/').pop())).toEqual([`sha256-${digestHex(rig.images.images.appA.digest)}.sig`]);
+    expect(listings).toHaveLength(repositories.size);
   });
 });

@@ -4,6 +4,7 @@ import { normalizeRegistry, validateRepository, type Namespace } from '../../cor
 import type { Credentials } from './auth/credentials.js';
 import { openUrl } from './blobs.js';
 import { ManifestCache } from './manifest-cache.js';
+import { TagSnapshots } from './tag-snapshot.js';
 import { DEFAULTS, type RegistryClientOptions } from './options.js';
 import { RemoteRepository } from './remote-repository.js';
 import type { RegistryTraits } from './repo-context.js';
@@ -32,6 +33,7 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   private readonly http: HttpClient;
   private readonly manifests = new ManifestCache();
   private readonly traits: RegistryTraits = {};
+  private readonly tagSnapshots = new TagSnapshots();
   private readonly opts: RegistryClientInit;
   /** Aborted by close(): retries waiting for their turn give up at once. */
   private readonly closing = new AbortController();
@@ -61,6 +63,7 @@ export class RegistryClient implements Namespace<RemoteRepository> {
       monolithicThreshold: this.opts.monolithicThreshold ?? DEFAULTS.monolithicThreshold,
       manifests: this.manifests,
       registryTraits: this.traits,
+      tagSnapshots: this.tagSnapshots,
     });
   }
 

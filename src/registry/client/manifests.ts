@@ -99,6 +99,7 @@ export async function putManifest(ctx: RepoContext, reference: string, mediaType
     throw new IntegrityError(`${subject}: the registry stored the manifest as ${claimed}, not ${digest}`, { code: ErrorCode.digestMismatch, subject, expected: digest, actual: claimed });
   }
   ctx.manifests.put(ctx.name, digest, { mediaType, bytes });
+  if (!isDigest(reference)) ctx.tagSnapshots.added(ctx.name, reference);
   return digest;
 }
 

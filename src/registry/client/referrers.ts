@@ -10,7 +10,8 @@ import { headerOf } from './transport/exchange.js';
 // referrers API first; when the registry lacks it (404, or an answer that is not
 // an index — distribution 2.8), the `sha256-<hex>` tag schema. Then cosign's
 // `sha256-<hex>.sig|.att|.sbom` tags, annotated with the tag they came from so
-// an export can carry them and an import re-tag them.
+// an export can carry them and an import re-tag them. Tags are looked up only
+// when the repository's tag listing names them (tag-snapshot.ts).
 
 /** Annotation on a referrer found through a tag (cosign): the tag's name. Defined in core, re-exported here. */
 export { ANNOTATION_REFERRER_TAG };
@@ -44,8 +45,10 @@ async function fromApi(ctx: RepoContext, subject: Descriptor, opts: RemoteReferr
   return answered ? out : undefined;
 }
 
-async function fromTagSchema(ctx: RepoContext, subject: Descriptor, signal?: AbortSignal): Promise<Descriptor[]> {
+/** `tags`: the repository's tag snapshot, when there is one; a tag it lacks is not asked for. */
+async function fromTagSchema(ctx: RepoContext, subject: Descriptor, tags: Set<string> | undefined, signal?: AbortSignal): Promise<Descriptor[]> {
   const tag = `sha256-${digestHex(subject.digest)}`;
+  if (tags && !tags.has(tag)) return [];
   let fetched;
   try {
     fetched = await getManifest(ctx, tag, signal);
@@ -59,7 +62,7 @@ async function fromTagSchema(ctx: RepoContext, subject: Descriptor, signal?: Abo
 }
 
 /** The API's answer; the tag schema when the registry lacks the API (remembered per client, see RegistryTraits). */
-async function referrerIndex(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions): Promise<Descriptor[]> {
+async function referrerIndex(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions, tags: () => Promise<Set<string> | undefined>): Promise<Descriptor[]> {
   if (ctx.registryTraits.referrersApi !== false) {
     const api = await fromApi(ctx, subject, opts);
     if (api === undefined) ctx.registryTraits.referrersApi = false;
@@ -68,7 +71,7 @@ async function referrerIndex(ctx: RepoContext, subject: Descriptor, opts: Remote
       return api;
     }
   }
-  return fromTagSchema(ctx, subject, opts.signal);
+  return fromTagSchema(ctx, subject, await tags(), opts.signal);
 }
 
 export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions = {}): AsyncGenerator<Descriptor> {
@@ -83,10 +86,24 @@ export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts
   else opts.signal?.addEventListener('abort', abort, { once: true });
   let found: Descriptor[];
   let tagged: (Descriptor | undefined)[];
+  // The repository's tags, listed once per client (tag-snapshot.ts), asked for alongside the API: only tags it names are looked up.
+  let listing: Promise<Set<string> | undefined> | undefined;
+  const tags = (): Promise<Set<string> | undefined> => (listing ??= ctx.tagSnapshots.tags(ctx, scope.signal));
+  if (withCosign || ctx.registryTraits.referrersApi !== true) void tags();
+  // A tag the listing names is read with a GET: its bytes stay in the manifest cache for the copy that follows,
+  // and undici closes the connection after every HEAD (one TCP handshake per HEAD).
+  const cosign = async (tag: string): Promise<Descriptor | undefined> => {
+    const listed = (await tags())?.has(tag);
+    if (listed === false) return undefined;
+    if (listed === undefined) return headManifest(ctx, tag, scope.signal);
+    return getManifest(ctx, tag, scope.signal).then(
+      (f) => f.descriptor,
+      (e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)),
+    );
+  };
   try {
-    const cosign = cosignTags.map((tag) => headManifest(ctx, tag, scope.signal));
     // Promise.all observes every promise, so a second failure is not left unhandled.
-    [found, tagged] = await Promise.all([referrerIndex(ctx, subject, { ...opts, signal: scope.signal }), Promise.all(cosign)]);
+    [found, tagged] = await Promise.all([referrerIndex(ctx, subject, { ...opts, signal: scope.signal }, tags), Promise.all(cosignTags.map(cosign))]);
   } finally {
     opts.signal?.removeEventListener('abort', abort);
   }

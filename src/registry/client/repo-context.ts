@@ -1,6 +1,7 @@
 import { repositoryScope, type Scope } from './auth/scope.js';
 import type { HttpClient } from './transport/http-client.js';
 import type { ManifestCache } from './manifest-cache.js';
+import type { TagSnapshots } from './tag-snapshot.js';
 
 // What every resource file (manifests, blobs, uploads, tags, referrers) needs
 // about the repository it works on. Plain data, built by RegistryClient.
@@ -16,6 +17,8 @@ export interface RepoContext {
   manifests: ManifestCache;
   /** What this client learnt about its registry, shared by all its repositories. */
   registryTraits: RegistryTraits;
+  /** Tag listings the referrer look-ups share, per repository (tag-snapshot.ts). */
+  tagSnapshots: TagSnapshots;
   /** A push target: its reads (what is there already?) ask for pull,push, as docker does, so a refusal names the push. */
   pushing?: boolean;
 }

@@ -17,11 +17,12 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-export async function* listTags(ctx: RepoContext, opts: ListOptions = {}): AsyncGenerator<string> {
+/** `strict`: a 404 is an error, not an empty list (a registry may answer 404 for a listing it does not offer). */
+export async function* listTags(ctx: RepoContext, opts: ListOptions & { strict?: boolean } = {}): AsyncGenerator<string> {
   const first = ctx.http.url(tagsPath(ctx.name));
   if (opts.pageSize) first.searchParams.set('n', String(opts.pageSize));
   // A repository with no tags yet is a 404 NAME_UNKNOWN on distribution: that is an empty list.
-  for await (const { doc } of pages({ http: ctx.http, first, scopes: [repositoryScope(ctx.name, 'pull')], signal: opts.signal, emptyOn: [404] })) {
+  for await (const { doc } of pages({ http: ctx.http, first, scopes: [repositoryScope(ctx.name, 'pull')], signal: opts.signal, ...(opts.strict ? {} : { emptyOn: [404] }) })) {
     yield* strings((doc as { tags?: unknown }).tags);
   }
 }
