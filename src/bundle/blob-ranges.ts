@@ -79,10 +79,11 @@ class WindowReader {
     this.fd = fd;
   }
 
-  at(position: number, length: number): Buffer | undefined {
+  /** `length` bytes at `position`; a new window reads `ahead` bytes (default: a whole window). */
+  at(position: number, length: number, ahead = WINDOW_BYTES): Buffer | undefined {
     if (position < this.from || position + length > this.from + this.got) {
       this.from = position;
-      this.got = readSync(this.fd, this.buf, 0, WINDOW_BYTES, position);
+      this.got = readSync(this.fd, this.buf, 0, Math.max(length, Math.min(ahead, WINDOW_BYTES)), position);
       if (length > this.got) return undefined;
     }
     return this.buf.subarray(position - this.from, position - this.from + length);
@@ -113,7 +114,8 @@ export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRan
     }
     for (const blob of carried) {
       const entry = blobEntryName(blob.descriptor.digest);
-      const header = file.at(offset, TAR_BLOCK);
+      // Before a blob larger than a window, the header alone: the window would hold nothing else of use.
+      const header = file.at(offset, TAR_BLOCK, paddedSize(blob.descriptor.size) >= WINDOW_BYTES ? TAR_BLOCK : WINDOW_BYTES);
       if (!header || !headerMatches(header, entry, blob.descriptor.size)) return undefined;
       ranges.push({ blob, entry, start: offset + TAR_BLOCK });
       offset += TAR_BLOCK + paddedSize(blob.descriptor.size);

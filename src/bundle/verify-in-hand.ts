@@ -3,8 +3,8 @@ import { ErrorCode, IntegrityError, NotFoundError, UsageError } from '../core/er
 import { openVolumeSet } from './bundle-source.js';
 import type { SignatureState, TrustOptions } from './signature-check.js';
 import { verifyBundle, type VerifyReport } from './verify.js';
-import { checkVolumesInFolder, isPresent, type VolumeStatus } from './volume-check.js';
-import type { VolumeInfo } from './volume-sidecar.js';
+import { checkVolumesInFolder, isPresent, unlistedVolumes, type VolumeStatus } from './volume-check.js';
+import { baseNameOfSidecar, type VolumeInfo } from './volume-sidecar.js';
 
 // `ferry verify --present` / `--volume N`: the one stick in hand. The volume
 // list's signature is checked, then each volume there (or each one asked for)
@@ -30,6 +30,8 @@ export interface InHandReport {
   checked: number;
   checkedBytes: number;
   volumes: { list: VolumeStatus[]; signature: SignatureState };
+  /** Files beside the list named like its volumes that it does not name: reported, not checked (its signature covers none of them). */
+  stray: string[];
 }
 
 export type VerifyOutcome = VerifyReport | InHandReport;
@@ -68,7 +70,8 @@ export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}
   if (here.length === 0) {
     throw new NotFoundError(`no volume of ${set.sidecarPath} is in ${set.dir}: nothing to check`, { hint: `copy the volumes (${volumes[0]?.name} …) beside the volume list` });
   }
-  // Every volume in hand and asked for: the full verify reads them all anyway (and the content too).
+  // Every volume in hand and asked for: the full verify reads them all anyway (and the content too);
+  // it refuses a stray volume, as import would, since the set in that folder is then in doubt.
   if (present.every(Boolean) && (!only || only.size === volumes.length)) return verifyBundle(path, trust);
 
   const list = await checkVolumesInFolder(set.dir, volumes, only);
@@ -82,6 +85,7 @@ export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}
     });
   }
   const checked = list.filter((v) => v.status === 'checked');
+  const stray = await unlistedVolumes(set.dir, baseNameOfSidecar(set.sidecarPath), volumes);
   return {
     source: set.sidecarPath,
     complete: false,
@@ -92,5 +96,6 @@ export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}
     checked: checked.length,
     checkedBytes: checked.reduce((n, v) => n + v.size, 0),
     volumes: { list, signature: set.signature },
+    stray,
   };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
 import type { VolumeInfo } from './volume-sidecar.js';
@@ -37,6 +37,17 @@ export async function isPresent(dir: string, v: VolumeInfo): Promise<boolean> {
     (s) => s.isFile(),
     () => false,
   );
+}
+
+/**
+ * Files in `dir` named like a volume of this set (`base`.NNN) that the volume
+ * list does not name (another export's volume, or a number beyond the set),
+ * sorted: the list's signature covers none of them.
+ */
+export async function unlistedVolumes(dir: string, base: string, volumes: readonly VolumeInfo[]): Promise<string[]> {
+  const listed = new Set(volumes.map((v) => v.name));
+  const prefix = `${base}.`;
+  return (await readdir(dir)).filter((name) => name.startsWith(prefix) && /^\d{3}$/.test(name.slice(prefix.length)) && !listed.has(name)).sort();
 }
 
 /** Hashes one volume (reading at most one byte past its listed size) and returns what is wrong with it, or ''. */

@@ -1,12 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
 import { MAX_METADATA_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
-import { isPresent, shaProblem, volumeError } from './volume-check.js';
+import { isPresent, shaProblem, unlistedVolumes, volumeError } from './volume-check.js';
 import { checkSignature, type SignatureState, type TrustOptions } from './signature-check.js';
 import { baseNameOfSidecar, parseSidecar, type VolumeInfo, type VolumeSidecar } from './volume-sidecar.js';
 
@@ -49,13 +49,8 @@ export async function checkVolumeFiles(set: VolumeSet): Promise<void> {
     const size = (await stat(join(set.dir, v.name))).size;
     if (size !== v.size) throw volumeError(v, `is damaged: ${size} bytes, ${volumes.length > 1 ? 'the volume list says' : 'expected'} ${v.size}`);
   }
-  const base = baseNameOfSidecar(set.sidecarPath);
-  const listed = new Set(set.sidecar.volumes.map((v) => v.name));
-  for (const name of (await readdir(set.dir)).sort()) {
-    if (name.startsWith(`${base}.`) && /\.\d{3}$/.test(name) && name.slice(base.length + 1).length === 3 && !listed.has(name)) {
-      throw new IntegrityError(`volume ${name} is not listed in ${basename(set.sidecarPath)}`, { code: ErrorCode.bundleInvalid, subject: name });
-    }
-  }
+  const [stray] = await unlistedVolumes(set.dir, baseNameOfSidecar(set.sidecarPath), volumes);
+  if (stray) throw new IntegrityError(`volume ${stray} is not listed in ${basename(set.sidecarPath)}`, { code: ErrorCode.bundleInvalid, subject: stray });
 }
 
 /** Names every missing volume, and how to check the ones in hand. */

@@ -96,6 +96,19 @@ describe('querying index.db', () => {
     expect(t.assumed.blobs).toBe(walk.graph.blobs.filter((b) => !b.included).length);
     expect(t.assumed.blobs).toBeGreaterThan(0);
   });
+
+  it('reads every blob once: later calls share the same frozen rows (the head check, locateBlobs and the iterator each ask)', async () => {
+    const { set } = await testImages();
+    const first = db.blobs();
+    expect(db.blobs()).toBe(first);
+    expect(first.map((b) => b.descriptor.digest)).toEqual(walk.graph.blobs.map((b) => b.descriptor.digest));
+    const foreign = first.find((b) => b.descriptor.digest === set.foreignLayer.digest);
+    expect(foreign?.descriptor.urls).toEqual([set.foreignLayer.url]);
+    // A caller cannot change a row under the others.
+    expect(() => ((foreign as { included: boolean }).included = false)).toThrow(TypeError);
+    expect(() => (foreign?.descriptor.urls as string[]).push('https://elsewhere.example/')).toThrow(TypeError);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
 });
 
 describe('opening an index.db that is not ours', () => {

@@ -224,6 +224,23 @@ describe('the volumes in hand (verify --present / --volume)', () => {
     expect((err.details?.volumes as { status: string }[]).slice(0, 2).map((v) => v.status)).toEqual(['failed', 'checked']);
   });
 
+  it('names a stray volume file beside the list (unlisted, or numbered beyond the set) without checking it', async () => {
+    const base = await copySet('stray');
+    const names = (split.volumes ?? []).map((v) => v.name);
+    for (const n of names.slice(1)) await rm(join(base, '..', n));
+    const beyond = `app.${String(names.length + 5).padStart(3, '0')}`;
+    await writeFile(join(base, '..', beyond), 'not a volume of this set');
+    await writeFile(join(base, '..', 'app.1234'), 'not named like a volume');
+    await writeFile(join(base, '..', 'other.001'), 'another set');
+    const report = await verifyVolumesInHand(base, { key: keys.publicKeyPem });
+    expect(report.complete).toBe(false);
+    expect(!report.complete && report.stray).toEqual([beyond]);
+    expect(report.volumes?.list.map((v) => v.status)).toEqual(names.map((_, i) => (i === 0 ? 'checked' : 'absent')));
+    // With every listed volume there, the full verify refuses it (the set in that folder is in doubt).
+    for (const n of names.slice(1)) await copyFile(join(work.dir, 'split', n), join(base, '..', n));
+    await expectIntegrity(verifyVolumesInHand(base, { key: keys.publicKeyPem }), ErrorCode.bundleInvalid, `volume ${beyond} is not listed`);
+  });
+
   it('with every volume there, it is the full verify', async () => {
     const report = await verifyVolumesInHand(join(work.dir, 'split', 'app'), { key: keys.publicKeyPem });
     expect(report.complete).toBe(true);

@@ -80,6 +80,17 @@ describe.skipIf(!rigContext().available)('verify the one stick in hand (split bu
     }
   });
 
+  it('--present names a volume file the list does not (another export, a number beyond the set), not checked, and still passes', async () => {
+    const dir = stick('stray', 1);
+    const beyond = `usb.tar.${String(volumes.length + 3).padStart(3, '0')}`;
+    copyFileSync(work.path('all', volumes[0] as string), join(dir, beyond));
+    const result = expectOk(await ferry(['verify', join(dir, 'usb.tar.001'), '--key', key(), '--present']));
+    expect(result.stdout).toContain(`not in the volume list, so not checked: ${beyond}`);
+    const json = expectOk(await ferry(['verify', join(dir, LIST), '--key', key(), '--present', '--json']));
+    expect(json.json).toMatchObject({ ok: true, complete: false, checked: 1, stray: [beyond] });
+    expect(Object.keys(statuses(json))).not.toContain(beyond);
+  });
+
   it('with every volume there, --present is the full verify (complete)', async () => {
     const result = expectOk(await ferry(['verify', work.path('all', 'usb.tar.000'), '--key', key(), '--present', '--json']));
     expect(result.json).toMatchObject({ ok: true, complete: true, signature: 'verified', images: 2 });

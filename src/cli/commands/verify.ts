@@ -20,7 +20,7 @@ const UNPROVEN: Partial<Record<InHandReport['signature'], string>> = {
   unchecked: ': no --key given, so the volumes are checked against the list, not against the sender',
 };
 
-/** `OK for the 1 of 5 volumes checked; not checked: a, b (absent); c (not asked)` and a line per checked volume. */
+/** `OK for the 1 of 5 volumes checked; not checked: a, b (absent); c (not asked)`, a line per checked volume, one naming stray volume files. */
 function inHandText(report: InHandReport): string {
   const { list } = report.volumes;
   const names = (state: string) => list.filter((v) => v.status === state).map((v) => v.name);
@@ -31,6 +31,7 @@ function inHandText(report: InHandReport): string {
     `${report.source}: OK for the ${report.checked} of ${list.length} volumes checked; not checked: ${notChecked}`,
     `  signature of the volume list: ${report.signature}${report.keyId ? ` (key ${report.keyId})` : ''}${UNPROVEN[report.signature] ?? ''}`,
     ...list.filter((v) => v.status === 'checked').map((v) => `  ${v.name}: ${formatBytes(v.size)}, size and sha256 as the volume list says`),
+    ...(report.stray.length ? [`  not in the volume list, so not checked: ${report.stray.join(', ')}`] : []),
     `  the images are verified only with every volume in one folder: ferry verify FOLDER/${list[0]?.name}`,
   ].join('\n');
 }
