@@ -16,26 +16,9 @@ import { Worker } from 'node:worker_threads';
 
 const RING = 2 * 1024 * 1024;
 
-// Inline (eval) so it runs from src under the test runner as well as from dist.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const ring = new Uint8Array(workerData);
-const hashes = new Map();
-parentPort.on('message', (m) => {
-  const id = m[1];
-  if (m[0] === 1) {
-    const hash = hashes.get(id) || createHash('sha256');
-    hashes.delete(id);
-    parentPort.postMessage([0, id, hash.digest('hex')]);
-    return;
-  }
-  let hash = hashes.get(id);
-  if (!hash) hashes.set(id, (hash = createHash('sha256')));
-  hash.update(ring.subarray(m[2], m[2] + m[3]));
-  parentPort.postMessage([m[3]]);
-});
-`;
+// A real module (plain JavaScript, so it loads from src/ under the test runner
+// and from dist/ alike), as core/range-worker.js.
+const WORKER_URL = new URL('./ring-hash-worker.js', import.meta.url);
 
 type Reply = [freed: number] | [freed: 0, id: number, digest: string];
 
@@ -43,7 +26,7 @@ type Reply = [freed: number] | [freed: 0, id: number, digest: string];
 export class HashThread {
   private readonly shared = new SharedArrayBuffer(RING);
   private readonly ring = new Uint8Array(this.shared);
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.shared });
+  private readonly worker = new Worker(WORKER_URL, { workerData: this.shared });
   private head = 0;
   private used = 0;
   private nextId = 0;
