@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
 import { checkVolumeFiles, JoinedVolumes, loadVolumeSet, type VolumeSet } from './volume-join.js';
 import type { TrustOptions } from './signature-check.js';
-import { sidecarPathFor } from './volume-sidecar.js';
+import { baseOfVolumePath, sidecarPathFor } from './volume-sidecar.js';
 
 // What a reader reads: a bundle file, a volume set (named by NAME, NAME.000 or
 // NAME.volumes.json), or any byte stream. It counts the bytes it hands out, so
@@ -36,8 +36,8 @@ async function exists(path: string): Promise<boolean> {
 /** Which sidecar, if any, a path names. */
 async function sidecarFor(path: string): Promise<string | undefined> {
   if (path.endsWith('.volumes.json')) return path;
-  const volume = /^(.*)\.\d{3}$/.exec(path);
-  if (volume && (await exists(sidecarPathFor(volume[1] as string)))) return sidecarPathFor(volume[1] as string);
+  const base = baseOfVolumePath(path);
+  if (base !== undefined && (await exists(sidecarPathFor(base)))) return sidecarPathFor(base);
   if (!(await exists(path)) && (await exists(sidecarPathFor(path)))) return sidecarPathFor(path);
   return undefined;
 }

@@ -5,6 +5,7 @@ import { RangePool } from './range-pool.js';
 import { openBundle, type Bundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
 import type { VolumeStatus } from './volume-check.js';
+import { isVolumePath } from './volume-sidecar.js';
 
 // `ferry verify`: read every byte of a bundle (or every volume) through the
 // same reader import uses, and report what was proven. The first problem
@@ -34,9 +35,6 @@ export interface VerifyReport {
 /** Bundles smaller than this are hashed on the calling thread only (sha256 of 8 MiB: ~20 ms; a worker's boot: ~30 ms of CPU). */
 const ALONE_BYTES = 8 * 1024 * 1024;
 
-/** A path that names a volume set rather than one file (bundle-source.ts decides for sure once opened). */
-const VOLUME_PATH = /(\.\d{3}|\.volumes\.json)$/;
-
 /**
  * Two ways to read every blob, and which one runs:
  * - byRanges: a single-file bundle laid out as ferry writes it (locateBlobs proves the framing):
@@ -54,7 +52,7 @@ export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions =
   // thread alone (a worker costs more to boot than it would hash), a volume set needs none.
   const file = typeof input === 'string' ? await stat(input).then((s) => (s.isFile() ? s : undefined), () => undefined) : undefined;
   const poolFor = (size: number) => new RangePool({ mainThread: true, ...(size < ALONE_BYTES ? { threads: 1 } : {}) });
-  let pool = file && typeof input === 'string' && !VOLUME_PATH.test(input) ? poolFor(file.size) : undefined;
+  let pool = file && typeof input === 'string' && !isVolumePath(input) ? poolFor(file.size) : undefined;
   try {
     const bundle = await openBundle(input, { ...opts, checkVolumes: true });
     try {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
-import type { VolumeInfo } from './volume-sidecar.js';
+import { baseOfVolumePath, type VolumeInfo } from './volume-sidecar.js';
 
 // Checks volumes one by one against the signed volume list: each is signed
 // through the list (its size and sha256), so the one stick in hand can be
@@ -46,8 +46,7 @@ export async function isPresent(dir: string, v: VolumeInfo): Promise<boolean> {
  */
 export async function unlistedVolumes(dir: string, base: string, volumes: readonly VolumeInfo[]): Promise<string[]> {
   const listed = new Set(volumes.map((v) => v.name));
-  const prefix = `${base}.`;
-  return (await readdir(dir)).filter((name) => name.startsWith(prefix) && /^\d{3}$/.test(name.slice(prefix.length)) && !listed.has(name)).sort();
+  return (await readdir(dir)).filter((name) => baseOfVolumePath(name) === base && !listed.has(name)).sort();
 }
 
 /** Hashes one volume (reading at most one byte past its listed size) and returns what is wrong with it, or ''. */

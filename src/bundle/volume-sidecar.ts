@@ -34,11 +34,23 @@ export interface VolumeSidecar {
 }
 
 export function sidecarPathFor(base: string): string {
-  return `${base}.volumes.json`;
+  return `${base}${SIDECAR_SUFFIX}`;
 }
 
 export function volumeName(baseName: string, index: number): string {
   return `${baseName}.${String(index).padStart(3, '0')}`;
+}
+
+const SIDECAR_SUFFIX = '.volumes.json';
+
+/** `/x/app.007` → `/x/app`; undefined for a path not named like a volume. */
+export function baseOfVolumePath(path: string): string | undefined {
+  return /^(.*)\.\d{3}$/.exec(path)?.[1];
+}
+
+/** A path named like part of a volume set (NAME.NNN or its NAME.volumes.json); opening it decides for sure. */
+export function isVolumePath(path: string): boolean {
+  return path.endsWith(SIDECAR_SUFFIX) || baseOfVolumePath(path) !== undefined;
 }
 
 /** `/x/app.volumes.json` → `app` */

@@ -3,7 +3,7 @@ import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { ThreadHash } from './offthread-hash.js';
-import { volumeName, type VolumeInfo } from './volume-sidecar.js';
+import { baseOfVolumePath, volumeName, type VolumeInfo } from './volume-sidecar.js';
 
 // Where the tar's bytes go, by tar offset: one file, or volumes NAME.000,
 // NAME.001, … of exactly `split` bytes (the last one shorter), optionally only
@@ -128,10 +128,8 @@ export class TarFiles {
   async removeStaleVolumes(): Promise<void> {
     const base = basename(this.opts.path);
     const dir = dirname(this.opts.path);
-    const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d{3})$`);
     for (const name of await readdir(dir)) {
-      const m = pattern.exec(name);
-      if (m && Number(m[1]) >= this.done.length) await rm(join(dir, name), { force: true });
+      if (baseOfVolumePath(name) === base && Number(name.slice(base.length + 1)) >= this.done.length) await rm(join(dir, name), { force: true });
     }
   }
 
@@ -145,7 +143,7 @@ export class TarFiles {
     if (this.opts.split === undefined || this.opts.window) return;
     const base = basename(this.opts.path);
     for (const name of await readdir(dirname(this.opts.path)).catch(() => [])) {
-      if (name.startsWith(`${base}.`) && /^\.\d{3}\.partial$/.test(name.slice(base.length))) await rm(join(dirname(this.opts.path), name), { force: true });
+      if (name.endsWith('.partial') && baseOfVolumePath(name.slice(0, -'.partial'.length)) === base) await rm(join(dirname(this.opts.path), name), { force: true });
     }
   }
 

@@ -59,7 +59,6 @@ export function emptyPassResult(): BlobPassResult {
 
 export const landedKey = (key: string, digest: string): string => `${key}\0${digest}`;
 
-
 /** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
 export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, lanes = METADATA_LANES): Promise<Map<string, string[]>> {
   const missing = new Map<string, string[]>();

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
+import { systemClock } from '../../core/clock.js';
 import { normalizeRegistry, validateRepository, type Namespace } from '../../core/index.js';
 import type { Credentials } from './auth/credentials.js';
 import { openUrl } from './blobs.js';
@@ -33,13 +34,14 @@ export class RegistryClient implements Namespace<RemoteRepository> {
   private readonly http: HttpClient;
   private readonly manifests = new ManifestCache();
   private readonly traits: RegistryTraits = {};
-  private readonly tagSnapshots = new TagSnapshots();
+  private readonly tagSnapshots: TagSnapshots;
   private readonly opts: RegistryClientInit;
   /** Aborted by close(): retries waiting for their turn give up at once. */
   private readonly closing = new AbortController();
 
   constructor(opts: RegistryClientInit) {
     this.opts = opts;
+    this.tagSnapshots = new TagSnapshots(opts.clock ?? systemClock);
     this.registry = normalizeRegistry(opts.registry);
     const transport = createTransport(opts, this.closing.signal);
     this.agent = transport.agent;

@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/clock.js';
 import { listTags } from './tags.js';
 import type { RepoContext } from './repo-context.js';
 
@@ -23,11 +24,17 @@ interface Snapshot {
 export class TagSnapshots {
   private readonly byRepository = new Map<string, Snapshot>();
 
+  /** The client's clock (RegistryClientOptions.clock), as its bearer tokens use. */
+  private readonly clock: Clock;
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
   /** The repository's tags as listed (at most SNAPSHOT_TTL_MS ago), or undefined when it cannot say. */
   tags(ctx: RepoContext, signal?: AbortSignal): Promise<Set<string> | undefined> {
     const known = this.byRepository.get(ctx.name);
-    if (known && Date.now() - known.takenAt < SNAPSHOT_TTL_MS) return known.tags;
-    const snapshot: Snapshot = { takenAt: Date.now(), tags: take(ctx, signal) };
+    if (known && this.clock() - known.takenAt < SNAPSHOT_TTL_MS) return known.tags;
+    const snapshot: Snapshot = { takenAt: this.clock(), tags: take(ctx, signal) };
     this.byRepository.set(ctx.name, snapshot);
     // A failed or aborted listing is not kept: the next look-up asks again.
     void snapshot.tags.then((t) => {
