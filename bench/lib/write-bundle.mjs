@@ -2,6 +2,10 @@
 // image there, writeBundle (the same call `ferry export` makes after its pull
 // phase). No registry round trips, so the figure is the writer's.
 // Usage: node write-bundle.mjs STORE OUT HOST:PORT/REPO:TAG...
+// Prints one JSON line: when writeBundle was called (ms since the process
+// started: node, the modules, the store) and how long it took, so the bench
+// can say how much of the figure is start-up rather than the write.
+import { performance } from 'node:perf_hooks';
 import { writeBundle } from '../../dist/bundle/index.js';
 import { openStore } from '../../dist/store/index.js';
 
@@ -17,7 +21,9 @@ try {
     const root = await store.repository(repo).resolve(ref.slice(colon + 1));
     images.push({ name: ref, root, referrers: [] });
   }
+  const called = performance.now();
   await writeBundle({ images, fetch: (desc) => store.openBlob(desc.digest), localFile: (desc) => store.blobPath(desc.digest), out, toolVersion: 'bench' });
+  process.stdout.write(`${JSON.stringify({ startMs: Math.round(called), writeMs: Math.round(performance.now() - called) })}\n`);
 } finally {
   store.close();
 }
