@@ -41,7 +41,7 @@ describe('command loading', () => {
   });
 });
 
-// What the real CLI (bin/ferry.js over dist/) loads for a small inspect and verify,
+// What the real CLI (bin/ferry.cjs over dist/) loads for a small inspect and verify,
 // recorded by a module hook in the child: start-up is most of their cost, and
 // the registry client (undici), the trust layer and transfer are for commands
 // that talk to registries or check image signatures, the bundle writer for export.
