@@ -26,8 +26,8 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--runs') args.runs = Number(argv[++i]);
   else args.steps.push(...a.split(','));
 }
-// FERRY_BIN: another build's bin/ferry.js, for paired old/new runs.
-const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.js');
+// FERRY_BIN: another build's bin/ferry.cjs (or bin/ferry.js), for paired old/new runs.
+const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.cjs');
 const bundle = join(args.dir, 'bundle.tar');
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const mib = (kb) => `${(kb / 1024).toFixed(0)} MiB`;

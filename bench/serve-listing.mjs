@@ -16,7 +16,7 @@ const layout = `${store}.registry`;
 if (!existsSync(layout)) await fillRegistryLayout(layout, fillShape(flag === '--quick'));
 const registry = await startRegistry({ storageDir: layout });
 const port = await freePort();
-const ferry = spawn(process.execPath, [new URL('../bin/ferry.js', import.meta.url).pathname, 'serve', '--store', store, '--addr', `127.0.0.1:${port}`, '--read-only'], { stdio: 'ignore' });
+const ferry = spawn(process.execPath, [new URL('../bin/ferry.cjs', import.meta.url).pathname, 'serve', '--store', store, '--addr', `127.0.0.1:${port}`, '--read-only'], { stdio: 'ignore' });
 const ferryUrl = `http://127.0.0.1:${port}`;
 await waitReady(`${ferryUrl}/v2/`, ferry);
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });

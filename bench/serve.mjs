@@ -41,7 +41,7 @@ async function pull(ctx, base, listFile) {
 
 export async function startFerryServe(ctx, store) {
   const port = await freePort();
-  const child = track(process.execPath, [join(REPO_ROOT, 'bin', 'ferry.js'), 'serve', '--store', store, '--addr', `127.0.0.1:${port}`, '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = track(process.execPath, [join(REPO_ROOT, 'bin', 'ferry.cjs'), 'serve', '--store', store, '--addr', `127.0.0.1:${port}`, '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   try {

@@ -1,6 +1,6 @@
 // Fills a ferry store the shape of the scale bench's (100,000 blobs, 11,999
 // tags; `--quick`: a tenth) for measuring one store command by hand, e.g.
-//   node bench/store-fill.mjs /tmp/big && /usr/bin/time -v bin/ferry.js store usage --store /tmp/big
+//   node bench/store-fill.mjs /tmp/big && /usr/bin/time -v bin/ferry.cjs store usage --store /tmp/big
 import { fillShape, fillStore } from './lib/scale-fill.mjs';
 
 const [dir, flag] = process.argv.slice(2);

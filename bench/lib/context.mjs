@@ -11,8 +11,8 @@ import { startRegistry } from './registry.mjs';
 import { runTimed } from './run-timed.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// FERRY_BIN: another build's bin/ferry.js, for paired old/new runs.
-const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.js');
+// FERRY_BIN: another build's bin/ferry.cjs (or bin/ferry.js), for paired old/new runs.
+const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.cjs');
 
 export function parseArgs(argv) {
   const args = { runs: 3, quick: false, only: undefined, profile: false, concurrency: undefined };
@@ -81,7 +81,7 @@ export async function imageSpec(ctx, refs) {
   return ['-f', path];
 }
 
-/** `node bin/ferry.js ARGS`, timed; with --profile a .cpuprofile lands in .bench/profiles/. */
+/** `node bin/ferry.cjs ARGS`, timed; with --profile a .cpuprofile lands in .bench/profiles/. */
 export function ferry(ctx, args, options = {}) {
   const node = ctx.args.profile ? ['--cpu-prof', '--cpu-prof-dir', join(REPO_ROOT, '.bench', 'profiles')] : [];
   const extra = ctx.args.concurrency ? ['--concurrency', String(ctx.args.concurrency)] : [];

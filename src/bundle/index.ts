@@ -28,9 +28,9 @@ export type { BlobRange } from './blob-ranges.js';
 export type { Bundle, OpenBundleOptions } from './reader.js';
 export type { BundleBlob } from './blob-iterator.js';
 export type { BundleInput } from './bundle-source.js';
-export { verifyBundle } from './verify.js';
+// Loaded on first call (check-side.ts): inspect never verifies every blob.
+export { verifyBundle, verifyVolumesInHand } from './check-side.js';
 export type { VerifyReport } from './verify.js';
-export { verifyVolumesInHand } from './verify-in-hand.js';
 export type { InHandOptions, InHandReport, VerifyOutcome } from './verify-in-hand.js';
 export type { VolumeState, VolumeStatus } from './volume-check.js';
 export { inspectBundle } from './inspect.js';

@@ -1,5 +1,4 @@
 import { channel } from './progress-channel.js';
-import { debugLog } from './progress-debug.js';
 import { ExitCode, InterruptedError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
 import { commandsFor } from './commands/index.js';
@@ -38,10 +37,12 @@ export async function run(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const controller = new AbortController();
   const release = interruptOn(controller, { debug, json });
-  // --debug: what ferry decides, from the one progress channel, for the whole run.
-  const unlisten = debug ? channel.listen(debugLog()) : () => undefined;
+  let unlisten = (): void => undefined;
   let code: number = ExitCode.ok;
   try {
+    // --debug: what ferry decides, from the one progress channel, for the whole
+    // run; its formatters are loaded only then (a module is ~1 ms of start-up).
+    if (debug) unlisten = channel.listen((await import('./progress-debug.js')).debugLog());
     const onRun = async (cmd: FerryCommand, args: Record<string, unknown> & GlobalArgs): Promise<void> => {
       code = (await cmd.run!(args, contextFor(args, controller.signal))) ?? ExitCode.ok;
     };

@@ -17,7 +17,7 @@ while [ -h "$self" ] && command -v readlink >/dev/null 2>&1; do
 done
 root=$(cd "$(dirname "$self")/.." && pwd -P) || exit 1
 unset NODE_OPTIONS NODE_PATH
-exec "$root/node/bin/node" "$root/bin/ferry.js" "$@"
+exec "$root/node/bin/node" "$root/bin/ferry.cjs" "$@"
 `;
 
 export const WINDOWS_LAUNCHER = [
@@ -26,7 +26,7 @@ export const WINDOWS_LAUNCHER = [
   'setlocal',
   'set NODE_OPTIONS=',
   'set NODE_PATH=',
-  '"%~dp0..\\node\\node.exe" "%~dp0ferry.js" %*',
+  '"%~dp0..\\node\\node.exe" "%~dp0ferry.cjs" %*',
   '',
 ].join('\r\n');
 

@@ -14,7 +14,7 @@ import { LICENCE_FILE, productionPackages, runtimeFiles, type ProdPackage } from
 import { formatReleaseSums, MANIFEST_PATH, RELEASE_FORMAT, serializeManifest, SUMS_PATH, type ReleaseFileRecord, type ReleaseManifest } from './release-manifest.js';
 
 // What goes into a release, from a source checkout: dist/ (JavaScript only),
-// package.json, bin/ferry.js, the production dependencies' runtime files, the
+// package.json, bin/ferry.cjs, the production dependencies' runtime files, the
 // node binary running this build, the licences, the launcher — each file
 // hashed here, and hashed again when the tar is written (release-tar.ts), so a
 // file that changes mid-build fails the build instead of shipping unlisted.
@@ -124,7 +124,7 @@ export async function planFromCheckout(root: string, opts: CheckoutOptions = {})
   const limit = pLimit(8);
   const add = (path: string, mode: PlannedFile['mode'], from: string | Buffer) => files.push(limit(() => planned(path, mode, from)));
   add('package.json', 0o644, join(root, 'package.json'));
-  add('bin/ferry.js', 0o644, join(root, 'bin', 'ferry.js'));
+  add('bin/ferry.cjs', 0o644, join(root, 'bin', 'ferry.cjs'));
   for (const f of dist) add(`dist/${f}`, 0o644, join(root, 'dist', ...f.split('/')));
   const packages = [];
   for (const p of await productionPackages(root)) {

@@ -41,7 +41,7 @@ describe('command loading', () => {
   });
 });
 
-// What the real CLI (bin/ferry.js over dist/) loads for a small inspect and verify,
+// What the real CLI (bin/ferry.cjs over dist/) loads for a small inspect and verify,
 // recorded by a module hook in the child: start-up is most of their cost, and
 // the registry client (undici), the trust layer and transfer are for commands
 // that talk to registries or check image signatures, the bundle writer for export.
@@ -88,21 +88,28 @@ describe('what inspect and verify load', () => {
   const WRITE_SIDE = /\/dist\/bundle\/(writer|volume-remake|volume-split|placed-writer|bundle-head|graph-walk|manifest-db-build)\.js$/;
   /** yargs itself: a plain command line is parsed by cli/fast-argv.ts, yargs (cli/parser.ts) only for help and errors. */
   const YARGS_ANY = /\/dist\/cli\/(parser|yargs)\.js$/;
+  /** The full check and its worker pool (bundle/check-side.ts loads it on first call): inspect reads the head only. */
+  const CHECK_SIDE = /\/dist\/(bundle\/(verify|verify-in-hand|range-pool)|core\/range-pool)\.js$/;
+  /** --debug's formatters (cli/main.ts loads them only with --debug). */
+  const DEBUG_LOG = /\/dist\/cli\/progress-debug\.js$/;
 
-  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer nor yargs', async () => {
+  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer, the full check, --debug\'s log nor yargs', async () => {
     const urls = await loaded(['inspect', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/inspect.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => YARGS_ESM.test(u))).toEqual([]);
     expect(urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
+    expect(urls.filter((u) => CHECK_SIDE.test(u))).toEqual([]);
+    expect(urls.filter((u) => DEBUG_LOG.test(u))).toEqual([]);
   });
 
-  it('verify of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer nor yargs', async () => {
+  it('verify of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer, --debug\'s log nor yargs', async () => {
     const urls = await loaded(['verify', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/verify.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
+    expect(urls.filter((u) => DEBUG_LOG.test(u))).toEqual([]);
   });
 });

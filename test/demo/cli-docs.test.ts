@@ -35,7 +35,7 @@ describe('docs/cli.md', () => {
   });
 
   it('documents every command and every flag that --help shows', () => {
-    const help = spawnSync(process.execPath, [join(ROOT, 'bin', 'ferry.js'), 'import', '--help'], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, [join(ROOT, 'bin', 'ferry.cjs'), 'import', '--help'], { encoding: 'utf8' });
     const flags = [...help.stdout.matchAll(/^\s+(?:-\w, )?--([\w-]+)/gm)].map((m) => m[1]);
     expect(flags).toContain('foreign-layers');
     for (const flag of flags) expect(generated).toContain(`\`--${flag}\``);

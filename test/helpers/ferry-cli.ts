@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// Runs the real CLI (bin/ferry.js over dist/, built by `npm test` before vitest)
+// Runs the real CLI (bin/ferry.cjs over dist/, built by `npm test` before vitest)
 // as a user would, and captures what it printed and how it exited.
 
-export const FERRY_BIN = fileURLToPath(new URL('../../bin/ferry.js', import.meta.url));
+export const FERRY_BIN = fileURLToPath(new URL('../../bin/ferry.cjs', import.meta.url));
 
 export interface FerryResult {
   code: number;

@@ -80,7 +80,7 @@ describe('the release (npm run release)', () => {
     expect(byName.get('ferry/LICENSES/node.txt')?.size).toBeGreaterThan(10_000);
     const launcher = byName.get('ferry/bin/ferry')?.data?.toString() ?? '';
     expect(launcher.startsWith('#!/bin/sh\n')).toBe(true);
-    expect(launcher).toContain('exec "$root/node/bin/node" "$root/bin/ferry.js" "$@"');
+    expect(launcher).toContain('exec "$root/node/bin/node" "$root/bin/ferry.cjs" "$@"');
     expect(launcher).not.toMatch(/\bexec node\b|env node/);
   });
 
