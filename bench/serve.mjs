@@ -137,8 +137,8 @@ export async function measure(ctx) {
       peer: `${median(d.cpu).toFixed(0)} ms/GiB docker-registry`,
       ...cpu,
       ratioOf: 'registry/ferry CPU per byte',
-      goal: '≥ 1.0',
-      pass: cpu.ratio >= 1.0,
+      // Not the issue's goal (throughput is): the stable figure beside it.
+      goal: '(context)',
     }),
   ];
 }
