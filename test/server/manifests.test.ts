@@ -1,4 +1,6 @@
+import { rm, truncate } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDigest } from '../../src/core/index.js';
 import { imageManifest, pushBlob, pushImage, serve, sha256, type Served } from './harness.js';
 
 // Manifests over raw HTTP: content types as pushed, tags, children checks (with
@@ -155,5 +157,23 @@ describe('manifests', () => {
     for (const tag of ['b', 'a', 'c']) await pushImage(s, 'm/tags', tag, `tag-${tag}`);
     const list = await s.send('GET', '/v2/m/tags/tags/list');
     expect(list.json()).toEqual({ name: 'm/tags', tags: ['a', 'b', 'c'] });
+  });
+
+  it('a manifest file cut short in the store is a 500, never a body shorter than its Content-Length', async () => {
+    const { digest, manifest } = await pushImage(s, 'm/cut', 'v1', 'cut-short');
+    await truncate(s.store.blobPath(parseDigest(digest)), manifest.length >> 1);
+    const get = await s.send('GET', '/v2/m/cut/manifests/v1');
+    expect(get.status).toBe(500);
+    expect(get.code).toBe('UNKNOWN');
+    // HEAD reads no bytes: it still answers from the index.
+    expect((await s.send('HEAD', '/v2/m/cut/manifests/v1')).status).toBe(200);
+  });
+
+  it('a manifest file gone from the store (swept under a lookup) is a 404 MANIFEST_UNKNOWN', async () => {
+    const { digest } = await pushImage(s, 'm/gone', 'v1', 'gone-file');
+    await rm(s.store.blobPath(parseDigest(digest)));
+    const get = await s.send('GET', `/v2/m/gone/manifests/${digest}`);
+    expect(get.status).toBe(404);
+    expect(get.code).toBe('MANIFEST_UNKNOWN');
   });
 });

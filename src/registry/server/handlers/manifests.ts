@@ -1,5 +1,8 @@
+import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
+  ErrorCode,
+  IntegrityError,
   MAX_MANIFEST_BYTES,
   MediaType,
   NotFoundError,
@@ -8,7 +11,6 @@ import {
   isIndex,
   isManifest,
   parseManifest,
-  readCapped,
   successors,
   type Descriptor,
   type Manifest,
@@ -29,23 +31,48 @@ export function manifestUnknown(name: string, reference: string): ServerError {
   return new ServerError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${name}`, { detail: { name, reference } });
 }
 
+/**
+ * The bytes of a manifest that resolve() found linked here, straight from its file: one open and one
+ * positional read into a buffer of its recorded size. A read stream's machinery cost more than the
+ * read itself for a few KiB (a fifth of a manifest GET's server CPU).
+ */
+async function readManifestFile(ctx: RequestContext, name: string, desc: Descriptor): Promise<Buffer> {
+  const subject = `${name}@${desc.digest}`;
+  if (desc.size > MAX_MANIFEST_BYTES) {
+    throw new IntegrityError(`${subject}: larger than the ${MAX_MANIFEST_BYTES}-byte limit for metadata`, { code: ErrorCode.manifestTooLarge, subject });
+  }
+  // Swept between the lookup and here: a clean 404, as for a blob.
+  const file = await open(ctx.deps.store.blobPath(desc.digest), 'r').catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? manifestUnknown(name, desc.digest) : err;
+  });
+  try {
+    const bytes = Buffer.allocUnsafe(desc.size);
+    for (let pos = 0; pos < desc.size; ) {
+      const { bytesRead } = await file.read(bytes, pos, desc.size - pos, pos);
+      // The store's fault, not the client's: a 500.
+      if (bytesRead === 0) throw new Error(`${subject}: the file ends at byte ${pos} of ${desc.size}`);
+      pos += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await file.close();
+  }
+}
+
 export async function getManifest(ctx: RequestContext, target: ReadTarget, reference: string): Promise<void> {
   const { req, res } = ctx;
   const { name } = target;
-  const found = await readFromRepository(ctx, target, async (repo) => {
-    const desc = await repo.resolve(reference);
-    return { desc, body: req.method === 'HEAD' ? undefined : await repo.fetch(desc) };
-  }).catch((err: unknown) => {
+  const desc = await readFromRepository(ctx, target, (repo) => repo.resolve(reference)).catch((err: unknown) => {
     throw err instanceof NotFoundError ? manifestUnknown(name, reference) : err;
   });
-  const bytes = found.body ? await readCapped(found.body, MAX_MANIFEST_BYTES, `${name}@${found.desc.digest}`) : undefined;
+  const bytes = req.method === 'HEAD' ? undefined : await readManifestFile(ctx, name, desc);
   if (bytes) watchAnswer(res, ctx.deps.idleTimeoutMs);
   res.writeHead(200, {
     ...baseHeaders(),
-    'content-type': found.desc.mediaType,
-    'content-length': found.desc.size,
-    [Header.contentDigest]: found.desc.digest,
-    etag: `"${found.desc.digest}"`,
+    'content-type': desc.mediaType,
+    'content-length': desc.size,
+    [Header.contentDigest]: desc.digest,
+    etag: `"${desc.digest}"`,
   });
   res.end(bytes);
 }
