@@ -1,0 +1,14 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { seedMix } from './lib/mix-set.mjs';
+import { startRegistry } from './lib/registry.mjs';
+const work = '/tmp/mixexport/work';
+await rm(work, { recursive: true, force: true });
+await mkdir(work, { recursive: true });
+const registry = await startRegistry({ workDir: work });
+const mix = await seedMix(registry.url, work);
+const refs = mix.refs.map((r) => `${registry.host}/${r}`);
+await writeFile('/tmp/mixexport/spec.yaml', JSON.stringify({ apiVersion: 'ferry/v1', kind: 'Bundle', metadata: { name: 'bench' }, images: refs.map((ref) => ({ ref })) }));
+await writeFile('/tmp/mixexport/refs.txt', refs.join('\n') + '\n');
+console.log('ready', refs, mix.unique);
+setTimeout(() => {}, 3600_000);
+process.on('SIGTERM', async () => { await mix.foreign.stop(); await registry.stop(); process.exit(0); });
