@@ -61,6 +61,9 @@ class MixSeeder {
     this.work = work;
     this.layers = new Map();
     this.blobs = new Map(); // digest → size (unique bytes moved)
+    // What ferry carries beside the tagged images (signature tags, referrers by digest):
+    // the peer is asked to copy these too, so both sides move the same set.
+    this.extras = [];
   }
 
   count(d) {
@@ -100,6 +103,7 @@ class MixSeeder {
       layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: payload.digest, size: payload.size, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQbench' } }],
     });
     this.count(await putManifest(this.base, repo, `${tagOf(subject.digest)}.sig`, OCI.manifest, m));
+    this.extras.push(`${repo}:${tagOf(subject.digest)}.sig`);
   }
 
   /** An OCI referrer (SBOM artifact with subject) and the tag-schema index that lists it. */
@@ -113,6 +117,8 @@ class MixSeeder {
       subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     });
     const desc = this.count(await putManifest(this.base, repo, sha(m), OCI.manifest, m));
+    // By digest: the tag-schema index that lists it is how it is found, not part of what is carried.
+    this.extras.push(`${repo}@${desc.digest}`);
     const index = json({ schemaVersion: 2, mediaType: OCI.index, manifests: [{ ...desc, artifactType: 'application/spdx+json' }] });
     this.count(await putManifest(this.base, repo, tagOf(subject.digest), OCI.index, index));
   }
@@ -175,7 +181,10 @@ class MixSeeder {
   }
 }
 
-/** Seeds the mix into the registry at `base`; returns { refs (paths), unique bytes, foreign host (stop() it) }. */
+/**
+ * Seeds the mix into the registry at `base`; returns { refs (paths), extras (the signature tags and
+ * referrers ferry carries with refs, for the peer to copy too), unique bytes, foreign host (stop() it) }.
+ */
 export async function seedMix(base, work) {
   const foreignFiles = new Map();
   const foreign = await startForeignHost(foreignFiles);
@@ -183,7 +192,7 @@ export async function seedMix(base, work) {
     const seeder = new MixSeeder(base, work);
     const refs = [await seeder.windows(foreign.host, foreignFiles), await seeder.app(), await seeder.svc(), await seeder.tools()];
     const unique = [...seeder.blobs.values()].reduce((a, b) => a + b, 0);
-    return { refs, unique, foreign };
+    return { refs, extras: seeder.extras, unique, foreign };
   } catch (e) {
     await foreign.stop();
     throw e;

@@ -7,7 +7,7 @@ import { formatReference, type Reference } from '../core/reference.js';
 import { writeBundle, type BundleImageInput, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
 import type { BlobProvider, TransferRecords } from '../store/index.js';
 import { CopyScheduler } from './copy-scheduler.js';
-import { noEvents, type EventSink } from './events.js';
+import { noEvents, type EventSink, type TransferEvent } from './events.js';
 import { recordWritten } from './export-record.js';
 import { inLanes } from './lanes.js';
 import type { Inventory } from './inventory.js';
@@ -80,14 +80,14 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   for (const image of options.images) {
     for (const reference of await expand(image, options.registries, options.signal)) references.push({ image, reference });
   }
-  const failure = (name: string, err: unknown): void => {
+  const failure = (name: string, err: unknown, report: EventSink = emit): void => {
     if (err instanceof UntrustedImagesError) return void refusals.push(...err.refusals);
     if (!isFerryError(err) || options.signal?.aborted) throw err;
-    emit({ type: 'image', name, state: 'failed', detail: err.message });
+    report({ type: 'image', name, state: 'failed', detail: err.message });
     failed.push({ subject: name, ok: false, error: { code: err.code, message: err.message } });
     errors.push(err);
   };
-  // Every image resolved and its graph planned before a byte moves: the pull phase starts with its true total.
+  // Each image resolved and its graph planned before its bytes move (pull-plan.ts).
   const planner = new Planner(scheduler.limit, options.signal);
   const lanes = 2 * (options.concurrency ?? DEFAULT_CONCURRENCY);
   const resolveOne = async ({ image, reference }: { image: SpecImage; reference: Reference }) => {
@@ -109,18 +109,15 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
       return undefined;
     }
   };
-  // Resolved in lanes too, in list order: 1,000 resolves at once held every one's responses together.
-  const resolved: Array<Awaited<ReturnType<typeof resolveOne>>> = [];
-  await inLanes(references.entries(), lanes, async ([i, ref]) => {
-    resolved[i] = await resolveOne(ref);
-  });
-  const planned = resolved.filter((r) => r !== undefined);
-  emit({ type: 'debug', text: describePlan(planner.plan, 'the store') });
-  emit({ type: 'phase', phase: 'pull', items: planned.length, total: planner.plan.bytes });
-  // At most 2 × concurrency images pulled at once (their requests share the limiter): 1,000 pulls
-  // started up front held every pull's state at once, most of an export's peak memory at 1,000 images.
-  await inLanes(planned, lanes, ({ image, reference, name, client, found, present }) => {
-    emit({ type: 'image', name, state: 'start' });
+  // An image is pulled as soon as it is planned, while the others still resolve (their round trips are
+  // not bytes). What its pull reports is held until every plan is made, then follows the pull phase's
+  // announcement, whose total is the whole plan: the progress channel reads as if the phases ran in turn.
+  let held: TransferEvent[] | undefined = options.onEvent ? [] : undefined;
+  const pullEmit: EventSink = (event) => (held ? held.push(event) : emit(event));
+  const pullLanes = pLimit(lanes);
+  const pulls: Array<Promise<void>> = [];
+  const pullOne = ({ image, reference, name, client, found, present }: NonNullable<Awaited<ReturnType<typeof resolveOne>>>): Promise<void> => {
+    pullEmit({ type: 'image', name, state: 'start' });
     return pullImage(reference, {
       client,
       store: options.store,
@@ -130,16 +127,37 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
       scheduler,
       resolved: found,
       present: (desc) => present.has(desc.digest),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.onEvent ? { onEvent: pullEmit } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }).then(
       (p) => {
         pulled.push(p);
-        emit({ type: 'image', name, state: 'done', detail: `${p.report.copied} blobs pulled, ${p.report.skipped} in the store` });
+        pullEmit({ type: 'image', name, state: 'done', detail: `${p.report.copied} blobs pulled, ${p.report.skipped} in the store` });
       },
-      (err: unknown) => failure(name, err),
+      (err: unknown) => failure(name, err, pullEmit),
     );
-  });
+  };
+  // Resolved in lanes, in list order, and at most 2 × concurrency pulls at once (their requests share the
+  // limiter): 1,000 resolves or pulls at once held every one's state together, most of an export's peak memory.
+  let planned = 0;
+  try {
+    await inLanes(references, lanes, async (ref) => {
+      const found = await resolveOne(ref);
+      if (!found) return;
+      planned += 1;
+      const pull = pullLanes(() => pullOne(found));
+      pull.catch(() => undefined); // awaited below, with the others
+      pulls.push(pull);
+    });
+  } finally {
+    emit({ type: 'debug', text: describePlan(planner.plan, 'the store') });
+    emit({ type: 'phase', phase: 'pull', items: planned, total: planner.plan.bytes });
+    for (const event of held ?? []) emit(event);
+    held = undefined;
+    // A failed resolve stops the lanes: the pulls started stop only once settled, as inLanes' items do.
+    await Promise.allSettled(pulls);
+  }
+  for (const pull of pulls) await pull;
   // The policy is all or nothing: one unsigned image and no bundle is written.
   if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
   // Nothing exported is not a partial success: the (first) cause and its exit code stand.
