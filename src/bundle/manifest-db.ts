@@ -5,6 +5,7 @@ import { ErrorCode, IntegrityError } from '../core/errors.js';
 import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
 import { BundleEntry } from './format.js';
+import { childMap, reachable } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
 import { BLOB_KINDS, MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
@@ -68,8 +69,6 @@ export interface RootSummary {
 type Row = Record<string, unknown>;
 const EDGE_KINDS = new Set<string>(['manifest', 'config', 'layer', 'subject']);
 const REACH = `WITH RECURSIVE reach(digest) AS (SELECT ? UNION SELECT e.child FROM edges e JOIN reach r ON e.parent = r.digest WHERE e.kind <> 'subject')`;
-// Every image root's reach at once: (root, digest) pairs, each root's graph walked once.
-const REACH_ALL = `WITH RECURSIVE reach(root, digest) AS (SELECT digest, digest FROM images UNION SELECT r.root, e.child FROM edges e JOIN reach r ON e.parent = r.digest WHERE e.kind <> 'subject')`;
 // CROSS JOIN keeps reach as the outer loop: left to itself, SQLite 3.53 walks all
 // of blobs in position order and probes reach, which is O(blobs) per root.
 const REACH_BLOBS = 'reach r CROSS JOIN blobs b ON b.digest = r.digest';
@@ -166,6 +165,16 @@ export class ManifestDb {
     return statement.all(...params) as Row[];
   }
 
+  /** Rows as arrays, for large reads whose columns the caller checks itself. */
+  private raw(sql: string, ...params: unknown[]): unknown[][] {
+    let statement = this.statements.get(`raw:${sql}`);
+    if (!statement) {
+      statement = this.db.prepare(sql).raw(true);
+      this.statements.set(`raw:${sql}`, statement);
+    }
+    return statement.all(...params) as unknown[][];
+  }
+
   images(): DbImage[] {
     // Read once per open (the file is read-only): the head check and inspect both list them.
     this.imageRows ??= this.all('SELECT * FROM images ORDER BY name').map(toImage);
@@ -223,34 +232,37 @@ export class ManifestDb {
 
   /** Totals over every blob reachable from `root`, or over the whole bundle. */
   totals(root?: Digest): SizeTotals {
-    const rows = root ? this.all(`${REACH} SELECT b.size, b.included FROM ${REACH_BLOBS}`, root) : this.all('SELECT size, included FROM blobs');
     const t = emptyTotals();
-    for (const r of rows) addTo(t, r);
+    if (root) for (const r of this.all(`${REACH} SELECT b.size, b.included FROM ${REACH_BLOBS}`, root)) addTo(t, r);
+    else for (const b of this.blobs()) addBlob(t, b); // the rows the head check read already
     return t;
   }
 
   /**
-   * Totals and platforms of every image root, in one query whose rows grow
-   * with the sum of the images' graphs (not images × blobs): what inspect of
-   * a 1,000-image bundle needs without a query per image.
+   * Totals and platforms of every image root from three reads (blobs, edges,
+   * platform manifests) and a walk per root in JS: what inspect of a
+   * 1,000-image bundle needs, without a query per image.
    */
   rootSummaries(): Map<Digest, RootSummary> {
-    const rows = this.all(
-      `${REACH_ALL} SELECT r.root, b.digest, b.size, b.included, m.media_type, m.os, m.architecture, m.variant, m.os_version FROM ${REACH_BLOBS} LEFT JOIN manifests m ON m.digest = b.digest ORDER BY r.root, b.position`,
-    );
+    const byDigest = new Map<string, DbBlob>(this.blobs().map((b) => [b.descriptor.digest, b]));
+    const children = childMap(this.raw("SELECT parent, child FROM edges WHERE kind <> 'subject'") as Array<[string, string]>);
+    const platformOf = new Map<string, Platform>();
+    for (const r of this.all('SELECT * FROM manifests WHERE os IS NOT NULL')) {
+      const { digest, platform } = toManifest(r);
+      if (platform) platformOf.set(digest, platform);
+    }
     const out = new Map<Digest, RootSummary>();
-    for (const r of rows) {
-      const root = digestCol(r, 'root');
-      let summary = out.get(root);
-      if (!summary) {
-        summary = { totals: emptyTotals(), platforms: [] };
-        out.set(root, summary);
-      }
-      addTo(summary.totals, r);
-      if (r.os !== null) {
-        const { platform } = toManifest(r);
+    for (const { digest: root } of this.images()) {
+      if (out.has(root)) continue;
+      // Blobs only (an edge may name a digest the bundle does not list), in tar order.
+      const blobs = [...reachable(children, root)].flatMap((d) => byDigest.get(d) ?? []).sort((a, b) => a.position - b.position);
+      const summary: RootSummary = { totals: emptyTotals(), platforms: [] };
+      for (const b of blobs) {
+        addBlob(summary.totals, b);
+        const platform = platformOf.get(b.descriptor.digest);
         if (platform) summary.platforms.push(platform);
       }
+      out.set(root, summary);
     }
     return out;
   }
@@ -283,8 +295,16 @@ function emptyTotals(): SizeTotals {
 }
 
 function addTo(t: SizeTotals, r: Row): void {
-  const size = sizeCol(r, 'size');
-  const part = r.included === 1 ? t.included : t.assumed;
+  add(t, sizeCol(r, 'size'), r.included === 1);
+}
+
+/** A blob read by blobs() (its row already checked). */
+function addBlob(t: SizeTotals, b: DbBlob): void {
+  add(t, b.descriptor.size, b.included);
+}
+
+function add(t: SizeTotals, size: number, included: boolean): void {
+  const part = included ? t.included : t.assumed;
   t.blobs += 1;
   t.bytes += size;
   part.blobs += 1;
