@@ -4,6 +4,7 @@ import { isDigest, type Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
 import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
+import { MAX_INDEX_DB_BYTES } from '../core/limits.js';
 import { BundleEntry } from './format.js';
 import { childMap, reachable } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
@@ -137,6 +138,8 @@ export class ManifestDb {
       db = new Database(path, { readonly: true, fileMustExist: true });
       db.pragma('query_only = ON');
       db.pragma('trusted_schema = OFF');
+      // The file is read four times over (quick_check, the bounds scans, the queries): map it, not 2,500 preads of 4 KiB at 1,000 images.
+      db.pragma(`mmap_size = ${MAX_INDEX_DB_BYTES}`);
       if (db.pragma('application_id', { simple: true }) !== MANIFEST_DB_APPLICATION_ID) throw bad('is not a ferry manifest index (application_id)');
       const version = db.pragma('user_version', { simple: true });
       if (version !== MANIFEST_DB_VERSION) throw bad(`has schema version ${String(version)}, this ferry reads ${MANIFEST_DB_VERSION}`);
