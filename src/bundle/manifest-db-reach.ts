@@ -1,7 +1,7 @@
-// Reachability over index.db's edges, walked in JS from one read of the table:
-// inspect needs every image root's blob set, and a recursive CTE over all
-// roots at once cost ~50 ms at 1,000 images (a temp B-tree for UNION's dedupe
-// and another for ORDER BY); this walk reads the ~6,000 edges once.
+// Reachability over index.db's edges, walked in JS from one read of the table
+// (ManifestDb.reach): inspect, import and the k8s plans want the blobs of every
+// image, and a recursive query per root, or one over all roots (temp B-trees
+// for UNION's dedupe and ORDER BY), cost more than reading ~6,000 edges once.
 
 /** Children of each parent along the edges that make up an image (subjects are not followed). */
 export type ChildMap = ReadonlyMap<string, readonly string[]>;

@@ -6,7 +6,7 @@ import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
 import { MAX_INDEX_DB_BYTES } from '../core/limits.js';
 import { BundleEntry } from './format.js';
-import { childMap, reachable } from './manifest-db-reach.js';
+import { childMap, reachable, type ChildMap } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
 import { BLOB_KINDS, MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
@@ -69,10 +69,6 @@ export interface RootSummary {
 
 type Row = Record<string, unknown>;
 const EDGE_KINDS = new Set<string>(['manifest', 'config', 'layer', 'subject']);
-const REACH = `WITH RECURSIVE reach(digest) AS (SELECT ? UNION SELECT e.child FROM edges e JOIN reach r ON e.parent = r.digest WHERE e.kind <> 'subject')`;
-// CROSS JOIN keeps reach as the outer loop: left to itself, SQLite 3.53 walks all
-// of blobs in position order and probes reach, which is O(blobs) per root.
-const REACH_BLOBS = 'reach r CROSS JOIN blobs b ON b.digest = r.digest';
 
 let expectedMaster: string | undefined;
 /** sqlite_master of an empty database with our schema, as text. */
@@ -123,6 +119,8 @@ export class ManifestDb {
   private imageRows: readonly DbImage[] | undefined;
   /** blobs(), read once: the head check, locateBlobs and the blob iterator each want every row (15-20 ms a read at 4,000 blobs). */
   private allBlobs: readonly DbBlob[] | undefined;
+  /** What walking an image's graph needs, read once (see reach()). */
+  private graph: { children: ChildMap; byDigest: Map<string, DbBlob>; platformOf: Map<string, Platform> } | undefined;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -201,10 +199,9 @@ export class ManifestDb {
     return this.all('SELECT * FROM blobs WHERE digest = ?', digest).map((r) => toBlob(r, this.urlMap(digest)))[0];
   }
 
-  /** Blobs reachable from `root` (subjects not followed), in tar order. */
+  /** Blobs reachable from `root` (subjects not followed), in tar order. Copies: the caller may change them. */
   blobsOf(root: Digest): DbBlob[] {
-    const urls = this.urlMap();
-    return this.all(`${REACH} SELECT b.* FROM ${REACH_BLOBS} ORDER BY b.position`, root).map((r) => toBlob(r, urls));
+    return this.reach(root).map(({ descriptor, ...rest }) => ({ ...rest, descriptor: { ...descriptor, ...(descriptor.urls ? { urls: [...descriptor.urls] } : {}) } }));
   }
 
   manifest(digest: Digest): DbManifest | undefined {
@@ -213,14 +210,8 @@ export class ManifestDb {
 
   /** Platforms of the platform manifests reachable from `root`, in tar order. */
   platforms(root: Digest): Platform[] {
-    const rows = this.all(
-      `${REACH} SELECT m.* FROM ${REACH_BLOBS} JOIN manifests m ON m.digest = b.digest WHERE m.os IS NOT NULL ORDER BY b.position`,
-      root,
-    );
-    return rows.flatMap((r) => {
-      const { platform } = toManifest(r);
-      return platform ? [platform] : [];
-    });
+    const { platformOf } = this.walkGraph();
+    return this.reach(root).flatMap((b) => platformOf.get(b.descriptor.digest) ?? []);
   }
 
   children(parent: Digest): DbEdge[] {
@@ -236,38 +227,46 @@ export class ManifestDb {
   /** Totals over every blob reachable from `root`, or over the whole bundle. */
   totals(root?: Digest): SizeTotals {
     const t = emptyTotals();
-    if (root) for (const r of this.all(`${REACH} SELECT b.size, b.included FROM ${REACH_BLOBS}`, root)) addTo(t, r);
-    else for (const b of this.blobs()) addBlob(t, b); // the rows the head check read already
+    for (const b of root ? this.reach(root) : this.blobs()) addBlob(t, b);
     return t;
   }
 
-  /**
-   * Totals and platforms of every image root from three reads (blobs, edges,
-   * platform manifests) and a walk per root in JS: what inspect of a
-   * 1,000-image bundle needs, without a query per image.
-   */
+  /** Totals and platforms of every image root: what inspect shows, without a query per image. */
   rootSummaries(): Map<Digest, RootSummary> {
-    const byDigest = new Map<string, DbBlob>(this.blobs().map((b) => [b.descriptor.digest, b]));
-    const children = childMap(this.raw("SELECT parent, child FROM edges WHERE kind <> 'subject'") as Array<[string, string]>);
-    const platformOf = new Map<string, Platform>();
-    for (const r of this.all('SELECT * FROM manifests WHERE os IS NOT NULL')) {
-      const { digest, platform } = toManifest(r);
-      if (platform) platformOf.set(digest, platform);
-    }
     const out = new Map<Digest, RootSummary>();
     for (const { digest: root } of this.images()) {
-      if (out.has(root)) continue;
-      // Blobs only (an edge may name a digest the bundle does not list), in tar order.
-      const blobs = [...reachable(children, root)].flatMap((d) => byDigest.get(d) ?? []).sort((a, b) => a.position - b.position);
-      const summary: RootSummary = { totals: emptyTotals(), platforms: [] };
-      for (const b of blobs) {
-        addBlob(summary.totals, b);
-        const platform = platformOf.get(b.descriptor.digest);
-        if (platform) summary.platforms.push(platform);
-      }
-      out.set(root, summary);
+      if (!out.has(root)) out.set(root, { totals: this.totals(root), platforms: this.platforms(root) });
     }
     return out;
+  }
+
+  /**
+   * The blobs reachable from `root` (subjects not followed), in tar order: the
+   * shared rows of blobs(). Walked in JS over the edges read once per open, not a
+   * recursive query per root: inspect, import and the k8s plans ask for every
+   * image (1,000 queries at N=1,000, or one over all roots with temp B-trees for
+   * its UNION and ORDER BY, ~50 ms).
+   */
+  private reach(root: Digest): DbBlob[] {
+    const { children, byDigest } = this.walkGraph();
+    // Blobs only (an edge may name a digest the bundle does not list), in tar order.
+    return [...reachable(children, root)].flatMap((d) => byDigest.get(d) ?? []).sort((a, b) => a.position - b.position);
+  }
+
+  private walkGraph(): NonNullable<ManifestDb['graph']> {
+    if (!this.graph) {
+      const platformOf = new Map<string, Platform>();
+      for (const r of this.all('SELECT * FROM manifests WHERE os IS NOT NULL')) {
+        const { digest, platform } = toManifest(r);
+        if (platform) platformOf.set(digest, platform);
+      }
+      this.graph = {
+        children: childMap(this.raw("SELECT parent, child FROM edges WHERE kind <> 'subject'") as Array<[string, string]>),
+        byDigest: new Map(this.blobs().map((b) => [b.descriptor.digest, b])),
+        platformOf,
+      };
+    }
+    return this.graph;
   }
 
   private urlMap(digest?: Digest): Map<string, string[]> {
@@ -297,16 +296,8 @@ function emptyTotals(): SizeTotals {
   return { blobs: 0, bytes: 0, included: { blobs: 0, bytes: 0 }, assumed: { blobs: 0, bytes: 0 } };
 }
 
-function addTo(t: SizeTotals, r: Row): void {
-  add(t, sizeCol(r, 'size'), r.included === 1);
-}
-
 /** A blob read by blobs() (its row already checked). */
-function addBlob(t: SizeTotals, b: DbBlob): void {
-  add(t, b.descriptor.size, b.included);
-}
-
-function add(t: SizeTotals, size: number, included: boolean): void {
+function addBlob(t: SizeTotals, { descriptor: { size }, included }: DbBlob): void {
   const part = included ? t.included : t.assumed;
   t.blobs += 1;
   t.bytes += size;
