@@ -210,8 +210,7 @@ export class ManifestDb {
 
   /** Platforms of the platform manifests reachable from `root`, in tar order. */
   platforms(root: Digest): Platform[] {
-    const { platformOf } = this.walkGraph();
-    return this.reach(root).flatMap((b) => platformOf.get(b.descriptor.digest) ?? []);
+    return this.platformsAmong(this.reach(root));
   }
 
   children(parent: Digest): DbEdge[] {
@@ -226,16 +225,16 @@ export class ManifestDb {
 
   /** Totals over every blob reachable from `root`, or over the whole bundle. */
   totals(root?: Digest): SizeTotals {
-    const t = emptyTotals();
-    for (const b of root ? this.reach(root) : this.blobs()) addBlob(t, b);
-    return t;
+    return totalsOf(root ? this.reach(root) : this.blobs());
   }
 
   /** Totals and platforms of every image root: what inspect shows, without a query per image. */
   rootSummaries(): Map<Digest, RootSummary> {
     const out = new Map<Digest, RootSummary>();
     for (const { digest: root } of this.images()) {
-      if (!out.has(root)) out.set(root, { totals: this.totals(root), platforms: this.platforms(root) });
+      if (out.has(root)) continue;
+      const blobs = this.reach(root); // one walk for both
+      out.set(root, { totals: totalsOf(blobs), platforms: this.platformsAmong(blobs) });
     }
     return out;
   }
@@ -251,6 +250,12 @@ export class ManifestDb {
     const { children, byDigest } = this.walkGraph();
     // Blobs only (an edge may name a digest the bundle does not list), in tar order.
     return [...reachable(children, root)].flatMap((d) => byDigest.get(d) ?? []).sort((a, b) => a.position - b.position);
+  }
+
+  /** The platforms of the platform manifests among `blobs`, in their order. */
+  private platformsAmong(blobs: readonly DbBlob[]): Platform[] {
+    const { platformOf } = this.walkGraph();
+    return blobs.flatMap((b) => platformOf.get(b.descriptor.digest) ?? []);
   }
 
   private walkGraph(): NonNullable<ManifestDb['graph']> {
@@ -296,13 +301,17 @@ function emptyTotals(): SizeTotals {
   return { blobs: 0, bytes: 0, included: { blobs: 0, bytes: 0 }, assumed: { blobs: 0, bytes: 0 } };
 }
 
-/** A blob read by blobs() (its row already checked). */
-function addBlob(t: SizeTotals, { descriptor: { size }, included }: DbBlob): void {
-  const part = included ? t.included : t.assumed;
-  t.blobs += 1;
-  t.bytes += size;
-  part.blobs += 1;
-  part.bytes += size;
+/** Totals over rows read by blobs() (each already checked). */
+function totalsOf(blobs: readonly DbBlob[]): SizeTotals {
+  const t = emptyTotals();
+  for (const { descriptor, included } of blobs) {
+    const part = included ? t.included : t.assumed;
+    t.blobs += 1;
+    t.bytes += descriptor.size;
+    part.blobs += 1;
+    part.bytes += descriptor.size;
+  }
+  return t;
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
