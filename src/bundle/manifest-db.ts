@@ -249,7 +249,12 @@ export class ManifestDb {
   private reach(root: Digest): DbBlob[] {
     const { children, byDigest } = this.walkGraph();
     // Blobs only (an edge may name a digest the bundle does not list), in tar order.
-    return [...reachable(children, root)].flatMap((d) => byDigest.get(d) ?? []).sort((a, b) => a.position - b.position);
+    const blobs: DbBlob[] = [];
+    for (const digest of reachable(children, root)) {
+      const blob = byDigest.get(digest);
+      if (blob) blobs.push(blob);
+    }
+    return blobs.sort(byPosition);
   }
 
   /** The platforms of the platform manifests among `blobs`, in their order. */
@@ -299,6 +304,10 @@ function frozen(blob: DbBlob): DbBlob {
 
 function emptyTotals(): SizeTotals {
   return { blobs: 0, bytes: 0, included: { blobs: 0, bytes: 0 }, assumed: { blobs: 0, bytes: 0 } };
+}
+
+function byPosition(a: DbBlob, b: DbBlob): number {
+  return a.position - b.position;
 }
 
 /** Totals over rows read by blobs() (each already checked). */
