@@ -97,6 +97,18 @@ describe('querying index.db', () => {
     expect(t.assumed.blobs).toBeGreaterThan(0);
   });
 
+  it('summarises every image root as the per-root queries do (totals, platforms in tar order), the delta\'s assumed blobs too', () => {
+    const summaries = db.rootSummaries();
+    const images = db.images();
+    expect([...summaries.keys()].sort()).toEqual([...new Set(images.map((i) => i.digest))].sort());
+    for (const { digest } of images) {
+      expect(summaries.get(digest)?.totals, digest).toEqual(db.totals(digest));
+      expect(summaries.get(digest)?.platforms, digest).toEqual(db.platforms(digest));
+    }
+    expect([...summaries.values()].some((s) => s.totals.assumed.blobs > 0)).toBe(true);
+    expect([...summaries.values()].some((s) => s.platforms.length > 1)).toBe(true);
+  });
+
   it('reads every blob once: later calls share the same frozen rows (the head check, locateBlobs and the iterator each ask)', async () => {
     const { set } = await testImages();
     const first = db.blobs();
