@@ -135,7 +135,7 @@ async function landImage(
     root = localized.root;
   }
   const source = metadataSource(manifests);
-  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present, inMemory: (d: Descriptor) => manifests.get(d.digest) !== undefined, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   await copyGraph(source, repo, [{ descriptor: root, tags: image.tags }], common);
   for (const referrer of image.referrers) {
     await copyGraph(source, repo, [{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }], common);
