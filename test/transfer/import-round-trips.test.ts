@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferry } from '../helpers/ferry-cli.js';
+import { expectOk, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { rigContext, seededRig } from '../rig/context.js';
+import { startRegistry, type Registry } from '../rig/registry.js';
+
+// Issue 16 (import against the floor): what an import asks an empty
+// docker-registry, counted from its --trace. The registry has none of the
+// target repositories (its catalog says so), so no blob is asked about with a
+// HEAD; each image's root goes up once, by its tag, after everything under it
+// (no HEAD, no PUT by digest, no second PUT for the tag). A second import into
+// the now full registry still asks (the repositories are listed) and moves
+// nothing.
+
+interface TraceRecord {
+  method: string;
+  url: string;
+  status?: number;
+}
+
+interface ImportJson {
+  images: Array<{ target: string; digest: string; tags: string[] }>;
+  blobs: { missing: number; pushed: number; mounted: number; bytes: number };
+  failed: unknown[];
+}
+
+describe.skipIf(!rigContext().available)('the requests of an import into an empty registry', () => {
+  let work: WorkDir;
+  let target: Registry;
+  const keys = ['appA', 'appB'] as const;
+
+  beforeAll(async () => {
+    const rig = seededRig();
+    work = await workDir('ferry-import-round-trips-');
+    target = await startRegistry({});
+    expectOk(await ferry(['export', ...sourceRefs(rig, keys), '-o', work.path('two.tar'), '--plain-http', '--store', work.path('store')]));
+  });
+
+  afterAll(async () => {
+    await target?.stop();
+    await work?.cleanup();
+  });
+
+  async function importTraced(name: string): Promise<{ report: ImportJson; trace: TraceRecord[] }> {
+    const traceFile = work.path(`${name}.jsonl`);
+    const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${target.host}/mirror`, '--plain-http', '--trace', traceFile, '--json']));
+    const lines = (await readFile(traceFile, 'utf8')).trim().split('\n');
+    return { report: run.json as ImportJson, trace: lines.map((l) => JSON.parse(l) as TraceRecord) };
+  }
+
+  const pathOf = (r: TraceRecord): string => new URL(r.url).pathname;
+
+  it('asks about no blob, and puts each root once, by its tag', async () => {
+    const rig = seededRig();
+    const { report, trace } = await importTraced('first');
+    expect(report.failed).toEqual([]);
+    expect(report.images).toHaveLength(keys.length);
+
+    const blobHeads = trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/'));
+    expect(blobHeads.map(pathOf), 'HEADs of blobs in repositories the registry does not have').toEqual([]);
+
+    const view = new TargetView(target);
+    try {
+      for (const key of keys) {
+        const image = rig.images.images[key];
+        const repo = `mirror/${image.repository}`;
+        const root = trace.filter((r) => pathOf(r) === `/v2/${repo}/manifests/${image.tag ?? ''}` || pathOf(r) === `/v2/${repo}/manifests/${image.digest}`);
+        expect(root.map((r) => `${r.method} ${pathOf(r)}`), `requests for ${repo}'s root`).toEqual([`PUT /v2/${repo}/manifests/${image.tag ?? ''}`]);
+        expect((await view.manifest(repo, image.tag ?? ''))?.digest).toBe(image.digest);
+        for (const blob of image.blobs) expect(await view.blobStatus(repo, blob.digest), `${blob.digest} in ${repo}`).toBe(200);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('into the registry that now holds them, asks again and moves nothing', async () => {
+    const rig = seededRig();
+    const { report, trace } = await importTraced('second');
+    expect(report.failed).toEqual([]);
+    expect(report.blobs).toMatchObject({ missing: 0, bytes: 0 });
+    expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
+    expect(trace.filter((r) => pathOf(r).includes('/blobs/uploads'))).toEqual([]);
+    const view = new TargetView(target);
+    try {
+      for (const key of keys) {
+        const image = rig.images.images[key];
+        expect((await view.manifest(`mirror/${image.repository}`, image.tag ?? ''))?.digest).toBe(image.digest);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+});
