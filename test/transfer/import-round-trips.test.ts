@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferry } from '../helpers/ferry-cli.js';
-import { expectOk, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { startFixture, type FixtureServer } from '../client/fixture-server.js';
+import { expectOk, expectRefusal, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
 
@@ -11,7 +13,9 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // HEAD; each image's root goes up once, by its tag, after everything under it
 // (no HEAD, no PUT by digest, no second PUT for the tag). A second import into
 // the now full registry still asks (the repositories are listed) and moves
-// nothing.
+// nothing. The one PUT by tag is checked as the PUT by digest was: a registry
+// that says it stored other bytes under the tag (Docker-Content-Digest) fails
+// the image.
 
 interface TraceRecord {
   method: string;
@@ -37,7 +41,9 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     expectOk(await ferry(['export', ...sourceRefs(rig, keys), '-o', work.path('two.tar'), '--plain-http', '--store', work.path('store')]));
   });
 
+  const started: Array<{ stop(): Promise<void> }> = [];
   afterAll(async () => {
+    for (const s of started) await s.stop();
     await target?.stop();
     await work?.cleanup();
   });
@@ -92,4 +98,32 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
       await view.close();
     }
   });
+
+  it('refuses a PUT by tag whose Docker-Content-Digest is not the digest of the bytes sent', async () => {
+    const rig = seededRig();
+    const fresh = await startRegistry({});
+    started.push(fresh);
+    const liar = await startDigestLiar(new URL(fresh.url));
+    started.push(liar);
+    const run = await ferry(['import', work.path('two.tar'), '--to', `${liar.host}/mirror`, '--plain-http']);
+    // Every image refused: the first cause is the exit (5, integrity), naming the claimed digest.
+    const line = expectRefusal(run, 5, `sha256:${'0'.repeat(64)}`);
+    expect(keys.some((k) => line.includes(rig.images.images[k].digest)), line).toBe(true);
+  });
 });
+
+/** A pass-through proxy that claims every manifest PUT by tag stored digest sha256:000…0. */
+async function startDigestLiar(upstream: URL): Promise<FixtureServer> {
+  return startFixture(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const lie = req.method === 'PUT' && /\/manifests\/(?!sha256:)[^/]+$/.test(url.pathname);
+    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (ures) => {
+      const headers = { ...ures.headers, ...(lie ? { 'docker-content-digest': `sha256:${'0'.repeat(64)}` } : {}) };
+      res.writeHead(ures.statusCode ?? 502, headers);
+      ures.pipe(res);
+    });
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+    await new Promise<void>((resolve) => res.on('close', resolve));
+  });
+}
