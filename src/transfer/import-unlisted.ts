@@ -9,7 +9,9 @@ import { METADATA_LANES } from './import-lanes.js';
 // repository an import killed midway left blobs in is listed, so a rerun still
 // asks for each of them and sends only what is missing. A registry that will not
 // list (no catalog permission, no such endpoint, an error) or lists more than
-// the HEADs it could save is asked per blob, as before.
+// the HEADs it could save is asked per blob, as before; so is one that wants
+// bearer tokens (import.ts: the client would carry `registry:catalog:*` into
+// every later token request, and a token service may refuse what it cannot grant).
 
 /** Names per catalog page assumed when bounding a listing (distribution, ACR and Harbor page at 100). */
 const PAGE = 100;
@@ -25,7 +27,11 @@ const split = (key: string): [registry: string, name: string] => {
  * METADATA_LANES pairs it could spare a HEAD for (the HEADs run that many at
  * once: one page costs about one round of them); one cut short proves nothing.
  */
-export async function unlistedRepositories(needs: ReadonlyMap<string, readonly string[]>, catalog: (registry: string) => AsyncIterable<string>, signal?: AbortSignal): Promise<Set<string>> {
+export async function unlistedRepositories(
+  needs: ReadonlyMap<string, readonly string[]>,
+  catalog: (registry: string) => Promise<AsyncIterable<string> | undefined>,
+  signal?: AbortSignal,
+): Promise<Set<string>> {
   const pairs = new Map<string, number>();
   for (const keys of needs.values()) for (const key of keys) pairs.set(key, (pairs.get(key) ?? 0) + 1);
   const byRegistry = new Map<string, Map<string, number>>();
@@ -39,7 +45,11 @@ export async function unlistedRepositories(needs: ReadonlyMap<string, readonly s
   await Promise.all(
     [...byRegistry].map(async ([registry, keys]) => {
       const heads = [...keys.values()].reduce((n, c) => n + c, 0);
-      const listed = await listNames(catalog(registry), Math.max(1, Math.ceil(heads / METADATA_LANES)) * PAGE, signal);
+      const names = await catalog(registry).catch((err: unknown) => {
+        if (signal?.aborted) throw err;
+        return undefined;
+      });
+      const listed = names && (await listNames(names, Math.max(1, Math.ceil(heads / METADATA_LANES)) * PAGE, signal));
       if (listed) for (const key of keys.keys()) if (!listed.has(split(key)[1])) unlisted.add(key);
     }),
   );

@@ -115,6 +115,16 @@ async function* catalogOf(registry: string, options: ImportOptions): AsyncIterab
   yield* options.store?.listRepositories().items ?? [];
 }
 
+/**
+ * A registry's catalog, unless it wants bearer tokens: the client adds every scope it asks for to
+ * each later token request, and `registry:catalog:*` is one a token service may refuse outright.
+ */
+async function tokenFreeCatalog(registry: string, options: ImportOptions): Promise<AsyncIterable<string> | undefined> {
+  const client = options.registries?.client(registry);
+  if (!client || (await client.ping(options.signal)) === 'bearer') return undefined;
+  return client.catalog();
+}
+
 /** Pushes one image's manifests (children first) and referrers, then its tags. */
 async function landImage(
   image: PlannedImage,
@@ -212,7 +222,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const repository = repositories(options);
     const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
     // The store answers a HEAD from its index: only a registry's repositories are looked up in its catalog.
-    const absent = options.destinations.kind === 'store' ? new Set<string>() : await unlistedRepositories(plan.needs, (registry) => catalogOf(registry, options), options.signal);
+    const absent = options.destinations.kind === 'store' ? new Set<string>() : await unlistedRepositories(plan.needs, (registry) => tokenFreeCatalog(registry, options), options.signal);
     const missing = await findMissing(plan.needs, carried, repository, absent);
     const report: ImportReport = {
       bundle: { id: bundle.bundleJson.id, signature: bundle.signature, keyId: bundle.keyId },
