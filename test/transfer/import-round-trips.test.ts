@@ -15,7 +15,8 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // the now full registry still asks (the repositories are listed) and moves
 // nothing. The one PUT by tag is checked as the PUT by digest was: a registry
 // that says it stored other bytes under the tag (Docker-Content-Digest) fails
-// the image.
+// the image. A registry that wants bearer tokens is not asked for its catalog
+// (the scope would ride along on every later token request): asked per blob.
 
 interface TraceRecord {
   method: string;
@@ -89,6 +90,27 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
     expect(trace.filter((r) => pathOf(r).includes('/blobs/uploads'))).toEqual([]);
     const view = new TargetView(target);
+    try {
+      for (const key of keys) {
+        const image = rig.images.images[key];
+        expect((await view.manifest(`mirror/${image.repository}`, image.tag ?? ''))?.digest).toBe(image.digest);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('a registry behind bearer tokens: no catalog asked, every blob asked about, every image lands', async () => {
+    const rig = seededRig();
+    const tokened = await startRegistry({ auth: 'token' });
+    started.push(tokened);
+    const traceFile = work.path('token.jsonl');
+    const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${tokened.host}/mirror`, '--plain-http', '--creds', `${tokened.tokenServer?.username ?? ''}:${tokened.tokenServer?.password ?? ''}`, '--trace', traceFile, '--json']));
+    expect((run.json as ImportJson).images).toHaveLength(keys.length);
+    const trace = (await readFile(traceFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TraceRecord);
+    expect(trace.filter((r) => pathOf(r) === '/v2/_catalog')).toEqual([]);
+    expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
+    const view = new TargetView(tokened);
     try {
       for (const key of keys) {
         const image = rig.images.images[key];
