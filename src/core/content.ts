@@ -59,6 +59,12 @@ export interface ContentTarget {
   /** Points `tag` at a manifest that is already in this repository. */
   tag(tag: string, desc: Descriptor, options?: { signal?: AbortSignal }): Promise<void>;
   /**
+   * Stores manifest `body` as `desc` under `tag` in one step (a registry's PUT by
+   * tag): a push and a tag without the request between them. Only for a manifest
+   * whose graph is already in place. Targets that cannot leave this out.
+   */
+  pushTagged?(desc: Descriptor, body: Readable, tag: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
    * How many leading bytes of `desc` the target already holds from an
    * interrupted push (a partial ingest), so the caller can fetch the rest with
    * Range. Targets that cannot resume leave this out.

@@ -43,6 +43,13 @@ export interface CopyGraphOptions {
   repository?: string;
   /** Blobs the caller knows the target holds (it just put them there): skipped without a HEAD. */
   present?: (desc: Descriptor) => boolean;
+  /**
+   * Manifests the source holds in memory (a bundle's): such a manifest is read
+   * before the target is asked, and one whose every child is `present` is put
+   * without a HEAD. Putting a manifest the target holds costs the same one
+   * request as asking and changes nothing.
+   */
+  inMemory?: (desc: Descriptor) => boolean;
 }
 
 export async function copyGraph(source: ContentSource, target: ContentTarget, roots: CopyRoot[], options: CopyGraphOptions = {}): Promise<CopyReport> {
@@ -87,20 +94,47 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
     }
   };
 
+  // A root whose graph is all in place goes up under its first tag in one request (pushTagged), not by
+  // digest and then by tag: it is still the last thing pushed, so the tag names a complete graph.
+  const pushTagged = target.pushTagged?.bind(target);
+  const firstTag = new Map<string, string>();
+  for (const root of roots) {
+    const tag = root.tags?.[0];
+    if (pushTagged && tag !== undefined && !firstTag.has(root.descriptor.digest)) firstTag.set(root.descriptor.digest, tag);
+  }
+  const taggedOnPush = new Set<string>();
+
+  const pushManifest = async (desc: Descriptor, bytes: Buffer): Promise<void> => {
+    const tag = firstTag.get(desc.digest);
+    const opts = signal ? { signal } : {};
+    if (tag !== undefined && pushTagged) {
+      await limit(() => pushTagged(desc, Readable.from([bytes]), tag, opts));
+      taggedOnPush.add(`${desc.digest}\0${tag}`);
+    } else await limit(() => target.push(desc, Readable.from([bytes]), opts));
+  };
+
+  const present = options.present;
+  const copyManifest = async (desc: Descriptor): Promise<NodeAction> => {
+    const read = () => limit(() => readManifest(source, desc, signal));
+    let got = options.inMemory?.(desc) ? await read() : undefined;
+    const inPlace = got !== undefined && present !== undefined && successorsOf(desc, got.manifest).every((c) => !isManifest(c.mediaType) && present(c));
+    if (!inPlace && (await limit(() => target.exists(desc, signal ? { signal } : {})))) return finish(desc, 'skipped', 0);
+    emit({ type: 'node-start', descriptor: desc, repository });
+    got ??= await read();
+    await Promise.all(successorsOf(desc, got.manifest).map(copyNode));
+    await pushManifest(desc, got.bytes);
+    return finish(desc, 'copied', got.bytes.length);
+  };
+
   const copyNode = (desc: Descriptor): Promise<NodeAction> =>
     scheduler.once(repository, desc.digest, async (elsewhere): Promise<NodeAction> => {
       signal?.throwIfAborted();
+      if (isManifest(desc.mediaType)) return copyManifest(desc);
       // The same blob on its way into another repository: wait, then mount it from there.
-      if (elsewhere && !isManifest(desc.mediaType)) await elsewhere.catch(() => undefined);
-      if (!isManifest(desc.mediaType) && options.present?.(desc)) return finish(desc, 'skipped', 0);
+      if (elsewhere) await elsewhere.catch(() => undefined);
+      if (present?.(desc)) return finish(desc, 'skipped', 0);
       if (await limit(() => target.exists(desc, signal ? { signal } : {}))) return finish(desc, 'skipped', 0);
       emit({ type: 'node-start', descriptor: desc, repository });
-      if (isManifest(desc.mediaType)) {
-        const { bytes, manifest } = await limit(() => readManifest(source, desc, signal));
-        await Promise.all(successorsOf(desc, manifest).map(copyNode));
-        await limit(() => target.push(desc, Readable.from([bytes]), signal ? { signal } : {}));
-        return finish(desc, 'copied', bytes.length);
-      }
       if (await limit(() => tryMount(desc))) return finish(desc, 'mounted', 0);
       const moved = await limit(() => copyBlob(desc));
       return finish(desc, 'copied', moved);
@@ -109,7 +143,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   await Promise.all(roots.map((root) => copyNode(root.descriptor)));
   for (const root of roots) {
     for (const tag of root.tags ?? []) {
-      await limit(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
+      if (!taggedOnPush.has(`${root.descriptor.digest}\0${tag}`)) await limit(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
       emit({ type: 'tagged', repository, tag, descriptor: root.descriptor });
     }
   }

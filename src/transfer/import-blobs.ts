@@ -59,18 +59,28 @@ export function emptyPassResult(): BlobPassResult {
 
 export const landedKey = (key: string, digest: string): string => `${key}\0${digest}`;
 
-/** Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. */
-export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, lanes = METADATA_LANES): Promise<Map<string, string[]>> {
+/**
+ * Which (blob, repository) pairs the target lacks. Manifests are left to the graph pass. A repository
+ * in `absent` (the registry does not have it: import-unlisted.ts) lacks every blob, without a HEAD.
+ */
+export async function findMissing(needs: Map<string, string[]>, blobs: Descriptor[], repository: (key: string) => Repository, absent: ReadonlySet<string> = new Set(), lanes = METADATA_LANES): Promise<Map<string, string[]>> {
   const missing = new Map<string, string[]>();
-  function* pairs(): Generator<[Descriptor, string]> {
-    for (const desc of blobs) for (const key of needs.get(desc.digest) ?? []) yield [desc, key];
-  }
-  // `lanes` HEADs at a time: no promise per (blob, repository) pair up front.
-  await inLanes(pairs(), lanes, async ([desc, key]) => {
-    if (await repository(key).exists(desc)) return;
+  const lacks = (desc: Descriptor, key: string): void => {
     const list = missing.get(desc.digest) ?? [];
     list.push(key);
     missing.set(desc.digest, list);
+  };
+  function* pairs(): Generator<[Descriptor, string]> {
+    for (const desc of blobs) {
+      for (const key of needs.get(desc.digest) ?? []) {
+        if (absent.has(key)) lacks(desc, key);
+        else yield [desc, key];
+      }
+    }
+  }
+  // `lanes` HEADs at a time: no promise per (blob, repository) pair up front.
+  await inLanes(pairs(), lanes, async ([desc, key]) => {
+    if (!(await repository(key).exists(desc))) lacks(desc, key);
   });
   return missing;
 }

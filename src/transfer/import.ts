@@ -17,6 +17,7 @@ import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { landAll, METADATA_LANES } from './import-lanes.js';
 import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
+import { unlistedRepositories } from './import-unlisted.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource, type ManifestLookup } from './metadata-source.js';
 import { ensureReferrerListed } from './referrers-tag-schema.js';
@@ -114,6 +115,16 @@ async function* catalogOf(registry: string, options: ImportOptions): AsyncIterab
   yield* options.store?.listRepositories().items ?? [];
 }
 
+/**
+ * A registry's catalog, unless it wants bearer tokens: the client adds every scope it asks for to
+ * each later token request, and `registry:catalog:*` is one a token service may refuse outright.
+ */
+async function tokenFreeCatalog(registry: string, options: ImportOptions): Promise<AsyncIterable<string> | undefined> {
+  const client = options.registries?.client(registry);
+  if (!client || (await client.ping(options.signal)) === 'bearer') return undefined;
+  return client.catalog();
+}
+
 /** Pushes one image's manifests (children first) and referrers, then its tags. */
 async function landImage(
   image: PlannedImage,
@@ -135,7 +146,7 @@ async function landImage(
     root = localized.root;
   }
   const source = metadataSource(manifests);
-  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present, inMemory: (d: Descriptor) => manifests.get(d.digest) !== undefined, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   await copyGraph(source, repo, [{ descriptor: root, tags: image.tags }], common);
   for (const referrer of image.referrers) {
     await copyGraph(source, repo, [{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }], common);
@@ -170,9 +181,9 @@ function hasForeignLayers(bundle: Bundle, image: PlannedImage): boolean {
  * A delta bundle leaves out what the target should hold; check before anything
  * is tagged, mounting what another repository of the registry holds.
  */
-async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: string) => Repository, limit: LimitFunction, options: ImportOptions): Promise<Omit<MountedAssumed, 'still'>> {
+async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: string) => Repository, absent: ReadonlySet<string>, limit: LimitFunction, options: ImportOptions): Promise<Omit<MountedAssumed, 'still'>> {
   const assumed: Descriptor[] = bundle.bundleJson.assumes.map((a) => ({ digest: a.digest, size: a.size, mediaType: a.mediaType }));
-  const lacking = await findMissing(plan.needs, assumed, repository);
+  const lacking = await findMissing(plan.needs, assumed, repository, absent);
   if (lacking.size === 0) return { mounted: 0, manifests: new Map() };
   const { still: missing, ...found } = await mountAssumed({ missing: lacking, assumed, repository, catalog: (registry) => catalogOf(registry, options), limit, ...(options.signal ? { signal: options.signal } : {}) });
   if (missing.size > 0) {
@@ -210,7 +221,9 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     }
     const repository = repositories(options);
     const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
-    const missing = await findMissing(plan.needs, carried, repository);
+    // The store answers a HEAD from its index: only a registry's repositories are looked up in its catalog.
+    const absent = options.destinations.kind === 'store' ? new Set<string>() : await unlistedRepositories(plan.needs, (registry) => tokenFreeCatalog(registry, options), options.signal);
+    const missing = await findMissing(plan.needs, carried, repository, absent);
     const report: ImportReport = {
       bundle: { id: bundle.bundleJson.id, signature: bundle.signature, keyId: bundle.keyId },
       dryRun: Boolean(options.dryRun),
@@ -230,7 +243,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       Object.assign(report, await dryRunImages(options.bundle, bundle, plan, (options.foreignLayers ?? 'localize') === 'localize', open));
       return report;
     }
-    const assumed = await checkAssumed(bundle, plan, repository, limit, options);
+    const assumed = await checkAssumed(bundle, plan, repository, absent, limit, options);
     emit({ type: 'phase', phase: 'push', total: plannedBytes(missing, carried), items: missing.size });
     const passOptions = {
       repository,

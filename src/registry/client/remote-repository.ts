@@ -71,11 +71,27 @@ export class RemoteRepository implements Repository {
   /** Manifests (by media type) go to /manifests/ by digest; everything else is a blob upload. Both verified. */
   async push(desc: Descriptor, body: Readable, options: PushOptions = {}): Promise<void> {
     if (!isManifest(desc.mediaType)) return pushBlob(this.ctx, desc, body, options);
+    const bytes = await this.manifestBytes(desc, body);
+    await putManifest(this.ctx, desc.digest, desc.mediaType, bytes, options.signal);
+    options.onEvent?.({ type: 'bytes', descriptor: desc, bytes: bytes.byteLength });
+  }
+
+  /**
+   * One PUT by tag instead of a PUT by digest and another by tag. putManifest
+   * refuses an answer whose Docker-Content-Digest is not the digest of our bytes.
+   */
+  async pushTagged(desc: Descriptor, body: Readable, tag: string, options: Signal = {}): Promise<void> {
+    validateTag(tag);
+    const bytes = await this.manifestBytes(desc, body);
+    await putManifest(this.ctx, tag, desc.mediaType, bytes, options.signal);
+  }
+
+  /** A manifest body, capped and checked against its descriptor before it is sent. */
+  private async manifestBytes(desc: Descriptor, body: Readable): Promise<Uint8Array> {
     const subject = where(this.ctx, `@${desc.digest}`);
     const bytes = await readCapped(body, MAX_MANIFEST_BYTES, subject);
     verifyBytes(bytes, desc, subject);
-    await putManifest(this.ctx, desc.digest, desc.mediaType, bytes, options.signal);
-    options.onEvent?.({ type: 'bytes', descriptor: desc, bytes: bytes.byteLength });
+    return bytes;
   }
 
   /** PUTs the manifest's bytes under `tag` (from the recent-manifest cache; GET only when not there). */

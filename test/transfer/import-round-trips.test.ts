@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferry } from '../helpers/ferry-cli.js';
+import { startFixture, type FixtureServer } from '../client/fixture-server.js';
+import { expectOk, expectRefusal, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { rigContext, seededRig } from '../rig/context.js';
+import { startRegistry, type Registry } from '../rig/registry.js';
+
+// Issue 16 (import against the floor): what an import asks an empty
+// docker-registry, counted from its --trace. The registry has none of the
+// target repositories (its catalog says so), so no blob is asked about with a
+// HEAD; each image's root goes up once, by its tag, after everything under it
+// (no HEAD, no PUT by digest, no second PUT for the tag). A second import into
+// the now full registry still asks (the repositories are listed) and moves
+// nothing. The one PUT by tag is checked as the PUT by digest was: a registry
+// that says it stored other bytes under the tag (Docker-Content-Digest) fails
+// the image. A registry that wants bearer tokens is not asked for its catalog
+// (the scope would ride along on every later token request): asked per blob.
+
+interface TraceRecord {
+  method: string;
+  url: string;
+  status?: number;
+}
+
+interface ImportJson {
+  images: Array<{ target: string; digest: string; tags: string[] }>;
+  blobs: { missing: number; pushed: number; mounted: number; bytes: number };
+  failed: unknown[];
+}
+
+describe.skipIf(!rigContext().available)('the requests of an import into an empty registry', () => {
+  let work: WorkDir;
+  let target: Registry;
+  const keys = ['appA', 'appB'] as const;
+
+  beforeAll(async () => {
+    const rig = seededRig();
+    work = await workDir('ferry-import-round-trips-');
+    target = await startRegistry({});
+    expectOk(await ferry(['export', ...sourceRefs(rig, keys), '-o', work.path('two.tar'), '--plain-http', '--store', work.path('store')]));
+  });
+
+  const started: Array<{ stop(): Promise<void> }> = [];
+  afterAll(async () => {
+    for (const s of started) await s.stop();
+    await target?.stop();
+    await work?.cleanup();
+  });
+
+  async function importTraced(name: string): Promise<{ report: ImportJson; trace: TraceRecord[] }> {
+    const traceFile = work.path(`${name}.jsonl`);
+    const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${target.host}/mirror`, '--plain-http', '--trace', traceFile, '--json']));
+    const lines = (await readFile(traceFile, 'utf8')).trim().split('\n');
+    return { report: run.json as ImportJson, trace: lines.map((l) => JSON.parse(l) as TraceRecord) };
+  }
+
+  const pathOf = (r: TraceRecord): string => new URL(r.url).pathname;
+
+  it('asks about no blob, and puts each root once, by its tag', async () => {
+    const rig = seededRig();
+    const { report, trace } = await importTraced('first');
+    expect(report.failed).toEqual([]);
+    expect(report.images).toHaveLength(keys.length);
+
+    const blobHeads = trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/'));
+    expect(blobHeads.map(pathOf), 'HEADs of blobs in repositories the registry does not have').toEqual([]);
+
+    const view = new TargetView(target);
+    try {
+      for (const key of keys) {
+        const image = rig.images.images[key];
+        const repo = `mirror/${image.repository}`;
+        const root = trace.filter((r) => pathOf(r) === `/v2/${repo}/manifests/${image.tag ?? ''}` || pathOf(r) === `/v2/${repo}/manifests/${image.digest}`);
+        expect(root.map((r) => `${r.method} ${pathOf(r)}`), `requests for ${repo}'s root`).toEqual([`PUT /v2/${repo}/manifests/${image.tag ?? ''}`]);
+        expect((await view.manifest(repo, image.tag ?? ''))?.digest).toBe(image.digest);
+        for (const blob of image.blobs) expect(await view.blobStatus(repo, blob.digest), `${blob.digest} in ${repo}`).toBe(200);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('into the registry that now holds them, asks again and moves nothing', async () => {
+    const rig = seededRig();
+    const { report, trace } = await importTraced('second');
+    expect(report.failed).toEqual([]);
+    expect(report.blobs).toMatchObject({ missing: 0, bytes: 0 });
+    expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
+    expect(trace.filter((r) => pathOf(r).includes('/blobs/uploads'))).toEqual([]);
+    const view = new TargetView(target);
+    try {
+      for (const key of keys) {
+        const image = rig.images.images[key];
+        expect((await view.manifest(`mirror/${image.repository}`, image.tag ?? ''))?.digest).toBe(image.digest);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('a registry behind bearer tokens: no catalog asked, every blob asked about, every image lands', async () => {
+    const rig = seededRig();
+    const tokened = await startRegistry({ auth: 'token' });
+    started.push(tokened);
+    const traceFile = work.path('token.jsonl');
+    const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${tokened.host}/mirror`, '--plain-http', '--creds', `${tokened.tokenServer?.username ?? ''}:${tokened.tokenServer?.password ?? ''}`, '--trace', traceFile, '--json']));
+    expect((run.json as ImportJson).images).toHaveLength(keys.length);
+    const trace = (await readFile(traceFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TraceRecord);
+    expect(trace.filter((r) => pathOf(r) === '/v2/_catalog')).toEqual([]);
+    expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
+    const view = new TargetView(tokened);
+    try {
+      for (const key of keys) {
+        const image = rig.images.images[key];
+        expect((await view.manifest(`mirror/${image.repository}`, image.tag ?? ''))?.digest).toBe(image.digest);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('refuses a PUT by tag whose Docker-Content-Digest is not the digest of the bytes sent', async () => {
+    const rig = seededRig();
+    const fresh = await startRegistry({});
+    started.push(fresh);
+    const liar = await startDigestLiar(new URL(fresh.url));
+    started.push(liar);
+    const run = await ferry(['import', work.path('two.tar'), '--to', `${liar.host}/mirror`, '--plain-http']);
+    // Every image refused: the first cause is the exit (5, integrity), naming the claimed digest.
+    const line = expectRefusal(run, 5, `sha256:${'0'.repeat(64)}`);
+    expect(keys.some((k) => line.includes(rig.images.images[k].digest)), line).toBe(true);
+  });
+});
+
+/** A pass-through proxy that claims every manifest PUT by tag stored digest sha256:000…0. */
+async function startDigestLiar(upstream: URL): Promise<FixtureServer> {
+  return startFixture(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const lie = req.method === 'PUT' && /\/manifests\/(?!sha256:)[^/]+$/.test(url.pathname);
+    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (ures) => {
+      const headers = { ...ures.headers, ...(lie ? { 'docker-content-digest': `sha256:${'0'.repeat(64)}` } : {}) };
+      res.writeHead(ures.statusCode ?? 502, headers);
+      ures.pipe(res);
+    });
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+    await new Promise<void>((resolve) => res.on('close', resolve));
+  });
+}
