@@ -18,8 +18,27 @@ export interface JsonBounds {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPENERS = new Set([0x5b, 0x7b]); // [ {
-const CLOSERS = new Set([0x5d, 0x7d]); // ] }
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Where the string opened at `open` ends (its closing quote), or the end of
+ * `bytes` when it never closes. The quote is found by indexOf (memchr), not
+ * byte by byte: strings (digests, media types) are most of a bundle's JSON. A
+ * quote preceded by an odd run of backslashes is escaped; each run is counted
+ * once, by the quote after it, so the scan stays linear.
+ */
+function stringEnd(bytes: Buffer, open: number): number {
+  for (let at = open; ; ) {
+    at = bytes.indexOf(QUOTE, at + 1);
+    if (at < 0) return bytes.length;
+    let slashes = 0;
+    for (let j = at - 1; bytes[j] === BACKSLASH; j--) slashes++;
+    if (slashes % 2 === 0) return at;
+  }
+}
 
 /**
  * How deep arrays and objects nest in `bytes`, scanning no further than the
@@ -27,21 +46,18 @@ const CLOSERS = new Set([0x5d, 0x7d]); // ] }
  * Bytes of multi-byte UTF-8 are all >= 0x80, so they never look like syntax.
  */
 export function jsonDepth(bytes: Uint8Array, limit = Number.POSITIVE_INFINITY): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let depth = 0;
   let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i] as number;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) {
-      inString = true;
-    } else if (OPENERS.has(c)) {
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i] as number;
+    if (c === QUOTE) {
+      i = stringEnd(buf, i);
+    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
       depth++;
       if (depth > deepest) deepest = depth;
       if (deepest > limit) return deepest;
-    } else if (CLOSERS.has(c)) {
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
       depth--;
     }
   }
