@@ -48,13 +48,19 @@ export interface ResolvedImage {
   written: Map<string, Buffer>;
 }
 
+export interface ResolveImageOptions {
+  signal?: AbortSignal;
+  /** How the root is resolved; `head` unless said. */
+  how?: 'head' | 'get';
+}
+
 /**
- * `get`: resolve with a GET, not a HEAD. A pull into an empty store reads the root
+ * `how: 'get'`: resolve with a GET, not a HEAD. A pull into an empty store reads the root
  * next anyway; the GET's bytes stay in the client's manifest cache, so that is one
  * round trip per image instead of two. A HEAD costs nothing against Docker Hub's
  * pull limit, so copies that may find the root at the target keep it.
  */
-export async function resolveImage(client: RegistryClient, reference: Reference, platforms: Platform[], signal?: AbortSignal, how: 'head' | 'get' = 'head'): Promise<ResolvedImage> {
+export async function resolveImage(client: RegistryClient, reference: Reference, platforms: Platform[], { signal, how = 'head' }: ResolveImageOptions = {}): Promise<ResolvedImage> {
   const remote = client.repository(reference.repository);
   const source = withForeignLayerUrls(remote, (url, offset, signal) => client.fetchUrl(url, { offset, ...(signal ? { signal } : {}) }));
   // A typo'd tag or repository: say what the registry has instead (site/nearest-tags.ts).
@@ -70,7 +76,7 @@ export async function resolveImage(client: RegistryClient, reference: Reference,
 
 export async function copyImage(client: RegistryClient, reference: Reference, target: ContentTarget, options: CopyImageOptions): Promise<CopiedImage> {
   const { platforms, tags, onRoot, beforeCopy, resolved, ...graphOptions } = options;
-  const { source, root, written, rewrittenFrom } = resolved ?? (await resolveImage(client, reference, platforms, options.signal));
+  const { source, root, written, rewrittenFrom } = resolved ?? (await resolveImage(client, reference, platforms, options));
   onRoot?.(source, root, written);
   await beforeCopy?.(source, root, written, rewrittenFrom);
   const report = await copyGraph(overlaySource(source, written), target, [{ descriptor: root, tags }], graphOptions);

@@ -50,7 +50,7 @@ export async function copyReference(options: CopyReferenceOptions): Promise<Copy
   const mountable = src.registry === dst.registry;
   // Resolved and planned before a byte moves: the copy phase starts with its true total.
   emit({ type: 'phase', phase: 'resolve', items: 1 });
-  const resolved = await resolveImage(client, src, options.platforms, options.signal);
+  const resolved = await resolveImage(client, src, options.platforms, options);
   const planner = new Planner(scheduler.limit, options.signal);
   const present = await planner.add({ target: to, source: overlaySource(resolved.source, resolved.written), roots: [resolved.root], written: resolved.written, ...(mountable ? { mountable: () => true } : {}) });
   emit({ type: 'debug', text: describePlan(planner.plan, formatReference(dst)) });

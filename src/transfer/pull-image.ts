@@ -68,7 +68,7 @@ export async function resolvePull(
 ): Promise<ResolvedPull> {
   // An image the store has not pulled before is read next (the plan walks it): one GET, not a HEAD then a GET.
   const how = options.store && !pulledBefore(options.store, reference) ? 'get' : 'head';
-  const image = await resolveImage(options.client, reference, options.platforms, options.signal, how);
+  const image = await resolveImage(options.client, reference, options.platforms, { ...(options.signal ? { signal: options.signal } : {}), how });
   if (!options.withReferrers && options.trust === undefined) return { image, referrers: [] };
   const rootBytes = async (): Promise<Buffer> => image.written.get(image.root.digest) ?? readManifestBytes(image.source, image.root, options.signal);
   return { image, referrers: await collectReferrers(image.source, image.root, rootBytes, options.limit) };
