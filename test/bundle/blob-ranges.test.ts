@@ -1,5 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IntegrityError } from '../../src/core/errors.js';
 import { locateBlobs, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
 import { ALL_IMAGES, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
 import { countingMessages } from '../helpers/worker-messages.js';
@@ -80,5 +81,25 @@ describe('verify of a small bundle', () => {
       expect(report.blobs).toBe((await readTar(good)).filter((e) => e.header.name.startsWith('blobs/')).length);
     });
     expect(sent).toBe(0);
+  });
+});
+
+describe('verify by ranges and the head spool', () => {
+  // verify lets the head go (its tar reader, index.db and spool directory) while the blobs hash:
+  // the spool must still be gone when verify answers, whether every blob matched or one did not.
+  it('leaves no spool behind, after a match and after a damaged blob', async () => {
+    const base = `${work.dir}/spool-base`;
+    await mkdir(base);
+    await verifyBundle(good, { tempDir: base });
+    expect(await readdir(base)).toEqual([]);
+
+    const bytes = await readFile(good);
+    const header = await lastBlobHeader();
+    bytes[header + 512] = (bytes[header + 512] as number) ^ 0xff; // first byte of the last blob's content
+    const damaged = `${work.dir}/damaged-content.tar`;
+    await writeFile(damaged, bytes);
+    expect(await locate(damaged)).toBeGreaterThan(0); // still verified by ranges
+    await expect(verifyBundle(damaged, { tempDir: base })).rejects.toThrow(IntegrityError);
+    expect(await readdir(base)).toEqual([]);
   });
 });
