@@ -86,7 +86,10 @@ export function ferry(ctx, args, options = {}) {
   const node = ctx.args.profile ? ['--cpu-prof', '--cpu-prof-dir', join(REPO_ROOT, '.bench', 'profiles')] : [];
   const extra = ctx.args.concurrency ? ['--concurrency', String(ctx.args.concurrency)] : [];
   const withConcurrency = ['export', 'import'].includes(args[0]) ? [...args, ...extra] : args;
-  return runTimed(process.execPath, [...node, FERRY, ...withConcurrency, '--no-progress'], options);
+  // A bare `ferry --version` as users and scripts type it: with --no-progress after it, it is not the
+  // bare form bin/ferry.cjs answers before loading the CLI.
+  const progress = args.length === 1 && args[0] === '--version' ? [] : ['--no-progress'];
+  return runTimed(process.execPath, [...node, FERRY, ...withConcurrency, ...progress], options);
 }
 
 export function skopeo(args) {
