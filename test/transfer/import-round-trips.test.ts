@@ -58,6 +58,20 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
 
   const pathOf = (r: TraceRecord): string => new URL(r.url).pathname;
 
+  /** Every image of the bundle is under its tag in `registry`'s mirror/ namespace, at its digest. */
+  async function expectLanded(registry: Registry): Promise<void> {
+    const rig = seededRig();
+    const view = new TargetView(registry);
+    try {
+      for (const key of keys) {
+        const image = rig.images.images[key];
+        expect((await view.manifest(`mirror/${image.repository}`, image.tag ?? ''))?.digest).toBe(image.digest);
+      }
+    } finally {
+      await view.close();
+    }
+  }
+
   it('asks about no blob, and puts each root once, by its tag', async () => {
     const rig = seededRig();
     const { report, trace } = await importTraced('first');
@@ -83,25 +97,15 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
   });
 
   it('into the registry that now holds them, asks again and moves nothing', async () => {
-    const rig = seededRig();
     const { report, trace } = await importTraced('second');
     expect(report.failed).toEqual([]);
     expect(report.blobs).toMatchObject({ missing: 0, bytes: 0 });
     expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
     expect(trace.filter((r) => pathOf(r).includes('/blobs/uploads'))).toEqual([]);
-    const view = new TargetView(target);
-    try {
-      for (const key of keys) {
-        const image = rig.images.images[key];
-        expect((await view.manifest(`mirror/${image.repository}`, image.tag ?? ''))?.digest).toBe(image.digest);
-      }
-    } finally {
-      await view.close();
-    }
+    await expectLanded(target);
   });
 
   it('a registry behind bearer tokens: no catalog asked, every blob asked about, every image lands', async () => {
-    const rig = seededRig();
     const tokened = await startRegistry({ auth: 'token' });
     started.push(tokened);
     const traceFile = work.path('token.jsonl');
@@ -110,15 +114,7 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     const trace = (await readFile(traceFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TraceRecord);
     expect(trace.filter((r) => pathOf(r) === '/v2/_catalog')).toEqual([]);
     expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
-    const view = new TargetView(tokened);
-    try {
-      for (const key of keys) {
-        const image = rig.images.images[key];
-        expect((await view.manifest(`mirror/${image.repository}`, image.tag ?? ''))?.digest).toBe(image.digest);
-      }
-    } finally {
-      await view.close();
-    }
+    await expectLanded(tokened);
   });
 
   it('refuses a PUT by tag whose Docker-Content-Digest is not the digest of the bytes sent', async () => {
