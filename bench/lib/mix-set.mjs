@@ -16,24 +16,14 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { MediaType } from '../../dist/core/media-types.js';
 import { layerStream } from './layer.mjs';
 import { closeAgent, pushBytes, pushStream, putManifest } from './push.mjs';
 
 const M = 1024 * 1024;
-const DOCKER = {
-  list: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  manifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  config: 'application/vnd.docker.container.image.v1+json',
-  layer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  foreign: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-};
-const OCI = {
-  index: 'application/vnd.oci.image.index.v1+json',
-  manifest: 'application/vnd.oci.image.manifest.v1+json',
-  config: 'application/vnd.oci.image.config.v1+json',
-  layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  empty: 'application/vnd.oci.empty.v1+json',
-};
+// The project's own names (src/core/media-types.ts), built to dist/ before any bench runs.
+const DOCKER = { list: MediaType.dockerManifestList, manifest: MediaType.dockerManifest, config: MediaType.dockerConfig, layer: MediaType.dockerLayer, foreign: MediaType.dockerForeignLayer };
+const OCI = { index: MediaType.ociIndex, manifest: MediaType.ociManifest, config: MediaType.ociConfig, layer: MediaType.ociLayerGzip, empty: MediaType.ociEmpty };
 const LAYERS = { 'win-base': 40, 'win-app': 8, base: 20, app: 10, 'svc-amd64': 12, 'svc-arm64': 12, tools: 6 };
 
 const json = (v) => Buffer.from(JSON.stringify(v));

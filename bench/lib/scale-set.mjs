@@ -10,17 +10,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MediaType } from '../../dist/core/media-types.js';
 
 export const SCALE_SET_VERSION = 1;
 const BASES = 5;
 const LAYER_BYTES = 8 * 1024;
-const T = {
-  manifest: 'application/vnd.oci.image.manifest.v1+json',
-  index: 'application/vnd.oci.image.index.v1+json',
-  config: 'application/vnd.oci.image.config.v1+json',
-  layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  artifact: 'application/vnd.example.sbom.v1+json',
-};
+// The project's own names (src/core/media-types.ts), built to dist/ before any bench runs.
+const T = { manifest: MediaType.ociManifest, index: MediaType.ociIndex, config: MediaType.ociConfig, layer: MediaType.ociLayerGzip, artifact: 'application/vnd.example.sbom.v1+json' };
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
