@@ -7,6 +7,7 @@ import type { Bundle } from '../bundle/index.js';
 import { countingStream } from './counting-stream.js';
 import { noEvents, type EventSink } from './events.js';
 import { METADATA_LANES } from './import-lanes.js';
+import { splitRepositoryKey } from './import-plan.js';
 import { inLanes } from './lanes.js';
 import { teeStream } from './tee-stream.js';
 
@@ -85,7 +86,7 @@ export async function findMissing(needs: Map<string, string[]>, blobs: Descripto
   return missing;
 }
 
-const registryOf = (key: string): string => key.slice(0, key.indexOf('/'));
+const registryOf = (key: string): string => splitRepositoryKey(key)[0];
 
 /**
  * The bytes the push phase plans to send for `missing`: each blob once per

@@ -40,6 +40,12 @@ export function repositoryKey(ref: Pick<Reference, 'registry' | 'repository'>): 
   return `${ref.registry}/${ref.repository}`;
 }
 
+/** A repositoryKey taken apart again (a registry host holds no `/`; a repository name may). */
+export function splitRepositoryKey(key: string): [registry: string, name: string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
 function targetOf(source: Reference, destinations: Destinations): Reference {
   if (destinations.kind === 'store') {
     // The store keeps upstream names so `ferry serve` can act as a containerd mirror.

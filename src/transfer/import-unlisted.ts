@@ -1,4 +1,5 @@
 import { METADATA_LANES } from './import-lanes.js';
+import { splitRepositoryKey } from './import-plan.js';
 
 // Before an import asks for each (blob, repository) pair whether the target has
 // it (a HEAD each), one look at the registry's catalog names the target
@@ -16,11 +17,6 @@ import { METADATA_LANES } from './import-lanes.js';
 /** Names per catalog page assumed when bounding a listing (distribution, ACR and Harbor page at 100). */
 const PAGE = 100;
 
-const split = (key: string): [registry: string, name: string] => {
-  const slash = key.indexOf('/');
-  return [key.slice(0, slash), key.slice(slash + 1)];
-};
-
 /**
  * The repository keys (`registry/name`) among `needs`' values that their
  * registry's catalog does not list. A listing runs at most one page per
@@ -36,7 +32,7 @@ export async function unlistedRepositories(
   for (const keys of needs.values()) for (const key of keys) pairs.set(key, (pairs.get(key) ?? 0) + 1);
   const byRegistry = new Map<string, Map<string, number>>();
   for (const [key, count] of pairs) {
-    const [registry] = split(key);
+    const [registry] = splitRepositoryKey(key);
     const keys = byRegistry.get(registry) ?? new Map<string, number>();
     keys.set(key, count);
     byRegistry.set(registry, keys);
@@ -50,7 +46,7 @@ export async function unlistedRepositories(
         return undefined;
       });
       const listed = names && (await listNames(names, Math.max(1, Math.ceil(heads / METADATA_LANES)) * PAGE, signal));
-      if (listed) for (const key of keys.keys()) if (!listed.has(split(key)[1])) unlisted.add(key);
+      if (listed) for (const key of keys.keys()) if (!listed.has(splitRepositoryKey(key)[1])) unlisted.add(key);
     }),
   );
   return unlisted;

@@ -16,7 +16,7 @@ import { findMissing, landedKey, plannedBytes, pushBlobsFromBundle, type BlobPas
 import { pushBlobsByRange } from './import-parallel.js';
 import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { landAll, METADATA_LANES } from './import-lanes.js';
-import { planImport, repositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
+import { planImport, repositoryKey, splitRepositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { unlistedRepositories } from './import-unlisted.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource, type ManifestLookup } from './metadata-source.js';
@@ -86,9 +86,7 @@ function repositories(options: ImportOptions): (key: string) => Repository {
   return (key) => {
     let repo = cache.get(key);
     if (!repo) {
-      const slash = key.indexOf('/');
-      const registry = key.slice(0, slash);
-      const name = key.slice(slash + 1);
+      const [registry, name] = splitRepositoryKey(key);
       if (options.destinations.kind === 'store') {
         if (!options.store) throw new Error('import to the store needs a store');
         repo = options.store.repository(name);

@@ -5,6 +5,7 @@ import { verifyBytes } from '../core/hashing.js';
 import { MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { isManifest } from '../core/media-types.js';
 import { readCapped } from '../core/read-capped.js';
+import { splitRepositoryKey } from './import-plan.js';
 
 // A delta bundle leaves out blobs the target registry already holds — in the
 // repositories the earlier bundle went to, which need not be the ones this
@@ -29,11 +30,6 @@ export interface MountAssumedOptions {
   signal?: AbortSignal;
 }
 
-function split(key: string): [registry: string, name: string] {
-  const slash = key.indexOf('/');
-  return [key.slice(0, slash), key.slice(slash + 1)];
-}
-
 export interface MountedAssumed {
   /** The pairs still missing (same shape as `missing`). */
   still: Map<string, string[]>;
@@ -50,11 +46,11 @@ export async function mountAssumed(options: MountAssumedOptions): Promise<Mounte
   const { repository, limit } = options;
   const byDigest = new Map(options.assumed.map((d) => [d.digest as string, d]));
   const still = new Map(options.missing);
-  const registries = new Set([...still.values()].flat().map((key) => split(key)[0]));
+  const registries = new Set([...still.values()].flat().map((key) => splitRepositoryKey(key)[0]));
   for (const registry of registries) {
     for await (const from of candidates(registry, options)) {
       options.signal?.throwIfAborted();
-      const wanted = [...still.entries()].filter(([, keys]) => keys.some((k) => split(k)[0] === registry && k !== `${registry}/${from}`));
+      const wanted = [...still.entries()].filter(([, keys]) => keys.some((k) => splitRepositoryKey(k)[0] === registry && k !== `${registry}/${from}`));
       if (wanted.length === 0) break;
       const source = repository(`${registry}/${from}`);
       await Promise.all(
@@ -74,7 +70,7 @@ export async function mountAssumed(options: MountAssumedOptions): Promise<Mounte
             const left: string[] = [];
             for (const key of keys) {
               const target = repository(key);
-              const linked = split(key)[0] === registry && target.mount ? await target.mount(desc, from).catch(() => false) : false;
+              const linked = splitRepositoryKey(key)[0] === registry && target.mount ? await target.mount(desc, from).catch(() => false) : false;
               if (linked) mounted += 1;
               else left.push(key);
             }
@@ -92,7 +88,7 @@ export async function mountAssumed(options: MountAssumedOptions): Promise<Mounte
 async function* candidates(registry: string, options: MountAssumedOptions): AsyncIterable<string> {
   const seen = new Set<string>();
   for (const key of [...options.missing.values()].flat()) {
-    const [r, name] = split(key);
+    const [r, name] = splitRepositoryKey(key);
     if (r === registry && !seen.has(name)) {
       seen.add(name);
       yield name;
