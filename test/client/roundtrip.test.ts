@@ -110,7 +110,7 @@ describe.skipIf(!rigContext().available)('round trip through docker-registry', (
       for await (const d of repo.referrers(appA as Descriptor, { artifactType: 'application/x-none' })) filtered.push(d);
       expect(filtered).toEqual([]);
 
-      // One token must cover pull on app-a and push on the new repository (scopes accumulate).
+      // The mount's one token covers pull on app-a and push on the new repository (one scope set).
       const base = registryBlobs(rig.images.images.appB).find((b) => appA.blobs.some((a) => a.digest === b.digest));
       expect(base).toBeDefined();
       const mounted = c.repository('ferry-test/mounted');

@@ -18,7 +18,7 @@ export interface ShortTokenIssuer extends TokenServer {
   /** Mutable: how long the registry accepts new tokens, and what expires_in says. */
   settings: { validSeconds: number; claimSeconds: number };
   readonly refreshToken: string;
-  readonly requests: Array<{ method: string; grant?: string; scopes: string[] }>;
+  readonly requests: Array<{ method: string; grant?: string; scopes: string[]; bytes: number }>;
 }
 
 export async function startShortTokenIssuer(): Promise<ShortTokenIssuer> {
@@ -39,7 +39,7 @@ export async function startShortTokenIssuer(): Promise<ShortTokenIssuer> {
     for await (const c of req) body += String(c);
     const form = new URLSearchParams(body);
     const scopes = (req.method === 'POST' ? form.getAll('scope') : url.searchParams.getAll('scope')).flatMap((s) => s.split(' ')).filter(Boolean);
-    requests.push({ method: req.method ?? '', ...(req.method === 'POST' ? { grant: form.get('grant_type') ?? '' } : {}), scopes });
+    requests.push({ method: req.method ?? '', ...(req.method === 'POST' ? { grant: form.get('grant_type') ?? '' } : {}), scopes, bytes: Buffer.byteLength(req.method === 'POST' ? body : (req.url ?? '')) });
     let subject: string | undefined;
     if (req.method === 'POST') {
       if (form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === refreshToken) subject = 'identity-user';
@@ -69,7 +69,7 @@ export async function startShortTokenIssuer(): Promise<ShortTokenIssuer> {
     settings,
     refreshToken,
     requests,
-    stats: (): TokenServerStats => ({ ...stats, scopes: [...stats.scopes] }),
+    stats: (): TokenServerStats => ({ ...stats, scopes: [...stats.scopes], requests: requests.map(({ scopes, bytes }) => ({ scopes, bytes })) }),
     stop: async () => {
       await server.stop();
       await rm(dir, { recursive: true, force: true });

@@ -40,6 +40,13 @@ export interface TokenServerStats {
   readonly anonymous: number;
   /** Every scope asked for, in order (one entry per scope). */
   readonly scopes: readonly string[];
+  /** Each token request, in order: its scopes, and its size (the GET's path and query, or the POST's form). */
+  readonly requests: readonly TokenRequestRecord[];
+}
+
+export interface TokenRequestRecord {
+  readonly scopes: readonly string[];
+  readonly bytes: number;
 }
 
 export interface TokenServer {
@@ -63,7 +70,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const lifetime = opts.lifetimeSeconds ?? 300;
   const service = 'ferry-test-registry';
   const issuer = 'ferry-test-token-issuer';
-  const stats = { issued: 0, refused: 0, anonymous: 0, scopes: [] as string[] };
+  const stats = { issued: 0, refused: 0, anonymous: 0, scopes: [] as string[], requests: [] as TokenRequestRecord[] };
   const clock = opts.clock ?? systemClock;
 
   const grant = (res: ServerResponse, subject: string | undefined, scopes: readonly string[]): void => {
@@ -109,7 +116,9 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     if (url.pathname !== '/token') return sendJson(res, 404, { error: 'not found' });
     if (req.method === 'POST') {
       // OAuth2 password grant (containerd); other grants → 400 makes containerd fall back to GET.
-      const form = new URLSearchParams(await readBody(req));
+      const body = await readBody(req);
+      const form = new URLSearchParams(body);
+      stats.requests.push({ scopes: splitScopes(form.getAll('scope')), bytes: Buffer.byteLength(body) });
       if (form.get('grant_type') !== 'password') return sendJson(res, 400, { error: 'unsupported_grant_type' });
       const user = known(form.get('username'), form.get('password'));
       if (!user) return refuse(res, 401, 'invalid credentials');
@@ -117,6 +126,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     }
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
     const scopes = splitScopes(url.searchParams.getAll('scope'));
+    stats.requests.push({ scopes, bytes: Buffer.byteLength(req.url ?? '') });
     const creds = basicCredentials(req.headers.authorization);
     if (!creds) return opts.anonymousPull ? grant(res, undefined, scopes) : refuse(res, 401, 'credentials required');
     const user = known(creds.user, creds.pass);
@@ -133,7 +143,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     username,
     password,
     rootCertBundlePath: identity.certPath,
-    stats: () => ({ ...stats, scopes: [...stats.scopes] }),
+    stats: () => ({ ...stats, scopes: [...stats.scopes], requests: [...stats.requests] }),
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,17 +7,30 @@ import { fetchToken, needsRefresh, type BearerToken, type TokenTransport } from 
 
 // The auth state of one registry host (ggcr transport/bearer.go + basic.go):
 // the scheme learnt from the /v2/ ping or a 401, the credentials (resolved once,
-// lazily), the accumulated scopes and the current bearer token. Concurrent
-// requests share one token fetch. Credentials never leave this object except as
-// an Authorization header value.
+// lazily), and a bearer token per scope set: the set one request needs, plus
+// what a 401 challenge named for it. A set's token never carries another
+// request's scopes, so a token request does not grow with the repositories an
+// import or export touches. Concurrent requests for one set share one token
+// fetch. Credentials never leave this object except as an Authorization header value.
 
 type Scheme = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: string; service?: string };
 
+type ScopedToken = BearerToken & { covers: ScopeSet };
+
+/** One scope set's token: what it needs (grown by challenges), the token held and the fetch in flight. */
+interface Grant {
+  readonly needs: ScopeSet;
+  token: ScopedToken | undefined;
+  inflight: Promise<ScopedToken> | undefined;
+}
+
+/** Scope sets whose tokens are kept, least recently used dropped first: a repository or two per lane in flight. */
+const MAX_GRANTS = 256;
+
 export class Authenticator {
   private scheme: Scheme = { kind: 'none' };
-  private readonly scopes = new ScopeSet();
-  private token: (BearerToken & { covers: ScopeSet }) | undefined;
-  private inflight: Promise<BearerToken & { covers: ScopeSet }> | undefined;
+  /** By the normalised scopes of the request (ScopeSet.key), most recently used last. */
+  private readonly grants = new Map<string, Grant>();
   private creds: Promise<Credentials | undefined> | undefined;
   private readonly loadCredentials: () => Promise<Credentials | undefined>;
   private readonly transport: TokenTransport;
@@ -38,6 +51,11 @@ export class Authenticator {
 
   /** Learns the scheme from a /v2/ ping or a 401; false when there is no usable challenge. */
   learn(wwwAuthenticate: string | undefined): boolean {
+    return this.read(wwwAuthenticate) !== undefined;
+  }
+
+  /** learn(), and the scopes a bearer challenge named (none for basic); undefined when unusable. */
+  private read(wwwAuthenticate: string | undefined): Scope[] | undefined {
     const challenges: Challenge[] = parseChallenges(wwwAuthenticate ?? '');
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
     if (bearer) {
@@ -45,15 +63,29 @@ export class Authenticator {
       const service = bearer.params.service;
       const changed = this.scheme.kind !== 'bearer' || this.scheme.realm !== realm || this.scheme.service !== service;
       this.scheme = service === undefined ? { kind: 'bearer', realm } : { kind: 'bearer', realm, service };
-      if (changed) this.token = undefined;
-      this.scopes.add(parseScopes(bearer.params.scope));
-      return true;
+      if (changed) this.grants.clear();
+      return parseScopes(bearer.params.scope);
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
       this.scheme = { kind: 'basic' };
-      return true;
+      return [];
     }
-    return false;
+    return undefined;
+  }
+
+  /** The grant of the set `scopes` make, marked most recently used. */
+  private grantFor(scopes: readonly Scope[]): Grant {
+    const needs = new ScopeSet(scopes);
+    const key = needs.key();
+    let grant = this.grants.get(key);
+    if (grant) this.grants.delete(key);
+    else grant = { needs, token: undefined, inflight: undefined };
+    this.grants.set(key, grant);
+    if (this.grants.size > MAX_GRANTS) {
+      const oldest = this.grants.keys().next().value;
+      if (oldest !== undefined) this.grants.delete(oldest);
+    }
+    return grant;
   }
 
   get kind(): Scheme['kind'] {
@@ -70,45 +102,48 @@ export class Authenticator {
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     }
     if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
-    this.scopes.add(scopes);
-    const current = this.token;
-    if (current && current.covers.covers(scopes) && !needsRefresh(current, this.clock())) return `Bearer ${current.value}`;
-    // A fetch already in flight may have started before our scopes were added: then fetch again.
-    let fresh = await this.refresh(scheme, creds);
-    if (!fresh.covers.covers(scopes)) fresh = await this.refresh(scheme, creds);
+    const grant = this.grantFor(scopes);
+    const current = grant.token;
+    if (current && current.covers.covers(grant.needs) && !needsRefresh(current, this.clock())) return `Bearer ${current.value}`;
+    // A fetch already in flight may have started before a challenge grew the set: then fetch again.
+    let fresh = await this.refresh(scheme, creds, grant);
+    if (!fresh.covers.covers(grant.needs)) fresh = await this.refresh(scheme, creds, grant);
     return `Bearer ${fresh.value}`;
   }
 
-  private refresh(scheme: Extract<Scheme, { kind: 'bearer' }>, creds: Credentials | undefined): Promise<BearerToken & { covers: ScopeSet }> {
-    if (this.inflight) return this.inflight;
-    const covers = this.scopes.clone();
+  private refresh(scheme: Extract<Scheme, { kind: 'bearer' }>, creds: Credentials | undefined, grant: Grant): Promise<ScopedToken> {
+    if (grant.inflight) return grant.inflight;
+    const covers = grant.needs.clone();
     const p = fetchToken(this.transport, scheme, covers.toStrings(), creds, this.clock)
       .then((t) => {
-        this.token = { ...t, covers };
-        return this.token;
+        const token = { ...t, covers };
+        grant.token = token;
+        return token;
       })
       .finally(() => {
-        if (this.inflight === p) this.inflight = undefined;
+        if (grant.inflight === p) grant.inflight = undefined;
       });
-    this.inflight = p;
+    grant.inflight = p;
     return p;
   }
 
   /**
    * After a 401: learn the challenge and decide whether one more try can succeed.
-   * `sent` is the Authorization we sent; a fresh token is fetched only if that
-   * was the current one (another request may have refreshed it meanwhile).
+   * The scopes the challenge names join the set of this request (`scopes`), and
+   * no other's. `sent` is the Authorization we sent; a fresh token is fetched only
+   * if that was the set's current one (another request may have refreshed it meanwhile).
    */
   async challenged(wwwAuthenticate: string | undefined, scopes: readonly Scope[], sent: string | undefined): Promise<boolean> {
-    if (!this.learn(wwwAuthenticate)) return false;
+    const named = this.read(wwwAuthenticate);
+    if (!named) return false;
     const creds = await this.credentials();
     if (this.scheme.kind === 'basic') {
       // Basic with the same credentials again would fail the same way.
       return creds?.username !== undefined && sent === undefined;
     }
     if (creds?.registryToken) return sent === undefined;
-    this.scopes.add(scopes);
-    if (this.token && sent === `Bearer ${this.token.value}`) this.token = undefined;
+    const grant = this.grantFor(scopes);
+    if (grant.needs.add(named) || (grant.token && sent === `Bearer ${grant.token.value}`)) grant.token = undefined;
     return true;
   }
 

@@ -1,7 +1,9 @@
 // Token scopes (distribution docs/spec/auth/scope.md): `repository:NAME:pull,push`,
-// `registry:catalog:*`. A host's scopes accumulate, so one token covers pulling
-// from repository A and pushing to B — what a cross-repository mount needs
-// (oras auth.AppendRepositoryScope).
+// `registry:catalog:*`. A token is asked for the scopes of one request, no more:
+// a cross-repository mount's request names both repositories (push on the
+// target, pull on the source), so its one token covers both; a catalog listing's
+// `registry:catalog:*` rides on no repository's token (least privilege, and a
+// token request that does not grow with the repositories an import touches).
 
 export type Action = 'pull' | 'push' | 'delete' | '*';
 
@@ -37,24 +39,28 @@ export function parseScopes(text: string | undefined): Scope[] {
   return out;
 }
 
-const MAX_RESOURCES = 16;
-
 /**
- * The scopes one host's token should carry: a map resource → actions, most
- * recently used last. Bounded, so a long import across hundreds of repositories
- * does not grow the token request without end.
+ * The scopes one request needs (its repository's, a mount's source, what a 401
+ * challenge named for it): resource → actions. `key()` is the same for the same
+ * set whatever the order it was given in, so a token is cached per set.
  */
 export class ScopeSet {
   private readonly byResource = new Map<string, Set<Action>>();
 
-  /** Adds scopes; true when something new was added (the current token no longer covers them). */
+  constructor(scopes: readonly Scope[] = []) {
+    this.add(scopes);
+  }
+
+  /** Adds scopes; true when something new was added (a token for the set before no longer covers it). */
   add(scopes: readonly Scope[]): boolean {
     let grew = false;
     for (const s of scopes) {
       const key = `${s.resourceType}:${s.name}`;
-      const actions = this.byResource.get(key) ?? new Set<Action>();
-      this.byResource.delete(key);
-      this.byResource.set(key, actions);
+      let actions = this.byResource.get(key);
+      if (!actions) {
+        actions = new Set<Action>();
+        this.byResource.set(key, actions);
+      }
       for (const a of s.actions) {
         if (!actions.has(a)) {
           actions.add(a);
@@ -62,25 +68,25 @@ export class ScopeSet {
         }
       }
     }
-    while (this.byResource.size > MAX_RESOURCES) {
-      const oldest = this.byResource.keys().next().value;
-      if (oldest === undefined) break;
-      this.byResource.delete(oldest);
-    }
     return grew;
   }
 
-  /** True when every action of every scope is in this set. */
-  covers(scopes: readonly Scope[]): boolean {
-    return scopes.every((s) => {
-      const have = this.byResource.get(`${s.resourceType}:${s.name}`);
-      return have !== undefined && s.actions.every((a) => have.has(a) || have.has('*'));
+  /** True when every action of every scope of `other` is in this set. */
+  covers(other: ScopeSet): boolean {
+    return [...other.byResource].every(([key, wanted]) => {
+      const have = this.byResource.get(key);
+      return have !== undefined && [...wanted].every((a) => have.has(a) || have.has('*'));
     });
   }
 
-  /** `scope` query values, one per resource. */
+  /** `scope` query values, one per resource, sorted. */
   toStrings(): string[] {
-    return [...this.byResource.entries()].map(([key, actions]) => `${key}:${[...actions].sort().join(',')}`);
+    return [...this.byResource.entries()].map(([key, actions]) => `${key}:${[...actions].sort().join(',')}`).sort();
+  }
+
+  /** The normalised set as one string: equal for equal sets. */
+  key(): string {
+    return this.toStrings().join(' ');
   }
 
   clone(): ScopeSet {
