@@ -10,9 +10,10 @@ import { splitRepositoryKey } from './import-plan.js';
 // repository an import killed midway left blobs in is listed, so a rerun still
 // asks for each of them and sends only what is missing. A registry that will not
 // list (no catalog permission, no such endpoint, an error) or lists more than
-// the HEADs it could save is asked per blob, as before; so is one that wants
-// bearer tokens (import.ts: the client would carry `registry:catalog:*` into
-// every later token request, and a token service may refuse what it cannot grant).
+// the HEADs it could save is asked per blob, as before. Behind bearer tokens
+// (ACR, Harbor) the listing asks a token for `registry:catalog:*` alone, which
+// no repository's token carries after it; a token service that will not grant
+// it is a registry that will not list.
 
 /** Names per catalog page assumed when bounding a listing (distribution, ACR and Harbor page at 100). */
 const PAGE = 100;

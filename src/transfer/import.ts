@@ -114,13 +114,11 @@ async function* catalogOf(registry: string, options: ImportOptions): AsyncIterab
 }
 
 /**
- * A registry's catalog, unless it wants bearer tokens: the client adds every scope it asks for to
- * each later token request, and `registry:catalog:*` is one a token service may refuse outright.
+ * A registry's catalog, bearer tokens or not: the listing's `registry:catalog:*` is in its own
+ * token, never in a repository's (authenticator.ts), and a refused listing is asked per blob.
  */
-async function tokenFreeCatalog(registry: string, options: ImportOptions): Promise<AsyncIterable<string> | undefined> {
-  const client = options.registries?.client(registry);
-  if (!client || (await client.ping(options.signal)) === 'bearer') return undefined;
-  return client.catalog();
+async function registryCatalog(registry: string, options: ImportOptions): Promise<AsyncIterable<string> | undefined> {
+  return options.registries?.client(registry).catalog();
 }
 
 /** Pushes one image's manifests (children first) and referrers, then its tags. */
@@ -220,7 +218,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const repository = repositories(options);
     const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
     // The store answers a HEAD from its index: only a registry's repositories are looked up in its catalog.
-    const absent = options.destinations.kind === 'store' ? new Set<string>() : await unlistedRepositories(plan.needs, (registry) => tokenFreeCatalog(registry, options), options.signal);
+    const absent = options.destinations.kind === 'store' ? new Set<string>() : await unlistedRepositories(plan.needs, (registry) => registryCatalog(registry, options), options.signal);
     const missing = await findMissing(plan.needs, carried, repository, absent);
     const report: ImportReport = {
       bundle: { id: bundle.bundleJson.id, signature: bundle.signature, keyId: bundle.keyId },
