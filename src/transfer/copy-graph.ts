@@ -14,7 +14,8 @@ import { backOff, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../registry
 // CopyGraph). Children before parents, so a manifest lands only once all it
 // names is in place; tags last. A node the target already has prunes its whole
 // subtree. A node holds a concurrency slot only while it moves bytes, never while
-// it waits for its children, so the walk cannot deadlock.
+// it waits for its children, so the walk cannot deadlock; a local target's steps
+// (a store's lookups and commits) take no slot at all.
 
 export interface CopyRoot {
   descriptor: Descriptor;
@@ -61,6 +62,8 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   const successorsOf = options.successors ?? ((_d: Descriptor, m: Manifest) => manifestSuccessors(m));
   const retry = options.retry ?? DEFAULT_RETRY_SETTINGS;
   const report = emptyReport();
+  // A local target's steps (store lookups, links, manifest commits) must not wait behind downloads for a slot.
+  const targetStep = <T>(step: () => Promise<T>): Promise<T> => (target.local ? step() : limit(step));
 
   const finish = (desc: Descriptor, action: NodeAction, bytes: number): NodeAction => {
     recordNode(report, desc, action, bytes);
@@ -108,9 +111,9 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
     const tag = firstTag.get(desc.digest);
     const opts = signal ? { signal } : {};
     if (tag !== undefined && pushTagged) {
-      await limit(() => pushTagged(desc, Readable.from([bytes]), tag, opts));
+      await targetStep(() => pushTagged(desc, Readable.from([bytes]), tag, opts));
       taggedOnPush.add(`${desc.digest}\0${tag}`);
-    } else await limit(() => target.push(desc, Readable.from([bytes]), opts));
+    } else await targetStep(() => target.push(desc, Readable.from([bytes]), opts));
   };
 
   const present = options.present;
@@ -118,7 +121,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
     const read = () => limit(() => readManifest(source, desc, signal));
     let got = options.inMemory?.(desc) ? await read() : undefined;
     const inPlace = got !== undefined && present !== undefined && successorsOf(desc, got.manifest).every((c) => !isManifest(c.mediaType) && present(c));
-    if (!inPlace && (await limit(() => target.exists(desc, signal ? { signal } : {})))) return finish(desc, 'skipped', 0);
+    if (!inPlace && (await targetStep(() => target.exists(desc, signal ? { signal } : {})))) return finish(desc, 'skipped', 0);
     emit({ type: 'node-start', descriptor: desc, repository });
     got ??= await read();
     await Promise.all(successorsOf(desc, got.manifest).map(copyNode));
@@ -133,9 +136,9 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       // The same blob on its way into another repository: wait, then mount it from there.
       if (elsewhere) await elsewhere.catch(() => undefined);
       if (present?.(desc)) return finish(desc, 'skipped', 0);
-      if (await limit(() => target.exists(desc, signal ? { signal } : {}))) return finish(desc, 'skipped', 0);
+      if (await targetStep(() => target.exists(desc, signal ? { signal } : {}))) return finish(desc, 'skipped', 0);
       emit({ type: 'node-start', descriptor: desc, repository });
-      if (await limit(() => tryMount(desc))) return finish(desc, 'mounted', 0);
+      if (await targetStep(() => tryMount(desc))) return finish(desc, 'mounted', 0);
       const moved = await limit(() => copyBlob(desc));
       return finish(desc, 'copied', moved);
     });
@@ -143,7 +146,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   await Promise.all(roots.map((root) => copyNode(root.descriptor)));
   for (const root of roots) {
     for (const tag of root.tags ?? []) {
-      if (!taggedOnPush.has(`${root.descriptor.digest}\0${tag}`)) await limit(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
+      if (!taggedOnPush.has(`${root.descriptor.digest}\0${tag}`)) await targetStep(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
       emit({ type: 'tagged', repository, tag, descriptor: root.descriptor });
     }
   }
