@@ -50,6 +50,11 @@ export interface CopyGraphOptions {
    * request as asking and changes nothing.
    */
   inMemory?: (desc: Descriptor) => boolean;
+  /**
+   * Nodes the caller knows the target lacks (their repository was not there when the copy began): copied
+   * without a HEAD. A node that landed since (another copy put it) is put again, which changes nothing.
+   */
+  absent?: (desc: Descriptor) => boolean;
 }
 
 export async function copyGraph(source: ContentSource, target: ContentTarget, roots: CopyRoot[], options: CopyGraphOptions = {}): Promise<CopyReport> {
@@ -114,11 +119,13 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   };
 
   const present = options.present;
+  const absent = options.absent ?? (() => false);
+  const targetHas = (desc: Descriptor): Promise<boolean> => (absent(desc) ? Promise.resolve(false) : limit(() => target.exists(desc, signal ? { signal } : {})));
   const copyManifest = async (desc: Descriptor): Promise<NodeAction> => {
     const read = () => limit(() => readManifest(source, desc, signal));
     let got = options.inMemory?.(desc) ? await read() : undefined;
     const inPlace = got !== undefined && present !== undefined && successorsOf(desc, got.manifest).every((c) => !isManifest(c.mediaType) && present(c));
-    if (!inPlace && (await limit(() => target.exists(desc, signal ? { signal } : {})))) return finish(desc, 'skipped', 0);
+    if (!inPlace && (await targetHas(desc))) return finish(desc, 'skipped', 0);
     emit({ type: 'node-start', descriptor: desc, repository });
     got ??= await read();
     await Promise.all(successorsOf(desc, got.manifest).map(copyNode));
@@ -133,7 +140,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       // The same blob on its way into another repository: wait, then mount it from there.
       if (elsewhere) await elsewhere.catch(() => undefined);
       if (present?.(desc)) return finish(desc, 'skipped', 0);
-      if (await limit(() => target.exists(desc, signal ? { signal } : {}))) return finish(desc, 'skipped', 0);
+      if (await targetHas(desc)) return finish(desc, 'skipped', 0);
       emit({ type: 'node-start', descriptor: desc, repository });
       if (await limit(() => tryMount(desc))) return finish(desc, 'mounted', 0);
       const moved = await limit(() => copyBlob(desc));

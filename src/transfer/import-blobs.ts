@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import pLimit from 'p-limit';
 import type { PushOptions, Repository } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
@@ -179,18 +180,30 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (d
     if (!options.counted && bytes > 0) emit({ type: 'phase-grows', bytes });
   };
 
+  // A blob's mounts go out together, not one round trip after another (a base layer of 8 images held its lane
+  // for 7 of them); METADATA_LANES at once over the whole pass, as findMissing's HEADs.
+  const mountLanes = pLimit(METADATA_LANES);
+  const mount = async (desc: Descriptor, key: string, from: string): Promise<boolean> => {
+    const repo = options.repository(key);
+    if (!repo.mount || !(await repo.mount(desc, options.repository(from).name, signal))) return false;
+    result.mounted += 1;
+    result.landed.add(landedKey(key, desc.digest));
+    emit({ type: 'node-done', descriptor: desc, repository: repo.name, action: 'mounted', bytes: 0 });
+    return true;
+  };
+
   return async (desc, keys, body) => {
     const { direct, mounts } = routes(keys, mountRefused);
     grow(desc.size * (direct.length - new Set(direct.map(registryOf)).size));
     await pushAll(desc, direct, body);
-    for (const [key, from] of mounts) {
-      const repo = options.repository(key);
-      if (repo.mount && (await repo.mount(desc, options.repository(from).name, signal))) {
-        result.mounted += 1;
-        result.landed.add(landedKey(key, desc.digest));
-        emit({ type: 'node-done', descriptor: desc, repository: repo.name, action: 'mounted', bytes: 0 });
-        continue;
-      }
+    // Every mount settles before the first failure is thrown: none outlives the pass.
+    const settled = await Promise.allSettled(mounts.map(([key, from]) => mountLanes(() => mount(desc, key, from))));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const took = settled.map((s) => s.status === 'fulfilled' && s.value);
+    // Refused (the registry answered 202): the bytes instead, one repository after another, as the pass's lanes allow.
+    for (const [i, [key]] of mounts.entries()) {
+      if (took[i]) continue;
       mountRefused.add(registryOf(key));
       grow(desc.size);
       if (body.again) await pushTo(desc, key, body.again(), body.reopen);

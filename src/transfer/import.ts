@@ -5,10 +5,11 @@ import type { Digest } from '../core/digest.js';
 import { ErrorCode, InternalError, NotFoundError, UsageError, isFerryError, type Outcome } from '../core/errors.js';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { manifestJson } from '../core/manifest.js';
+import { isManifest } from '../core/media-types.js';
 import { formatReference } from '../core/reference.js';
 import { openBundle, verifyBundle, type Bundle, type BundleInput } from '../bundle/index.js';
 import type { RepositoryCatalog, TransferRecords } from '../store/index.js';
-import { copyGraph } from './copy-graph.js';
+import { copyGraph, type CopyRoot } from './copy-graph.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { noEvents, type EventSink } from './events.js';
 import { dryRunImages } from './import-dry-run.js';
@@ -121,16 +122,18 @@ async function registryCatalog(registry: string, options: ImportOptions): Promis
   return options.registries?.client(registry).catalog();
 }
 
+/** What the landing of one repository knows of the target without asking it. */
+interface TargetKnowledge {
+  /** Blobs the target holds in this repository. */
+  present: (desc: Descriptor) => boolean;
+  /** Manifests it lacks: the repository was not there when the import began, and no landing has put them since. */
+  absent: (desc: Descriptor) => boolean;
+  /** Marks a manifest put (by this image's landing): no longer absent for the next image of the repository. */
+  put: (digest: string) => void;
+}
+
 /** Pushes one image's manifests (children first) and referrers, then its tags. */
-async function landImage(
-  image: PlannedImage,
-  pass: BlobPassResult,
-  repo: Repository,
-  options: ImportOptions,
-  limit: LimitFunction,
-  report: ImportReport,
-  present: (desc: Descriptor) => boolean,
-): Promise<void> {
+async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport, known: TargetKnowledge): Promise<void> {
   let root = image.root;
   // The bundle's manifests, and over them this image's rewritten ones: an overlay, not a copy (a copy of
   // every manifest per image, 1,000 images landing at once, was most of an import's peak memory).
@@ -142,10 +145,13 @@ async function landImage(
     root = localized.root;
   }
   const source = metadataSource(manifests);
-  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present, inMemory: (d: Descriptor) => manifests.get(d.digest) !== undefined, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-  await copyGraph(source, repo, [{ descriptor: root, tags: image.tags }], common);
+  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present: known.present, absent: known.absent, inMemory: (d: Descriptor) => manifests.get(d.digest) !== undefined, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const copy = async (roots: CopyRoot[]): Promise<void> => {
+    for (const node of (await copyGraph(source, repo, roots, common)).nodes) if (node.action === 'copied') known.put(node.digest);
+  };
+  await copy([{ descriptor: root, tags: image.tags }]);
   for (const referrer of image.referrers) {
-    await copyGraph(source, repo, [{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }], common);
+    await copy([{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }]);
     const subject = pass.manifests.has(referrer.subject) ? subjectDescriptor(referrer.subject, manifests) : undefined;
     // A cosign tag is how such signatures are found; OCI referrers need the API or the tag-schema index.
     if (subject && !referrer.tag) await ensureReferrerListed(repo, subject, referrer.descriptor);
@@ -284,9 +290,17 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     // the mount); assumed blobs were checked by checkAssumed. Anything else is asked again (HEAD) by the graph pass.
     const landedBlobs = (key: string) => (desc: Descriptor) =>
       (plan.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
+    // A repository the registry did not list holds no manifest either: the graph pass puts them without a HEAD (an
+    // index root was still asked about), unless an earlier image of the same repository (they land in turn) put one.
+    const putManifests = new Set<string>();
+    const knowledge = (key: string): TargetKnowledge => ({
+      present: landedBlobs(key),
+      absent: (desc) => isManifest(desc.mediaType) && absent.has(key) && !putManifests.has(landedKey(key, desc.digest)),
+      put: (digest) => void putManifests.add(landedKey(key, digest)),
+    });
     // Every blob is in place: the landing moves manifests and tags, not blobs.
     const landing = pLimit(METADATA_LANES);
-    const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, landing, report, landedBlobs(repositoryKey(image.target)));
+    const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, landing, report, knowledge(repositoryKey(image.target)));
     emit({ type: 'phase', phase: 'tag', items: plan.images.length });
     await landAll(plan.images, METADATA_LANES, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;

@@ -10,8 +10,9 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // Issue 16 (import against the floor): what an import asks an empty
 // docker-registry, counted from its --trace. The registry has none of the
 // target repositories (its catalog says so), so no blob is asked about with a
-// HEAD; each image's root goes up once, by its tag, after everything under it
-// (no HEAD, no PUT by digest, no second PUT for the tag). A second import into
+// HEAD, nor any manifest (a multi-platform index root included: its repository
+// is not there, so neither is it); each image's root goes up once, by its tag,
+// after everything under it (no HEAD, no PUT by digest, no second PUT for the tag). A second import into
 // the now full registry still asks (the repositories are listed) and moves
 // nothing. The one PUT by tag is checked as the PUT by digest was: a registry
 // that says it stored other bytes under the tag (Docker-Content-Digest) fails
@@ -34,7 +35,7 @@ interface ImportJson {
 describe.skipIf(!rigContext().available)('the requests of an import into an empty registry', () => {
   let work: WorkDir;
   let target: Registry;
-  const keys = ['appA', 'appB'] as const;
+  const keys = ['appA', 'appB', 'multi'] as const;
 
   beforeAll(async () => {
     const rig = seededRig();
@@ -73,14 +74,15 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     }
   }
 
-  it('asks about no blob, and puts each root once, by its tag', async () => {
+  it('asks about no blob nor manifest, and puts each root once, by its tag', async () => {
     const rig = seededRig();
     const { report, trace } = await importTraced('first');
     expect(report.failed).toEqual([]);
     expect(report.images).toHaveLength(keys.length);
 
-    const blobHeads = trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/'));
-    expect(blobHeads.map(pathOf), 'HEADs of blobs in repositories the registry does not have').toEqual([]);
+    // By digest: appA's referrer still reads its tag-schema index (sha256-<hex>) by tag.
+    const heads = trace.filter((r) => r.method === 'HEAD' && /\/(blobs|manifests)\/sha256:/.test(pathOf(r)));
+    expect(heads.map(pathOf), 'HEADs of blobs or manifests in repositories the registry does not have').toEqual([]);
 
     const view = new TargetView(target);
     try {

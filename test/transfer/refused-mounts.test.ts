@@ -6,7 +6,7 @@ import { expectOk, sha256Hex, TargetView, workDir, type WorkDir } from '../helpe
 import { rigContext } from '../rig/context.js';
 import { RegistryHttp } from '../rig/registry-http.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
-import { startNoMountProxy, type NoMountProxy } from './no-mount-proxy.js';
+import { startMountWatchProxy, startNoMountProxy, type NoMountProxy } from './mount-proxies.js';
 
 // Issue 11 item 3: three repositories share layers; the target refuses every
 // cross-repository mount (answers 202). Each repository must still end up
@@ -15,7 +15,8 @@ import { startNoMountProxy, type NoMountProxy } from './no-mount-proxy.js';
 // registry behind the proxy, for a single-file bundle (read by ranges) and a
 // split one (read in one pass). Issue 16 item 3: the plan counted a mounted
 // blob as nothing to send; sent after all, it must grow the push phase's total,
-// so progress never passes 100 %.
+// so progress never passes 100 %. A registry that mounts gets one blob's
+// mounts into several repositories at once, not one round trip after another.
 
 const REPOS = ['one/app', 'two/app', 'three/app'] as const;
 
@@ -110,5 +111,41 @@ describe.skipIf(!rigContext().available)('import into a registry that refuses cr
     const push = report.progress.phases.find((p) => p.phase === 'push');
     expect(push?.moved, 'the push phase sent every byte it pushed').toBe(report.blobs.bytes);
     expect(push?.total, 'the total grew by every blob a refused mount sent after all').toBe(push?.moved);
+  });
+});
+
+describe.skipIf(!rigContext().available)('import into a registry that mounts', () => {
+  let work: WorkDir;
+  let images: Pushed[];
+  const started: Array<{ stop(): Promise<void> }> = [];
+
+  beforeAll(async () => {
+    work = await workDir('ferry-parallel-mounts-');
+    const source = await startRegistry();
+    started.push(source);
+    images = await seedSharedImages(source);
+    expectOk(await ferry(['export', ...REPOS.map((r) => `${source.host}/${r}:1.0`), '-o', work.path('shared.tar'), '--plain-http', '--store', work.path('store')]));
+  });
+
+  afterAll(async () => {
+    for (const s of started.reverse()) await s.stop();
+    await work?.cleanup();
+  });
+
+  it('sends the mounts of one blob into its other repositories together', async () => {
+    const target = await startRegistry();
+    started.push(target);
+    const proxy = await startMountWatchProxy(new URL(target.url));
+    started.push(proxy);
+    const run = expectOk(await ferry(['import', work.path('shared.tar'), '--to', `${proxy.host}/mirror`, '--plain-http', '--json']));
+    expect((run.json as { failed: unknown[] }).failed).toEqual([]);
+    // Each shared blob goes to one repository and is mounted into the two others.
+    expect(proxy.mostAtOnce(), 'mounts of one blob in flight at once').toBe(REPOS.length - 1);
+    const view = new TargetView(target);
+    try {
+      for (const image of images) for (const blob of image.blobs) expect(await view.blobStatus(`mirror/${image.repository}`, blob), `${blob} in mirror/${image.repository}`).toBe(200);
+    } finally {
+      await view.close();
+    }
   });
 });

@@ -1,0 +1,80 @@
+import { request } from 'node:http';
+import { startFixture, type FixtureServer } from '../client/fixture-server.js';
+
+// A registry that does not mount (Amazon ECR did not for years; the
+// distribution spec allows it: "if the registry does not support
+// cross-repository mounting … it SHOULD return a 202"): a pass-through proxy
+// in front of a real docker-registry that drops `mount` and `from` from an
+// upload POST, so the registry starts an ordinary upload and answers 202.
+// Everything else, storage included, is the real registry's. Beside it, a
+// proxy that only watches mounts (how many of one blob the client sends at once).
+
+export interface NoMountProxy extends FixtureServer {
+  /** Mount requests turned into plain uploads so far. */
+  refused(): number;
+}
+
+export async function startNoMountProxy(upstream: URL): Promise<NoMountProxy> {
+  let refused = 0;
+  const server = await startProxy(upstream, async (url) => {
+    if (url.searchParams.has('mount')) {
+      url.searchParams.delete('mount');
+      url.searchParams.delete('from');
+      refused += 1;
+    }
+  });
+  return Object.assign(server, { refused: () => refused });
+}
+
+export interface MountWatchProxy extends FixtureServer {
+  /** The most mount requests of one blob the registry had at once. */
+  mostAtOnce(): number;
+}
+
+/**
+ * A pass-through proxy that holds each mount request until another of the same blob comes in (or `holdMs`
+ * passes), counting how many of one blob were in flight at once: a client that mounts one repository after
+ * another never has two.
+ */
+export async function startMountWatchProxy(upstream: URL, holdMs = 400): Promise<MountWatchProxy> {
+  const waiting = new Map<string, Array<() => void>>();
+  const inFlight = new Map<string, number>();
+  let most = 0;
+  const server = await startProxy(upstream, async (url) => {
+    const digest = url.searchParams.get('mount');
+    if (digest === null) return;
+    const now = (inFlight.get(digest) ?? 0) + 1;
+    inFlight.set(digest, now);
+    most = Math.max(most, now);
+    const others = waiting.get(digest) ?? [];
+    waiting.set(digest, []);
+    for (const release of others) release();
+    if (others.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, holdMs);
+        waiting.get(digest)?.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return () => void inFlight.set(digest, (inFlight.get(digest) ?? 1) - 1);
+  });
+  return Object.assign(server, { mostAtOnce: () => most });
+}
+
+/** Forwards every request to `upstream`; `onPost` may rewrite a POST's URL first, and returns what to run once it is answered. */
+async function startProxy(upstream: URL, onPost: (url: URL) => Promise<(() => void) | void>): Promise<FixtureServer> {
+  return startFixture(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const done = req.method === 'POST' ? await onPost(url) : undefined;
+    res.on('close', () => done?.());
+    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (ures) => {
+      res.writeHead(ures.statusCode ?? 502, ures.headers);
+      ures.pipe(res);
+    });
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+    await new Promise<void>((resolve) => res.on('close', resolve));
+  });
+}
