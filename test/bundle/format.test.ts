@@ -85,6 +85,9 @@ describe('SHA256SUMS', () => {
     refusal(() => parseSha256Sums(Buffer.from(`${h1} blobs/sha256/${h1}\n`)));
     refusal(() => parseSha256Sums(Buffer.from(`${h1}  blobs/sha256/${h1}`)));
     refusal(() => parseSha256Sums(Buffer.from(`${h1}  ../../${h1}\n`)));
+    // Counted from the top, after good lines too (the parse is one pass, not a list of lines).
+    expect(refusal(() => parseSha256Sums(Buffer.from(`${h2}  blobs/sha256/${h2}\n${h1}  blobs/sha256/${h2}\n`))).message).toContain(`line 2 lists blobs/sha256/${h2.slice(0, 12)}… with another digest`);
+    expect(refusal(() => parseSha256Sums(Buffer.from(`${h2}  blobs/sha256/${h2}\n${h1}  ferry/tool/ferry-1.0.0-linux-x64.tar.gz\n`))).message).toContain('line 2 is not');
   });
 
   it('maps blob entry names to digests and back', () => {

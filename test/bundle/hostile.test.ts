@@ -1,7 +1,8 @@
 import { copyFile, readFile, writeFile, appendFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, openBundle, verifyBundle } from '../../src/bundle/index.js';
+import { generateKeyPair, openBundle, parseBundleJson, verifyBundle } from '../../src/bundle/index.js';
+import { indexJsonOf, parseIndexJson } from '../../src/bundle/index-json.js';
 import { digestOf } from '../../src/core/digest.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { cloneEntries, entryNamed } from '../helpers/tar-entries.js';
@@ -206,6 +207,39 @@ describe('tampered head files', () => {
     const index = find(entries, 'index.json');
     index.data = Buffer.from(index.data.toString('utf8').replace('registry.example:5000/ferry-test/app-a', 'registry.example:5000/ferry-test/app-z'));
     await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.digestMismatch, 'index.json');
+  });
+
+  // index.json is what ferry writes for bundle.json's images: those bytes are taken without a parse;
+  // any other bytes (another writer's layout, a forgery) take the full parse and the cross-checks.
+  it('index.json as ferry writes it is derived from bundle.json; any other bytes are not', () => {
+    const bytes = find(unsigned, 'index.json').data;
+    const images = parseBundleJson(find(unsigned, 'ferry/bundle.json').data).images;
+    expect(indexJsonOf(bytes, images)).toEqual(parseIndexJson(bytes));
+    const pretty = Buffer.from(`${JSON.stringify(JSON.parse(bytes.toString('utf8')), null, 2)}\n`);
+    expect(indexJsonOf(pretty, images)).toBeUndefined();
+    expect(indexJsonOf(bytes, images.slice(1))).toBeUndefined();
+  });
+
+  it('an index.json laid out by another writer (re-hashed, unsigned) is parsed and opens', async () => {
+    const entries = clone(unsigned);
+    const index = find(entries, 'index.json');
+    index.data = Buffer.from(`${JSON.stringify(JSON.parse(index.data.toString('utf8')), null, 2)}\n`);
+    rehash(entries, 'index.json');
+    const bundle = await openBundle(await hostile(entries));
+    try {
+      expect(bundle.index).toEqual(parseIndexJson(find(unsigned, 'index.json').data));
+    } finally {
+      await bundle.close();
+    }
+  });
+
+  it('an index.json naming another image (re-hashed, unsigned) disagrees with index.db', async () => {
+    const entries = clone(unsigned);
+    const index = find(entries, 'index.json');
+    index.data = Buffer.from(index.data.toString('utf8').replaceAll('registry.example:5000/ferry-test/app-a', 'registry.example:5000/ferry-test/app-z'));
+    rehash(entries, 'index.json');
+    const err = await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'index.json');
+    expect(err.message).toContain('disagrees with ferry/index.db: the images differ');
   });
 
   it('a changed index.db: digest mismatch naming ferry/index.db', async () => {
