@@ -127,8 +127,8 @@ export class StoreRepository implements Repository {
    * Stores `body` as `desc` and links it here. A manifest (by media type) is read
    * through the 4 MiB cap, verified, parsed and recorded with its graph edges in
    * one transaction, and refused (NotFoundError, ERR_BLOB_UNKNOWN) unless every
-   * child it needs is already linked here; anything else is ingested (resumable)
-   * and committed.
+   * child it needs is already linked here; anything else is ingested (resumable;
+   * up to SMALL_BLOB_BYTES written whole) and committed.
    */
   async push(desc: Descriptor, body: Readable, options: StorePushOptions = {}): Promise<void> {
     if (isManifest(desc.mediaType)) await this.pushManifest(desc, body, options);

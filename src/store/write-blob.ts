@@ -5,6 +5,7 @@ import { isDiskFull } from '../core/disk-full.js';
 import type { Ingester, IngestStatus } from './ingester.js';
 import type { CommitResult, IngestWriter } from './ingest-writer.js';
 import type { StoreContext } from './store-context.js';
+import { writeSmall, writesWhole } from './write-small.js';
 
 /** The bytes of a blob: a stream from byte 0, or a function that opens the source at an offset (HTTP Range). */
 export type BlobSource = Readable | ((offset: number) => Promise<Readable>);
@@ -126,7 +127,8 @@ export async function resumeOffsetOf(ctx: StoreContext, ingester: Ingester, desc
 /**
  * Ingest + commit in one call (containerd content.WriteBlob): resumes a partial
  * left by an interrupted run, verifies size and digest, and commits nothing on a
- * mismatch. An existing blob is not read again unless `verifyExisting`.
+ * mismatch. An existing blob is not read again unless `verifyExisting`. A blob
+ * up to SMALL_BLOB_BYTES with no ingest left for it is written whole (write-small.ts).
  */
 export async function writeBlob(
   ctx: StoreContext,
@@ -140,8 +142,19 @@ export async function writeBlob(
     return { written: 0, resumedFrom, existed };
   };
   if (!options.verifyExisting && reuseExisting(ctx, desc, options.inTransaction)) return skipped();
+  const ref = options.ref ?? desc.digest;
+  if (writesWhole(ctx, desc, ref)) {
+    const body = typeof source === 'function' ? await source(0) : source;
+    try {
+      const { written, existed } = await writeSmall(ctx, desc, body, options);
+      return { written, resumedFrom: 0, existed };
+    } catch (err) {
+      if (!body.destroyed) body.destroy();
+      throw storeError(ctx, err);
+    }
+  }
   const expected = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType };
-  const open = () => ingester.open(options.ref ?? desc.digest, { expected, waitMs: options.waitMs ?? 600_000 });
+  const open = () => ingester.open(ref, { expected, waitMs: options.waitMs ?? 600_000 });
   let writer = await open();
   try {
     // Another writer may have committed it while we waited for the ref.
@@ -167,12 +180,15 @@ export async function writeBlob(
     // Bad bytes are dropped; an interrupted transfer keeps its partial for the next attempt.
     if (err instanceof IntegrityError) await writer.abort();
     else await writer.close();
-    if (isDiskFull(err)) {
-      throw new UsageError(`no space left on the device holding the store ${ctx.layout.root}`, {
-        cause: err,
-        hint: 'free space (ferry store prune --untagged, then ferry store gc), or use --store on a larger disk; rerun to resume',
-      });
-    }
-    throw err;
+    throw storeError(ctx, err);
   }
+}
+
+/** A full disk is the user's to fix: say which store, and what frees space. */
+function storeError(ctx: StoreContext, err: unknown): unknown {
+  if (!isDiskFull(err)) return err;
+  return new UsageError(`no space left on the device holding the store ${ctx.layout.root}`, {
+    cause: err,
+    hint: 'free space (ferry store prune --untagged, then ferry store gc), or use --store on a larger disk; rerun to resume',
+  });
 }
