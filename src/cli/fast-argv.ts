@@ -7,9 +7,11 @@ import { GLOBAL_OPTIONS } from './global-flags.js';
 // without yargs, which costs a small inspect most of its start-up: loading it,
 // building the parser and parsing (docs/performance.md, start-up). Only what
 // this parser reads exactly as yargs would: the command's own flags as its
-// builder declares them (flag-shape.ts), `--flag VALUE`, `--flag`, `--no-flag`
-// for a boolean, the single-letter aliases, the last value of a flag given
-// twice; the command's own flags after its name. Anything else — --help, --version, a typo, `--flag=VALUE`, `--`, a
+// builder declares them (flag-shape.ts), `--flag VALUE` (a string, one of its
+// choices, a plain decimal number), `--flag`, `--no-flag` for a boolean, the
+// single-letter aliases, the builder's checks (one that refuses: yargs says
+// why), the last value of a flag given twice; the command's own flags after
+// its name. Anything else — --help, --version, a typo, `--flag=VALUE`, `--`, a
 // lone `true`/`false` (yargs may take it as a boolean's value), a value that
 // starts with `-`, a missing or extra positional — gives undefined, and yargs
 // parses the line with its own messages. test/cli/fast-argv.test.ts checks
@@ -63,9 +65,11 @@ export function parseFast(argv: readonly string[], cmd: FerryCommand): Args | un
     const flag = flags.get(word);
     if (!flag || (flag.own && !named)) return undefined;
     let value: unknown = !flag.negated;
-    if (flag.spec.type === 'string') {
-      value = argv[++i];
-      if (typeof value !== 'string' || value.startsWith('-') || value === 'true' || value === 'false') return undefined;
+    if (flag.spec.type !== 'boolean') {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('-') || next === 'true' || next === 'false') return undefined;
+      value = readValue(next, flag.spec);
+      if (value === undefined) return undefined;
     }
     given.set(flag.key, [...(given.get(flag.key) ?? []), value]);
   }
@@ -73,7 +77,8 @@ export function parseFast(argv: readonly string[], cmd: FerryCommand): Args | un
   const args: Record<string, unknown> = { _: [name], $0: 'ferry' };
   const set = (key: string, value: unknown): void => {
     args[key] = value;
-    args[camel(key)] = value;
+    // yargs' camel-case copy of an array flag is not among its arrays, so lastValueWins (parser.ts) keeps its last value.
+    args[camel(key)] = Array.isArray(value) && camel(key) !== key ? value.at(-1) : value;
   };
   for (const [key, spec] of options) {
     const values = given.get(key);
@@ -86,5 +91,20 @@ export function parseFast(argv: readonly string[], cmd: FerryCommand): Args | un
     for (const k of [key, ...aliasesOf(spec)]) set(k, value);
   }
   shape.positionals.forEach((p, i) => set(p, positionals[i]));
+  // The builder's checks, as yargs runs them: one that refuses leaves the line to yargs, which says why.
+  for (const check of shape.checks) {
+    try {
+      if (check(args) !== true) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
   return args as Args;
+}
+
+/** A flag's value as yargs reads it: a string, one of the choices, or a plain decimal number; undefined when unsure. */
+function readValue(word: string, spec: Options): unknown {
+  if (spec.choices !== undefined) return [spec.choices].flat().includes(word) ? word : undefined;
+  if (spec.type === 'number') return /^(0|[1-9][0-9]{0,8})$/.test(word) ? Number(word) : undefined;
+  return word;
 }

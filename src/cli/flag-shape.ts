@@ -7,20 +7,29 @@ import type { FerryCommand } from './command.js';
 // but declare plain flags (a .check, a number, a variadic or optional
 // positional, a coerce…) has no shape, and yargs parses its command line.
 
+/** A builder's `.check`: yargs runs it on the parsed arguments; true passes, anything else or a throw refuses them. */
+export type ArgsCheck = (args: Record<string, unknown>) => unknown;
+
 export interface FlagShape {
   /** The required positionals, in order. */
   positionals: string[];
   options: Array<readonly [string, Options]>;
+  /** The builder's checks, run by the fast parser as yargs would run them. */
+  checks: ArgsCheck[];
 }
 
-/** Keys of an option this parser reads as yargs does; any other key (choices, coerce, conflicts…) leaves the command to yargs. */
-const PLAIN_KEYS = new Set(['type', 'describe', 'description', 'default', 'array', 'nargs', 'alias', 'demandOption', 'hidden', 'global', 'defaultDescription']);
+/** Keys of an option this parser reads as yargs does; any other key (coerce, conflicts…) leaves the command to yargs. */
+const PLAIN_KEYS = new Set(['type', 'describe', 'description', 'default', 'array', 'nargs', 'alias', 'demandOption', 'hidden', 'global', 'defaultDescription', 'choices']);
 /** Builder calls that only shape --help. */
 const HELP_ONLY = new Set(['example', 'epilogue', 'usage', 'group']);
 
 function plainOption(name: string, spec: Options): boolean {
   if (name.startsWith('no-') || !Object.keys(spec).every((k) => PLAIN_KEYS.has(k))) return false;
+  // One of a few words (`--foreign-layers preserve`): read as a string, and only a listed one.
+  if (spec.choices !== undefined) return (spec.type === undefined || spec.type === 'string') && !spec.array && spec.nargs === undefined && [spec.choices].flat().every((c) => typeof c === 'string');
   if (spec.type === 'boolean') return !spec.array && spec.default !== undefined;
+  // A number (`--concurrency 8`): the fast parser reads plain decimal integers only.
+  if (spec.type === 'number') return !spec.array && spec.nargs === undefined;
   if (spec.type !== 'string') return false;
   return spec.array ? spec.nargs === 1 : spec.nargs === undefined || spec.nargs === 1;
 }
@@ -37,6 +46,7 @@ export function flagShape(cmd: FerryCommand): FlagShape | undefined {
   const positionals = requiredPositionals(cmd.command);
   if (!positionals) return undefined;
   const options: Array<readonly [string, Options]> = [];
+  const checks: ArgsCheck[] = [];
   let plain = true;
   const declared = new Set<string>();
   const stand: object = new Proxy(
@@ -57,6 +67,13 @@ export function flagShape(cmd: FerryCommand): FlagShape | undefined {
             return stand;
           };
         }
+        if (prop === 'check') {
+          return (check: ArgsCheck, ...rest: unknown[]) => {
+            plain &&= rest.length === 0;
+            checks.push(check);
+            return stand;
+          };
+        }
         if (typeof prop === 'string' && HELP_ONLY.has(prop)) return () => stand;
         plain = false;
         return () => stand;
@@ -68,5 +85,5 @@ export function flagShape(cmd: FerryCommand): FlagShape | undefined {
   } catch {
     return undefined;
   }
-  return plain && positionals.every((p) => declared.has(p)) ? { positionals, options } : undefined;
+  return plain && positionals.every((p) => declared.has(p)) ? { positionals, options, checks } : undefined;
 }
