@@ -13,7 +13,7 @@ import { checkHeadConsistency } from './head-consistency.js';
 import { indexJsonOf, parseIndexJson, type OciIndexJson } from './index-json.js';
 import { ManifestDb } from './manifest-db.js';
 import { checkSignature, type SignatureState, type TrustOptions } from './signature-check.js';
-import type { TarEntry, TarReader } from './tar-reader.js';
+import type { HeadEntry, HeadTarReader } from './head-tar.js';
 
 // Reads the head of a bundle — everything before the first blob — with every
 // read capped and checked along the chain of trust: the signature before
@@ -50,7 +50,7 @@ function need<T>(value: T | undefined): T {
   return value;
 }
 
-async function readEntry(tar: TarReader, entry: TarEntry, cap: number): Promise<Buffer> {
+async function readEntry(tar: HeadTarReader, entry: HeadEntry, cap: number): Promise<Buffer> {
   const { name, size = 0 } = entry.header;
   if (size > cap) throw bad(name, `${size} bytes, over the ${cap}-byte limit`);
   try {
@@ -60,7 +60,7 @@ async function readEntry(tar: TarReader, entry: TarEntry, cap: number): Promise<
   }
 }
 
-function expectSize(entry: TarEntry, expected: EntryDigest): void {
+function expectSize(entry: HeadEntry, expected: EntryDigest): void {
   const { name, size = 0 } = entry.header;
   if (size !== expected.size) {
     throw new IntegrityError(`${name}: size mismatch: bundle.json says ${expected.size} bytes, the entry has ${size}`, {
@@ -73,14 +73,14 @@ function expectSize(entry: TarEntry, expected: EntryDigest): void {
 }
 
 /** A head entry bundle.json vouches for: its size checked first, its bytes (capped) against the digest. */
-async function readVouched(tar: TarReader, entry: TarEntry, subject: string, expected: EntryDigest, max: number): Promise<Buffer> {
+async function readVouched(tar: HeadTarReader, entry: HeadEntry, subject: string, expected: EntryDigest, max: number): Promise<Buffer> {
   expectSize(entry, expected);
   const bytes = await readEntry(tar, entry, max);
   verifyBytes(bytes, expected, subject);
   return bytes;
 }
 
-export async function readBundleHead(tar: TarReader, trust: TrustOptions, spoolDir: string): Promise<BundleHead> {
+export async function readBundleHead(tar: HeadTarReader, trust: TrustOptions, spoolDir: string): Promise<BundleHead> {
   const policy = new EntryPolicy();
   let bundleJson: BundleJson | undefined;
   let bundleJsonBytes: Buffer | undefined;

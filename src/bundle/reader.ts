@@ -4,18 +4,21 @@ import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError, UsageError } from '../core/errors.js';
 import { iterateBlobs, type BundleBlob } from './blob-iterator.js';
 import { openBundleSource, type BundleInput, type BundleSource } from './bundle-source.js';
-import type { BundleJson } from './format.js';
+import { BundleEntry, type BundleJson } from './format.js';
 import { readBundleHead, type BundleHead } from './head-reader.js';
 import { scratchDir } from './scratch-dir.js';
 import type { OciIndexJson } from './index-json.js';
 import type { DbBlob, ManifestDb } from './manifest-db.js';
 import type { SignatureState, TrustOptions } from './signature-check.js';
-import { TarReader } from './tar-reader.js';
+import { HeadTarReader } from './head-tar.js';
+import type { TarReader } from './tar-reader.js';
 import type { VolumeSidecar } from './volume-sidecar.js';
 
 // openBundle: one pass over the tar. It reads the head (verifying the chain of
-// trust) and stops before the first blob; blobs() continues the same pass. A
-// failure is re-examined at volume level, so a damaged stick is named as such.
+// trust) and stops before the first blob; blobs() continues the same pass. The
+// head is read by head-tar.ts and the blobs by tar-stream (tar-reader.ts),
+// loaded only then: inspect never loads it. A failure is re-examined at
+// volume level, so a damaged stick is named as such.
 
 export interface OpenBundleOptions extends TrustOptions {
   /** Where index.db is spooled (default: the OS temp dir); removed by close(). */
@@ -43,15 +46,17 @@ export class Bundle {
   /** Bytes of tar before the first blob. */
   readonly headBytes: number;
   private readonly input: BundleSource;
-  private readonly tar: TarReader;
+  private readonly headTar: HeadTarReader;
+  /** The blob reader, from blobs() on. */
+  private tar: TarReader | undefined;
   private readonly head: BundleHead;
   private readonly spoolDir: string;
   private started = false;
   private closed = false;
 
-  constructor(input: BundleSource, tar: TarReader, head: BundleHead, spoolDir: string) {
+  constructor(input: BundleSource, headTar: HeadTarReader, head: BundleHead, spoolDir: string) {
     this.input = input;
-    this.tar = tar;
+    this.headTar = headTar;
     this.head = head;
     this.spoolDir = spoolDir;
     this.source = input.name;
@@ -72,6 +77,8 @@ export class Bundle {
     this.started = true;
     const expected = new Map<Digest, DbBlob>(this.db.blobs().map((b) => [b.descriptor.digest, b]));
     try {
+      const { TarReader } = await import('./tar-reader.js');
+      this.tar = new TarReader(this.headTar.rest(), this.source, BundleEntry.sums);
       yield* iterateBlobs(this.tar, this.head.policy, expected, this.bundleJson.releases);
     } catch (err) {
       throw await explain(this.input, err);
@@ -95,7 +102,8 @@ export class Bundle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.tar.close();
+    await this.tar?.close();
+    await this.headTar.close();
     this.db.close();
     await rm(this.spoolDir, { recursive: true, force: true });
   }
@@ -115,7 +123,7 @@ async function explain(source: BundleSource, err: unknown): Promise<unknown> {
 export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<Bundle> {
   const source = await openBundleSource(input, opts);
   const spoolDir = await scratchDir('bundle', opts.tempDir);
-  const tar = new TarReader(source.stream(), source.name);
+  const tar = new HeadTarReader(source.stream(), source.name);
   try {
     const head = await readBundleHead(tar, opts, spoolDir).catch(async (err: unknown) => {
       throw await explain(source, err);

@@ -37,8 +37,10 @@ export class TarReader {
   /** Bytes handed to the extractor. */
   private fed = 0;
 
-  constructor(source: Readable, sourceName: string) {
+  /** `after`: the entry before `source` starts, when the head was read by another reader (head-tar.ts). */
+  constructor(source: Readable, sourceName: string, after?: string) {
     this.sourceName = sourceName;
+    this.last = after;
     // Failures surface through the iterator and the entry streams; this only keeps them handled.
     this.piping = pipeline(source, new ByteTap((n) => (this.fed += n)), this.extractor).catch((err: unknown) => err);
     this.iterator = this.extractor[Symbol.asyncIterator]();

@@ -1,7 +1,8 @@
 import { copyFile, mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateKeyPair, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
+import { generateKeyPair, inspectBundle, openBundle, verifyBundle, writeBundle } from '../../src/bundle/index.js';
+import { ustarHeader, ustarSize } from '../../src/bundle/ustar.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { entryNamed, writeTarEntries } from '../helpers/tar-entries.js';
@@ -87,6 +88,67 @@ describe('tar framing', () => {
     });
     const err = await expectIntegrity(openBundle(path), ErrorCode.bundleInvalid, 'index.json');
     expect(err.message).toContain('pax or GNU extension header');
+  });
+});
+
+// The head is read by its own framing reader (bundle/head-tar.ts, so inspect never loads
+// tar-stream): the same framing refused there, through inspect, which reads nothing else.
+describe('tar framing in the head (inspect)', () => {
+  /** The good unsigned bundle's bytes, with `edit` applied at the header of index.json. */
+  async function headEdited(name: string, edit: (tar: Buffer, at: number) => Buffer): Promise<string> {
+    const tar = await readFile(bench.good.unsignedPath);
+    let at = 0;
+    while (tar.toString('latin1', at, at + 11) !== 'index.json\0') at += 512;
+    const path = bench.path(name);
+    await writeFile(path, edit(tar, at));
+    return path;
+  }
+
+  it('a head header whose checksum does not add up: a corrupt tar header after the entry before it', async () => {
+    const path = await headEdited('head-checksum.tar', (tar, at) => {
+      tar[at] = 'I'.charCodeAt(0);
+      return tar;
+    });
+    await expectIntegrity(inspectBundle(path), ErrorCode.bundleInvalid, "corrupt tar header after entry 'ferry/bundle.json'");
+  });
+
+  it('a head header without the ustar magic: a corrupt tar header', async () => {
+    const path = await headEdited('head-magic.tar', (tar, at) => {
+      const header = ustarHeader('index.json', ustarSize(tar.subarray(at, at + 512)), new Date(0));
+      header.write('nostar', 257, 'latin1');
+      header.write('000000 ', 148, 'latin1');
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
+      header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      header.copy(tar, at);
+      return tar;
+    });
+    await expectIntegrity(inspectBundle(path), ErrorCode.bundleInvalid, "corrupt tar header after entry 'ferry/bundle.json'");
+  });
+
+  it('zero blocks inside the head: refused naming the entry after them', async () => {
+    const path = await headEdited('head-zeros.tar', (tar, at) => Buffer.concat([tar.subarray(0, at), Buffer.alloc(1024), tar.subarray(at)]));
+    await expectIntegrity(inspectBundle(path), ErrorCode.bundleInvalid, "1024 bytes of extra tar blocks before entry 'index.json'");
+  });
+
+  it('a GNU long-name header in the head: refused, naming the entry it names', async () => {
+    const path = await headEdited('head-longlink.tar', (tar, at) => {
+      const name = Buffer.from('index.json\0');
+      const header = ustarHeader('././@LongLink', name.length, new Date(0));
+      header[156] = 'L'.charCodeAt(0);
+      header.write('000000 ', 148, 'latin1');
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] as number);
+      header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      return Buffer.concat([tar.subarray(0, at), header, name, Buffer.alloc(512 - name.length), tar.subarray(at)]);
+    });
+    const err = await expectIntegrity(inspectBundle(path), ErrorCode.bundleInvalid, "before entry 'index.json'");
+    expect(err.message).toContain('pax or GNU extension header');
+  });
+
+  it('a head cut inside an entry: truncated, naming it', async () => {
+    const path = await headEdited('head-cut.tar', (tar, at) => tar.subarray(0, at + 512 + 10));
+    await expectIntegrity(inspectBundle(path), ErrorCode.bundleInvalid, "is truncated: it ends inside entry 'index.json'");
   });
 });
 

@@ -107,10 +107,12 @@ describe('what inspect and verify load', () => {
   const YARGS_ANY = /\/dist\/cli\/(parser|yargs)\.js$/;
   /** The full check and its worker pool (bundle/check-side.ts loads it on first call): inspect reads the head only. */
   const CHECK_SIDE = /\/dist\/(bundle\/(verify|verify-in-hand|range-pool)|core\/range-pool)\.js$/;
+  /** tar-stream and its stream library: the head is read by bundle/head-tar.ts, tar-stream only for the blobs. */
+  const TAR_STREAM = /\/node_modules\/(tar-stream|streamx)\/|\/dist\/bundle\/tar-reader\.js$/;
   /** --debug's formatters (cli/main.ts loads them only with --debug). */
   const DEBUG_LOG = /\/dist\/cli\/progress-debug\.js$/;
 
-  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer, the full check, --debug\'s log nor yargs', async () => {
+  it('inspect of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer, the full check, --debug\'s log, yargs nor tar-stream', async () => {
     const urls = await loaded(['inspect', bundle, '--key', pub]);
     expect(urls.some((u) => u.includes('/dist/bundle/inspect.js'))).toBe(true);
     expect(urls.filter((u) => REGISTRY_SIDE.test(u))).toEqual([]);
@@ -119,6 +121,7 @@ describe('what inspect and verify load', () => {
     expect(urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
     expect(urls.filter((u) => CHECK_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => DEBUG_LOG.test(u))).toEqual([]);
+    expect(urls.filter((u) => TAR_STREAM.test(u))).toEqual([]);
   });
 
   it('verify of a signed bundle loads neither the registry client, the trust layer, transfer, the bundle writer, --debug\'s log nor yargs', async () => {
