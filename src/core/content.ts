@@ -49,6 +49,11 @@ export interface PushOptions {
 }
 
 export interface ContentTarget {
+  /**
+   * Its exists, mount, tag and manifest pushes are local work (a store), not
+   * requests: copyGraph runs them without taking a request slot from the blobs.
+   */
+  readonly local?: boolean;
   exists(desc: Descriptor, options?: { signal?: AbortSignal }): Promise<boolean>;
   /**
    * Stores `body` as `desc`. Manifests (by media type) are stored as manifests,

@@ -44,6 +44,7 @@ export interface StorePushOptions extends PushOptions {
  */
 export class StoreRepository implements Repository {
   readonly name: string;
+  readonly local = true;
   private readonly ctx: StoreContext;
   private readonly ingester: Ingester;
   private readonly reader: BlobReader;

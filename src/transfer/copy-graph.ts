@@ -14,7 +14,8 @@ import { backOff, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../registry
 // CopyGraph). Children before parents, so a manifest lands only once all it
 // names is in place; tags last. A node the target already has prunes its whole
 // subtree. A node holds a concurrency slot only while it moves bytes, never while
-// it waits for its children, so the walk cannot deadlock.
+// it waits for its children, so the walk cannot deadlock; a local target's steps
+// (a store's lookups and commits) take no slot at all.
 
 export interface CopyRoot {
   descriptor: Descriptor;
@@ -66,6 +67,8 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   const successorsOf = options.successors ?? ((_d: Descriptor, m: Manifest) => manifestSuccessors(m));
   const retry = options.retry ?? DEFAULT_RETRY_SETTINGS;
   const report = emptyReport();
+  // A local target's steps (store lookups, links, manifest commits) must not wait behind downloads for a slot.
+  const targetStep = <T>(step: () => Promise<T>): Promise<T> => (target.local ? step() : limit(step));
 
   const finish = (desc: Descriptor, action: NodeAction, bytes: number): NodeAction => {
     recordNode(report, desc, action, bytes);
@@ -113,14 +116,14 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
     const tag = firstTag.get(desc.digest);
     const opts = signal ? { signal } : {};
     if (tag !== undefined && pushTagged) {
-      await limit(() => pushTagged(desc, Readable.from([bytes]), tag, opts));
+      await targetStep(() => pushTagged(desc, Readable.from([bytes]), tag, opts));
       taggedOnPush.add(`${desc.digest}\0${tag}`);
-    } else await limit(() => target.push(desc, Readable.from([bytes]), opts));
+    } else await targetStep(() => target.push(desc, Readable.from([bytes]), opts));
   };
 
   const present = options.present;
   const absent = options.absent ?? (() => false);
-  const targetHas = (desc: Descriptor): Promise<boolean> => (absent(desc) ? Promise.resolve(false) : limit(() => target.exists(desc, signal ? { signal } : {})));
+  const targetHas = (desc: Descriptor): Promise<boolean> => (absent(desc) ? Promise.resolve(false) : targetStep(() => target.exists(desc, signal ? { signal } : {})));
   const copyManifest = async (desc: Descriptor): Promise<NodeAction> => {
     const read = () => limit(() => readManifest(source, desc, signal));
     let got = options.inMemory?.(desc) ? await read() : undefined;
@@ -142,7 +145,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       if (present?.(desc)) return finish(desc, 'skipped', 0);
       if (await targetHas(desc)) return finish(desc, 'skipped', 0);
       emit({ type: 'node-start', descriptor: desc, repository });
-      if (await limit(() => tryMount(desc))) return finish(desc, 'mounted', 0);
+      if (await targetStep(() => tryMount(desc))) return finish(desc, 'mounted', 0);
       const moved = await limit(() => copyBlob(desc));
       return finish(desc, 'copied', moved);
     });
@@ -150,7 +153,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   await Promise.all(roots.map((root) => copyNode(root.descriptor)));
   for (const root of roots) {
     for (const tag of root.tags ?? []) {
-      if (!taggedOnPush.has(`${root.descriptor.digest}\0${tag}`)) await limit(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
+      if (!taggedOnPush.has(`${root.descriptor.digest}\0${tag}`)) await targetStep(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
       emit({ type: 'tagged', repository, tag, descriptor: root.descriptor });
     }
   }
