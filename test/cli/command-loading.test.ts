@@ -93,9 +93,9 @@ describe('what inspect and verify load', () => {
     const bundleDir = pathToFileURL(join(root, 'dist', 'cli-bundle')).href;
     const chunks = urls.filter((u) => u.startsWith(`${bundleDir}/`) && u.endsWith('.cjs'));
     if (chunks.length === 0) return urls;
-    const stamp = JSON.parse(await readFile(join(root, 'dist', 'cli-bundle', 'stamp.json'), 'utf8')) as { chunks: Array<{ file: string; modules: string[] }> };
-    const held = chunks.flatMap((u) => stamp.chunks.find((c) => u === `${bundleDir}/${c.file}`)!.modules);
-    return [...urls, ...held.map((m) => pathToFileURL(join(root, m)).href)];
+    const stamp = JSON.parse(await readFile(join(root, 'dist', 'cli-bundle', 'stamp.json'), 'utf8')) as { chunks: Array<{ file: string; inputs: Array<[string, number]> }> };
+    const held = chunks.flatMap((u) => stamp.chunks.find((c) => u === `${bundleDir}/${c.file}`)!.inputs);
+    return [...urls, ...held.map(([m]) => pathToFileURL(join(root, m)).href)];
   }
 
   const REGISTRY_SIDE = /\/node_modules\/undici\/|\/dist\/(registry|trust|transfer)\//;
