@@ -48,7 +48,9 @@ describe('command loading', () => {
 // start-up is most of their cost, and
 // the registry client (undici), the trust layer and transfer are for commands
 // that talk to registries or check image signatures, the bundle writer for export.
-describe('what inspect and verify load', () => {
+// An import's usual command line is parsed without yargs too (its flags and
+// check are plain: cli/flag-shape.ts).
+describe('what inspect, verify and import load', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let bundle: string;
   let pub: string;
@@ -79,11 +81,11 @@ describe('what inspect and verify load', () => {
     await work?.cleanup();
   });
 
-  async function loaded(args: string[]): Promise<string[]> {
+  async function loaded(args: string[], shows = 'small.tar'): Promise<string[]> {
     const log = join(work.dir, `${args[0]}.log`);
     await writeFile(log, '');
     const { stdout } = await promisify(execFile)(process.execPath, ['-r', required, '--import', hook, FERRY_BIN, ...args], { env: { ...process.env, LOAD_LOG: log, FERRY_STORE: '' } });
-    expect(stdout).toContain('small.tar');
+    expect(stdout).toContain(shows);
     return withChunkModules((await readFile(log, 'utf8')).split('\n').filter(Boolean));
   }
 
@@ -131,5 +133,11 @@ describe('what inspect and verify load', () => {
     expect(urls.filter((u) => WRITE_SIDE.test(u))).toEqual([]);
     expect(urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
     expect(urls.filter((u) => DEBUG_LOG.test(u))).toEqual([]);
+  });
+
+  it('import (its usual command line) loads no yargs', async () => {
+    const urls = await loaded(['import', bundle, '--key', pub, '--to-store', '--store', join(work.dir, 'store'), '--dry-run', '--json'], '"dryRun": true');
+    expect(urls.some((u) => u.includes('/dist/transfer/import.js'))).toBe(true);
+    expect(urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
   });
 });
