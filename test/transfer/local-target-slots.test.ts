@@ -39,7 +39,7 @@ describe('copyGraph into a local target', () => {
     const repo = from.store.repository('a/b');
     // The source is the real store repository; only the big layer's fetch waits to be let go.
     const source: ContentSource = {
-      resolve: (ref, o) => repo.resolve(ref, o),
+      resolve: (ref) => repo.resolve(ref),
       fetch: async (desc: Descriptor, options?: FetchOptions): Promise<Readable> => {
         if (desc.digest === slow.desc.digest) {
           started();
