@@ -41,8 +41,11 @@ describe('command loading', () => {
   });
 });
 
-// What the real CLI (bin/ferry.cjs over dist/) loads for a small inspect and verify,
-// recorded by a module hook in the child: start-up is most of their cost, and
+// What the real CLI (bin/ferry.cjs: the bundle of dist/ or dist/ itself) loads for a
+// small inspect and verify, recorded in the child by a module hook (ES modules)
+// and by its require.cache at exit (CommonJS), each chunk of dist/cli-bundle/
+// read as the dist/ and node_modules files it was made from (its stamp.json):
+// start-up is most of their cost, and
 // the registry client (undici), the trust layer and transfer are for commands
 // that talk to registries or check image signatures, the bundle writer for export.
 // An import's usual command line is parsed without yargs too (its flags and
@@ -52,6 +55,7 @@ describe('what inspect, verify and import load', () => {
   let bundle: string;
   let pub: string;
   let hook: string;
+  let required: string;
 
   beforeAll(async () => {
     work = await tempDir('ferry-loading-');
@@ -69,6 +73,8 @@ describe('what inspect, verify and import load', () => {
     );
     hook = join(work.dir, 'register.mjs');
     await writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    required = join(work.dir, 'required.cjs');
+    await writeFile(required, "process.on('exit', () => require('node:fs').appendFileSync(process.env.LOAD_LOG, Object.keys(require.cache).map((f) => require('node:url').pathToFileURL(f).href + '\\n').join('')));\n");
   }, 60_000);
 
   afterAll(async () => {
@@ -78,9 +84,20 @@ describe('what inspect, verify and import load', () => {
   async function loaded(args: string[], shows = 'small.tar'): Promise<string[]> {
     const log = join(work.dir, `${args[0]}.log`);
     await writeFile(log, '');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', hook, FERRY_BIN, ...args], { env: { ...process.env, LOAD_LOG: log, FERRY_STORE: '' } });
+    const { stdout } = await promisify(execFile)(process.execPath, ['-r', required, '--import', hook, FERRY_BIN, ...args], { env: { ...process.env, LOAD_LOG: log, FERRY_STORE: '' } });
     expect(stdout).toContain(shows);
-    return (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    return withChunkModules((await readFile(log, 'utf8')).split('\n').filter(Boolean));
+  }
+
+  /** Each loaded chunk of the CLI bundle (dist/cli-bundle/) stands for the modules it holds. */
+  async function withChunkModules(urls: string[]): Promise<string[]> {
+    const root = join(FERRY_BIN, '..', '..');
+    const bundleDir = pathToFileURL(join(root, 'dist', 'cli-bundle')).href;
+    const chunks = urls.filter((u) => u.startsWith(`${bundleDir}/`) && u.endsWith('.cjs'));
+    if (chunks.length === 0) return urls;
+    const stamp = JSON.parse(await readFile(join(root, 'dist', 'cli-bundle', 'stamp.json'), 'utf8')) as { chunks: Array<{ file: string; inputs: Array<[string, number]> }> };
+    const held = chunks.flatMap((u) => stamp.chunks.find((c) => u === `${bundleDir}/${c.file}`)!.inputs);
+    return [...urls, ...held.map(([m]) => pathToFileURL(join(root, m)).href)];
   }
 
   const REGISTRY_SIDE = /\/node_modules\/undici\/|\/dist\/(registry|trust|transfer)\//;

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The second half of `npm run build`: bundles tsc's output (dist/cli/main.js
+// and everything it imports) into CommonJS chunks in dist/cli-bundle/, one
+// chunk per command (each command is a dynamic import in cli/commands/index.ts),
+// with the npm packages inlined except better-sqlite3 (native). A CommonJS
+// chunk starts without the ES module loader and its ~1 ms per module, which is
+// most of a small inspect's or verify's start-up (docs/performance.md).
+//
+// bin/ferry.cjs runs the bundle only while it is fresh: stamp.json, written
+// last, lists every chunk with its size and the input files (dist/,
+// node_modules/) it was made from with theirs, and which chunks main and each
+// command word can load; an input larger, smaller or newer than the stamp (tsc
+// ran again, an edit in dist/, another npm package) or a chunk changed or
+// missing, among those the command line can load, sends the CLI back to
+// dist/cli/main.js. The stamp holds no time, so two builds of one commit give
+// the same bytes (releases are reproducible).
+//
+// Every module keeps the import.meta.url of its own file in dist/: the worker
+// threads (core/range-worker.js, bundle/ring-hash-worker.js), package.json,
+// the install root and createRequire resolve exactly as they do unbundled.
+
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rolldown } from 'rolldown';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+export const OUT = join(DIST, 'cli-bundle');
+const posix = (p) => p.split(sep).join('/');
+
+/** import.meta.url → the URL of the module's own file in dist/, computed from the chunk's directory at run time. */
+const ownUrl = {
+  name: 'ferry-own-url',
+  transform(code, id) {
+    if (!code.includes('import.meta.url')) return null;
+    if (!id.startsWith(DIST + sep)) throw new Error(`${id} uses import.meta.url outside dist/: the bundle cannot place it`);
+    const fromChunk = JSON.stringify(posix(relative(OUT, id)));
+    const url = `__ferryFileUrl(__ferryJoin(__dirname, ${fromChunk})).href`;
+    const imports = 'import { pathToFileURL as __ferryFileUrl } from "node:url"; import { join as __ferryJoin } from "node:path";\n';
+    return { code: imports + code.replaceAll('import.meta.url', url), map: null };
+  },
+};
+
+export async function bundleCli() {
+  await rm(OUT, { recursive: true, force: true });
+  const build = await rolldown({
+    input: { main: join(DIST, 'cli', 'main.js') },
+    platform: 'node',
+    external: [/^node:/, 'better-sqlite3'],
+    plugins: [ownUrl],
+    logLevel: 'warn',
+    onLog(level, log) {
+      throw new Error(`rolldown ${level}: ${log.message}`);
+    },
+  });
+  const { output } = await build.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', sourcemap: false });
+  await build.close();
+
+  const chunks = output.filter((o) => o.type === 'chunk').sort((a, b) => (a.fileName < b.fileName ? -1 : 1));
+  const index = new Map(chunks.map((c, i) => [c.fileName, i]));
+  /** The chunks `from` loads, now or later (its imports and dynamic imports, all the way down), but no command's. */
+  const commandChunks = new Set(chunks.filter((c) => c.facadeModuleId?.startsWith(join(DIST, 'cli', 'commands') + sep)).map((c) => c.fileName));
+  const closure = (from) => {
+    const seen = new Set([from]);
+    for (const f of seen) {
+      const c = chunks[index.get(f)];
+      for (const next of [...c.imports, ...c.dynamicImports]) if (index.has(next) && !commandChunks.has(next)) seen.add(next);
+    }
+    return [...seen].map((f) => index.get(f)).sort((a, b) => a - b);
+  };
+  // The command words of cli/commands/index.ts, each with the chunk of the module it loads.
+  const table = await readFile(join(DIST, 'cli', 'commands', 'index.js'), 'utf8');
+  const commands = {};
+  for (const [, word, file] of table.matchAll(/\['([a-z0-9-]+)', async \(\) => \(await import\('\.\/([a-z0-9-]+)\.js'\)\)/g)) {
+    const chunk = chunks.find((c) => c.facadeModuleId === join(DIST, 'cli', 'commands', `${file}.js`));
+    if (!chunk) throw new Error(`no chunk for the command ${word} (dist/cli/commands/${file}.js)`);
+    commands[word] = closure(chunk.fileName);
+  }
+  if (Object.keys(commands).length === 0) throw new Error('found no command loader in dist/cli/commands/index.js');
+  const sizeOf = async (p) => (await stat(p)).size;
+  const stamp = {
+    main: closure('main.cjs'),
+    commands,
+    chunks: await Promise.all(
+      chunks.map(async (c) => ({
+        file: c.fileName,
+        size: await sizeOf(join(OUT, c.fileName)),
+        inputs: await Promise.all(c.moduleIds.filter((id) => id.startsWith(ROOT + sep)).map(async (id) => [posix(relative(ROOT, id)), await sizeOf(id)])),
+      })),
+    ),
+  };
+  await writeFile(join(OUT, 'stamp.json'), `${JSON.stringify(stamp)}\n`);
+  return stamp;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const stamp = await bundleCli();
+  console.log(`dist/cli-bundle: ${stamp.chunks.length} chunks from ${stamp.chunks.reduce((n, c) => n + c.inputs.length, 0)} files`);
+}

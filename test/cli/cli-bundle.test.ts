@@ -1,0 +1,134 @@
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeBundle } from '../../src/bundle/index.js';
+import { readTar, tempDir, writeTar } from '../bundle/fixtures.js';
+import { syntheticImages } from '../bundle/synthetic-set.js';
+import { FERRY_BIN } from '../helpers/ferry-cli.js';
+import { sourceRefs } from '../helpers/transfer-kit.js';
+import { rigContext, seededRig } from '../rig/context.js';
+
+// bin/ferry.cjs runs the CommonJS bundle of the CLI (dist/cli-bundle/, made by
+// `npm run build` after tsc) while it is fresh, and dist/cli/main.js
+// otherwise: a bundle older than what it was made from must never run. Which
+// one ran is read from the child's require.cache at exit (a -r preload).
+
+const ROOT = join(FERRY_BIN, '..', '..');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The CLI ran from dist/cli-bundle/. */
+  bundled: boolean;
+}
+
+let work: Awaited<ReturnType<typeof tempDir>>;
+let preload: string;
+let small: string;
+
+function runFerry(bin: string, args: string[]): Run {
+  const r = spawnSync(process.execPath, ['-r', preload, bin, ...args], { encoding: 'utf8', env: { ...process.env, FERRY_STORE: '' } });
+  const lines = r.stderr.split('\n');
+  const cache = JSON.parse(lines.find((l) => l.startsWith('REQUIRED ['))!.slice('REQUIRED '.length)) as string[];
+  const stderr = lines.filter((l) => !l.startsWith('REQUIRED [')).join('\n');
+  return { code: r.status, stdout: r.stdout, stderr, bundled: cache.some((f) => f.endsWith(join('dist', 'cli-bundle', 'main.cjs'))) };
+}
+
+beforeAll(async () => {
+  work = await tempDir('ferry-cli-bundle-');
+  preload = join(work.dir, 'required.cjs');
+  await writeFile(preload, "process.on('exit', () => require('node:fs').writeSync(2, '\\nREQUIRED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n");
+  const { images, fetch } = syntheticImages(2);
+  small = join(work.dir, 'small.tar');
+  await writeBundle({ images, fetch, out: small, toolVersion: 'test' });
+}, 60_000);
+
+afterAll(async () => {
+  await work?.cleanup();
+});
+
+describe('the CLI bundle of a build', () => {
+  it('is what bin/ferry.cjs runs after npm run build', () => {
+    const r = runFerry(FERRY_BIN, ['inspect', small]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('small.tar');
+    expect(r.bundled).toBe(true);
+  });
+
+  // export hashes off-thread (bundle/ring-hash-worker.js) and verify on the range
+  // pool (core/range-worker.js): workers the bundle finds in dist/ by URL.
+  it.skipIf(!rigContext().available)('exports and verifies from the bundle, and still refuses a tampered blob', async () => {
+    const out = join(work.dir, 'app.tar');
+    const exported = runFerry(FERRY_BIN, ['export', ...sourceRefs(seededRig(), ['appA']), '-o', out, '--plain-http', '--store', join(work.dir, 'store')]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.bundled).toBe(true);
+    const verified = runFerry(FERRY_BIN, ['verify', out]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain(': OK');
+    expect(verified.bundled).toBe(true);
+
+    const entries = await readTar(out);
+    const blob = entries.filter((e) => e.header.name.startsWith('blobs/sha256/')).sort((a, b) => b.data.length - a.data.length)[0]!;
+    blob.data[Math.floor(blob.data.length / 2)]! ^= 1;
+    const tampered = join(work.dir, 'tampered.tar');
+    await writeTar(tampered, entries);
+    const refused = runFerry(FERRY_BIN, ['verify', tampered]);
+    expect(refused.bundled).toBe(true);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toContain(blob.header.name.slice('blobs/sha256/'.length));
+  }, 120_000);
+});
+
+describe('a stale CLI bundle', () => {
+  let install: string;
+  let bin: string;
+
+  /** A copy of this build (timestamps kept) to change: bin/, dist/, package.json, node_modules linked. */
+  async function freshInstall(name: string): Promise<void> {
+    install = join(work.dir, name);
+    await mkdir(install);
+    await cp(join(ROOT, 'bin'), join(install, 'bin'), { recursive: true, preserveTimestamps: true });
+    await cp(join(ROOT, 'dist'), join(install, 'dist'), { recursive: true, preserveTimestamps: true });
+    await cp(join(ROOT, 'package.json'), join(install, 'package.json'), { preserveTimestamps: true });
+    await symlink(join(ROOT, 'node_modules'), join(install, 'node_modules'));
+    bin = join(install, 'bin', 'ferry.cjs');
+    expect(runFerry(bin, ['inspect', small]).bundled).toBe(true);
+  }
+
+  it('falls back to dist/ when a file in dist/ was edited after the bundle was made', async () => {
+    await freshInstall('edited');
+    const main = join(install, 'dist', 'cli', 'main.js');
+    await writeFile(main, `${await readFile(main, 'utf8')}\nprocess.stderr.write('edited dist/cli/main.js\\n');\n`);
+    const r = runFerry(bin, ['inspect', small]);
+    expect(r.code).toBe(0);
+    expect(r.bundled).toBe(false);
+    expect(r.stderr).toContain('edited dist/cli/main.js');
+  });
+
+  it('falls back to dist/ when tsc rewrote dist/ (same bytes, newer) without bundling', async () => {
+    await freshInstall('rebuilt');
+    const later = new Date(Date.now() + 5_000);
+    await utimes(join(install, 'dist', 'bundle', 'inspect.js'), later, later);
+    const r = runFerry(bin, ['inspect', small]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('small.tar');
+    expect(r.bundled).toBe(false);
+  });
+
+  it('falls back to dist/ when the bundle or one of its chunks is missing', async () => {
+    await freshInstall('partial');
+    const stamp = JSON.parse(await readFile(join(install, 'dist', 'cli-bundle', 'stamp.json'), 'utf8')) as { chunks: Array<{ file: string }> };
+    const inspectChunk = stamp.chunks.find((c) => c.file.startsWith('inspect-'))!;
+    await rm(join(install, 'dist', 'cli-bundle', inspectChunk.file));
+    const partial = runFerry(bin, ['inspect', small]);
+    expect(partial.code).toBe(0);
+    expect(partial.bundled).toBe(false);
+    await rm(join(install, 'dist', 'cli-bundle'), { recursive: true });
+    const none = runFerry(bin, ['inspect', small]);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain('small.tar');
+    expect(none.bundled).toBe(false);
+  });
+});
