@@ -105,9 +105,12 @@ function optText(row: Row, col: string): string | undefined {
   if (typeof v !== 'string') throw bad(`${col} is not text`);
   return v;
 }
+function isSize(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
 function sizeCol(row: Row, col: string): number {
   const v = row[col];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${col} is not a size`);
+  if (!isSize(v)) throw bad(`${col} is not a size`);
   return v;
 }
 
@@ -190,7 +193,9 @@ export class ManifestDb {
   blobs(): readonly DbBlob[] {
     if (!this.allBlobs) {
       const urls = this.urlMap();
-      this.allBlobs = Object.freeze(this.all('SELECT * FROM blobs ORDER BY position').map((r) => frozen(toBlob(r, urls))));
+      // Arrays, not a row object per blob (4,243 at 1,000 images): the same checks, column by column, in toBlob's order.
+      const rows = this.raw('SELECT digest, kind, media_type, size, position, included FROM blobs ORDER BY position');
+      this.allBlobs = Object.freeze(rows.map((r) => frozen(blobOfRaw(r, urls))));
     }
     return this.allBlobs;
   }
@@ -347,6 +352,19 @@ function toBlob(r: Row, urls: Map<string, string[]>): DbBlob {
   const u = urls.get(digest);
   if (u) descriptor.urls = [...u]; // the map is cached: callers get their own array
   return { descriptor, kind: kind as BlobKind, included: r.included === 1, position: sizeCol(r, 'position') };
+}
+
+/** toBlob over `[digest, kind, media_type, size, position, included]`, with its refusals in its order. */
+function blobOfRaw(r: unknown[], urls: Map<string, string[]>): DbBlob {
+  // Indexed, not destructured: array destructuring runs the iterator protocol, slow in the cold code a CLI runs once.
+  const digest = r[0], kind = r[1], mediaType = r[2], size = r[3], position = r[4];
+  if (!isDigest(digest)) return toBlob({ digest }, urls);
+  if (typeof kind !== 'string' || !(BLOB_KINDS as readonly string[]).includes(kind)) return toBlob({ digest, kind }, urls);
+  if (typeof mediaType !== 'string' || !isSize(size) || !isSize(position)) return toBlob({ digest, kind, media_type: mediaType, size, position }, urls);
+  const descriptor: Descriptor = { mediaType, digest, size };
+  const u = urls.get(digest);
+  if (u) descriptor.urls = [...u]; // the map is cached: callers get their own array
+  return { descriptor, kind: kind as BlobKind, included: r[5] === 1, position };
 }
 
 function toManifest(r: Row): DbManifest {
