@@ -236,10 +236,19 @@ export class ManifestDb {
   /** Totals and platforms of every image root: what inspect shows, without a query per image. */
   rootSummaries(): Map<Digest, RootSummary> {
     const out = new Map<Digest, RootSummary>();
+    const { children, byDigest, platformOf } = this.walkGraph();
     for (const { digest: root } of this.images()) {
       if (out.has(root)) continue;
-      const blobs = this.reach(root); // one walk for both
-      out.set(root, { totals: totalsOf(blobs), platforms: this.platformsAmong(blobs) });
+      // One walk for both, unsorted: totals do not need tar order, and only the few platform manifests are put in it.
+      const totals = emptyTotals();
+      const platformed: DbBlob[] = [];
+      for (const digest of reachable(children, root)) {
+        const blob = byDigest.get(digest);
+        if (!blob) continue;
+        addTo(totals, blob);
+        if (platformOf.has(digest)) platformed.push(blob);
+      }
+      out.set(root, { totals, platforms: this.platformsAmong(platformed.sort(byPosition)) });
     }
     return out;
   }
@@ -318,14 +327,16 @@ function byPosition(a: DbBlob, b: DbBlob): number {
 /** Totals over rows read by blobs() (each already checked). */
 function totalsOf(blobs: readonly DbBlob[]): SizeTotals {
   const t = emptyTotals();
-  for (const { descriptor, included } of blobs) {
-    const part = included ? t.included : t.assumed;
-    t.blobs += 1;
-    t.bytes += descriptor.size;
-    part.blobs += 1;
-    part.bytes += descriptor.size;
-  }
+  for (const blob of blobs) addTo(t, blob);
   return t;
+}
+
+function addTo(t: SizeTotals, { descriptor, included }: DbBlob): void {
+  const part = included ? t.included : t.assumed;
+  t.blobs += 1;
+  t.bytes += descriptor.size;
+  part.blobs += 1;
+  part.bytes += descriptor.size;
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
