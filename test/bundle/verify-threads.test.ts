@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Descriptor } from '../../src/core/descriptor.js';
@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 
 describe('verify: hashing threads by bundle size', () => {
-  it('a bundle under HASH_ALONE_BYTES starts no worker, and a damaged blob in it is refused by name', async () => {
+  it('a bundle under HASH_ALONE_BYTES starts no worker, and a damaged or cut blob in it is refused by name', async () => {
     const small = await oneLayerBundle('small', HASH_ALONE_BYTES - 2 * MiB);
     expect((await stat(small.path)).size).toBeLessThan(HASH_ALONE_BYTES);
     expect(small.at).toBeGreaterThan(0);
@@ -84,6 +84,11 @@ describe('verify: hashing threads by bundle size', () => {
     expect(await countingWorkers(async () => void (refused = await verifyBundle(small.path).catch((e: unknown) => e)))).toBe(0);
     const err = await expectIntegrity(Promise.reject(refused), ErrorCode.digestMismatch, small.layer.digest);
     expect(err.message).toBe(message);
+
+    // Cut inside the layer: refused too, naming the bundle and the entry it ends in.
+    await truncate(small.path, small.at + MiB);
+    const cut = await expectIntegrity(verifyBundle(small.path), ErrorCode.bundleInvalid, `bundle ${small.path} is truncated`);
+    expect(cut.message).toContain(small.layer.digest.slice('sha256:'.length));
   });
 
   it('a larger bundle keeps the worker pool, and is refused with the same message', async () => {
