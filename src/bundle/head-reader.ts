@@ -90,6 +90,7 @@ export async function readBundleHead(tar: HeadTarReader, trust: TrustOptions, sp
   let db: ManifestDb | undefined;
   let sums: ReturnType<typeof parseSha256SumsFile> | undefined;
   let headBytes = 0;
+  let indexFromBundleJson = false;
   try {
     while (!policy.headComplete) {
       const entry = await tar.next();
@@ -121,7 +122,9 @@ export async function readBundleHead(tar: HeadTarReader, trust: TrustOptions, sp
           const doc = need(bundleJson);
           const bytes = await readVouched(tar, entry, checked.name, doc.entries['index.json'], MAX_METADATA_BYTES);
           // Written by ferry for these images: no parse; anything else (another writer, a forgery) is parsed and checked.
-          index = indexJsonOf(bytes, doc.images) ?? parseIndexJson(bytes);
+          const derived = indexJsonOf(bytes, doc.images);
+          indexFromBundleJson = derived !== undefined;
+          index = derived ?? parseIndexJson(bytes);
           break;
         }
         case BundleEntry.indexDb: {
@@ -151,7 +154,7 @@ export async function readBundleHead(tar: HeadTarReader, trust: TrustOptions, sp
     }
     const { blobs, tools } = need(sums);
     const done = { bundleJson: need(bundleJson), index: need(index), db: need(db), sums: blobs };
-    checkHeadConsistency({ ...done, toolSums: tools });
+    checkHeadConsistency({ ...done, toolSums: tools, indexFromBundleJson });
     return { ...done, signature: state ?? 'none', keyId: done.bundleJson.signer?.keyId ?? null, headBytes, policy };
   } catch (err) {
     db?.close();

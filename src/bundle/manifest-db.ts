@@ -105,9 +105,12 @@ function optText(row: Row, col: string): string | undefined {
   if (typeof v !== 'string') throw bad(`${col} is not text`);
   return v;
 }
+function isSize(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
 function sizeCol(row: Row, col: string): number {
   const v = row[col];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${col} is not a size`);
+  if (!isSize(v)) throw bad(`${col} is not a size`);
   return v;
 }
 
@@ -190,7 +193,9 @@ export class ManifestDb {
   blobs(): readonly DbBlob[] {
     if (!this.allBlobs) {
       const urls = this.urlMap();
-      this.allBlobs = Object.freeze(this.all('SELECT * FROM blobs ORDER BY position').map((r) => frozen(toBlob(r, urls))));
+      // Arrays, not a row object per blob (4,243 at 1,000 images): the same checks, column by column, in toBlob's order.
+      const rows = this.raw('SELECT digest, kind, media_type, size, position, included FROM blobs ORDER BY position');
+      this.allBlobs = Object.freeze(rows.map((r) => frozen(blobOfRaw(r, urls))));
     }
     return this.allBlobs;
   }
@@ -231,10 +236,19 @@ export class ManifestDb {
   /** Totals and platforms of every image root: what inspect shows, without a query per image. */
   rootSummaries(): Map<Digest, RootSummary> {
     const out = new Map<Digest, RootSummary>();
+    const { children, byDigest, platformOf } = this.walkGraph();
     for (const { digest: root } of this.images()) {
       if (out.has(root)) continue;
-      const blobs = this.reach(root); // one walk for both
-      out.set(root, { totals: totalsOf(blobs), platforms: this.platformsAmong(blobs) });
+      // One walk for both, unsorted: totals do not need tar order, and only the few platform manifests are put in it.
+      const totals = emptyTotals();
+      const platformed: DbBlob[] = [];
+      for (const digest of reachable(children, root)) {
+        const blob = byDigest.get(digest);
+        if (!blob) continue;
+        addTo(totals, blob);
+        if (platformOf.has(digest)) platformed.push(blob);
+      }
+      out.set(root, { totals, platforms: this.platformsAmong(platformed.sort(byPosition)) });
     }
     return out;
   }
@@ -313,14 +327,16 @@ function byPosition(a: DbBlob, b: DbBlob): number {
 /** Totals over rows read by blobs() (each already checked). */
 function totalsOf(blobs: readonly DbBlob[]): SizeTotals {
   const t = emptyTotals();
-  for (const { descriptor, included } of blobs) {
-    const part = included ? t.included : t.assumed;
-    t.blobs += 1;
-    t.bytes += descriptor.size;
-    part.blobs += 1;
-    part.bytes += descriptor.size;
-  }
+  for (const blob of blobs) addTo(t, blob);
   return t;
+}
+
+function addTo(t: SizeTotals, { descriptor, included }: DbBlob): void {
+  const part = included ? t.included : t.assumed;
+  t.blobs += 1;
+  t.bytes += descriptor.size;
+  part.blobs += 1;
+  part.bytes += descriptor.size;
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
@@ -347,6 +363,19 @@ function toBlob(r: Row, urls: Map<string, string[]>): DbBlob {
   const u = urls.get(digest);
   if (u) descriptor.urls = [...u]; // the map is cached: callers get their own array
   return { descriptor, kind: kind as BlobKind, included: r.included === 1, position: sizeCol(r, 'position') };
+}
+
+/** toBlob over `[digest, kind, media_type, size, position, included]`, with its refusals in its order. */
+function blobOfRaw(r: unknown[], urls: Map<string, string[]>): DbBlob {
+  // Indexed, not destructured: array destructuring runs the iterator protocol, slow in the cold code a CLI runs once.
+  const digest = r[0], kind = r[1], mediaType = r[2], size = r[3], position = r[4];
+  if (!isDigest(digest)) return toBlob({ digest }, urls);
+  if (typeof kind !== 'string' || !(BLOB_KINDS as readonly string[]).includes(kind)) return toBlob({ digest, kind }, urls);
+  if (typeof mediaType !== 'string' || !isSize(size) || !isSize(position)) return toBlob({ digest, kind, media_type: mediaType, size, position }, urls);
+  const descriptor: Descriptor = { mediaType, digest, size };
+  const u = urls.get(digest);
+  if (u) descriptor.urls = [...u]; // the map is cached: callers get their own array
+  return { descriptor, kind: kind as BlobKind, included: r[5] === 1, position };
 }
 
 function toManifest(r: Row): DbManifest {

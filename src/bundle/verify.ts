@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { HASH_ALONE_BYTES } from '../core/limits.js';
 import type { BundleInput } from './bundle-source.js';
 import { locateBlobs, toolRanges } from './blob-ranges.js';
 import { RangePool } from './range-pool.js';
@@ -32,9 +33,6 @@ export interface VerifyReport {
   volumes?: { list: VolumeStatus[]; signature: SignatureState };
 }
 
-/** Bundles smaller than this are hashed on the calling thread only (sha256 of 8 MiB: ~20 ms; a worker's boot: ~30 ms of CPU). */
-const ALONE_BYTES = 8 * 1024 * 1024;
-
 /**
  * Two ways to read every blob, and which one runs:
  * - byRanges: a single-file bundle laid out as ferry writes it (locateBlobs proves the framing):
@@ -49,9 +47,9 @@ const ALONE_BYTES = 8 * 1024 * 1024;
  */
 export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<VerifyReport> {
   // The hashing threads boot while the head is checked; a small file is hashed on the calling
-  // thread alone (a worker costs more to boot than it would hash), a volume set needs none.
+  // thread alone (a worker costs more to boot than it would hash: HASH_ALONE_BYTES), a volume set needs none.
   const file = typeof input === 'string' ? await stat(input).then((s) => (s.isFile() ? s : undefined), () => undefined) : undefined;
-  const poolFor = (size: number) => new RangePool({ mainThread: true, ...(size < ALONE_BYTES ? { threads: 1 } : {}) });
+  const poolFor = (size: number) => new RangePool({ mainThread: true, ...(size < HASH_ALONE_BYTES ? { threads: 1 } : {}) });
   let pool = file && typeof input === 'string' && !isVolumePath(input) ? poolFor(file.size) : undefined;
   try {
     const bundle = await openBundle(input, { ...opts, checkVolumes: true });

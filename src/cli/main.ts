@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { channel } from './progress-channel.js';
 import { ExitCode, InterruptedError } from '../core/errors.js';
 import type { CommandContext, FerryCommand, GlobalArgs } from './command.js';
@@ -36,6 +37,10 @@ export async function run(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const json = argv.includes('--json');
   const controller = new AbortController();
+  // Every request in flight listens on this one signal (undici drops its listener when the request ends):
+  // an import's 16 HEAD lanes passed Node's default of 10 and printed MaxListenersExceededWarning. At most
+  // 64 blob lanes (--concurrency) and 16 metadata lanes at once; a listener leaked per request still warns.
+  setMaxListeners(128, controller.signal);
   const release = interruptOn(controller, { debug, json });
   let unlisten = (): void => undefined;
   let code: number = ExitCode.ok;

@@ -31,3 +31,16 @@ export const DEFAULT_CONCURRENCY = 4;
  * and one fdatasync instead of ~12 file operations queued behind big layers.
  */
 export const SMALL_BLOB_BYTES = 64 * 1024;
+/**
+ * A bundle file smaller than this is verified on the calling thread alone, with
+ * no hashing worker: booting one (a thread, its own V8 and the ES module loader
+ * for range-worker.js) costs more CPU than sha256 of this many bytes on the
+ * calling thread. `ferry verify`, paired back to back at load 8-11 on 2 cores,
+ * median of 6 pairs each, CPU (user + sys) with a worker against without: one
+ * 16 MiB layer 0.50 → 0.39 s, one 32 MiB layer 0.52 → 0.40 s, 8 layers of 24 and
+ * 32 MiB in all 0.55 → 0.39 and 0.51 → 0.38 s, and no slower in wall time (48 MiB
+ * still gained at that load; on an idle machine the worker boots beside the head
+ * and halves the hashing of many blobs, so larger bundles keep it, as the 299 MiB
+ * verify must).
+ */
+export const HASH_ALONE_BYTES = 32 * 1024 * 1024;

@@ -242,6 +242,28 @@ describe('tampered head files', () => {
     expect(err.message).toContain('disagrees with ferry/index.db: the images differ');
   });
 
+  // Derived from bundle.json or parsed, index.json is compared with index.db first, and refused under its own name.
+  for (const layout of ['as ferry writes it', 'laid out by another writer'] as const) {
+    it(`an index.db whose images differ (re-hashed, unsigned), index.json ${layout}: index.json disagrees with index.db`, async () => {
+      const entries = clone(unsigned);
+      if (layout !== 'as ferry writes it') {
+        const index = find(entries, 'index.json');
+        index.data = Buffer.from(`${JSON.stringify(JSON.parse(index.data.toString('utf8')), null, 2)}\n`);
+        rehash(entries, 'index.json');
+      }
+      const db = find(entries, 'ferry/index.db');
+      const path = bench.path(`images-differ-${layout.length}.db`);
+      await writeFile(path, db.data);
+      const sqlite = new Database(path);
+      sqlite.exec('UPDATE images SET size = size + 1 WHERE name = (SELECT min(name) FROM images)');
+      sqlite.close();
+      db.data = await readFile(path);
+      rehash(entries, 'ferry/index.db');
+      const err = await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'index.json');
+      expect(err.message).toBe('index.json disagrees with ferry/index.db: the images differ');
+    });
+  }
+
   it('a changed index.db: digest mismatch naming ferry/index.db', async () => {
     const entries = clone(unsigned);
     const db = find(entries, 'ferry/index.db');

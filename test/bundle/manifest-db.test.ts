@@ -152,6 +152,31 @@ describe('opening an index.db that is not ours', () => {
     refuses(trigger, 'unexpected schema');
   });
 
+  it('refuses a blob row whose digest, kind or size is not one, naming it (types and lengths are the bounds scan\'s, at open)', async () => {
+    // A forger is not held to the schema's CHECKs: the reader checks every row again.
+    const cases: Array<[string, string]> = [
+      ["digest = 'sha256:' || upper(substr(digest, 8))", "digest 'sha256:"],
+      ["kind = 'socket'", "blob kind 'socket' is unknown"],
+      ['size = -1', 'size is not a size'],
+      ['position = -1', 'position is not a size'],
+    ];
+    for (const [i, [set, text]] of cases.entries()) {
+      const path = join(work.dir, `bad-blob-${i}.db`);
+      await copyFile(dbPath, path);
+      const w = new Database(path);
+      w.pragma('ignore_check_constraints = ON');
+      w.exec(`UPDATE blobs SET ${set} WHERE position = (SELECT max(position) FROM blobs)`);
+      w.close();
+      const bad = ManifestDb.open(path);
+      try {
+        expect(() => bad.blobs(), set).toThrow(IntegrityError);
+        expect(() => bad.blobs(), set).toThrow(text);
+      } finally {
+        bad.close();
+      }
+    }
+  });
+
   it('is read-only once opened', () => {
     const fresh = ManifestDb.open(dbPath);
     // No write path exists in the API; the connection itself refuses writes too.

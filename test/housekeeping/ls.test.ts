@@ -93,6 +93,17 @@ describe.skipIf(!rigContext().available)('ferry ls', () => {
     expect(one.stdout.trim()).toBe(`${tokens.host}/shop/app:1.0`);
   });
 
+  it('a token service that answers the catalog scope 403 (not an empty grant): the same line, naming the listing (exit 3)', async () => {
+    const forbids = await startRegistry({ auth: 'token', tokenOptions: { refusedScopes: ['registry:catalog:*'], refusal: 'forbidden' } });
+    try {
+      const user = forbids.tokenServer;
+      const r = await ferry(['ls', forbids.host, '--creds', `${user?.username ?? ''}:${user?.password ?? ''}`, '--plain-http']);
+      expectRefusal(r, 3, `user ${user?.username ?? ''} was refused by ${forbids.host} to list its repositories`, `ferry ls ${forbids.host}/REPO`);
+    } finally {
+      await forbids.stop();
+    }
+  });
+
   it('--long and one image: digest, media type, platforms and size as built; children and referrers; every name accepted back', async () => {
     const rig = seededRig();
     const { multi, appA, sbom, signature } = rig.images.images;

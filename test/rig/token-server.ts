@@ -21,6 +21,14 @@ export interface TokenServerOptions {
   /** More users (name → password) who get pull and nothing else, whatever they ask for. */
   readonly readers?: Readonly<Record<string, string>>;
   /**
+   * Scopes this issuer will not grant to anyone (`registry:catalog:*` for a Harbor
+   * non-admin or an ACR token without catalog permission). 'empty' (default)
+   * issues a token without their access, as distribution's own issuers do;
+   * 'forbidden' answers the token request 403 when it names one.
+   */
+  readonly refusedScopes?: readonly string[];
+  readonly refusal?: 'empty' | 'forbidden';
+  /**
    * distribution 2.8 accepts a token up to 60 s past `exp` (clock leeway). With
    * this set, `exp` is moved 60 s earlier so the registry refuses the token when
    * expires_in says it ends; tests of "expired token → refresh" need that.
@@ -72,12 +80,16 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const issuer = 'ferry-test-token-issuer';
   const stats = { issued: 0, refused: 0, anonymous: 0, scopes: [] as string[], requests: [] as TokenRequestRecord[] };
   const clock = opts.clock ?? systemClock;
+  const refused = new Set(opts.refusedScopes ?? []);
+  /** A token request the issuer answers 403: it names a refused scope, and refusal is 'forbidden'. */
+  const forbidden = (scopes: readonly string[]): boolean => opts.refusal === 'forbidden' && scopes.some((s) => refused.has(s));
 
   const grant = (res: ServerResponse, subject: string | undefined, scopes: readonly string[]): void => {
     stats.scopes.push(...scopes);
     const access: TokenAccess[] = [];
     const pullOnly = !subject || subject !== username;
     for (const s of scopes) {
+      if (refused.has(s)) continue;
       const parsed = parseScope(s);
       if (!parsed) continue;
       access.push(pullOnly ? { ...parsed, actions: parsed.actions.filter((a) => a === 'pull') } : parsed);
@@ -122,6 +134,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
       if (form.get('grant_type') !== 'password') return sendJson(res, 400, { error: 'unsupported_grant_type' });
       const user = known(form.get('username'), form.get('password'));
       if (!user) return refuse(res, 401, 'invalid credentials');
+      if (forbidden(splitScopes(form.getAll('scope')))) return refuse(res, 403, 'access denied');
       return grant(res, user, splitScopes(form.getAll('scope')));
     }
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' });
@@ -131,6 +144,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     if (!creds) return opts.anonymousPull ? grant(res, undefined, scopes) : refuse(res, 401, 'credentials required');
     const user = known(creds.user, creds.pass);
     if (!user) return refuse(res, 401, 'invalid credentials');
+    if (forbidden(scopes)) return refuse(res, 403, 'access denied');
     return grant(res, user, scopes);
   };
 

@@ -18,7 +18,8 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // that says it stored other bytes under the tag (Docker-Content-Digest) fails
 // the image. A registry that wants bearer tokens is asked for its catalog too,
 // under a token of its own: no HEAD either, and no repository's token request
-// carries `registry:catalog:*`.
+// carries `registry:catalog:*`. One whose token service will not grant the
+// catalog is asked per blob instead, silently, and everything lands.
 
 interface TraceRecord {
   method: string;
@@ -51,11 +52,11 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     await work?.cleanup();
   });
 
-  async function importTraced(name: string): Promise<{ report: ImportJson; trace: TraceRecord[] }> {
+  async function importTraced(name: string): Promise<{ report: ImportJson; trace: TraceRecord[]; stderr: string }> {
     const traceFile = work.path(`${name}.jsonl`);
     const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${target.host}/mirror`, '--plain-http', '--trace', traceFile, '--json']));
     const lines = (await readFile(traceFile, 'utf8')).trim().split('\n');
-    return { report: run.json as ImportJson, trace: lines.map((l) => JSON.parse(l) as TraceRecord) };
+    return { report: run.json as ImportJson, trace: lines.map((l) => JSON.parse(l) as TraceRecord), stderr: run.stderr };
   }
 
   const pathOf = (r: TraceRecord): string => new URL(r.url).pathname;
@@ -100,8 +101,10 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
   });
 
   it('into the registry that now holds them, asks again and moves nothing', async () => {
-    const { report, trace } = await importTraced('second');
+    const { report, trace, stderr } = await importTraced('second');
     expect(report.failed).toEqual([]);
+    // 16 HEADs at once on the run's one AbortSignal: no MaxListenersExceededWarning (Node's default is 10).
+    expect(stderr).toBe('');
     expect(report.blobs).toMatchObject({ missing: 0, bytes: 0 });
     expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
     expect(trace.filter((r) => pathOf(r).includes('/blobs/uploads'))).toEqual([]);
@@ -120,6 +123,34 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     expect(blobHeads.map(pathOf), 'HEADs of blobs in repositories the registry does not have').toEqual([]);
     const requests = tokened.tokenServer?.stats().requests ?? [];
     expect(requests.filter((r) => r.scopes.includes('registry:catalog:*')).map((r) => r.scopes)).toEqual([['registry:catalog:*']]);
+    await expectLanded(tokened);
+  });
+
+  // A token service that will not grant `registry:catalog:*` (a Harbor non-admin, an ACR token without catalog
+  // permission): an empty grant, which docker-registry answers 401, or a 403 at the token service itself. The
+  // registry will not list, so each blob is asked about once; nothing is said of it, and everything lands.
+  it.each(['empty', 'forbidden'] as const)('a bearer registry whose token service refuses the catalog (%s grant): a HEAD per blob, every image lands, exit 0', async (refusal) => {
+    const tokened = await startRegistry({ auth: 'token', tokenOptions: { refusedScopes: ['registry:catalog:*'], refusal } });
+    started.push(tokened);
+    const traceFile = work.path(`catalog-refused-${refusal}.jsonl`);
+    const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${tokened.host}/mirror`, '--plain-http', '--creds', `${tokened.tokenServer?.username ?? ''}:${tokened.tokenServer?.password ?? ''}`, '--trace', traceFile, '--json']));
+    const report = run.json as ImportJson;
+    expect(report.failed).toEqual([]);
+    expect(report.images).toHaveLength(keys.length);
+    expect(run.stderr).toBe('');
+    const trace = (await readFile(traceFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TraceRecord);
+    expect(trace.filter((r) => pathOf(r) === '/v2/_catalog').every((r) => r.status !== 200)).toBe(true);
+    const blobHeads = new Set(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).map(pathOf));
+    expect(blobHeads.size).toBe(report.blobs.missing + report.blobs.mounted);
+    // Bounded: at most two tries at the catalog's token (the grant, and once more after the registry's 401), the
+    // catalog on no other token, and one token per other scope set (a repository's, a mount's pair).
+    const requests = tokened.tokenServer?.stats().requests ?? [];
+    const catalogTokens = requests.filter((r) => r.scopes.includes('registry:catalog:*'));
+    expect(catalogTokens.length).toBeLessThanOrEqual(2);
+    expect(catalogTokens.map((r) => r.scopes)).toEqual(catalogTokens.map(() => ['registry:catalog:*']));
+    const sets = requests.filter((r) => !r.scopes.includes('registry:catalog:*')).map((r) => r.scopes.join(' '));
+    expect(new Set(sets).size).toBe(sets.length);
+    expect(sets.every((s) => s.split(' ').length <= 2)).toBe(true);
     await expectLanded(tokened);
   });
 

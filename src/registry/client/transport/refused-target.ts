@@ -16,7 +16,10 @@ export interface RefusedTarget {
 const RESOURCE = /^\/v2\/(.+?)\/(?:manifests|blobs|tags|referrers)(?:\/|$)/;
 
 export function refusedTarget(url: URL, method: string, base: URL, scopes: readonly Scope[] = []): RefusedTarget {
-  const asked = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s.startsWith('repository:'));
+  const scoped = url.searchParams.getAll('scope').flatMap((s) => s.split(' '));
+  const asked = scoped.filter((s) => s.startsWith('repository:'));
+  // A token for the catalog alone, refused (a token service's 403): the listing, not a pull.
+  if (asked.length === 0 && scoped.includes('registry:catalog:*')) return { listing: true };
   if (url.origin !== base.origin || asked.length > 0) {
     // The last scope is the one the request that needed the token added.
     const last = asked.at(-1);
