@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 // A tiny node:http server for client tests: a redirect target, a registry that
@@ -55,4 +55,15 @@ export async function drainRequest(req: IncomingMessage): Promise<void> {
   for await (const _ of req) {
     // discard
   }
+}
+
+/** Passes `req` (its path and query from `url`) on to `upstream` and its answer back; resolves once answered. */
+export async function forwardTo(upstream: URL, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (ures) => {
+    res.writeHead(ures.statusCode ?? 502, ures.headers);
+    ures.pipe(res);
+  });
+  up.on('error', () => res.socket?.destroy());
+  req.pipe(up);
+  await new Promise<void>((resolve) => res.on('close', resolve));
 }

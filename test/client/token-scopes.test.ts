@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MediaType, type Descriptor } from '../../src/core/index.js';
@@ -8,7 +7,7 @@ import { rigContext } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
 import { decodeTokenClaims, type TokenAccess } from '../rig/token-jwt.js';
 import type { TokenRequestRecord } from '../rig/token-server.js';
-import { startFixture, type FixtureServer } from './fixture-server.js';
+import { forwardTo, startFixture, type FixtureServer } from './fixture-server.js';
 
 // What each token request asks for, counted at the rig's token issuer in front
 // of a real docker-registry (issue 16): a token per scope set, the set one
@@ -145,13 +144,7 @@ async function startExtraScopeProxy(upstream: URL, path: string, extra: string, 
       res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
       return;
     }
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (ures) => {
-      res.writeHead(ures.statusCode ?? 502, ures.headers);
-      ures.pipe(res);
-    });
-    up.on('error', () => res.socket?.destroy());
-    req.pipe(up);
-    await new Promise<void>((resolve) => res.on('close', resolve));
+    await forwardTo(upstream, url, req, res);
   });
   return Object.assign(server, { challenged: () => challenged });
 }

@@ -1,5 +1,4 @@
-import { request } from 'node:http';
-import { startFixture, type FixtureServer } from '../client/fixture-server.js';
+import { forwardTo, startFixture, type FixtureServer } from '../client/fixture-server.js';
 
 // A registry that does not mount (Amazon ECR did not for years; the
 // distribution spec allows it: "if the registry does not support
@@ -69,12 +68,6 @@ async function startProxy(upstream: URL, onPost: (url: URL) => Promise<(() => vo
     const url = new URL(req.url ?? '/', 'http://x');
     const done = req.method === 'POST' ? await onPost(url) : undefined;
     res.on('close', () => done?.());
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }, (ures) => {
-      res.writeHead(ures.statusCode ?? 502, ures.headers);
-      ures.pipe(res);
-    });
-    up.on('error', () => res.socket?.destroy());
-    req.pipe(up);
-    await new Promise<void>((resolve) => res.on('close', resolve));
+    await forwardTo(upstream, url, req, res);
   });
 }
