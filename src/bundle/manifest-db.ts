@@ -1,14 +1,14 @@
 import Database from 'better-sqlite3';
 import type { Descriptor } from '../core/descriptor.js';
-import { isDigest, type Digest } from '../core/digest.js';
-import { ErrorCode, IntegrityError } from '../core/errors.js';
+import type { Digest } from '../core/digest.js';
+import { IntegrityError } from '../core/errors.js';
 import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
 import { MAX_INDEX_DB_BYTES } from '../core/limits.js';
-import { BundleEntry } from './format.js';
 import { childMap, reachable, type ChildMap } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
-import { BLOB_KINDS, MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
+import { bad, blobOfRaw, digestCol, opt, optText, textCol, toBlob, toEdge, toImage, toManifest, type Row } from './manifest-db-rows.js';
+import { MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
 // Read side of ferry/index.db: opened read-only (query_only, untrusted schema
 // off) from the reader's private spool file after its digest matched
@@ -67,8 +67,6 @@ export interface RootSummary {
   platforms: Platform[];
 }
 
-type Row = Record<string, unknown>;
-const EDGE_KINDS = new Set<string>(['manifest', 'config', 'layer', 'subject']);
 
 let expectedMaster: string | undefined;
 /** sqlite_master of an empty database with our schema, as text. */
@@ -86,33 +84,6 @@ function expectedSchema(): string {
   return expectedMaster;
 }
 
-function bad(what: string, cause?: unknown): IntegrityError {
-  return new IntegrityError(`${BundleEntry.indexDb}: ${what}`, { code: ErrorCode.bundleInvalid, subject: BundleEntry.indexDb, cause });
-}
-function digestCol(row: Row, col: string): Digest {
-  const v = row[col];
-  if (!isDigest(v)) throw bad(`${col} '${String(v).slice(0, 80)}' is not a sha256 digest`);
-  return v;
-}
-function textCol(row: Row, col: string): string {
-  const v = row[col];
-  if (typeof v !== 'string') throw bad(`${col} is not text`);
-  return v;
-}
-function optText(row: Row, col: string): string | undefined {
-  const v = row[col];
-  if (v === null || v === undefined) return undefined;
-  if (typeof v !== 'string') throw bad(`${col} is not text`);
-  return v;
-}
-function isSize(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-function sizeCol(row: Row, col: string): number {
-  const v = row[col];
-  if (!isSize(v)) throw bad(`${col} is not a size`);
-  return v;
-}
 
 export class ManifestDb {
   private readonly db: Database.Database;
@@ -337,66 +308,4 @@ function addTo(t: SizeTotals, { descriptor, included }: DbBlob): void {
   t.bytes += descriptor.size;
   part.blobs += 1;
   part.bytes += descriptor.size;
-}
-
-function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-function toImage(r: Row): DbImage {
-  return {
-    name: textCol(r, 'name'),
-    registry: textCol(r, 'registry'),
-    repository: textCol(r, 'repository'),
-    ...opt('tag', optText(r, 'tag')),
-    digest: digestCol(r, 'digest'),
-    mediaType: textCol(r, 'media_type'),
-    size: sizeCol(r, 'size'),
-  };
-}
-
-function toBlob(r: Row, urls: Map<string, string[]>): DbBlob {
-  const digest = digestCol(r, 'digest');
-  const kind = textCol(r, 'kind');
-  if (!(BLOB_KINDS as readonly string[]).includes(kind)) throw bad(`blob kind '${kind.slice(0, 40)}' is unknown`);
-  const descriptor: Descriptor = { mediaType: textCol(r, 'media_type'), digest, size: sizeCol(r, 'size') };
-  const u = urls.get(digest);
-  if (u) descriptor.urls = [...u]; // the map is cached: callers get their own array
-  return { descriptor, kind: kind as BlobKind, included: r.included === 1, position: sizeCol(r, 'position') };
-}
-
-/** toBlob over `[digest, kind, media_type, size, position, included]`, with its refusals in its order. */
-function blobOfRaw(r: unknown[], urls: Map<string, string[]>): DbBlob {
-  // Indexed, not destructured: array destructuring runs the iterator protocol, slow in the cold code a CLI runs once.
-  const digest = r[0], kind = r[1], mediaType = r[2], size = r[3], position = r[4];
-  if (!isDigest(digest)) return toBlob({ digest }, urls);
-  if (typeof kind !== 'string' || !(BLOB_KINDS as readonly string[]).includes(kind)) return toBlob({ digest, kind }, urls);
-  if (typeof mediaType !== 'string' || !isSize(size) || !isSize(position)) return toBlob({ digest, kind, media_type: mediaType, size, position }, urls);
-  const descriptor: Descriptor = { mediaType, digest, size };
-  const u = urls.get(digest);
-  if (u) descriptor.urls = [...u]; // the map is cached: callers get their own array
-  return { descriptor, kind: kind as BlobKind, included: r[5] === 1, position };
-}
-
-function toManifest(r: Row): DbManifest {
-  const os = optText(r, 'os');
-  const architecture = optText(r, 'architecture');
-  let platform: Platform | undefined;
-  if (os !== undefined && architecture !== undefined) {
-    platform = { os, architecture, ...opt('variant', optText(r, 'variant')), ...opt('os.version', optText(r, 'os_version')) };
-  }
-  const subject = optText(r, 'subject');
-  return {
-    digest: digestCol(r, 'digest'),
-    mediaType: textCol(r, 'media_type'),
-    ...opt('artifactType', optText(r, 'artifact_type')),
-    ...(subject !== undefined ? { subject: digestCol(r, 'subject') } : {}),
-    ...(platform ? { platform } : {}),
-  };
-}
-
-function toEdge(r: Row): DbEdge {
-  const kind = textCol(r, 'kind');
-  if (!EDGE_KINDS.has(kind)) throw bad(`edge kind '${kind.slice(0, 40)}' is unknown`);
-  return { parent: digestCol(r, 'parent'), position: sizeCol(r, 'position'), kind: kind as EdgeKind, child: digestCol(r, 'child') };
 }
