@@ -10,6 +10,10 @@
 // nothing, and its whole CPU time, ~0.1 s per 300 MiB, is below sha256's alone).
 // Each run logs CPU time (user + sys) beside the wall time, and ferry's own
 // split: start-up (node, modules, opening the store) and writeBundle itself.
+// A fourth row is the floor of any writer run by node: `node -e 0` timed in the
+// same run, plus cp + sync. Bare node's start-up is most of cp + sync's whole
+// time on 2 cores (0.11-0.5 s against 0.27-0.8 s here), so that row says how
+// much of the goal's gap is the interpreter rather than the write.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBundle, log, REPO_ROOT, sizeOf, workPath } from './lib/context.mjs';
@@ -29,6 +33,7 @@ export async function measure(ctx) {
   const c = [];
   const d = [];
   const o = [];
+  const n = [];
   for (let run = 1; run <= ctx.runs; run++) {
     const out = workPath(ctx, 'rewrite.tar');
     const fr = await runTimed(process.execPath, [join(REPO_ROOT, 'bench', 'lib', 'write-bundle.mjs'), store, out, ...ctx.refs]);
@@ -43,19 +48,23 @@ export async function measure(ctx) {
     await rm(copy);
     const or = await runTimed('sh', ['-c', 'openssl dgst -sha256 "$1" >/dev/null && cp "$1" "$2" && sync "$2"', 'sh', bundle, copy]);
     await rm(copy);
+    const nr = await runTimed(process.execPath, ['-e', '0']);
     f.push(fr.wallMs);
     c.push(cr.wallMs);
     d.push(dr.wallMs);
     o.push(or.wallMs);
+    n.push(nr.wallMs + cr.wallMs);
     log(
       `  run ${run}: ferry ${fmtRate(bytes, fr.wallMs)}${cpu(fr)} (start-up ${split.startMs} ms, writeBundle ${split.writeMs} ms),` +
-        ` cp+sync ${fmtRate(bytes, cr.wallMs)}${cpu(cr)}, dd ${fmtRate(bytes, dr.wallMs)}${cpu(dr)}, openssl+cp+sync ${fmtRate(bytes, or.wallMs)}${cpu(or)}`,
+        ` cp+sync ${fmtRate(bytes, cr.wallMs)}${cpu(cr)}, dd ${fmtRate(bytes, dr.wallMs)}${cpu(dr)}, openssl+cp+sync ${fmtRate(bytes, or.wallMs)}${cpu(or)},` +
+        ` node -e 0 ${Math.round(nr.wallMs)} ms${cpu(nr)}`,
     );
   }
   const fm = median(f);
   const cm = median(c);
   const dm = median(d);
   const om = median(o);
+  const nm = median(n);
   return [
     row({
       measure: 'bundle write from a warm store (throughput)',
@@ -80,6 +89,14 @@ export async function measure(ctx) {
       peer: `${fmtRate(bytes, om)} openssl sha256 + cp + sync`,
       ...paired(o, f),
       ratioOf: 'ferry/(openssl+cp) throughput',
+      goal: '(context)',
+    }),
+    row({
+      measure: 'bundle write from a warm store vs bare node start-up + cp + sync (throughput)',
+      ferry: fmtRate(bytes, fm),
+      peer: `${fmtRate(bytes, nm)} node -e 0, then cp + sync`,
+      ...paired(n, f),
+      ratioOf: 'ferry/(node start + cp) throughput',
       goal: '(context)',
     }),
   ];
