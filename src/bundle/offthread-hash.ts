@@ -13,6 +13,8 @@ import { Worker } from 'node:worker_threads';
 // through one fixed shared ring (RING bytes, reused): per-chunk copies would
 // pile up as garbage in its heap. Messages are FIFO, so each hash sees its bytes
 // in order, and a region of the ring is reused only after it was hashed.
+// fill() reads straight into the ring instead (piped-copy.ts): the caller
+// writes the bytes out from there while this thread hashes them.
 
 const RING = 2 * 1024 * 1024;
 
@@ -24,18 +26,25 @@ type Reply = [freed: number] | [freed: 0, id: number, digest: string];
 
 /** One worker thread and its ring; hand out independent hashes with open(). */
 export class HashThread {
-  private readonly shared = new SharedArrayBuffer(RING);
-  private readonly ring = new Uint8Array(this.shared);
-  private readonly worker = new Worker(WORKER_URL, { workerData: this.shared });
+  private readonly size: number;
+  private readonly ring: Uint8Array;
+  private readonly worker: Worker;
   private head = 0;
   private used = 0;
   private nextId = 0;
   private failure: Error | undefined;
   private closed = false;
+  /** Bytes handed to the thread so far, over all hashes. */
+  queued = 0;
   private waiters: Array<() => void> = [];
   private readonly pending = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
 
-  constructor() {
+  /** `ringBytes`: room for bytes not yet hashed (fill() takes pieces of up to a quarter of it). */
+  constructor(ringBytes = RING) {
+    this.size = ringBytes;
+    const shared = new SharedArrayBuffer(ringBytes);
+    this.ring = new Uint8Array(shared);
+    this.worker = new Worker(WORKER_URL, { workerData: shared });
     this.worker.on('message', (reply: Reply) => {
       this.used -= reply[0];
       if (reply.length === 3) {
@@ -58,19 +67,42 @@ export class HashThread {
   /** Copies `chunk` into the ring for hash `id`; waits while the ring is full. */
   async update(id: number, chunk: Uint8Array): Promise<void> {
     for (let from = 0; from < chunk.byteLength; ) {
-      if (this.failure) throw this.failure;
-      // A piece fits both the free space and the stretch up to the ring's end.
-      const piece = Math.min(chunk.byteLength - from, RING - this.head, RING - this.used);
-      if (piece === 0) {
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
-        continue;
-      }
+      const piece = await this.room(chunk.byteLength - from);
       this.ring.set(chunk.subarray(from, from + piece), this.head);
-      this.worker.postMessage([0, id, this.head, piece]);
-      this.used += piece;
-      this.head = (this.head + piece) % RING;
+      this.queue(id, piece);
       from += piece;
     }
+  }
+
+  /**
+   * Lets `read` put up to `length` bytes straight into the ring (it returns how
+   * many it read) and queues them for hash `id`: the bytes, a view that stays
+   * valid until the next call, for the caller to write out meanwhile.
+   */
+  async fill(id: number, length: number, read: (into: Uint8Array) => number): Promise<Uint8Array> {
+    if (this.failure) throw this.failure;
+    const view = this.ring.subarray(this.head, this.head + (await this.room(Math.min(length, this.size / 4))));
+    const n = read(view);
+    if (n > 0) this.queue(id, n);
+    return view.subarray(0, n);
+  }
+
+  /** Waits until the ring has free room at its head; how much (at most `wanted`). */
+  private async room(wanted: number): Promise<number> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      // A piece fits both the free space and the stretch up to the ring's end.
+      const piece = Math.min(wanted, this.size - this.head, this.size - this.used);
+      if (piece > 0) return piece;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private queue(id: number, length: number): void {
+    this.worker.postMessage([0, id, this.head, length]);
+    this.queued += length;
+    this.used += length;
+    this.head = (this.head + length) % this.size;
   }
 
   /** The hex digest of hash `id`, once the worker has hashed everything sent for it. */
@@ -118,6 +150,13 @@ export class ThreadHash {
   update(chunk: Uint8Array): Promise<void> {
     this.bytes += chunk.byteLength;
     return this.thread.update(this.id, chunk);
+  }
+
+  /** HashThread.fill for this hash. */
+  async fill(length: number, read: (into: Uint8Array) => number): Promise<Uint8Array> {
+    const bytes = await this.thread.fill(this.id, length, read);
+    this.bytes += bytes.byteLength;
+    return bytes;
   }
 
   digest(): Promise<string> {

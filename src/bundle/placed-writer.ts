@@ -4,6 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../core/descriptor.js';
 import { verifyStream } from '../core/hashing.js';
 import type { EventSink } from '../core/progress-events.js';
+import type { HashThread } from './offthread-hash.js';
+import { pipedCopy } from './piped-copy.js';
 import type { RangeJob, RangePool } from './range-pool.js';
 import { END_OF_ARCHIVE_BYTES, paddedSize, paddingFor, TAR_BLOCK, ustarHeader } from './ustar.js';
 import type { TarFiles } from './volume-split.js';
@@ -18,7 +20,9 @@ import type { TarFiles } from './volume-split.js';
 //   file system that zero-fills gaps; blobs that only stream);
 // - a single file on a file system that keeps sparse gaps: the local files
 //   are copied by a RangePool on every core at once, out of order (writer.ts
-//   copiesOnPool says when, and what it was measured to gain).
+//   copiesOnPool says when, and what it was measured to gain); a blob that is
+//   most of the bundle is copied by this thread meanwhile, hashed by another
+//   (piped-copy.ts).
 
 /** One tar entry: bytes in memory, a local file, or a stream; a file or stream must hold exactly `expected`. `carried`: a blob or tool, whose bytes the write phase counts. */
 export type PlacedEntry =
@@ -49,6 +53,8 @@ export interface PlaceOptions {
   /** Hears the `bytes` of carried entries as they land: the write phase's own total. */
   onEvent?: EventSink;
   signal?: AbortSignal;
+  /** Local files of at least `minBytes` are copied by this thread and hashed on `thread` (piped-copy.ts), beside the pool; a single file only. */
+  pipe?: { thread: HashThread; minBytes: number; onEvent?: EventSink };
 }
 
 /** Writes `entries` as one tar into `opts.files`; resolves to the tar's size. Rejects with the first entry that does not match its digest. */
@@ -56,6 +62,7 @@ export async function placeTar(entries: readonly PlacedEntry[], opts: PlaceOptio
   const { offsets, size } = tarLayout(entries);
   const { files, onEvent } = opts;
   const jobs: RangeJob[] = [];
+  const piped: Array<(signal: AbortSignal) => Promise<void>> = [];
   for (const [i, entry] of entries.entries()) {
     const at = offsets[i] as number;
     const length = dataSize(entry);
@@ -66,6 +73,10 @@ export async function placeTar(entries: readonly PlacedEntry[], opts: PlaceOptio
     if ('bytes' in entry) {
       await files.write(Buffer.concat([header, entry.bytes, paddingFor(length)]), at);
       if (entry.carried) onEvent?.({ type: 'bytes', bytes: length });
+    } else if (opts.pipe && 'file' in entry && length >= opts.pipe.minBytes) {
+      const { thread, onEvent: heard } = opts.pipe;
+      const output = files.partialPath;
+      piped.push((signal) => pipedCopy(entry, at, header, paddingFor(length), { thread, output, onEvent: entry.carried ? heard : undefined, signal }));
     } else if (opts.pool && 'file' in entry) {
       const copy = { at, before: header, after: paddingFor(length) };
       jobs.push({ expected: entry.expected, path: entry.file, start: 0, wholeFile: true, subject: entry.subject, copy, ...(entry.carried ? {} : { silent: true }) });
@@ -77,8 +88,27 @@ export async function placeTar(entries: readonly PlacedEntry[], opts: PlaceOptio
     }
   }
   await files.write(Buffer.alloc(END_OF_ARCHIVE_BYTES), size - END_OF_ARCHIVE_BYTES);
-  if (jobs.length > 0) await opts.pool?.run(jobs, undefined, opts.signal);
+  await copyAtOnce(jobs, piped, opts);
   return size;
+}
+
+/** Runs the pool's jobs and the piped copies (one after another) side by side; the first failure stops both, and is the one thrown once both have stopped. */
+async function copyAtOnce(jobs: readonly RangeJob[], piped: ReadonlyArray<(signal: AbortSignal) => Promise<void>>, opts: PlaceOptions): Promise<void> {
+  const halt = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
+  let first: unknown;
+  const stopOnFailure = (run: Promise<void>): Promise<void> =>
+    run.catch((err: unknown) => {
+      if (first === undefined) first = err;
+      halt.abort(err);
+    });
+  const inTurn = async (): Promise<void> => {
+    for (const copy of piped) await copy(signal);
+  };
+  const runs: Array<Promise<void>> = [stopOnFailure(inTurn())];
+  if (jobs.length > 0 && opts.pool) runs.push(stopOnFailure(opts.pool.run(jobs, undefined, signal)));
+  await Promise.all(runs);
+  if (first !== undefined) throw first;
 }
 
 /** Streams one file or source entry through its digest check into the tar at `at`. */

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
@@ -103,8 +104,10 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   }
   const work = await scratchDir('write', opts.tempDir);
   const pooled = await copiesOnPool(opts, walk);
-  const hashes = pooled ? undefined : new HashThread();
-  const whole = hashes?.open();
+  const piped = pooled && pipesOne(included, carried);
+  // In order: the whole tar's sha256; piped: the one large blob's.
+  const hashes = !pooled ? new HashThread() : piped ? new HashThread(PIPE_RING) : undefined;
+  const whole = pooled ? undefined : hashes?.open();
   let files: TarFiles | undefined;
   let pool: RangePool | undefined;
   try {
@@ -115,7 +118,10 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       if (e.type === 'bytes') placed.wrote(e.bytes);
       opts.onEvent?.(e);
     };
-    if (pooled) pool = new RangePool({ output: files.partialPath, mainThread: true, onEvent: onCopied });
+    // Piped, this thread copies the large blob: the pool's threads are the other cores', and
+    // there is no pool when nothing else is carried from a file (an image of one large layer).
+    if (pooled && !piped) pool = new RangePool({ output: files.partialPath, mainThread: true, onEvent: onCopied });
+    else if (piped && carriesSmaller(walk, opts)) pool = new RangePool({ output: files.partialPath, threads: Math.max(1, Math.min(availableParallelism(), 4) - 1), onEvent: onCopied });
     const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId, tools }, work);
     checkToolsFitVolumeZero(headTarBytes(head), tools, opts.split);
     const entries = bundleEntries(head, walk, (desc) => opts.localFile?.(desc), fetch);
@@ -124,7 +130,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       throw new UsageError(`--split ${opts.split} would need more than ${MAX_VOLUMES} volumes`, { hint: 'choose a larger --split size' });
     }
     const { onEvent, signal } = opts;
-    await placeTar(entries, { mtime: created, files, ...(pool ? { pool } : {}), ...(onEvent ? { onEvent } : {}), ...(signal ? { signal } : {}) });
+    const pipe = piped && hashes ? { pipe: { thread: hashes, minBytes: PIPE_MIN_BYTES, onEvent: onCopied } } : {};
+    await placeTar(entries, { mtime: created, files, ...(pool ? { pool } : {}), ...pipe, ...(onEvent ? { onEvent } : {}), ...(signal ? { signal } : {}) });
     const volumes = await files.finish();
     const result: WriteBundleResult = { bundleJson: head.bundleJson, keyId, files: [], bytes: size, sha256: await whole?.digest() };
     if (opts.split === undefined) {
@@ -158,6 +165,27 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
 async function copiesOnPool(opts: WriteBundleOptions, walk: WalkResult): Promise<boolean> {
   if (opts.split !== undefined || !opts.localFile || !(await canPlaceAt(opts.out))) return false;
   return walk.graph.blobs.every((b) => !b.included || walk.metadata.has(b.descriptor.digest) || opts.localFile?.(b.descriptor) !== undefined);
+}
+
+/** A blob at least this large, and more than half the bytes carried, is piped (pipesOne). */
+const PIPE_MIN_BYTES = 64 << 20;
+/** The piped blob's bytes not yet hashed: 8 pieces of 1 MiB. */
+const PIPE_RING = 8 << 20;
+
+/**
+ * Whether one blob is most of the bundle: the pool would give it to one thread,
+ * which reads, hashes and writes it in turn while the other cores run out of
+ * blobs. It is copied by the calling thread and hashed by another at once
+ * instead (piped-copy.ts). Smaller blobs are not worth the hashing thread's boot.
+ */
+function pipesOne(included: ReadonlyArray<{ descriptor: Descriptor }>, carried: number): boolean {
+  return included.some((b) => b.descriptor.size >= PIPE_MIN_BYTES && b.descriptor.size * 2 > carried);
+}
+
+/** Whether a tool, or a blob below PIPE_MIN_BYTES, is carried from a local file (for the pool beside a piped one). */
+function carriesSmaller(walk: WalkResult, opts: WriteBundleOptions): boolean {
+  if ((opts.tools?.length ?? 0) > 0) return true;
+  return walk.graph.blobs.some((b) => b.included && !walk.metadata.has(b.descriptor.digest) && b.descriptor.size < PIPE_MIN_BYTES && opts.localFile?.(b.descriptor) !== undefined);
 }
 
 /** Renames the volumes into place and writes their signed list (NAME.volumes.json), the list last. */

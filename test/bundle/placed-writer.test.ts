@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, writeBundle, type WriteBundleOptions } from '../../src/bundle/index.js';
+import { HashThread } from '../../src/bundle/offthread-hash.js';
 import { canPlaceAt } from '../../src/bundle/output-fs.js';
+import { placeTar, type PlacedEntry } from '../../src/bundle/placed-writer.js';
 import { RangePool } from '../../src/bundle/range-pool.js';
 import { entryHeader } from '../../src/bundle/tar-writer.js';
 import { ustarHeader, ustarSize } from '../../src/bundle/ustar.js';
+import { TarFiles } from '../../src/bundle/volume-split.js';
 import type { Descriptor } from '../../src/core/descriptor.js';
 import type { FerryEvent } from '../../src/core/progress-events.js';
 import { digestHex } from '../../src/core/digest.js';
@@ -184,5 +187,81 @@ describe('RangePool', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('a blob piped beside the pool (this thread copies it, another hashes it)', () => {
+  const BIG = 300 * 1024 + 7;
+
+  /** A large blob and two small ones as local files, the large one changed by `edit` after its digest was taken; the tar entries for them. */
+  async function pipedEntries(name: string, edit: (bytes: Buffer) => Buffer = (b) => b): Promise<{ entries: PlacedEntry[]; bigHex: string }> {
+    const dir = join(work.dir, name);
+    await mkdir(dir);
+    const entries: PlacedEntry[] = [{ name: 'oci-layout', bytes: Buffer.from('{"imageLayoutVersion":"1.0.0"}') }];
+    let bigHex = '';
+    for (const [i, size] of [BIG, 5000, 70001].entries()) {
+      const bytes = Buffer.alloc(size);
+      for (let j = 0; j < size; j++) bytes[j] = (j * 31 + i * 7) & 0xff;
+      const hex = createHash('sha256').update(bytes).digest('hex');
+      if (i === 0) bigHex = hex;
+      const file = join(dir, hex);
+      await writeFile(file, i === 0 ? edit(bytes) : bytes);
+      const subject = `blob sha256:${hex}`;
+      entries.push({ name: `blobs/sha256/${hex}`, file, expected: { digest: `sha256:${hex}` as Descriptor['digest'], size }, subject, carried: true });
+    }
+    return { entries, bigHex };
+  }
+
+  /** placeTar into `out` with a pool of one worker, and with `pipe` when given; the hashing thread's byte count and the piped bytes reported. */
+  async function place(out: string, entries: PlacedEntry[], piped: boolean): Promise<{ queued: number; heard: number }> {
+    const files = await TarFiles.open({ path: out, inOrder: false });
+    const pool = new RangePool({ output: files.partialPath, threads: 1 });
+    // A ring of 64 KiB: pieces of 16 KiB, wrapping around many times in one blob.
+    const thread = new HashThread(64 * 1024);
+    let heard = 0;
+    try {
+      const pipe = piped ? { pipe: { thread, minBytes: 100 * 1024, onEvent: (e: FerryEvent) => (heard += e.type === 'bytes' ? e.bytes : 0) } } : {};
+      await placeTar(entries, { mtime: CREATED, files, pool, ...pipe });
+      await files.finish();
+      await files.commit();
+      return { queued: thread.queued, heard };
+    } catch (err) {
+      await files.abort();
+      Object.assign(err as object, { queued: thread.queued });
+      throw err;
+    } finally {
+      await pool.close();
+      await thread.close();
+    }
+  }
+
+  it('gives the bytes the pool alone gives, the large blob through the hashing thread', async () => {
+    const { entries } = await pipedEntries('piped-good');
+    const pooled = join(work.dir, 'pooled-only.tar');
+    const piped = join(work.dir, 'piped.tar');
+    await place(pooled, entries, false);
+    const { queued, heard } = await place(piped, entries, true);
+    expect((await readFile(piped)).equals(await readFile(pooled))).toBe(true);
+    expect(queued, 'the large blob was hashed on the thread, once').toBe(BIG);
+    expect(heard).toBe(BIG);
+  });
+
+  it('refuses the large blob when its bytes rotted, naming it, and leaves no tar behind', async () => {
+    const { entries, bigHex } = await pipedEntries('piped-rotten', (bytes) => {
+      bytes[bytes.length >> 1] ^= 0x01;
+      return bytes;
+    });
+    const out = join(work.dir, 'piped-rotten.tar');
+    const placing = place(out, entries, true);
+    const err = await expectIntegrity(placing, ErrorCode.digestMismatch, bigHex);
+    expect((err as unknown as { queued: number }).queued, 'refused on the piped path').toBe(BIG);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('refuses the large blob when it is longer than its descriptor (size mismatch)', async () => {
+    const { entries, bigHex } = await pipedEntries('piped-longer', (bytes) => Buffer.concat([bytes, Buffer.from('x')]));
+    const err = await expectIntegrity(place(join(work.dir, 'piped-longer.tar'), entries, true), ErrorCode.sizeMismatch, bigHex);
+    expect((err as unknown as { queued: number }).queued).toBe(BIG);
   });
 });
