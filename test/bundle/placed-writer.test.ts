@@ -213,15 +213,15 @@ describe('a blob piped beside the pool (this thread copies it, another hashes it
   }
 
   /** placeTar into `out` with a pool of one worker, and with `pipe` when given; the hashing thread's byte count and the piped bytes reported. */
-  async function place(out: string, entries: PlacedEntry[], piped: boolean): Promise<{ queued: number; heard: number }> {
+  async function place(out: string, entries: PlacedEntry[], piped: boolean, withPool = true): Promise<{ queued: number; heard: number }> {
     const files = await TarFiles.open({ path: out, inOrder: false });
-    const pool = new RangePool({ output: files.partialPath, threads: 1 });
+    const pool = withPool ? new RangePool({ output: files.partialPath, threads: 1 }) : undefined;
     // A ring of 64 KiB: pieces of 16 KiB, wrapping around many times in one blob.
     const thread = new HashThread(64 * 1024);
     let heard = 0;
     try {
       const pipe = piped ? { pipe: { thread, minBytes: 100 * 1024, onEvent: (e: FerryEvent) => (heard += e.type === 'bytes' ? e.bytes : 0) } } : {};
-      await placeTar(entries, { mtime: CREATED, files, pool, ...pipe });
+      await placeTar(entries, { mtime: CREATED, files, ...(pool ? { pool } : {}), ...pipe });
       await files.finish();
       await files.commit();
       return { queued: thread.queued, heard };
@@ -230,7 +230,7 @@ describe('a blob piped beside the pool (this thread copies it, another hashes it
       Object.assign(err as object, { queued: thread.queued });
       throw err;
     } finally {
-      await pool.close();
+      await pool?.close();
       await thread.close();
     }
   }
@@ -244,6 +244,16 @@ describe('a blob piped beside the pool (this thread copies it, another hashes it
     expect((await readFile(piped)).equals(await readFile(pooled))).toBe(true);
     expect(queued, 'the large blob was hashed on the thread, once').toBe(BIG);
     expect(heard).toBe(BIG);
+  });
+
+  it('without a pool (nothing else comes from a file): the other files copied in turn, the same bytes', async () => {
+    const { entries } = await pipedEntries('piped-alone');
+    const pooled = join(work.dir, 'alone-pooled.tar');
+    const alone = join(work.dir, 'alone-piped.tar');
+    await place(pooled, entries, false);
+    const { queued } = await place(alone, entries, true, false);
+    expect((await readFile(alone)).equals(await readFile(pooled))).toBe(true);
+    expect(queued).toBe(BIG);
   });
 
   it('refuses the large blob when its bytes rotted, naming it, and leaves no tar behind', async () => {
