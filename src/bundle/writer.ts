@@ -104,9 +104,10 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   }
   const work = await scratchDir('write', opts.tempDir);
   const pooled = await copiesOnPool(opts, walk);
-  const piped = pooled && pipesOne(included, carried);
+  // The size of the one blob piped, if any: every other blob stays on the pool's threads.
+  const piped = pooled ? pipedSize(included, carried) : undefined;
   // In order: the whole tar's sha256; piped: the one large blob's.
-  const hashes = !pooled ? new HashThread() : piped ? new HashThread(PIPE_RING) : undefined;
+  const hashes = !pooled ? new HashThread() : piped !== undefined ? new HashThread(PIPE_RING) : undefined;
   const whole = pooled ? undefined : hashes?.open();
   let files: TarFiles | undefined;
   let pool: RangePool | undefined;
@@ -120,8 +121,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     };
     // Piped, this thread copies the large blob: the pool's threads are the other cores', and
     // there is no pool when nothing else is carried from a file (an image of one large layer).
-    if (pooled && !piped) pool = new RangePool({ output: files.partialPath, mainThread: true, onEvent: onCopied });
-    else if (piped && carriesSmaller(walk, opts)) pool = new RangePool({ output: files.partialPath, threads: Math.max(1, Math.min(availableParallelism(), 4) - 1), onEvent: onCopied });
+    if (pooled && piped === undefined) pool = new RangePool({ output: files.partialPath, mainThread: true, onEvent: onCopied });
+    else if (piped !== undefined && carriesSmaller(walk, opts, piped)) pool = new RangePool({ output: files.partialPath, threads: Math.max(1, Math.min(availableParallelism(), 4) - 1), onEvent: onCopied });
     const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId, tools }, work);
     checkToolsFitVolumeZero(headTarBytes(head), tools, opts.split);
     const entries = bundleEntries(head, walk, (desc) => opts.localFile?.(desc), fetch);
@@ -130,7 +131,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
       throw new UsageError(`--split ${opts.split} would need more than ${MAX_VOLUMES} volumes`, { hint: 'choose a larger --split size' });
     }
     const { onEvent, signal } = opts;
-    const pipe = piped && hashes ? { pipe: { thread: hashes, minBytes: PIPE_MIN_BYTES, onEvent: onCopied } } : {};
+    const pipe = piped !== undefined && hashes ? { pipe: { thread: hashes, minBytes: piped, onEvent: onCopied } } : {};
     await placeTar(entries, { mtime: created, files, ...(pool ? { pool } : {}), ...pipe, ...(onEvent ? { onEvent } : {}), ...(signal ? { signal } : {}) });
     const volumes = await files.finish();
     const result: WriteBundleResult = { bundleJson: head.bundleJson, keyId, files: [], bytes: size, sha256: await whole?.digest() };
@@ -167,25 +168,25 @@ async function copiesOnPool(opts: WriteBundleOptions, walk: WalkResult): Promise
   return walk.graph.blobs.every((b) => !b.included || walk.metadata.has(b.descriptor.digest) || opts.localFile?.(b.descriptor) !== undefined);
 }
 
-/** A blob at least this large, and more than half the bytes carried, is piped (pipesOne). */
+/** A blob at least this large, and more than half the bytes carried, is piped (pipedSize). */
 const PIPE_MIN_BYTES = 64 << 20;
 /** The piped blob's bytes not yet hashed: 8 pieces of 1 MiB. */
 const PIPE_RING = 8 << 20;
 
 /**
- * Whether one blob is most of the bundle: the pool would give it to one thread,
+ * The size of the blob that is most of the bundle, if one is: the pool would give it to one thread,
  * which reads, hashes and writes it in turn while the other cores run out of
  * blobs. It is copied by the calling thread and hashed by another at once
  * instead (piped-copy.ts). Smaller blobs are not worth the hashing thread's boot.
  */
-function pipesOne(included: ReadonlyArray<{ descriptor: Descriptor }>, carried: number): boolean {
-  return included.some((b) => b.descriptor.size >= PIPE_MIN_BYTES && b.descriptor.size * 2 > carried);
+function pipedSize(included: ReadonlyArray<{ descriptor: Descriptor }>, carried: number): number | undefined {
+  return included.find((b) => b.descriptor.size >= PIPE_MIN_BYTES && b.descriptor.size * 2 > carried)?.descriptor.size;
 }
 
-/** Whether a tool, or a blob below PIPE_MIN_BYTES, is carried from a local file (for the pool beside a piped one). */
-function carriesSmaller(walk: WalkResult, opts: WriteBundleOptions): boolean {
+/** Whether a tool, or a blob smaller than the piped one, is carried from a local file (for the pool beside it). */
+function carriesSmaller(walk: WalkResult, opts: WriteBundleOptions, piped: number): boolean {
   if ((opts.tools?.length ?? 0) > 0) return true;
-  return walk.graph.blobs.some((b) => b.included && !walk.metadata.has(b.descriptor.digest) && b.descriptor.size < PIPE_MIN_BYTES && opts.localFile?.(b.descriptor) !== undefined);
+  return walk.graph.blobs.some((b) => b.included && !walk.metadata.has(b.descriptor.digest) && b.descriptor.size < piped && opts.localFile?.(b.descriptor) !== undefined);
 }
 
 /** Renames the volumes into place and writes their signed list (NAME.volumes.json), the list last. */
