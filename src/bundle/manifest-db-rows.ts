@@ -98,6 +98,23 @@ export function toManifest(r: Row): DbManifest {
   };
 }
 
+/**
+ * The platform of `[digest, media_type, artifact_type, subject, os, architecture, variant, os_version]`
+ * (undefined without os and architecture), with toManifest's refusals: a row that fails a check goes through it.
+ */
+export function platformOfRaw(r: readonly unknown[]): Platform | undefined {
+  const digest = r[0], mediaType = r[1], artifactType = r[2], subject = r[3], os = r[4], architecture = r[5], variant = r[6], osVersion = r[7];
+  const textOrNull = (v: unknown) => v === null || typeof v === 'string';
+  if (!isDigest(digest) || typeof mediaType !== 'string' || !textOrNull(artifactType) || !(subject === null || isDigest(subject)) || !textOrNull(os) || !textOrNull(architecture) || !textOrNull(variant) || !textOrNull(osVersion)) {
+    return toManifest({ digest, media_type: mediaType, artifact_type: artifactType, subject, os, architecture, variant, os_version: osVersion }).platform;
+  }
+  if (os === null || architecture === null) return undefined;
+  const platform: Platform = { os: os as string, architecture: architecture as string };
+  if (variant !== null) platform.variant = variant as string;
+  if (osVersion !== null) platform['os.version'] = osVersion as string;
+  return platform;
+}
+
 export function toEdge(r: Row): DbEdge {
   const kind = textCol(r, 'kind');
   if (!EDGE_KINDS.has(kind)) throw bad(`edge kind '${kind.slice(0, 40)}' is unknown`);
