@@ -58,6 +58,16 @@ export function toImage(r: Row): DbImage {
   };
 }
 
+/** toImage over `[name, registry, repository, tag, digest, media_type, size]`: a row that fails a check goes through it. */
+export function imageOfRaw(r: readonly unknown[]): DbImage {
+  const name = r[0], registry = r[1], repository = r[2], tag = r[3], digest = r[4], mediaType = r[5], size = r[6];
+  if (typeof name !== 'string' || typeof registry !== 'string' || typeof repository !== 'string' || !(tag === null || typeof tag === 'string') || !isDigest(digest) || typeof mediaType !== 'string' || !isSize(size)) {
+    return toImage({ name, registry, repository, tag, digest, media_type: mediaType, size });
+  }
+  const image: DbImage = tag === null ? { name, registry, repository, digest, mediaType, size } : { name, registry, repository, tag, digest, mediaType, size };
+  return image;
+}
+
 export function toBlob(r: Row, urls: Map<string, string[]>): DbBlob {
   const digest = digestCol(r, 'digest');
   const kind = textCol(r, 'kind');

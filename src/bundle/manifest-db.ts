@@ -7,7 +7,7 @@ import type { Platform } from '../core/platform.js';
 import { MAX_INDEX_DB_BYTES } from '../core/limits.js';
 import { childGraph, reachable, type ChildGraph } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
-import { bad, blobOfRaw, digestCol, opt, optText, platformOfRaw, textCol, toBlob, toEdge, toImage, toManifest, type Row } from './manifest-db-rows.js';
+import { bad, blobOfRaw, digestCol, imageOfRaw, opt, optText, platformOfRaw, textCol, toBlob, toEdge, toImage, toManifest, type Row } from './manifest-db-rows.js';
 import { MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
 // Read side of ferry/index.db: opened read-only (query_only, untrusted schema
@@ -152,7 +152,7 @@ export class ManifestDb {
 
   images(): DbImage[] {
     // Read once per open (the file is read-only): the head check and inspect both list them.
-    this.imageRows ??= this.all('SELECT * FROM images ORDER BY name').map(toImage);
+    this.imageRows ??= this.raw('SELECT name, registry, repository, tag, digest, media_type, size FROM images ORDER BY name').map(imageOfRaw);
     return [...this.imageRows];
   }
 
