@@ -165,7 +165,9 @@ export class ManifestDb {
     if (!this.allBlobs) {
       const urls = this.urlMap();
       // Arrays, not a row object per blob (4,243 at 1,000 images): the same checks, column by column, in toBlob's order.
-      const rows = this.raw('SELECT digest, kind, media_type, size, position, included FROM blobs ORDER BY position');
+      // Sorted after a table scan (`+position`, ties as the position index orders them), not read through that index:
+      // a seek by digest per row cost twice the scan and sort (4,306 blobs: 13 → 6.5 ms warm).
+      const rows = this.raw('SELECT digest, kind, media_type, size, position, included FROM blobs ORDER BY +position, digest');
       this.allBlobs = Object.freeze(rows.map((r) => frozen(blobOfRaw(r, urls))));
     }
     return this.allBlobs;
