@@ -4,8 +4,9 @@
 // for UNION's dedupe and ORDER BY), cost more than reading ~6,000 edges once.
 // Digests become numbers once (blobs first, in their order, then any other
 // digest an edge names), the edges one array of child numbers per parent, and
-// a walk marks nodes in one array stamped with the walk's number: at 1,000
-// images, no Set of strings per image and no hashing of a digest per step.
+// a walk marks nodes in one array stamped with the walk's number and lists
+// them in another, both kept for the next walk: at 1,000 images, no Set of
+// strings or array per image and no hashing of a digest per step.
 
 /** The edges as numbered nodes: node i is `digests[i]`, its children `child[first[i]] … child[first[i + 1] - 1]`, in edge order. */
 export interface ChildGraph {
@@ -16,14 +17,16 @@ export interface ChildGraph {
   /** Stamp of the walk that last reached each node. */
   readonly seen: Int32Array;
   walks: number;
+  /** The last walk's nodes, in the order reached (reachable() says how many), then its stack. */
+  readonly found: Int32Array;
+  readonly stack: Int32Array;
 }
 
 /**
  * The graph of `[parent, child]` pairs (edges other than 'subject'), in any order;
- * `known` numbers the blobs 0…n-1 (digests edges name outside it get the next numbers).
+ * `node` numbers the blobs 0…n-1 and is kept by the graph (digests edges name outside it get the next numbers).
  */
-export function childGraph(known: ReadonlyMap<string, number>, edges: readonly (readonly unknown[])[]): ChildGraph {
-  const node = new Map(known);
+export function childGraph(node: Map<string, number>, edges: readonly (readonly unknown[])[]): ChildGraph {
   const number = (digest: string): number => {
     let n = node.get(digest);
     if (n === undefined) {
@@ -46,32 +49,36 @@ export function childGraph(known: ReadonlyMap<string, number>, edges: readonly (
   const fill = first.slice(0, node.size);
   const child = new Int32Array(edges.length);
   for (let i = 0; i < parents.length; i++) child[(fill[parents[i] as number] as number)++] = children[i] as number;
-  return { node, first, child, seen: new Int32Array(node.size), walks: 0 };
+  return { node, first, child, seen: new Int32Array(node.size), walks: 0, found: new Int32Array(node.size), stack: new Int32Array(node.size) };
 }
 
 /**
- * The node numbers reachable from `root`, the root included, each once (the graph
- * may share nodes or, forged, loop), in the order they are first reached; a root
- * no edge or blob names reaches nothing.
+ * How many nodes are reachable from `root`, the root included, each once (the graph
+ * may share nodes or, forged, loop); they are `graph.found[0 … count - 1]`, in the
+ * order first reached, until the next walk. A root no edge or blob names reaches nothing.
  */
-export function reachable(graph: ChildGraph, root: string): number[] {
+export function reachable(graph: ChildGraph, root: string): number {
   const start = graph.node.get(root);
-  if (start === undefined) return [];
-  const { first, child, seen } = graph;
+  if (start === undefined) return 0;
+  const { first, child, seen, found, stack } = graph;
   const stamp = ++graph.walks;
+  // Each node is found and stacked at most once per walk: the arrays, one slot per node, hold them all.
   seen[start] = stamp;
-  const order = [start];
-  const stack = [start];
-  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+  found[0] = start;
+  stack[0] = start;
+  let count = 1;
+  let top = 1;
+  while (top > 0) {
+    const n = stack[--top] as number;
     const end = first[n + 1] as number;
     for (let i = first[n] as number; i < end; i++) {
       const c = child[i] as number;
       if (seen[c] !== stamp) {
         seen[c] = stamp;
-        order.push(c);
-        stack.push(c);
+        found[count++] = c;
+        stack[top++] = c;
       }
     }
   }
-  return order;
+  return count;
 }

@@ -215,7 +215,8 @@ export class ManifestDb {
       // One walk for both, unsorted: totals do not need tar order, and only the few platform manifests are put in it.
       const totals = emptyTotals();
       const platformed: DbBlob[] = [];
-      for (const n of reachable(edges, root)) {
+      for (let i = 0, count = reachable(edges, root); i < count; i++) {
+        const n = edges.found[i] as number;
         const blob = blobs[n];
         if (!blob) continue;
         addTo(totals, blob);
@@ -237,8 +238,8 @@ export class ManifestDb {
     const { edges, blobs } = this.walkGraph();
     // Blobs only (an edge may name a digest the bundle does not list), in tar order.
     const out: DbBlob[] = [];
-    for (const n of reachable(edges, root)) {
-      const blob = blobs[n];
+    for (let i = 0, count = reachable(edges, root); i < count; i++) {
+      const blob = blobs[edges.found[i] as number];
       if (blob) out.push(blob);
     }
     return out.sort(byPosition);
