@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import { TarPosition } from './tar-framing.js';
-import { END_OF_ARCHIVE_BYTES, isExtensionHeader, paddedSize, parseUstarHeader, TAR_BLOCK, ustarText } from './ustar.js';
+import { END_OF_ARCHIVE_BYTES, isExtensionHeader, paddedSize, parseUstarHeader, TAR_BLOCK, TarPosition, ustarText } from './ustar.js';
 
 // The head of a bundle read by a framing reader of its own rather than
 // tar-stream, so that inspect (which reads the head only) never loads it. The
@@ -9,7 +8,7 @@ import { END_OF_ARCHIVE_BYTES, isExtensionHeader, paddedSize, parseUstarHeader, 
 // and read as tar-stream does (ustar.ts, parseUstarHeader); pax and GNU
 // extension headers and stray zero blocks are refused, as TarReader refuses
 // them. After the head, rest() hands the unread bytes on to TarReader for the
-// blobs; both name what they refuse alike (tar-framing.ts).
+// blobs; both name what they refuse alike (ustar.ts, TarPosition).
 
 export interface HeadEntry {
   header: { name: string; size: number; type: string | null; linkname: string | null; byteOffset: number };

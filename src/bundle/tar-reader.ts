@@ -4,8 +4,7 @@ import { extract, type Header } from 'tar-stream';
 import { ByteTap } from '../core/byte-tap.js';
 import { FerryError, ErrorCode, IntegrityError } from '../core/errors.js';
 import { quoteEntryName } from './entry-policy.js';
-import { TarPosition } from './tar-framing.js';
-import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK } from './ustar.js';
+import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK, TarPosition } from './ustar.js';
 
 // A thin pull interface over tar-stream's extract: next() hands out one entry
 // at a time (the caller consumes or drains it before asking again), and every
@@ -14,7 +13,7 @@ import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK } from './ustar.js';
 // header starts where the previous entry's padded data ends (no pax or GNU
 // extension headers, no stray zero blocks), and the archive ends with its two
 // zero blocks — without them the bundle was cut, even on an entry boundary.
-// Its refusals are worded as the head reader's (tar-framing.ts).
+// Its refusals are worded as the head reader's (ustar.ts, TarPosition).
 
 export interface TarEntry {
   /** tar-stream's header; byteOffset is where the entry's data starts in the tar. */

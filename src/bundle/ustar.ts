@@ -1,3 +1,6 @@
+import { ErrorCode, FerryError, IntegrityError } from '../core/errors.js';
+import { quoteEntryName } from './entry-policy.js';
+
 // The bytes of a bundle's tar framing, for the writer that places entries at
 // computed offsets (placed-writer.ts): one 512-byte ustar header per entry,
 // zero padding to 512, two zero blocks at the end. The header is the one
@@ -5,7 +8,8 @@
 // '0'), byte for byte (test/bundle/placed-writer.test.ts compares them). `ustarSize` reads a size
 // back, for readers that check headers at computed offsets (blob-ranges.ts), and
 // parseUstarHeader reads a whole header as tar-stream does (head-tar.ts reads
-// the head with it, without loading tar-stream).
+// the head with it, without loading tar-stream). TarPosition words the
+// refusals of both tar readers.
 // The release builder (src/release) uses the same encoder with other modes and
 // directory entries.
 
@@ -131,4 +135,68 @@ export function parseUstarHeader(block: Uint8Array): UstarFields | undefined {
   if (prefix) name = `${prefix}/${name}`;
   const linkname = ustarText(block, 157, 100);
   return { name, size, type: TYPES[String.fromCharCode(block[156] as number)] ?? null, linkname: linkname || null };
+}
+
+// Where a reader of a bundle's tar is (the entry being read, the last one read)
+// and the refusals that name it, for both readers: the head's (head-tar.ts)
+// and the blobs' (tar-reader.ts, over tar-stream). A damaged bundle reads the
+// same whichever reader meets the damage. Here rather than in a file of its
+// own: both readers load this one already (a module more is a CLI chunk more).
+
+const TAR_HINT = 'a bundle is a plain, uncompressed tar: was it compressed, cut or altered on the way?';
+
+export abstract class TarPosition {
+  protected readonly sourceName: string;
+  /** The entry being read, for "ends inside …" messages. */
+  protected current: string | undefined;
+  protected last: string | undefined;
+
+  /** `after`: the entry before the reader's first one, when another reader read those. */
+  protected constructor(sourceName: string, after?: string) {
+    this.sourceName = sourceName;
+    this.last = after;
+  }
+
+  /** Moves on to the next entry: the current one becomes the last read. */
+  protected advance(): void {
+    this.last = this.current ?? this.last;
+    this.current = undefined;
+  }
+
+  /** Headers or zero blocks where the next entry's header must be (design §4). */
+  protected extraBefore(what: string, name: string): IntegrityError {
+    return new IntegrityError(`bundle ${this.sourceName} has ${what} before entry ${quoteEntryName(name)} (a pax or GNU extension header, or zero blocks): a ferry bundle has none`, {
+      code: ErrorCode.bundleInvalid,
+      subject: name,
+    });
+  }
+
+  /** The bundle ends inside the current entry, or between entries without the two end-of-archive blocks. */
+  protected truncated(): IntegrityError {
+    const inside = this.current ? `inside entry ${quoteEntryName(this.current)}` : this.last ? `after entry ${quoteEntryName(this.last)}` : 'before its first entry';
+    const end = this.current ? '' : ' without the two end-of-archive blocks';
+    return new IntegrityError(`bundle ${this.sourceName} is truncated: it ends ${inside}${end}`, { code: ErrorCode.bundleInvalid, subject: this.current ?? this.last ?? this.sourceName });
+  }
+
+  protected corrupt(cause?: unknown): IntegrityError {
+    const where = this.current ?? this.last;
+    return new IntegrityError(`bundle ${this.sourceName} has a corrupt tar header ${where ? `after entry ${quoteEntryName(where)}` : 'at its start'}`, {
+      code: ErrorCode.bundleInvalid,
+      subject: where ?? this.sourceName,
+      cause,
+      hint: TAR_HINT,
+    });
+  }
+
+  /** A stream error as one line naming the entry; FerryErrors pass unchanged. */
+  translate(err: unknown): FerryError {
+    if (err instanceof FerryError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    const where = this.current ?? this.last;
+    return new IntegrityError(`cannot read bundle ${this.sourceName}${where ? ` at entry ${quoteEntryName(where)}` : ''}: ${message}`, {
+      code: ErrorCode.bundleInvalid,
+      subject: where ?? this.sourceName,
+      cause: err,
+    });
+  }
 }
