@@ -2,7 +2,7 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node
 import { pipeline, Readable } from 'node:stream';
 import { verifyingStream } from '../core/verified-stream.js';
 import { blobEntryName, type BundleRelease } from './format.js';
-import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK, ustarSize } from './ustar.js';
+import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK, ustarChecksum, ustarSize } from './ustar.js';
 import type { DbBlob } from './manifest-db.js';
 import type { Bundle } from './reader.js';
 
@@ -47,11 +47,9 @@ function octalField(header: Buffer, from: number, length: number): number {
  * checksum. Byte compares, no strings: it runs once per blob (4,400 at 1,000 images).
  */
 function headerMatches(header: Buffer, name: string, size: number): boolean {
-  let sum = 8 * 0x20;
-  for (let i = 0; i < TAR_BLOCK; i++) if (i < 148 || i >= 156) sum += header[i] as number;
   const type = header[156];
   return (
-    octalField(header, 148, 8) === sum &&
+    octalField(header, 148, 8) === ustarChecksum(header) &&
     (name.length === 100 || header[name.length] === 0) &&
     header.toString('latin1', 0, name.length) === name &&
     header[345] === 0 &&

@@ -24,6 +24,12 @@ function disagree(a: string, b: string, what: string): IntegrityError {
   return new IntegrityError(`${a} disagrees with ${b}: ${what}`, { code: ErrorCode.bundleInvalid, subject: a });
 }
 
+/** The same lines in any order: compared as they come first (both lists are by name when ferry wrote them), sorted only when that fails. */
+function sameImages(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length === b.length && a.every((line, i) => line === b[i])) return true;
+  return [...a].sort().join('\n') === [...b].sort().join('\n');
+}
+
 export function checkHeadConsistency({ bundleJson, index, db, sums, toolSums = [], indexFromBundleJson = false }: HeadFiles): void {
   // The ferry releases carried: the same in SHA256SUMS as in bundle.json, in the same (tar) order.
   const releases = (bundleJson.releases ?? []).map((r) => `${r.entry} ${r.digest}`).join(',');
@@ -46,16 +52,18 @@ export function checkHeadConsistency({ bundleJson, index, db, sums, toolSums = [
   if (assumed.sort().join(',') !== declared.sort().join(',')) {
     throw disagree(BundleEntry.bundleJson, BundleEntry.indexDb, 'the assumed (left out) blobs differ');
   }
-  const known = new Set(blobs.map((b) => b.descriptor.digest));
   const images = db.images();
-  const fromDb = images.map((i) => `${i.name} ${i.digest} ${i.size}`).sort().join('\n');
-  const fromJson = bundleJson.images.map((i) => `${i.name} ${i.digest} ${i.size}`).sort().join('\n');
+  const fromDb = images.map((i) => `${i.name} ${i.digest} ${i.size}`);
+  const fromJson = bundleJson.images.map((i) => `${i.name} ${i.digest} ${i.size}`);
   // An index.json derived from bundle.json would compare as bundle.json does: once, refused under index.json's name as before.
-  const fromIndex = indexFromBundleJson ? fromJson : index.manifests.map((d) => `${indexEntryName(d)} ${d.digest} ${d.size}`).sort().join('\n');
-  if (fromDb !== fromIndex) throw disagree(BundleEntry.indexJson, BundleEntry.indexDb, 'the images differ');
-  if (!indexFromBundleJson && fromDb !== fromJson) throw disagree(BundleEntry.bundleJson, BundleEntry.indexDb, 'the images differ');
+  const fromIndex = indexFromBundleJson ? fromJson : index.manifests.map((d) => `${indexEntryName(d)} ${d.digest} ${d.size}`);
+  if (!sameImages(fromDb, fromIndex)) throw disagree(BundleEntry.indexJson, BundleEntry.indexDb, 'the images differ');
+  if (!indexFromBundleJson && !sameImages(fromDb, fromJson)) throw disagree(BundleEntry.bundleJson, BundleEntry.indexDb, 'the images differ');
+  // Each root among the blobs: the roots left once every blob is struck off (a set of images, not of blobs).
+  const missing = new Set(images.map((i) => i.digest));
+  for (const b of blobs) missing.delete(b.descriptor.digest);
   for (const i of images) {
-    if (!known.has(i.digest)) {
+    if (missing.has(i.digest)) {
       throw new IntegrityError(`${BundleEntry.indexDb}: image ${i.name} root ${i.digest} is not among the blobs`, { code: ErrorCode.bundleInvalid, subject: BundleEntry.indexDb });
     }
   }

@@ -58,6 +58,16 @@ export function toImage(r: Row): DbImage {
   };
 }
 
+/** toImage over `[name, registry, repository, tag, digest, media_type, size]`: a row that fails a check goes through it. */
+export function imageOfRaw(r: readonly unknown[]): DbImage {
+  const name = r[0], registry = r[1], repository = r[2], tag = r[3], digest = r[4], mediaType = r[5], size = r[6];
+  if (typeof name !== 'string' || typeof registry !== 'string' || typeof repository !== 'string' || !(tag === null || typeof tag === 'string') || !isDigest(digest) || typeof mediaType !== 'string' || !isSize(size)) {
+    return toImage({ name, registry, repository, tag, digest, media_type: mediaType, size });
+  }
+  const image: DbImage = tag === null ? { name, registry, repository, digest, mediaType, size } : { name, registry, repository, tag, digest, mediaType, size };
+  return image;
+}
+
 export function toBlob(r: Row, urls: Map<string, string[]>): DbBlob {
   const digest = digestCol(r, 'digest');
   const kind = textCol(r, 'kind');
@@ -96,6 +106,23 @@ export function toManifest(r: Row): DbManifest {
     ...(subject !== undefined ? { subject: digestCol(r, 'subject') } : {}),
     ...(platform ? { platform } : {}),
   };
+}
+
+/**
+ * The platform of `[digest, media_type, artifact_type, subject, os, architecture, variant, os_version]`
+ * (undefined without os and architecture), with toManifest's refusals: a row that fails a check goes through it.
+ */
+export function platformOfRaw(r: readonly unknown[]): Platform | undefined {
+  const digest = r[0], mediaType = r[1], artifactType = r[2], subject = r[3], os = r[4], architecture = r[5], variant = r[6], osVersion = r[7];
+  const textOrNull = (v: unknown) => v === null || typeof v === 'string';
+  if (!isDigest(digest) || typeof mediaType !== 'string' || !textOrNull(artifactType) || !(subject === null || isDigest(subject)) || !textOrNull(os) || !textOrNull(architecture) || !textOrNull(variant) || !textOrNull(osVersion)) {
+    return toManifest({ digest, media_type: mediaType, artifact_type: artifactType, subject, os, architecture, variant, os_version: osVersion }).platform;
+  }
+  if (os === null || architecture === null) return undefined;
+  const platform: Platform = { os: os as string, architecture: architecture as string };
+  if (variant !== null) platform.variant = variant as string;
+  if (osVersion !== null) platform['os.version'] = osVersion as string;
+  return platform;
 }
 
 export function toEdge(r: Row): DbEdge {

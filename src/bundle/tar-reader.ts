@@ -4,7 +4,7 @@ import { extract, type Header } from 'tar-stream';
 import { ByteTap } from '../core/byte-tap.js';
 import { FerryError, ErrorCode, IntegrityError } from '../core/errors.js';
 import { quoteEntryName } from './entry-policy.js';
-import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK } from './ustar.js';
+import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK, TarPosition } from './ustar.js';
 
 // A thin pull interface over tar-stream's extract: next() hands out one entry
 // at a time (the caller consumes or drains it before asking again), and every
@@ -13,6 +13,7 @@ import { END_OF_ARCHIVE_BYTES, paddedSize, TAR_BLOCK } from './ustar.js';
 // header starts where the previous entry's padded data ends (no pax or GNU
 // extension headers, no stray zero blocks), and the archive ends with its two
 // zero blocks — without them the bundle was cut, even on an entry boundary.
+// Its refusals are worded as the head reader's (ustar.ts, TarPosition).
 
 export interface TarEntry {
   /** tar-stream's header; byteOffset is where the entry's data starts in the tar. */
@@ -24,14 +25,10 @@ export interface TarEntry {
 // streamx types its chunks as unknown; at run time they are Buffers.
 type ExtractedEntry = AsyncIterable<unknown> & { header: Header };
 
-export class TarReader {
+export class TarReader extends TarPosition {
   private readonly iterator: AsyncIterator<ExtractedEntry>;
   private readonly extractor = extract();
   private readonly piping: Promise<unknown>;
-  private readonly sourceName: string;
-  /** The entry being read, for "ends inside …" messages. */
-  private current: string | undefined;
-  private last: string | undefined;
   /** Where the next header must start: the end of the last entry's padded data. */
   private nextHeader = 0;
   /** Bytes handed to the extractor. */
@@ -39,16 +36,14 @@ export class TarReader {
 
   /** `after`: the entry before `source` starts, when the head was read by another reader (head-tar.ts). */
   constructor(source: Readable, sourceName: string, after?: string) {
-    this.sourceName = sourceName;
-    this.last = after;
+    super(sourceName, after);
     // Failures surface through the iterator and the entry streams; this only keeps them handled.
     this.piping = pipeline(source, new ByteTap((n) => (this.fed += n)), this.extractor).catch((err: unknown) => err);
     this.iterator = this.extractor[Symbol.asyncIterator]();
   }
 
   async next(): Promise<TarEntry | undefined> {
-    this.last = this.current ?? this.last;
-    this.current = undefined;
+    this.advance();
     let result: IteratorResult<ExtractedEntry>;
     try {
       result = await this.iterator.next();
@@ -68,10 +63,7 @@ export class TarReader {
   private checkFraming(header: Header & { byteOffset?: number }): void {
     const start = (header.byteOffset ?? 0) - TAR_BLOCK;
     if (start !== this.nextHeader) {
-      throw new IntegrityError(
-        `bundle ${this.sourceName} has ${start - this.nextHeader} bytes of extra tar blocks before entry ${quoteEntryName(header.name)} (a pax or GNU extension header, or zero blocks): a ferry bundle has none`,
-        { code: ErrorCode.bundleInvalid, subject: header.name },
-      );
+      throw this.extraBefore(`${start - this.nextHeader} bytes of extra tar blocks`, header.name);
     }
     this.nextHeader = start + TAR_BLOCK + paddedSize(header.size ?? 0);
   }
@@ -79,11 +71,7 @@ export class TarReader {
   /** At the end of the tar: the two zero blocks must be there (more zero blocks are padding, as tar allows). */
   private checkEnd(): void {
     if (this.fed - this.nextHeader >= END_OF_ARCHIVE_BYTES) return;
-    const after = this.last ?? this.current;
-    throw new IntegrityError(`bundle ${this.sourceName} is truncated: it ends ${after ? `after entry ${quoteEntryName(after)}` : 'before its first entry'} without the two end-of-archive blocks`, {
-      code: ErrorCode.bundleInvalid,
-      subject: after ?? this.sourceName,
-    });
+    throw this.truncated(); // between entries (next() has moved on): "after entry …", or "before its first entry"
   }
 
   /** The entry's chunks, with a failure (truncation, a bad volume) turned into a named IntegrityError. */
@@ -102,27 +90,16 @@ export class TarReader {
   }
 
   /** A tar-stream or stream error as one line naming the entry; FerryErrors pass unchanged. */
-  translate(err: unknown): FerryError {
+  override translate(err: unknown): FerryError {
     if (err instanceof FerryError) return err;
     const message = err instanceof Error ? err.message : String(err);
-    const where = this.current ?? this.last;
     if (/Unexpected end of data/.test(message)) {
+      // tar-stream's cut: inside an entry, or after one (no word on the end-of-archive blocks).
+      const where = this.current ?? this.last;
       const inside = this.current ? `inside entry ${quoteEntryName(this.current)}` : `after entry ${where ? quoteEntryName(where) : '(none)'}`;
       return new IntegrityError(`bundle ${this.sourceName} is truncated: it ends ${inside}`, { code: ErrorCode.bundleInvalid, subject: this.current ?? this.sourceName, cause: err });
     }
-    if (/Invalid tar header|Header exceeds max size|Invalid header/.test(message)) {
-      const after = where ? `after entry ${quoteEntryName(where)}` : 'at its start';
-      return new IntegrityError(`bundle ${this.sourceName} has a corrupt tar header ${after}`, {
-        code: ErrorCode.bundleInvalid,
-        subject: where ?? this.sourceName,
-        cause: err,
-        hint: 'a bundle is a plain, uncompressed tar: was it compressed, cut or altered on the way?',
-      });
-    }
-    return new IntegrityError(`cannot read bundle ${this.sourceName}${where ? ` at entry ${quoteEntryName(where)}` : ''}: ${message}`, {
-      code: ErrorCode.bundleInvalid,
-      subject: where ?? this.sourceName,
-      cause: err,
-    });
+    if (/Invalid tar header|Header exceeds max size|Invalid header/.test(message)) return this.corrupt(err);
+    return super.translate(err);
   }
 }
