@@ -9,9 +9,10 @@ import { inLanes } from './lanes.js';
 // Import's blob pass over a single-file bundle, several blobs at once: each one
 // read from its own byte range of the file (bundle/blob-ranges.ts checks the
 // layout first) and verified while it flows to the registry, `concurrency` large
-// uploads at a time and as many small ones beside them (uploadQueues). A registry takes parallel uploads much faster than one stream (bench:
-// docker-registry ~550 MiB/s for 4 streams against ~320 for one) and the three
-// round trips of each blob overlap. Blobs the target holds are still read and
+// uploads at a time and as many small ones beside them (uploadQueues). A registry
+// takes parallel uploads much faster than one stream (bench: docker-registry ~550
+// MiB/s for 4 streams against ~320 for one) and the three round trips of each
+// blob overlap. Blobs the target holds are still read and
 // verified, as the one-pass reader does. A stick with volumes, a stream, or a
 // file not laid out as ferry writes it goes through pushBlobsFromBundle instead
 // (import.ts says when, and what the ranges were measured to gain).
