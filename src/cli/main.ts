@@ -39,9 +39,8 @@ export async function run(argv: string[]): Promise<number> {
   const controller = new AbortController();
   // Every request in flight listens on this one signal (undici drops its listener when the request ends):
   // an import's 16 HEAD lanes passed Node's default of 10 and printed MaxListenersExceededWarning. At most
-  // 2 × 64 blob lanes (--concurrency, twice at the tail of an import by ranges: import-parallel.ts) and 16
-  // metadata lanes at once; a listener leaked per request still warns.
-  setMaxListeners(192, controller.signal);
+  // 64 blob lanes (--concurrency) and 16 metadata lanes at once; a listener leaked per request still warns.
+  setMaxListeners(128, controller.signal);
   const release = interruptOn(controller, { debug, json });
   let unlisten = (): void => undefined;
   let code: number = ExitCode.ok;

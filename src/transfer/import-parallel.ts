@@ -3,18 +3,17 @@ import { pipeline } from 'node:stream/promises';
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
 import { locateBlobs, openBlobRange, openRawRange, type BlobRange } from '../bundle/index.js';
-import { blobPusher, emptyPassResult, SPOOL_BYTES, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
+import { blobPusher, emptyPassResult, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
 import { inLanes } from './lanes.js';
 
 // Import's blob pass over a single-file bundle, several blobs at once: each one
 // read from its own byte range of the file (bundle/blob-ranges.ts checks the
 // layout first) and verified while it flows to the registry, `concurrency` at a
-// time, largest first (uploadQueues; at the tail, as many again). A registry
-// takes parallel uploads much faster than one stream (bench: docker-registry ~550
-// MiB/s for 4 streams against ~320 for one) and the three round trips of each
-// blob overlap. Blobs the target holds are still read and verified, as the
-// one-pass reader does. A stick with volumes, a stream, or a
-// file not laid out as ferry writes it goes through pushBlobsFromBundle instead
+// time, largest first (uploadOrder). A registry takes parallel uploads much
+// faster than one stream (bench: docker-registry ~550 MiB/s for 4 streams
+// against ~320 for one) and the three round trips of each blob overlap. Blobs
+// the target holds are still read and verified, as the one-pass reader does.
+// A stick with volumes, a stream, or a file not laid out as ferry writes it goes through pushBlobsFromBundle instead
 // (import.ts says when, and what the ranges were measured to gain).
 
 const discard = (): Writable =>
@@ -25,20 +24,15 @@ const discard = (): Writable =>
   });
 
 /**
- * The pass's queue, in two parts. Large uploads (over SPOOL_BYTES) move bytes: largest first, so the
- * longest starts first and the tail is the shortest of them. The rest (small uploads, largest first,
- * then manifests and blobs the target holds, in tar order) cost round trips, not bandwidth. In tar
- * order the bench's 12 configs (a POST and a PUT each) went before the first layer; on lanes of their
- * own from the start they slowed the first large POSTs (8 at once, load 8-10: the first large PUT 280-420
- * ms after the first POST against 130-170 ms); after the large ones, on the same lanes, they lengthened
- * the tail by ~160 ms.
+ * The pass's queue: uploads largest first, so the longest starts first and the tail is the shortest of
+ * them; then manifests and blobs the target holds (read and proven, nothing sent), in tar order. In tar
+ * order the bench's 12 configs (a POST and a PUT each) went before the first layer, and its largest
+ * layer could start last.
  */
-export function uploadQueues(ranges: readonly BlobRange[], missing: ReadonlyMap<string, readonly string[]>): { large: BlobRange[]; rest: BlobRange[] } {
+export function uploadOrder(ranges: readonly BlobRange[], missing: ReadonlyMap<string, readonly string[]>): BlobRange[] {
   const sent = (range: BlobRange): number => (range.blob.kind !== 'manifest' && missing.get(range.blob.descriptor.digest)?.length ? range.blob.descriptor.size : -1);
   // Array.prototype.sort is stable: equal sizes and the unsent keep their tar order.
-  const order = [...ranges].sort((a, b) => sent(b) - sent(a));
-  const small = order.findIndex((range) => sent(range) <= SPOOL_BYTES);
-  return small < 0 ? { large: order, rest: [] } : { large: order.slice(0, small), rest: order.slice(small) };
+  return [...ranges].sort((a, b) => sent(b) - sent(a));
 }
 
 /** The blob pass by ranges, or undefined when `path` cannot be read that way. */
@@ -68,32 +62,19 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
   };
 
   try {
-    // `concurrency` lanes take the queue in order (no promise per blob up front); once the last large upload
-    // is taken, as many more join them for the rest, beside the large ones still under way. The first failure
-    // stops what has not started yet and is the one reported, once every lane has settled.
-    const { large, rest } = uploadQueues(ranges, options.missing);
-    let tailReached = (): void => undefined;
-    const tail = new Promise<void>((resolve) => (tailReached = resolve));
-    function* queue(): Generator<BlobRange> {
-      for (const [i, range] of large.entries()) {
-        if (i === large.length - 1) tailReached();
-        yield range;
-      }
-      yield* rest;
-    }
-    const items = queue();
-    const run = (range: BlobRange): Promise<void> =>
+    // `concurrency` lanes take one queue, largest upload first (no promise per blob up front): a lane freed by
+    // a large upload takes the small ones beside the large ones still under way. Never more than
+    // `concurrency` at once: the flag is the user's bound. The first failure stops what has not started yet
+    // and is the one reported.
+    await inLanes(uploadOrder(ranges, options.missing), concurrency, (range) =>
       one(range).catch((err: unknown) => {
         controller.abort(err);
         throw err;
-      });
-    const first = inLanes(items, concurrency, run);
-    // No large upload (a rerun that finds them in place): the lanes and the order are as before.
-    void first.finally(tailReached).catch(() => undefined);
-    const more = tail.then(() => (controller.signal.aborted ? undefined : inLanes(items, concurrency, run)));
-    const settled = await Promise.allSettled([first, more]);
-    // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
-    if (settled.some((s) => s.status === 'rejected')) throw controller.signal.reason;
+      }),
+    ).catch(() => {
+      // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
+      throw controller.signal.reason;
+    });
     return result;
   } finally {
     options.signal?.removeEventListener('abort', abort);
