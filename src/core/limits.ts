@@ -16,6 +16,14 @@ export const MAX_INDEX_DB_BYTES = 256 * 1024 * 1024;
  */
 export const INDEX_DB_BYTES_PER_ROW = 64 * 1024;
 export const INDEX_DB_BASE_BYTES = 1024 * 1024;
+/**
+ * A bundle's ferry/index.db up to this size is opened from memory (SQLite's
+ * deserialize, read-only) once its digest matched: no scratch directory, no
+ * spool file written and removed, no journal lookups per statement. A larger
+ * one (up to MAX_INDEX_DB_BYTES) is spooled to a private file as before, so
+ * memory stays bounded: SQLite holds its own copy of the bytes.
+ */
+export const INDEX_DB_IN_MEMORY_BYTES = 16 * 1024 * 1024;
 /** Deepest nesting of arrays and objects accepted in JSON from outside (manifests nest 4 or 5 deep). */
 export const MAX_JSON_DEPTH = 64;
 /** Longest media type (RFC 6838: 127 characters each side of the slash). */
