@@ -15,9 +15,13 @@
 // dist/cli/main.js. The stamp holds no time, so two builds of one commit give
 // the same bytes (releases are reproducible).
 //
-// Every module keeps the import.meta.url of its own file in dist/: the worker
-// threads (core/range-worker.js, bundle/ring-hash-worker.js), package.json,
-// the install root and createRequire resolve exactly as they do unbundled.
+// Every module keeps the import.meta.url of its own file in dist/: package.json,
+// the install root and createRequire resolve exactly as they do unbundled. The
+// worker threads' scripts (core/range-worker.js, bundle/ring-hash-worker.js)
+// are entries of their own (range-worker.cjs, ring-hash-worker.cjs): the
+// bundle starts them as CommonJS, without the ES module loader in each new
+// thread, and the stamp's `workers` (checked for every command) keeps a stale
+// one from running, as for the chunks.
 
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -29,6 +33,9 @@ const DIST = join(ROOT, 'dist');
 export const OUT = join(DIST, 'cli-bundle');
 const posix = (p) => p.split(sep).join('/');
 
+/** Worker scripts, each started as `new Worker(new URL('./NAME.js', import.meta.url))` by one module of dist/. */
+const WORKERS = { 'range-worker': join(DIST, 'core', 'range-worker.js'), 'ring-hash-worker': join(DIST, 'bundle', 'ring-hash-worker.js') };
+
 /** import.meta.url → the URL of the module's own file in dist/, computed from the chunk's directory at run time. */
 const ownUrl = {
   name: 'ferry-own-url',
@@ -38,14 +45,23 @@ const ownUrl = {
     const fromChunk = JSON.stringify(posix(relative(OUT, id)));
     const url = `__ferryFileUrl(__ferryJoin(__dirname, ${fromChunk})).href`;
     const imports = 'import { pathToFileURL as __ferryFileUrl } from "node:url"; import { join as __ferryJoin } from "node:path";\n';
-    return { code: imports + code.replaceAll('import.meta.url', url), map: null };
+    // A worker script's URL: its CommonJS entry beside the chunks, not its ES module in dist/.
+    const workers = code.replace(/new URL\('\.\/([a-z-]+)\.js', import\.meta\.url\)/g, (whole, name) => {
+      if (WORKERS[name] !== join(dirname(id), `${name}.js`)) return whole;
+      started.add(name);
+      return `__ferryFileUrl(__ferryJoin(__dirname, ${JSON.stringify(`${name}.cjs`)}))`;
+    });
+    return { code: imports + workers.replaceAll('import.meta.url', url), map: null };
   },
 };
+/** The workers whose `new URL(…)` was rewritten: each must be (the bundle would otherwise start them from dist/). */
+const started = new Set();
 
 export async function bundleCli() {
   await rm(OUT, { recursive: true, force: true });
+  started.clear();
   const build = await rolldown({
-    input: { main: join(DIST, 'cli', 'main.js') },
+    input: { main: join(DIST, 'cli', 'main.js'), ...WORKERS },
     platform: 'node',
     external: [/^node:/, 'better-sqlite3'],
     plugins: [ownUrl],
@@ -56,6 +72,7 @@ export async function bundleCli() {
   });
   const { output } = await build.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', sourcemap: false });
   await build.close();
+  for (const name of Object.keys(WORKERS)) if (!started.has(name)) throw new Error(`no module starts the worker ${name} as new URL('./${name}.js', import.meta.url): the bundle would not run its CommonJS entry`);
 
   const chunks = output.filter((o) => o.type === 'chunk').sort((a, b) => (a.fileName < b.fileName ? -1 : 1));
   const index = new Map(chunks.map((c, i) => [c.fileName, i]));
@@ -81,6 +98,8 @@ export async function bundleCli() {
   const sizeOf = async (p) => (await stat(p)).size;
   const stamp = {
     main: closure('main.cjs'),
+    // Any command may start a worker: its chunks are checked with main's.
+    workers: [...new Set(Object.keys(WORKERS).flatMap((name) => closure(`${name}.cjs`)))].sort((a, b) => a - b),
     commands,
     chunks: await Promise.all(
       chunks.map(async (c) => ({
