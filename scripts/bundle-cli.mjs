@@ -2,7 +2,10 @@
 // The second half of `npm run build`: bundles tsc's output (dist/cli/main.js
 // and everything it imports) into CommonJS chunks in dist/cli-bundle/, one
 // chunk per command (each command is a dynamic import in cli/commands/index.ts),
-// with the npm packages inlined except better-sqlite3 (native). A CommonJS
+// with the npm packages inlined, better-sqlite3's JavaScript too: its addon
+// (build/Release/better_sqlite3.node) is required by its path from the chunk,
+// not looked up by the `bindings` package (a stack trace and a search of six
+// paths), and is an input of that chunk in the stamp. A CommonJS
 // chunk starts without the ES module loader and its ~1 ms per module, which is
 // most of a small inspect's or verify's start-up (docs/performance.md).
 //
@@ -23,6 +26,7 @@
 // thread, and the stamp's `workers` (checked for every command) keeps a stale
 // one from running, as for the chunks.
 
+import { existsSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,14 +61,31 @@ const ownUrl = {
 /** The workers whose `new URL(…)` was rewritten: each must be (the bundle would otherwise start them from dist/). */
 const started = new Set();
 
+/** better-sqlite3's database.js → its compiled addon, which the chunk requires by path (see the top). */
+const natives = new Map();
+const ADDON_LOOKUP = "require('bindings')('better_sqlite3.node')";
+const addonByPath = {
+  name: 'ferry-addon-path',
+  transform(code, id) {
+    if (!id.endsWith(`${sep}better-sqlite3${sep}lib${sep}database.js`)) return null;
+    if (!code.includes(ADDON_LOOKUP)) throw new Error(`${id} no longer loads its addon as ${ADDON_LOOKUP}: the bundle cannot place it`);
+    const addon = join(dirname(id), '..', 'build', 'Release', 'better_sqlite3.node');
+    if (!existsSync(addon)) throw new Error(`${addon} is missing: run npm ci (or npm rebuild better-sqlite3) first`);
+    natives.set(id, addon);
+    const path = `require('node:path').join(__dirname, ${JSON.stringify(posix(relative(OUT, addon)))})`;
+    return { code: code.replace(ADDON_LOOKUP, `require(${path})`), map: null };
+  },
+};
+
 export async function bundleCli() {
   await rm(OUT, { recursive: true, force: true });
   started.clear();
+  natives.clear();
   const build = await rolldown({
     input: { main: join(DIST, 'cli', 'main.js'), ...WORKERS },
     platform: 'node',
-    external: [/^node:/, 'better-sqlite3'],
-    plugins: [ownUrl],
+    external: [/^node:/],
+    plugins: [ownUrl, addonByPath],
     logLevel: 'warn',
     onLog(level, log) {
       throw new Error(`rolldown ${level}: ${log.message}`);
@@ -105,7 +126,11 @@ export async function bundleCli() {
       chunks.map(async (c) => ({
         file: c.fileName,
         size: await sizeOf(join(OUT, c.fileName)),
-        inputs: await Promise.all(c.moduleIds.filter((id) => id.startsWith(ROOT + sep)).map(async (id) => [posix(relative(ROOT, id)), await sizeOf(id)])),
+        inputs: await Promise.all(
+          [...c.moduleIds, ...c.moduleIds.flatMap((id) => (natives.has(id) ? [natives.get(id)] : []))]
+            .filter((id) => id.startsWith(ROOT + sep))
+            .map(async (id) => [posix(relative(ROOT, id)), await sizeOf(id)]),
+        ),
       })),
     ),
   };

@@ -24,6 +24,8 @@ interface Run {
   stderr: string;
   /** The CLI ran from dist/cli-bundle/. */
   bundled: boolean;
+  /** Every CommonJS file (and addon) the main thread loaded. */
+  required: string[];
   /** The CommonJS files worker threads loaded (an ES module worker loads none). */
   workerFiles: string[];
 }
@@ -38,7 +40,7 @@ function runFerry(bin: string, args: string[]): Run {
   const cache = JSON.parse(lines.find((l) => l.startsWith('REQUIRED ['))!.slice('REQUIRED '.length)) as string[];
   const workerFiles = lines.filter((l) => l.startsWith('WORKER ')).map((l) => l.slice('WORKER '.length));
   const stderr = lines.filter((l) => !l.startsWith('REQUIRED [') && !l.startsWith('WORKER ')).join('\n');
-  return { code: r.status, stdout: r.stdout, stderr, bundled: cache.some((f) => f.endsWith(join('dist', 'cli-bundle', 'main.cjs'))), workerFiles };
+  return { code: r.status, stdout: r.stdout, stderr, bundled: cache.some((f) => f.endsWith(join('dist', 'cli-bundle', 'main.cjs'))), required: cache, workerFiles };
 }
 
 /** A store holding the small bundle's blobs: `ferry store verify` hashes them on a worker thread whatever their size. */
@@ -76,6 +78,17 @@ describe('the CLI bundle of a build', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('small.tar');
     expect(r.bundled).toBe(true);
+  });
+
+  // better-sqlite3's JavaScript is inlined; its addon is required by path, an input of its chunk in the stamp.
+  it('loads better-sqlite3\'s addon by its path, not through the bindings package, and stamps the addon', async () => {
+    const r = runFerry(FERRY_BIN, ['inspect', small]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.bundled).toBe(true);
+    expect(r.required.filter((f) => f.includes(`${join('node_modules', 'bindings')}`) || f.includes(join('node_modules', 'better-sqlite3', 'lib')))).toEqual([]);
+    expect(r.required.filter((f) => f.endsWith('better_sqlite3.node'))).toHaveLength(1);
+    const stamp = JSON.parse(await readFile(join(ROOT, 'dist', 'cli-bundle', 'stamp.json'), 'utf8')) as { chunks: Array<{ inputs: Array<[string, number]> }> };
+    expect(stamp.chunks.flatMap((c) => c.inputs.map(([path]) => path)).filter((path) => path.endsWith('.node'))).toEqual(['node_modules/better-sqlite3/build/Release/better_sqlite3.node']);
   });
 
   it('starts the hashing worker from its own CommonJS entry (range-worker.cjs), not the ES module in dist/', async () => {
