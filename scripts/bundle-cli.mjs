@@ -2,7 +2,10 @@
 // The second half of `npm run build`: bundles tsc's output (dist/cli/main.js
 // and everything it imports) into CommonJS chunks in dist/cli-bundle/, one
 // chunk per command (each command is a dynamic import in cli/commands/index.ts),
-// with the npm packages inlined except better-sqlite3 (native). A CommonJS
+// with the npm packages inlined, better-sqlite3's JavaScript too: its addon
+// (build/Release/better_sqlite3.node) is required by its path from the chunk,
+// not looked up by the `bindings` package (a stack trace and a search of six
+// paths), and is an input of that chunk in the stamp. A CommonJS
 // chunk starts without the ES module loader and its ~1 ms per module, which is
 // most of a small inspect's or verify's start-up (docs/performance.md).
 //
@@ -15,10 +18,15 @@
 // dist/cli/main.js. The stamp holds no time, so two builds of one commit give
 // the same bytes (releases are reproducible).
 //
-// Every module keeps the import.meta.url of its own file in dist/: the worker
-// threads (core/range-worker.js, bundle/ring-hash-worker.js), package.json,
-// the install root and createRequire resolve exactly as they do unbundled.
+// Every module keeps the import.meta.url of its own file in dist/: package.json,
+// the install root and createRequire resolve exactly as they do unbundled. The
+// worker threads' scripts (core/range-worker.js, bundle/ring-hash-worker.js)
+// are entries of their own (range-worker.cjs, ring-hash-worker.cjs): the
+// bundle starts them as CommonJS, without the ES module loader in each new
+// thread, and the stamp's `workers` (checked for every command) keeps a stale
+// one from running, as for the chunks.
 
+import { existsSync } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +37,9 @@ const DIST = join(ROOT, 'dist');
 export const OUT = join(DIST, 'cli-bundle');
 const posix = (p) => p.split(sep).join('/');
 
+/** Worker scripts, each started as `new Worker(new URL('./NAME.js', import.meta.url))` by one module of dist/. */
+const WORKERS = { 'range-worker': join(DIST, 'core', 'range-worker.js'), 'ring-hash-worker': join(DIST, 'bundle', 'ring-hash-worker.js') };
+
 /** import.meta.url → the URL of the module's own file in dist/, computed from the chunk's directory at run time. */
 const ownUrl = {
   name: 'ferry-own-url',
@@ -38,17 +49,43 @@ const ownUrl = {
     const fromChunk = JSON.stringify(posix(relative(OUT, id)));
     const url = `__ferryFileUrl(__ferryJoin(__dirname, ${fromChunk})).href`;
     const imports = 'import { pathToFileURL as __ferryFileUrl } from "node:url"; import { join as __ferryJoin } from "node:path";\n';
-    return { code: imports + code.replaceAll('import.meta.url', url), map: null };
+    // A worker script's URL: its CommonJS entry beside the chunks, not its ES module in dist/.
+    const workers = code.replace(/new URL\('\.\/([a-z-]+)\.js', import\.meta\.url\)/g, (whole, name) => {
+      if (WORKERS[name] !== join(dirname(id), `${name}.js`)) return whole;
+      started.add(name);
+      return `__ferryFileUrl(__ferryJoin(__dirname, ${JSON.stringify(`${name}.cjs`)}))`;
+    });
+    return { code: imports + workers.replaceAll('import.meta.url', url), map: null };
+  },
+};
+/** The workers whose `new URL(…)` was rewritten: each must be (the bundle would otherwise start them from dist/). */
+const started = new Set();
+
+/** better-sqlite3's database.js → its compiled addon, which the chunk requires by path (see the top). */
+const natives = new Map();
+const ADDON_LOOKUP = "require('bindings')('better_sqlite3.node')";
+const addonByPath = {
+  name: 'ferry-addon-path',
+  transform(code, id) {
+    if (!id.endsWith(`${sep}better-sqlite3${sep}lib${sep}database.js`)) return null;
+    if (!code.includes(ADDON_LOOKUP)) throw new Error(`${id} no longer loads its addon as ${ADDON_LOOKUP}: the bundle cannot place it`);
+    const addon = join(dirname(id), '..', 'build', 'Release', 'better_sqlite3.node');
+    if (!existsSync(addon)) throw new Error(`${addon} is missing: run npm ci (or npm rebuild better-sqlite3) first`);
+    natives.set(id, addon);
+    const path = `require('node:path').join(__dirname, ${JSON.stringify(posix(relative(OUT, addon)))})`;
+    return { code: code.replace(ADDON_LOOKUP, `require(${path})`), map: null };
   },
 };
 
 export async function bundleCli() {
   await rm(OUT, { recursive: true, force: true });
+  started.clear();
+  natives.clear();
   const build = await rolldown({
-    input: { main: join(DIST, 'cli', 'main.js') },
+    input: { main: join(DIST, 'cli', 'main.js'), ...WORKERS },
     platform: 'node',
-    external: [/^node:/, 'better-sqlite3'],
-    plugins: [ownUrl],
+    external: [/^node:/],
+    plugins: [ownUrl, addonByPath],
     logLevel: 'warn',
     onLog(level, log) {
       throw new Error(`rolldown ${level}: ${log.message}`);
@@ -56,6 +93,7 @@ export async function bundleCli() {
   });
   const { output } = await build.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', sourcemap: false });
   await build.close();
+  for (const name of Object.keys(WORKERS)) if (!started.has(name)) throw new Error(`no module starts the worker ${name} as new URL('./${name}.js', import.meta.url): the bundle would not run its CommonJS entry`);
 
   const chunks = output.filter((o) => o.type === 'chunk').sort((a, b) => (a.fileName < b.fileName ? -1 : 1));
   const index = new Map(chunks.map((c, i) => [c.fileName, i]));
@@ -81,12 +119,18 @@ export async function bundleCli() {
   const sizeOf = async (p) => (await stat(p)).size;
   const stamp = {
     main: closure('main.cjs'),
+    // Any command may start a worker: its chunks are checked with main's.
+    workers: [...new Set(Object.keys(WORKERS).flatMap((name) => closure(`${name}.cjs`)))].sort((a, b) => a - b),
     commands,
     chunks: await Promise.all(
       chunks.map(async (c) => ({
         file: c.fileName,
         size: await sizeOf(join(OUT, c.fileName)),
-        inputs: await Promise.all(c.moduleIds.filter((id) => id.startsWith(ROOT + sep)).map(async (id) => [posix(relative(ROOT, id)), await sizeOf(id)])),
+        inputs: await Promise.all(
+          [...c.moduleIds, ...c.moduleIds.flatMap((id) => (natives.has(id) ? [natives.get(id)] : []))]
+            .filter((id) => id.startsWith(ROOT + sep))
+            .map(async (id) => [posix(relative(ROOT, id)), await sizeOf(id)]),
+        ),
       })),
     ),
   };

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError, InternalError } from '../core/errors.js';
 import { verifyBytes, verifyStream } from '../core/hashing.js';
-import { INDEX_DB_BASE_BYTES, INDEX_DB_BYTES_PER_ROW, MAX_INDEX_DB_BYTES, MAX_METADATA_BYTES } from '../core/limits.js';
+import { INDEX_DB_BASE_BYTES, INDEX_DB_BYTES_PER_ROW, INDEX_DB_IN_MEMORY_BYTES, MAX_INDEX_DB_BYTES, MAX_METADATA_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
 import { parseSha256SumsFile, SUMS_LINE_BYTES } from './checksums.js';
 import { EntryPolicy } from './entry-policy.js';
@@ -80,7 +80,13 @@ async function readVouched(tar: HeadTarReader, entry: HeadEntry, subject: string
   return bytes;
 }
 
-export async function readBundleHead(tar: HeadTarReader, trust: TrustOptions, spoolDir: string): Promise<BundleHead> {
+export interface HeadOptions extends TrustOptions {
+  /** Spool index.db to a file even when it is small enough to open from memory. */
+  spoolIndexDb?: boolean;
+}
+
+/** `spoolDir` makes (once) the private directory a large index.db is spooled to. */
+export async function readBundleHead(tar: HeadTarReader, trust: HeadOptions, spoolDir: () => Promise<string>): Promise<BundleHead> {
   const policy = new EntryPolicy();
   let bundleJson: BundleJson | undefined;
   let bundleJsonBytes: Buffer | undefined;
@@ -133,9 +139,13 @@ export async function readBundleHead(tar: HeadTarReader, trust: TrustOptions, sp
           const promise = { blobs: doc.blobs.count + doc.assumes.length, images: doc.images.length };
           const cap = indexDbCap(promise);
           if ((entry.header.size ?? 0) > cap) throw bad(checked.name, `${entry.header.size ?? 0} bytes, over the ${cap}-byte limit for a bundle of ${promise.blobs} blobs and ${promise.images} images`);
+          if (!trust.spoolIndexDb && expected.size <= INDEX_DB_IN_MEMORY_BYTES) {
+            db = ManifestDb.open(await readVouched(tar, entry, checked.name, expected, cap), promise);
+            break;
+          }
           expectSize(entry, expected);
-          const path = join(spoolDir, 'index.db');
-          // SQLite needs a file: spool while hashing, open only after the digest matched.
+          const path = join(await spoolDir(), 'index.db');
+          // Spooled while hashing, opened only after the digest matched.
           await pipeline(entry.stream, verifyStream(expected, checked.name), createWriteStream(path, { mode: 0o600 })).catch((err: unknown) => {
             throw tar.translate(err);
           });

@@ -11,8 +11,8 @@ import { bad, blobOfRaw, digestCol, imageOfRaw, opt, optText, platformOfRaw, tex
 import { MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
 // Read side of ferry/index.db: opened read-only (query_only, untrusted schema
-// off) from the reader's private spool file after its digest matched
-// bundle.json. The schema must be exactly ours; every row is validated as it
+// off) from the reader's memory or its private spool file after its digest
+// matched bundle.json. The schema must be exactly ours; every row is validated as it
 // is read, since an unsigned bundle's index is only as good as its maker.
 
 export interface DbImage {
@@ -101,13 +101,14 @@ export class ManifestDb {
   }
 
   /**
-   * Opens and checks a manifest index file; IntegrityError naming ferry/index.db
-   * if it is not ours, or breaks a bound (with `promise`: row counts too).
+   * Opens and checks a manifest index, a file or its bytes (deserialized, read-only);
+   * IntegrityError naming ferry/index.db if it is not ours, or breaks a bound
+   * (with `promise`: row counts too).
    */
-  static open(path: string, promise?: DbPromise): ManifestDb {
+  static open(source: string | Buffer, promise?: DbPromise): ManifestDb {
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
+      db = new Database(source, { readonly: true, fileMustExist: true });
       db.pragma('query_only = ON');
       db.pragma('trusted_schema = OFF');
       // The file is read four times over (quick_check, the bounds scans, the queries): map it, not 2,500 preads of 4 KiB at 1,000 images.

@@ -19,7 +19,8 @@ import { Worker } from 'node:worker_threads';
 const RING = 2 * 1024 * 1024;
 
 // A real module (plain JavaScript, so it loads from src/ under the test runner
-// and from dist/ alike), as core/range-worker.js.
+// and from dist/ alike), as core/range-worker.js; the CLI's bundle starts its
+// CommonJS entry of it instead (scripts/bundle-cli.mjs rewrites this URL).
 const WORKER_URL = new URL('./ring-hash-worker.js', import.meta.url);
 
 type Reply = [freed: number] | [freed: 0, id: number, digest: string];

@@ -5,11 +5,11 @@ import { ErrorCode, IntegrityError, UsageError } from '../core/errors.js';
 import { iterateBlobs, type BundleBlob } from './blob-iterator.js';
 import { openBundleSource, type BundleInput, type BundleSource } from './bundle-source.js';
 import { BundleEntry, type BundleJson } from './format.js';
-import { readBundleHead, type BundleHead } from './head-reader.js';
+import { readBundleHead, type BundleHead, type HeadOptions } from './head-reader.js';
 import { scratchDir } from './scratch-dir.js';
 import type { OciIndexJson } from './index-json.js';
 import type { DbBlob, ManifestDb } from './manifest-db.js';
-import type { SignatureState, TrustOptions } from './signature-check.js';
+import type { SignatureState } from './signature-check.js';
 import { HeadTarReader } from './head-tar.js';
 import type { TarReader } from './tar-reader.js';
 import type { VolumeSidecar } from './volume-sidecar.js';
@@ -20,8 +20,8 @@ import type { VolumeSidecar } from './volume-sidecar.js';
 // loaded only then: inspect never loads it. A failure is re-examined at
 // volume level, so a damaged stick is named as such.
 
-export interface OpenBundleOptions extends TrustOptions {
-  /** Where index.db is spooled (default: the OS temp dir); removed by close(). */
+export interface OpenBundleOptions extends HeadOptions {
+  /** Where a large index.db is spooled (default: the OS temp dir); removed by close(). */
   tempDir?: string;
   /** Stat every volume before reading (default true); inspect turns it off. */
   checkVolumes?: boolean;
@@ -50,11 +50,12 @@ export class Bundle {
   /** The blob reader, from blobs() on. */
   private tar: TarReader | undefined;
   private readonly head: BundleHead;
-  private readonly spoolDir: string;
+  /** The spool directory, made only if index.db was too large to open from memory. */
+  private readonly spoolDir: Promise<string> | undefined;
   private started = false;
   private closed = false;
 
-  constructor(input: BundleSource, headTar: HeadTarReader, head: BundleHead, spoolDir: string) {
+  constructor(input: BundleSource, headTar: HeadTarReader, head: BundleHead, spoolDir: Promise<string> | undefined) {
     this.input = input;
     this.headTar = headTar;
     this.head = head;
@@ -98,14 +99,14 @@ export class Bundle {
     return explain(this.input, err);
   }
 
-  /** Stops reading, closes index.db and removes the spool directory. Always call it. */
+  /** Stops reading, closes index.db and removes the spool directory, if any. Always call it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.tar?.close();
     await this.headTar.close();
     this.db.close();
-    await rm(this.spoolDir, { recursive: true, force: true });
+    if (this.spoolDir) await rm(await this.spoolDir, { recursive: true, force: true });
   }
 }
 
@@ -122,10 +123,11 @@ async function explain(source: BundleSource, err: unknown): Promise<unknown> {
 
 export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<Bundle> {
   const source = await openBundleSource(input, opts);
-  const spoolDir = await scratchDir('bundle', opts.tempDir);
+  // Made only for an index.db too large to open from memory: a small head writes no file.
+  let spoolDir: Promise<string> | undefined;
   const tar = new HeadTarReader(source.stream(), source.name);
   try {
-    const head = await readBundleHead(tar, opts, spoolDir).catch(async (err: unknown) => {
+    const head = await readBundleHead(tar, opts, () => (spoolDir ??= scratchDir('bundle', opts.tempDir))).catch(async (err: unknown) => {
       throw await explain(source, err);
     });
     const sidecar = source.volumes?.sidecar;
@@ -139,7 +141,7 @@ export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {
     return new Bundle(source, tar, head, spoolDir);
   } catch (err) {
     await tar.close();
-    await rm(spoolDir, { recursive: true, force: true });
+    await spoolDir?.then((dir) => rm(dir, { recursive: true, force: true }), () => undefined);
     throw err;
   }
 }

@@ -20,7 +20,8 @@ import { BATCH_BYTES, BATCH_JOBS, READ_BYTES, runRangeBatch, type BatchResult, t
 // thread can be one of the hashers (`mainThread`): it has nothing else to do
 // meanwhile, and a worker costs ~20 ms of CPU to boot. The workers run
 // range-worker.js, a real module (plain JavaScript, so it loads from src/ under
-// the test runner as well as from dist/).
+// the test runner as well as from dist/); the CLI's bundle starts its CommonJS
+// entry of it instead (scripts/bundle-cli.mjs rewrites this URL).
 
 /** One range to hash (and maybe copy). */
 export interface RangeJob {

@@ -7,8 +7,10 @@ import { openBundle, writeBundle } from '../../src/bundle/index.js';
 import { sweepDeadScratch } from '../../src/bundle/scratch-dir.js';
 import { ALL_IMAGES, fetchFrom, imageInput, tempDir, testImages } from './fixtures.js';
 
-// A killed run cannot remove its scratch directory (the spooled index.db): the
-// next bundle opened or written there removes it, and only dead runs' ones.
+// A killed run cannot remove its scratch directory (a spooled index.db): the
+// next bundle spooled or written there removes it, and only dead runs' ones. A
+// small index.db is opened from memory and makes no directory at all;
+// spoolIndexDb makes the test bundle's index.db take the large one's path.
 
 const DIST_BUNDLE = resolve(import.meta.dirname, '../../dist/bundle/index.js');
 let work: Awaited<ReturnType<typeof tempDir>>;
@@ -27,7 +29,7 @@ afterAll(async () => {
 
 /** A child that opens the bundle with its scratch under `base`, says so, and waits to be killed. */
 function holdOpen(base: string): Promise<{ pid: number; kill: () => Promise<void> }> {
-  const code = `const { openBundle } = await import(${JSON.stringify(DIST_BUNDLE)}); await openBundle(${JSON.stringify(bundle)}, { tempDir: ${JSON.stringify(base)} }); console.log('open'); setInterval(() => {}, 1000);`;
+  const code = `const { openBundle } = await import(${JSON.stringify(DIST_BUNDLE)}); await openBundle(${JSON.stringify(bundle)}, { tempDir: ${JSON.stringify(base)}, spoolIndexDb: true }); console.log('open'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   return new Promise((done, fail) => {
@@ -46,7 +48,7 @@ describe('scratch directories', () => {
     const before = await readdir(base);
     expect(before.filter((n) => n.startsWith(`ferry-bundle-${victim.pid}-`))).toHaveLength(1);
     await mkdir(join(base, 'ferry-unrelated'));
-    const opened = await openBundle(bundle, { tempDir: base });
+    const opened = await openBundle(bundle, { tempDir: base, spoolIndexDb: true });
     try {
       const during = await readdir(base);
       expect(during.some((n) => n.startsWith(`ferry-bundle-${victim.pid}-`)), 'the dead run\'s spool is gone').toBe(false);
@@ -62,6 +64,22 @@ describe('scratch directories', () => {
     await writeBundle({ images: [imageInput((await testImages()).set, 'appA')], fetch: fetchFrom((await testImages()).blobs).fetch, out: join(work.dir, 'c.tar'), toolVersion: '0.1.0-test', tempDir: base });
     expect((await readdir(base)).filter((n) => n.startsWith(`ferry-bundle-${live.pid}-`))).toHaveLength(0);
     expect(existsSync(join(base, 'ferry-unrelated'))).toBe(true);
+  });
+
+  it('a bundle whose index.db opens from memory writes nothing under tempDir, and its head reads the same', async () => {
+    const base = join(work.dir, 'none');
+    await mkdir(base);
+    const opened = await openBundle(bundle, { tempDir: base });
+    const spooled = await openBundle(bundle, { tempDir: join(work.dir, 'tmp'), spoolIndexDb: true });
+    try {
+      expect(await readdir(base)).toEqual([]);
+      expect(opened.db.images()).toEqual(spooled.db.images());
+      expect(opened.db.blobs()).toEqual(spooled.db.blobs());
+    } finally {
+      await opened.close();
+      await spooled.close();
+    }
+    expect(await readdir(base)).toEqual([]);
   });
 
   it('a pid is judged only in its own pid namespace: another namespace\'s directory is never swept', async () => {

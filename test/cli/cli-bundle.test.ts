@@ -12,7 +12,9 @@ import { rigContext, seededRig } from '../rig/context.js';
 // bin/ferry.cjs runs the CommonJS bundle of the CLI (dist/cli-bundle/, made by
 // `npm run build` after tsc) while it is fresh, and dist/cli/main.js
 // otherwise: a bundle older than what it was made from must never run. Which
-// one ran is read from the child's require.cache at exit (a -r preload).
+// one ran is read from the child's require.cache at exit (a -r preload), and
+// which files a worker thread compiled as CommonJS from the same preload,
+// which worker threads inherit.
 
 const ROOT = join(FERRY_BIN, '..', '..');
 
@@ -22,6 +24,10 @@ interface Run {
   stderr: string;
   /** The CLI ran from dist/cli-bundle/. */
   bundled: boolean;
+  /** Every CommonJS file (and addon) the main thread loaded. */
+  required: string[];
+  /** The CommonJS files worker threads loaded (an ES module worker loads none). */
+  workerFiles: string[];
 }
 
 let work: Awaited<ReturnType<typeof tempDir>>;
@@ -32,14 +38,31 @@ function runFerry(bin: string, args: string[]): Run {
   const r = spawnSync(process.execPath, ['-r', preload, bin, ...args], { encoding: 'utf8', env: { ...process.env, FERRY_STORE: '' } });
   const lines = r.stderr.split('\n');
   const cache = JSON.parse(lines.find((l) => l.startsWith('REQUIRED ['))!.slice('REQUIRED '.length)) as string[];
-  const stderr = lines.filter((l) => !l.startsWith('REQUIRED [')).join('\n');
-  return { code: r.status, stdout: r.stdout, stderr, bundled: cache.some((f) => f.endsWith(join('dist', 'cli-bundle', 'main.cjs'))) };
+  const workerFiles = lines.filter((l) => l.startsWith('WORKER ')).map((l) => l.slice('WORKER '.length));
+  const stderr = lines.filter((l) => !l.startsWith('REQUIRED [') && !l.startsWith('WORKER ')).join('\n');
+  return { code: r.status, stdout: r.stdout, stderr, bundled: cache.some((f) => f.endsWith(join('dist', 'cli-bundle', 'main.cjs'))), required: cache, workerFiles };
+}
+
+/** A store holding the small bundle's blobs: `ferry store verify` hashes them on a worker thread whatever their size. */
+async function storeOf(bin: string, name: string): Promise<string> {
+  const store = join(work.dir, name);
+  const r = runFerry(bin, ['import', small, '--to-store', '--store', store]);
+  expect(r.code, r.stderr).toBe(0);
+  return store;
 }
 
 beforeAll(async () => {
   work = await tempDir('ferry-cli-bundle-');
   preload = join(work.dir, 'required.cjs');
-  await writeFile(preload, "process.on('exit', () => require('node:fs').writeSync(2, '\\nREQUIRED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n");
+  await writeFile(
+    preload,
+    [
+      "const { writeSync } = require('node:fs');",
+      "if (require('node:worker_threads').isMainThread) process.on('exit', () => writeSync(2, '\\nREQUIRED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));",
+      "else { const M = require('node:module'); const compile = M.prototype._compile; M.prototype._compile = function (code, file) { writeSync(2, '\\nWORKER ' + file + '\\n'); return compile.call(this, code, file); }; }",
+      '',
+    ].join('\n'),
+  );
   const { images, fetch } = syntheticImages(2);
   small = join(work.dir, 'small.tar');
   await writeBundle({ images, fetch, out: small, toolVersion: 'test' });
@@ -57,8 +80,26 @@ describe('the CLI bundle of a build', () => {
     expect(r.bundled).toBe(true);
   });
 
-  // export hashes off-thread (bundle/ring-hash-worker.js) and verify on the range
-  // pool (core/range-worker.js): workers the bundle finds in dist/ by URL.
+  // better-sqlite3's JavaScript is inlined; its addon is required by path, an input of its chunk in the stamp.
+  it('loads better-sqlite3\'s addon by its path, not through the bindings package, and stamps the addon', async () => {
+    const r = runFerry(FERRY_BIN, ['inspect', small]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.bundled).toBe(true);
+    expect(r.required.filter((f) => f.includes(`${join('node_modules', 'bindings')}`) || f.includes(join('node_modules', 'better-sqlite3', 'lib')))).toEqual([]);
+    expect(r.required.filter((f) => f.endsWith('better_sqlite3.node'))).toHaveLength(1);
+    const stamp = JSON.parse(await readFile(join(ROOT, 'dist', 'cli-bundle', 'stamp.json'), 'utf8')) as { chunks: Array<{ inputs: Array<[string, number]> }> };
+    expect(stamp.chunks.flatMap((c) => c.inputs.map(([path]) => path)).filter((path) => path.endsWith('.node'))).toEqual(['node_modules/better-sqlite3/build/Release/better_sqlite3.node']);
+  });
+
+  it('starts the hashing worker from its own CommonJS entry (range-worker.cjs), not the ES module in dist/', async () => {
+    const r = runFerry(FERRY_BIN, ['store', 'verify', '--store', await storeOf(FERRY_BIN, 'store-fresh')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.bundled).toBe(true);
+    expect(r.workerFiles).toContain(join(ROOT, 'dist', 'cli-bundle', 'range-worker.cjs'));
+  });
+
+  // export hashes off-thread (bundle/ring-hash-worker.cjs) and verify on the range
+  // pool (core/range-worker.cjs): the bundle's own worker entries.
   it.skipIf(!rigContext().available)('exports and verifies from the bundle, and still refuses a tampered blob', async () => {
     const out = join(work.dir, 'app.tar');
     const exported = runFerry(FERRY_BIN, ['export', ...sourceRefs(seededRig(), ['appA']), '-o', out, '--plain-http', '--store', join(work.dir, 'store')]);
@@ -115,6 +156,17 @@ describe('a stale CLI bundle', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('small.tar');
     expect(r.bundled).toBe(false);
+  });
+
+  it('falls back to dist/ when the hashing worker in dist/ is newer than the bundle: the stale worker entry never runs', async () => {
+    await freshInstall('worker');
+    const store = await storeOf(bin, 'store-worker');
+    const later = new Date(Date.now() + 5_000);
+    await utimes(join(install, 'dist', 'core', 'range-worker.js'), later, later);
+    const r = runFerry(bin, ['store', 'verify', '--store', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.bundled).toBe(false);
+    expect(r.workerFiles.filter((f) => f.includes('cli-bundle'))).toEqual([]);
   });
 
   it('falls back to dist/ when the bundle or one of its chunks is missing', async () => {
