@@ -69,7 +69,10 @@ const addonByPath = {
   transform(code, id) {
     if (!id.endsWith(`${sep}better-sqlite3${sep}lib${sep}database.js`)) return null;
     if (!code.includes(ADDON_LOOKUP)) throw new Error(`${id} no longer loads its addon as ${ADDON_LOOKUP}: the bundle cannot place it`);
-    const addon = join(dirname(id), '..', 'build', 'Release', 'better_sqlite3.node');
+    // The addon as the install root sees it: rolldown's ids are real paths, and a node_modules that is a
+    // link out of the tree would otherwise give a path that breaks once the tree is copied or moved.
+    const real = join(dirname(id), '..', 'build', 'Release', 'better_sqlite3.node');
+    const addon = relative(ROOT, real).startsWith('..') ? join(ROOT, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node') : real;
     if (!existsSync(addon)) throw new Error(`${addon} is missing: run npm ci (or npm rebuild better-sqlite3) first`);
     natives.set(id, addon);
     const path = `require('node:path').join(__dirname, ${JSON.stringify(posix(relative(OUT, addon)))})`;
