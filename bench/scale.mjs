@@ -102,7 +102,7 @@ async function main() {
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const table = formatTable(rows);
   const curve = scaleRows(sizes);
-  const notes = `- load (1, 5, 15 min): ${loads.join('; ')}\n- runs per size: ${args.runs}; wall time of the whole bench: ${minutes} min; node ${process.version}`;
+  const notes = `- load (1, 5, 15 min): ${loads.join('; ')}\n- runs per size: ${args.runs}; wall time of the whole bench: ${minutes} min; node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ?? 'unset'} (parsed at every node start: ~50 ms here)`;
   const section = `${curve}\n\n${table}\n\n${notes}`;
   process.stdout.write(`${section}\n`);
   await writeFile(join(root, 'scale.md'), `${section}\n`);
