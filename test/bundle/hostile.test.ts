@@ -1,5 +1,4 @@
-import { copyFile, readFile, writeFile, appendFile } from 'node:fs/promises';
-import Database from 'better-sqlite3';
+import { copyFile, readFile, appendFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, openBundle, parseBundleJson, verifyBundle } from '../../src/bundle/index.js';
 import { indexJsonOf, parseIndexJson } from '../../src/bundle/index-json.js';
@@ -7,7 +6,7 @@ import { digestOf } from '../../src/core/digest.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { cloneEntries, entryNamed } from '../helpers/tar-entries.js';
 import { expectIntegrity, writeTar, type RawEntry } from './fixtures.js';
-import { hostileBench, rehash } from './surgery.js';
+import { editIndexDb, hostileBench, rehash } from './surgery.js';
 
 // Every hostile bundle is refused with one IntegrityError (exit 5) that names
 // the culprit. Each case starts from a good bundle, read as entries, changed
@@ -251,14 +250,8 @@ describe('tampered head files', () => {
         index.data = Buffer.from(`${JSON.stringify(JSON.parse(index.data.toString('utf8')), null, 2)}\n`);
         rehash(entries, 'index.json');
       }
-      const db = find(entries, 'ferry/index.db');
-      const path = bench.path(`images-differ-${layout.length}.db`);
-      await writeFile(path, db.data);
-      const sqlite = new Database(path);
-      sqlite.exec('UPDATE images SET size = size + 1 WHERE name = (SELECT min(name) FROM images)');
-      sqlite.close();
-      db.data = await readFile(path);
-      rehash(entries, 'ferry/index.db');
+      const changeOneImage = 'UPDATE images SET size = size + 1 WHERE name = (SELECT min(name) FROM images)';
+      await editIndexDb(entries, bench.path(`images-differ-${layout.length}.db`), (db) => db.exec(changeOneImage));
       const err = await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'index.json');
       expect(err.message).toBe('index.json disagrees with ferry/index.db: the images differ');
     });
@@ -288,14 +281,7 @@ describe('tampered head files', () => {
 
   it('an index.db carrying a view (re-hashed, unsigned) is refused for its schema', async () => {
     const entries = clone(unsigned);
-    const db = find(entries, 'ferry/index.db');
-    const path = bench.path('evil.db');
-    await writeFile(path, db.data);
-    const sqlite = new Database(path);
-    sqlite.exec('CREATE VIEW sneaky AS SELECT 1');
-    sqlite.close();
-    db.data = await readFile(path);
-    rehash(entries, 'ferry/index.db');
+    await editIndexDb(entries, bench.path('evil.db'), (db) => db.exec('CREATE VIEW sneaky AS SELECT 1'));
     const err = await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'ferry/index.db');
     expect(err.message).toContain('schema');
   });
