@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Descriptor } from '../core/descriptor.js';
-import { IntegrityError } from '../core/errors.js';
+import { blobSourceError } from '../core/range-pool.js';
 import { checkHashed } from '../core/hashing.js';
 import type { EventSink } from '../core/progress-events.js';
 import type { HashThread } from './offthread-hash.js';
@@ -73,7 +73,7 @@ function readSource(blob: PipedBlob, fd: number, into: Uint8Array, position: num
   try {
     return readSync(fd, into, 0, Math.min(into.byteLength, PIECE), position);
   } catch (err) {
-    throw new IntegrityError(`${blob.subject}: cannot be copied: ${(err as Error).message}`, { subject: blob.subject });
+    throw blobSourceError(blob.subject, blob.file, err as NodeJS.ErrnoException, 'copied');
   }
 }
 
@@ -81,9 +81,7 @@ function openSource(blob: PipedBlob): number {
   try {
     return openSync(blob.file, 'r');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? `missing (${blob.file})` : `cannot be copied: ${e.message}`;
-    throw new IntegrityError(`${blob.subject}: ${why}`, { subject: blob.subject });
+    throw blobSourceError(blob.subject, blob.file, err as NodeJS.ErrnoException, 'copied');
   }
 }
 

@@ -227,8 +227,12 @@ function batchesOf(jobs: readonly RangeJob[]): RangeJob[][] {
 }
 
 function ioError(job: RangeJob, error: { code?: string; message: string }, options: RangePoolOptions): FerryError {
-  if (error.code === 'ENOENT') return new IntegrityError(`${job.subject}: missing (${job.path})`, { subject: job.subject });
-  const refused = job.copy && options.output ? options.outputError?.(error.code, options.output) : undefined;
-  if (refused) return refused;
-  return new IntegrityError(`${job.subject}: cannot be ${job.copy ? 'copied' : 'read'}: ${error.message}`, { subject: job.subject });
+  const refused = error.code !== 'ENOENT' && job.copy && options.output ? options.outputError?.(error.code, options.output) : undefined;
+  return refused ?? blobSourceError(job.subject, job.path, error, job.copy ? 'copied' : 'read');
+}
+
+/** One wording for a blob whose source file cannot be opened or read, whichever copier met it. */
+export function blobSourceError(subject: string, path: string, error: { code?: string | undefined; message: string }, verb: 'copied' | 'read'): IntegrityError {
+  const why = error.code === 'ENOENT' ? `missing (${path})` : `cannot be ${verb}: ${error.message}`;
+  return new IntegrityError(`${subject}: ${why}`, { subject });
 }
