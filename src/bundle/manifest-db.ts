@@ -5,6 +5,7 @@ import { IntegrityError } from '../core/errors.js';
 import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
 import { MAX_INDEX_DB_BYTES } from '../core/limits.js';
+import type { ImageTotals } from './format.js';
 import { childGraph, reachable, type ChildGraph } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
 import { bad, blobOfRaw, digestCol, imageOfRaw, opt, optText, platformOfRaw, textCol, toBlob, toEdge, toImage, toManifest, type Row } from './manifest-db-rows.js';
@@ -297,6 +298,12 @@ function frozen(blob: DbBlob): DbBlob {
   if (blob.descriptor.urls) Object.freeze(blob.descriptor.urls);
   Object.freeze(blob.descriptor);
   return Object.freeze(blob);
+}
+
+/** What bundle.json carries per image (`totals`) from a root's summary; zeros for a root that reaches nothing. */
+export function imageTotalsOf(summary: RootSummary | undefined): ImageTotals {
+  const t = summary?.totals;
+  return { blobs: t?.blobs ?? 0, bytes: t?.bytes ?? 0, assumedBytes: t?.assumed.bytes ?? 0 };
 }
 
 function emptyTotals(): SizeTotals {
