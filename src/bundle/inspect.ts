@@ -49,7 +49,6 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
   const bundle = await openBundle(input, { ...opts, checkVolumes: false });
   try {
     const { db, bundleJson } = bundle;
-    const totals = db.totals();
     const summaries = summariesOf(bundleJson.images) ?? walkedSummaries(db);
     const referrers = new Map<string, DbReferrer[]>();
     for (const r of db.referrers()) referrers.set(r.subject, [...(referrers.get(r.subject) ?? []), r]);
@@ -77,8 +76,9 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
       signature: bundle.signature,
       keyId: bundle.keyId,
       images,
-      blobs: { count: totals.included.blobs, bytes: totals.included.bytes },
-      assumed: { count: totals.assumed.blobs, bytes: totals.assumed.bytes },
+      // As bundle.json lists them: the head check proved index.db lists the same (carried in order, assumed as a set).
+      blobs: { count: bundleJson.blobs.count, bytes: bundleJson.blobs.bytes },
+      assumed: { count: bundleJson.assumes.length, bytes: bundleJson.assumes.reduce((n, a) => n + a.size, 0) },
       releases: bundleJson.releases ?? [],
       headBytes: bundle.headBytes,
       bytesRead: bundle.bytesRead(),

@@ -8,6 +8,7 @@ import { MAX_INDEX_DB_BYTES } from '../core/limits.js';
 import type { ImageTotals } from './format.js';
 import { childGraph, reachable, type ChildGraph } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
+import { carriedBlobs, type CarriedBlobs } from './manifest-db-carried.js';
 import { bad, blobOfRaw, digestCol, imageOfRaw, opt, optText, platformOfRaw, textCol, toBlob, toEdge, toImage, toManifest, type Row } from './manifest-db-rows.js';
 import { MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
@@ -160,6 +161,11 @@ export class ManifestDb {
 
   image(name: string): DbImage | undefined {
     return this.all('SELECT * FROM images WHERE name = ?', name).map(toImage)[0];
+  }
+
+  /** The head check's sums over the blob list, made inside SQLite; undefined if a row would be refused (read blobs() for the refusal). */
+  carried(): CarriedBlobs | undefined {
+    return carriedBlobs(this.db);
   }
 
   /** Every blob, in tar order (assumed ones too; see `included`). Read once and shared, so frozen. */
