@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { formatPlatform } from '../core/platform.js';
 import type { BundleGraph } from './bundle-graph.js';
 import { BUNDLE_FORMAT, type BundleJson, type BundleRelease, type EntryDigest } from './format.js';
-import type { ManifestDb } from './manifest-db.js';
+import { imageTotalsOf, type ManifestDb } from './manifest-db.js';
 import { MAX_TAR_MTIME } from './tar-writer.js';
 
 // bundle.json for a planned bundle, and the two values that must be
@@ -41,7 +41,7 @@ export function bundleId(created: string, entries: BundleJson['entries'], assume
 
 export interface BundleJsonInput {
   graph: BundleGraph;
-  /** The built index.db, opened, for the per-image platform lists. */
+  /** The built index.db, opened, for the per-image platforms and totals. */
   db: ManifestDb;
   created: Date;
   toolVersion: string;
@@ -63,6 +63,8 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
     .map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType }))
     .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   const releases = input.releases ?? [];
+  // One walk per root for both what inspect shows and the platforms: a reader takes them from here, not from a walk of its own.
+  const summaries = db.rootSummaries();
   return {
     format: BUNDLE_FORMAT,
     id: bundleId(created, entries, assumes.map((a) => a.digest), releases),
@@ -71,14 +73,18 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
     signer: input.keyId ? { algorithm: 'ed25519', keyId: input.keyId } : null,
     entries,
     blobs: { count: included.length, bytes: included.reduce((n, b) => n + b.descriptor.size, 0) },
-    images: graph.images.map((i) => ({
-      name: i.name,
-      digest: i.root.digest,
-      mediaType: i.root.mediaType,
-      size: i.root.size,
-      platforms: db.platforms(i.root.digest).map(formatPlatform),
-      ...(i.upstreamSignature ? { upstreamSignature: i.upstreamSignature } : {}),
-    })),
+    images: graph.images.map((i) => {
+      const s = summaries.get(i.root.digest);
+      return {
+        name: i.name,
+        digest: i.root.digest,
+        mediaType: i.root.mediaType,
+        size: i.root.size,
+        platforms: (s?.platforms ?? []).map(formatPlatform),
+        totals: imageTotalsOf(s),
+        ...(i.upstreamSignature ? { upstreamSignature: i.upstreamSignature } : {}),
+      };
+    }),
     assumes,
     ...(releases.length > 0 ? { releases: releases.map((r) => ({ entry: r.entry, version: r.version, os: r.os, arch: r.arch, digest: r.digest, size: r.size, requires: r.requires })) } : {}),
   };

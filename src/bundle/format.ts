@@ -93,8 +93,18 @@ export interface BundleImageSummary {
   size: number;
   /** `os/arch[/variant]` of every platform manifest under the root. */
   platforms: string[];
+  /** What inspect shows per image, summed once by the writer; absent in bundles before it (readers walk index.db's edges then). */
+  totals?: ImageTotals;
   /** Exported with a signature policy (`--require-signed-by`): the publisher's signature that was accepted. Absent otherwise, and in older bundles. */
   upstreamSignature?: UpstreamSignature;
+}
+
+/** The blobs under an image's root (shared ones counted for each image that has them). */
+export interface ImageTotals {
+  blobs: number;
+  bytes: number;
+  /** Of `bytes`, what a delta bundle leaves out. */
+  assumedBytes: number;
 }
 
 /** Which trusted key verified an image's upstream (cosign) signature at export. */
@@ -195,6 +205,11 @@ export function checkCreated(v: unknown, invalid: (what: string) => IntegrityErr
 }
 
 
+function imageTotals(v: unknown, where: string): ImageTotals {
+  if (!isRecord(v) || !isSize(v.blobs) || !isSize(v.bytes) || !isSize(v.assumedBytes) || v.assumedBytes > v.bytes) throw invalid(`${where} is malformed`);
+  return { blobs: v.blobs, bytes: v.bytes, assumedBytes: v.assumedBytes };
+}
+
 function upstreamSignature(v: unknown, where: string): UpstreamSignature {
   if (!isRecord(v) || !isDigest(v.signature)) throw invalid(`${where} is malformed`);
   const out: UpstreamSignature = { keyId: str(v.keyId, `${where}.keyId`, 128), format: str(v.format, `${where}.format`, 64), signature: v.signature };
@@ -232,6 +247,7 @@ export function parseBundleJson(bytes: Uint8Array): BundleJson {
       size: v.size,
       platforms: v.platforms.map((p) => str(p, `images[${i}].platforms`, 128)),
     };
+    if (v.totals !== undefined) image.totals = imageTotals(v.totals, `images[${i}].totals`);
     if (v.upstreamSignature !== undefined) image.upstreamSignature = upstreamSignature(v.upstreamSignature, `images[${i}].upstreamSignature`);
     return image;
   });

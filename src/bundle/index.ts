@@ -4,7 +4,7 @@ export { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleEntry, HEAD_ORDER, OCI_LAYO
 export type { BundleRelease, ReleaseName } from './format.js';
 export type { ToolInput } from './tool-entries.js';
 export { entryHeader, writeEntry } from './tar-writer.js';
-export type { AssumedBlob, BundleImageSummary, BundleJson, EntryDigest, HeadEntryName, UpstreamSignature } from './format.js';
+export type { AssumedBlob, BundleImageSummary, BundleJson, EntryDigest, HeadEntryName, ImageTotals, UpstreamSignature } from './format.js';
 export { EntryPolicy, quoteEntryName } from './entry-policy.js';
 export type { CheckedEntry, TarHeaderLike } from './entry-policy.js';
 export { formatSha256Sums, parseSha256Sums } from './checksums.js';

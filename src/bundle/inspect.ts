@@ -1,7 +1,7 @@
 import { formatPlatform } from '../core/platform.js';
-import type { BundleRelease } from './format.js';
+import type { BundleImageSummary, BundleRelease, ImageTotals } from './format.js';
 import type { BundleInput } from './bundle-source.js';
-import type { DbReferrer } from './manifest-db.js';
+import { imageTotalsOf, type DbReferrer, type ManifestDb } from './manifest-db.js';
 import { openBundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
 
@@ -49,22 +49,21 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
   const bundle = await openBundle(input, { ...opts, checkVolumes: false });
   try {
     const { db, bundleJson } = bundle;
-    const totals = db.totals();
-    // A fixed number of queries whatever the image count: per-image queries made inspect O(N²).
-    const summaries = db.rootSummaries();
+    const summaries = summariesOf(bundleJson.images) ?? walkedSummaries(db);
     const referrers = new Map<string, DbReferrer[]>();
     for (const r of db.referrers()) referrers.set(r.subject, [...(referrers.get(r.subject) ?? []), r]);
     const images = db.images().map((i): InspectedImage => {
-      const s = summaries.get(i.digest);
+      // The head check proved index.db and bundle.json list the same images (name, root, size).
+      const s = summaries.get(i.name);
       return {
         name: i.name,
         ...(i.tag !== undefined ? { tag: i.tag } : {}),
         digest: i.digest,
         mediaType: i.mediaType,
-        platforms: (s?.platforms ?? []).map(formatPlatform),
+        platforms: s?.platforms ?? [],
         blobs: s?.totals.blobs ?? 0,
         bytes: s?.totals.bytes ?? 0,
-        assumedBytes: s?.totals.assumed.bytes ?? 0,
+        assumedBytes: s?.totals.assumedBytes ?? 0,
         referrers: (referrers.get(i.digest) ?? []).map((r) => ({ digest: r.digest, ...(r.artifactType ? { artifactType: r.artifactType } : {}) })),
       };
     });
@@ -77,8 +76,9 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
       signature: bundle.signature,
       keyId: bundle.keyId,
       images,
-      blobs: { count: totals.included.blobs, bytes: totals.included.bytes },
-      assumed: { count: totals.assumed.blobs, bytes: totals.assumed.bytes },
+      // As bundle.json lists them: the head check proved index.db lists the same (carried in order, assumed as a set).
+      blobs: { count: bundleJson.blobs.count, bytes: bundleJson.blobs.bytes },
+      assumed: { count: bundleJson.assumes.length, bytes: bundleJson.assumes.reduce((n, a) => n + a.size, 0) },
       releases: bundleJson.releases ?? [],
       headBytes: bundle.headBytes,
       bytesRead: bundle.bytesRead(),
@@ -88,4 +88,30 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
   } finally {
     await bundle.close();
   }
+}
+
+type Summaries = Map<string, { platforms: string[]; totals: ImageTotals }>;
+
+/**
+ * Each image's platforms and totals by name, as the writer summed them into bundle.json (signed with it):
+ * no walk of the graph. Undefined when an image has no totals (a bundle written before them).
+ */
+function summariesOf(images: readonly BundleImageSummary[]): Summaries | undefined {
+  const out: Summaries = new Map();
+  for (const { name, platforms, totals } of images) {
+    if (!totals) return undefined;
+    out.set(name, { platforms, totals });
+  }
+  return out;
+}
+
+/** The same, by walking index.db's edges from every root: a fixed number of queries whatever the image count (per-image queries made inspect O(N²)). */
+function walkedSummaries(db: ManifestDb): Summaries {
+  const byRoot = db.rootSummaries();
+  const out: Summaries = new Map();
+  for (const { name, digest } of db.images()) {
+    const s = byRoot.get(digest);
+    out.set(name, { platforms: (s?.platforms ?? []).map(formatPlatform), totals: imageTotalsOf(s) });
+  }
+  return out;
 }

@@ -5,8 +5,10 @@ import { IntegrityError } from '../core/errors.js';
 import type { EdgeKind } from '../core/manifest.js';
 import type { Platform } from '../core/platform.js';
 import { MAX_INDEX_DB_BYTES } from '../core/limits.js';
+import type { ImageTotals } from './format.js';
 import { childGraph, reachable, type ChildGraph } from './manifest-db-reach.js';
 import { breachedBound, type DbPromise } from './manifest-db-bounds.js';
+import { carriedBlobs, type CarriedBlobs } from './manifest-db-carried.js';
 import { bad, blobOfRaw, digestCol, imageOfRaw, opt, optText, platformOfRaw, textCol, toBlob, toEdge, toImage, toManifest, type Row } from './manifest-db-rows.js';
 import { MANIFEST_DB_APPLICATION_ID, MANIFEST_DB_TABLES, MANIFEST_DB_VERSION, type BlobKind } from './manifest-db-schema.js';
 
@@ -161,6 +163,11 @@ export class ManifestDb {
     return this.all('SELECT * FROM images WHERE name = ?', name).map(toImage)[0];
   }
 
+  /** The head check's sums over the blob list, made inside SQLite; undefined if a row would be refused (read blobs() for the refusal). */
+  carried(): CarriedBlobs | undefined {
+    return carriedBlobs(this.db);
+  }
+
   /** Every blob, in tar order (assumed ones too; see `included`). Read once and shared, so frozen. */
   blobs(): readonly DbBlob[] {
     if (!this.allBlobs) {
@@ -297,6 +304,12 @@ function frozen(blob: DbBlob): DbBlob {
   if (blob.descriptor.urls) Object.freeze(blob.descriptor.urls);
   Object.freeze(blob.descriptor);
   return Object.freeze(blob);
+}
+
+/** What bundle.json carries per image (`totals`) from a root's summary; zeros for a root that reaches nothing. */
+export function imageTotalsOf(summary: RootSummary | undefined): ImageTotals {
+  const t = summary?.totals;
+  return { blobs: t?.blobs ?? 0, bytes: t?.bytes ?? 0, assumedBytes: t?.assumed.bytes ?? 0 };
 }
 
 function emptyTotals(): SizeTotals {

@@ -23,19 +23,21 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACKET = 0x5d;
 const CLOSE_BRACE = 0x7d;
 
+/** The characters the depth scan stops at; everything else (most of a document: indentation, numbers, keys' colons) is skipped by the regex engine. */
+const SYNTAX = /["[\]{}]/g;
+
 /**
  * Where the string opened at `open` ends (its closing quote), or the end of
- * `bytes` when it never closes. The quote is found by indexOf (memchr), not
- * byte by byte: strings (digests, media types) are most of a bundle's JSON. A
- * quote preceded by an odd run of backslashes is escaped; each run is counted
- * once, by the quote after it, so the scan stays linear.
+ * `text` when it never closes. A quote preceded by an odd run of backslashes
+ * is escaped; each run is counted once, by the quote after it, so the scan
+ * stays linear.
  */
-function stringEnd(bytes: Buffer, open: number): number {
+function stringEnd(text: string, open: number): number {
   for (let at = open; ; ) {
-    at = bytes.indexOf(QUOTE, at + 1);
-    if (at < 0) return bytes.length;
+    at = text.indexOf('"', at + 1);
+    if (at < 0) return text.length;
     let slashes = 0;
-    for (let j = at - 1; bytes[j] === BACKSLASH; j--) slashes++;
+    for (let j = at - 1; text.charCodeAt(j) === BACKSLASH; j--) slashes++;
     if (slashes % 2 === 0) return at;
   }
 }
@@ -43,16 +45,25 @@ function stringEnd(bytes: Buffer, open: number): number {
 /**
  * How deep arrays and objects nest in `bytes`, scanning no further than the
  * first point deeper than `limit` (so the answer is at most limit + 1).
- * Bytes of multi-byte UTF-8 are all >= 0x80, so they never look like syntax.
+ * Read as latin1, one character per byte: bytes of multi-byte UTF-8 are all
+ * >= 0x80, so they never look like syntax. Syntax is found by a regex and the
+ * end of each string by indexOf, both over the text: byte by byte, with a
+ * Buffer indexOf per string, this took ~27 ms of CPU for the 390 KB
+ * bundle.json of 1,000 images, cold.
  */
 export function jsonDepth(bytes: Uint8Array, limit = Number.POSITIVE_INFINITY): number {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   let depth = 0;
   let deepest = 0;
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i] as number;
+  SYNTAX.lastIndex = 0;
+  // test(), not exec(): no match object per hit; a hit is the one character before lastIndex.
+  while (SYNTAX.test(text)) {
+    const at = SYNTAX.lastIndex - 1;
+    const c = text.charCodeAt(at);
     if (c === QUOTE) {
-      i = stringEnd(buf, i);
+      const end = stringEnd(text, at);
+      if (end >= text.length) break;
+      SYNTAX.lastIndex = end + 1;
     } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
       depth++;
       if (depth > deepest) deepest = depth;

@@ -130,4 +130,14 @@ describe('bundle.json', () => {
       expect(err.message.startsWith('ferry/bundle.json: ')).toBe(true);
     }
   });
+
+  it('reads an image’s totals when given (older bundles have none), and refuses them malformed', () => {
+    const image = doc.images[0] as BundleJson['images'][number];
+    const totals = { blobs: 3, bytes: 100, assumedBytes: 40 };
+    expect(parseBundleJson(serializeBundleJson({ ...doc, images: [{ ...image, totals }] })).images[0]?.totals).toEqual(totals);
+    for (const bad of [{ ...totals, bytes: -1 }, { ...totals, assumedBytes: 101 }, { blobs: 3, bytes: 100 }, [3, 100, 0]]) {
+      const err = refusal(() => parseBundleJson(Buffer.from(JSON.stringify({ ...doc, images: [{ ...image, totals: bad }] }))));
+      expect(err.message).toBe('ferry/bundle.json: images[0].totals is malformed');
+    }
+  });
 });

@@ -279,6 +279,26 @@ describe('tampered head files', () => {
     await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'ferry/SHA256SUMS');
   });
 
+  // The head check sums the blob list inside SQLite; a row it cannot vouch for is read as before and refused by
+  // name. (A column with a CHECK, kind or size, is refused sooner: quick_check tests CHECK constraints.)
+  it.each([
+    ["blobs SET kind = 'socket'", 'fails SQLite quick_check'],
+    ['blobs SET size = -1', 'fails SQLite quick_check'],
+    ['blobs SET position = -1', 'position is not a size'],
+    ["blobs SET digest = 'sha256:' || upper(substr(digest, 8))", "digest 'sha256:"],
+    ["foreign_urls SET url = 'ftp://' || substr(url, 8)", "foreign layer URL 'ftp://"],
+  ])('an index.db row past the schema’s CHECKs (re-hashed, unsigned): UPDATE %s is refused by name', async (update, text) => {
+    const entries = clone(unsigned);
+    await editIndexDb(entries, bench.path(`row-${++counter}.db`), (db) => {
+      db.pragma('ignore_check_constraints = ON');
+      const table = update.split(' ')[0] as string;
+      const last = table === 'blobs' ? 'position = (SELECT max(position) FROM blobs)' : '1';
+      expect(db.prepare(`UPDATE ${update} WHERE ${last}`).run().changes).toBeGreaterThan(0);
+    });
+    const err = await expectIntegrity(openBundle(await hostile(entries)), ErrorCode.bundleInvalid, 'ferry/index.db');
+    expect(err.message).toContain(text);
+  });
+
   it('an index.db carrying a view (re-hashed, unsigned) is refused for its schema', async () => {
     const entries = clone(unsigned);
     await editIndexDb(entries, bench.path('evil.db'), (db) => db.exec('CREATE VIEW sneaky AS SELECT 1'));

@@ -1,18 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectBundle, ManifestDb, writeBundle } from '../../src/bundle/index.js';
+import { countingSql as counting, type SqlCounts as Counts } from '../helpers/sql-count.js';
 import { readTar, tempDir } from './fixtures.js';
 import { syntheticImages } from './synthetic-set.js';
 
 // inspect of a 1,000-image bundle took 7.8 s: a query per image, each of which
 // SQLite planned as a walk over every blob. Counted here instead of timed:
 // every SQL statement executed and every row handed to JS during inspect, by
-// wrapping better-sqlite3's real Statement methods (the queries still run).
-
-type Counts = { statements: number; rows: number; sql: string[] };
-type Method = (this: unknown, ...args: unknown[]) => unknown;
+// wrapping better-sqlite3's real Statement methods (test/helpers/sql-count.ts).
 
 let work: Awaited<ReturnType<typeof tempDir>>;
 const bundles = new Map<number, string>();
@@ -30,33 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await work.cleanup();
 });
-
-/** Every statement `action` runs, and the rows handed to JS. */
-async function counting(action: () => Promise<void> | void): Promise<Counts> {
-  const probe = new Database(':memory:');
-  const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, Method>;
-  probe.close();
-  const counts: Counts = { statements: 0, rows: 0, sql: [] };
-  const originals = new Map<string, Method>();
-  for (const name of ['all', 'get', 'iterate', 'run']) {
-    const original = proto[name] as Method;
-    originals.set(name, original);
-    proto[name] = function (this: unknown, ...args: unknown[]) {
-      counts.statements += 1;
-      counts.sql.push((this as { source: string }).source);
-      const result = original.apply(this, args);
-      if (name === 'all') counts.rows += (result as unknown[]).length;
-      else if (name === 'get') counts.rows += 1;
-      return result;
-    };
-  }
-  try {
-    await action();
-  } finally {
-    for (const [name, original] of originals) proto[name] = original;
-  }
-  return counts;
-}
 
 async function counted(n: number): Promise<Counts> {
   return counting(async () => {
