@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
-import { formatPlatform } from '../core/platform.js';
 import type { BundleGraph } from './bundle-graph.js';
 import { BUNDLE_FORMAT, type BundleJson, type BundleRelease, type EntryDigest } from './format.js';
+import { walkedSummaries } from './image-summaries.js';
 import { imageTotalsOf, type ManifestDb } from './manifest-db.js';
 import { MAX_TAR_MTIME } from './tar-writer.js';
 
@@ -63,8 +63,8 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
     .map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType }))
     .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   const releases = input.releases ?? [];
-  // One walk per root for both what inspect shows and the platforms: a reader takes them from here, not from a walk of its own.
-  const summaries = db.rootSummaries();
+  // One walk for both what inspect shows and the platforms: a reader takes them from here, not from a walk of its own.
+  const summaries = walkedSummaries(db);
   return {
     format: BUNDLE_FORMAT,
     id: bundleId(created, entries, assumes.map((a) => a.digest), releases),
@@ -74,14 +74,14 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
     entries,
     blobs: { count: included.length, bytes: included.reduce((n, b) => n + b.descriptor.size, 0) },
     images: graph.images.map((i) => {
-      const s = summaries.get(i.root.digest);
+      const s = summaries.get(i.name);
       return {
         name: i.name,
         digest: i.root.digest,
         mediaType: i.root.mediaType,
         size: i.root.size,
-        platforms: (s?.platforms ?? []).map(formatPlatform),
-        totals: imageTotalsOf(s),
+        platforms: s?.platforms ?? [],
+        totals: s?.totals ?? imageTotalsOf(undefined),
         ...(i.upstreamSignature ? { upstreamSignature: i.upstreamSignature } : {}),
       };
     }),

@@ -1,7 +1,7 @@
-import { formatPlatform } from '../core/platform.js';
-import type { BundleImageSummary, BundleRelease, ImageTotals } from './format.js';
+import type { BundleRelease } from './format.js';
 import type { BundleInput } from './bundle-source.js';
-import { imageTotalsOf, type DbReferrer, type ManifestDb } from './manifest-db.js';
+import { storedSummaries, walkedSummaries } from './image-summaries.js';
+import type { DbReferrer } from './manifest-db.js';
 import { openBundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
 
@@ -49,7 +49,7 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
   const bundle = await openBundle(input, { ...opts, checkVolumes: false });
   try {
     const { db, bundleJson } = bundle;
-    const summaries = summariesOf(bundleJson.images) ?? walkedSummaries(db);
+    const summaries = storedSummaries(bundleJson.images) ?? walkedSummaries(db);
     const referrers = new Map<string, DbReferrer[]>();
     for (const r of db.referrers()) referrers.set(r.subject, [...(referrers.get(r.subject) ?? []), r]);
     const images = db.images().map((i): InspectedImage => {
@@ -88,30 +88,4 @@ export async function inspectBundle(input: BundleInput, opts: Omit<OpenBundleOpt
   } finally {
     await bundle.close();
   }
-}
-
-type Summaries = Map<string, { platforms: string[]; totals: ImageTotals }>;
-
-/**
- * Each image's platforms and totals by name, as the writer summed them into bundle.json (signed with it):
- * no walk of the graph. Undefined when an image has no totals (a bundle written before them).
- */
-function summariesOf(images: readonly BundleImageSummary[]): Summaries | undefined {
-  const out: Summaries = new Map();
-  for (const { name, platforms, totals } of images) {
-    if (!totals) return undefined;
-    out.set(name, { platforms, totals });
-  }
-  return out;
-}
-
-/** The same, by walking index.db's edges from every root: a fixed number of queries whatever the image count (per-image queries made inspect O(N²)). */
-function walkedSummaries(db: ManifestDb): Summaries {
-  const byRoot = db.rootSummaries();
-  const out: Summaries = new Map();
-  for (const { name, digest } of db.images()) {
-    const s = byRoot.get(digest);
-    out.set(name, { platforms: (s?.platforms ?? []).map(formatPlatform), totals: imageTotalsOf(s) });
-  }
-  return out;
 }

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { HASH_ALONE_BYTES } from '../core/limits.js';
 import type { BundleInput } from './bundle-source.js';
 import { locateBlobs, toolRanges } from './blob-ranges.js';
+import { checkStoredSummaries } from './image-summaries.js';
 import { RangePool } from './range-pool.js';
 import { openBundle, type Bundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
@@ -54,6 +55,8 @@ export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions =
   try {
     const bundle = await openBundle(input, { ...opts, checkVolumes: true });
     try {
+      // What inspect shows from bundle.json alone must be what the graph gives (one walk, before any blob is read).
+      checkStoredSummaries(bundle.bundleJson.images, bundle.db);
       // NAME.001 may be a plain bundle file after all: it gets its threads now.
       if (!pool && file && !bundle.volumes) pool = poolFor(file.size);
       const read = (pool && typeof input === 'string' && (await byRanges(input, bundle, pool))) || (await inOnePass(bundle));

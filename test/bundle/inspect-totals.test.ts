@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, inspectBundle, writeBundle, type InspectReport } from '../../src/bundle/index.js';
+import { generateKeyPair, inspectBundle, verifyBundle, writeBundle, type InspectReport } from '../../src/bundle/index.js';
 import { countingSql } from '../helpers/sql-count.js';
 import { cloneEntries, writeTarEntries } from '../helpers/tar-entries.js';
 import { ALL_IMAGES, descriptorOf, fetchFrom, imageInput, readTar, tempDir, testImages, type RawEntry } from './fixtures.js';
@@ -80,5 +80,35 @@ describe('inspect takes each image’s totals from bundle.json', () => {
     const stored = await inspectBundle(withTotals, { key: keys.publicKeyPem });
     expect(shown(walked as InspectReport)).toEqual(shown(stored));
     expect(stored.images.map((i) => i.platforms).flat()).toContain('linux/arm64/v8');
+  });
+});
+
+describe('verify refuses a bundle.json whose totals or platforms the graph does not give', () => {
+  /** The bundle with one image's entry in bundle.json edited, signed again (as only the signer could). */
+  async function edited(name: string, edit: (image: Record<string, unknown>) => void): Promise<string> {
+    const copy = cloneEntries(entries);
+    editBundleJson(copy, (doc) => edit((doc.images as Array<Record<string, unknown>>)[1]!));
+    resign(copy, keys.privateKeyPem);
+    const out = join(work.dir, name);
+    await writeTarEntries(out, copy);
+    return out;
+  }
+
+  it('passes the bundle as written', async () => {
+    await expect(verifyBundle(withTotals, { key: keys.publicKeyPem })).resolves.toMatchObject({ complete: true });
+  });
+
+  it('names the image whose bytes were changed', async () => {
+    const out = await edited('bytes.tar', (image) => {
+      (image.totals as { bytes: number }).bytes += 1;
+    });
+    await expect(verifyBundle(out, { key: keys.publicKeyPem })).rejects.toThrow(/^bundle\.json: images\[1\] \(.+\) says \d+ blobs, \d+ bytes .*; index\.db's graph gives /);
+  });
+
+  it('names the image whose platforms were changed', async () => {
+    const out = await edited('platforms.tar', (image) => {
+      image.platforms = ['plan9/mips'];
+    });
+    await expect(verifyBundle(out, { key: keys.publicKeyPem })).rejects.toThrow(/images\[1\] .* platforms \[plan9\/mips\]; index\.db's graph gives .*platforms \[/);
   });
 });
