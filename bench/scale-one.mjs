@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { log, REPO_ROOT } from './lib/context.mjs';
+import { isolateDefaultStore, log, REPO_ROOT } from './lib/context.mjs';
 import { startRegistry } from './lib/registry.mjs';
 import { runTimed } from './lib/run-timed.mjs';
 import { ensureScaleSet } from './lib/scale-set.mjs';
@@ -45,6 +45,7 @@ async function step(name, fn) {
 }
 
 await mkdir(args.dir, { recursive: true });
+isolateDefaultStore(args.dir);
 const set = await ensureScaleSet(join(REPO_ROOT, '.bench'), args.n, log);
 log(`set: ${set.images.length} images, ${set.unique.blobs} unique blobs`);
 

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { log, REPO_ROOT } from './lib/context.mjs';
+import { isolateDefaultStore, log, REPO_ROOT } from './lib/context.mjs';
 import { measureSize } from './lib/scale-measures.mjs';
 import { scaleRows, sizeRows } from './lib/scale-table.mjs';
 import { formatTable } from './lib/table.mjs';
@@ -68,6 +68,7 @@ async function main() {
   const work = join(root, 'scale-work');
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
+  isolateDefaultStore(work);
   // The shared ferry() helper reads ctx.args.profile/concurrency.
   const ctx = { args: { profile: args.profile }, runs: args.runs, root, work, quick: args.quick };
   const cleanup = () => rm(work, { recursive: true, force: true });

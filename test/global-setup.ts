@@ -24,11 +24,16 @@ const PEERS = [
 ] as const;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // A CLI run without --store uses the default store ($XDG_DATA_HOME/ferry): give the whole run its own,
+  // set before the test processes fork, so no test reads or writes the user's ~/.local/share/ferry.
+  const dataHome = await mkdtemp(join(tmpdir(), 'ferry-test-data-'));
+  process.env.XDG_DATA_HOME = dataHome;
+  const removeDataHome = () => rm(dataHome, { recursive: true, force: true });
   const missing = PEERS.filter(([bin, pkg]) => !requirePeer(bin, pkg));
   if (missing.length > 0) {
     const reason = missing.map(([bin, pkg]) => `${bin} not found — apt-get install -y ${pkg}`).join('; ');
     project.provide('rig', { available: false, reason } satisfies RigContext);
-    return async () => undefined;
+    return removeDataHome;
   }
   let foreign: ForeignServer | undefined;
   let registry: Registry | undefined;
@@ -37,6 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await registry?.stop();
     await foreign?.stop();
     if (layoutDir) await rm(layoutDir, { recursive: true, force: true });
+    await removeDataHome();
   };
   try {
     foreign = await startForeignServer();

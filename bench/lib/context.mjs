@@ -36,6 +36,16 @@ export function log(message) {
   process.stderr.write(`${message}\n`);
 }
 
+/**
+ * A ferry run without --store (import records its receipts there) uses $XDG_DATA_HOME/ferry: point it
+ * under the bench's work directory, so a bench never reads or grows the user's ~/.local/share/ferry
+ * and every run starts from the same (empty) default store.
+ */
+export function isolateDefaultStore(work) {
+  process.env.XDG_DATA_HOME = join(work, 'data-home');
+  delete process.env.FERRY_STORE;
+}
+
 export async function createContext(args) {
   const root = join(REPO_ROOT, '.bench');
   const mode = args.quick ? 'quick' : 'full';
@@ -43,6 +53,7 @@ export async function createContext(args) {
   const work = join(root, 'work');
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
+  isolateDefaultStore(work);
   const source = await startRegistry({ storageDir: set.storageDir, workDir: work });
   const ctx = {
     args,
