@@ -40,9 +40,10 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
   const ranges = await locateBlobs(path, options.bundle);
   if (!ranges) return undefined;
   const result = emptyPassResult();
-  const pushOne = blobPusher(options, result);
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const controller = new AbortController();
+  // A mount that failed behind the lanes stops them as an upload's failure does.
+  const pushOne = blobPusher(options, result, (err) => controller.abort(err));
   const abort = (): void => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', abort, { once: true });
 
@@ -75,7 +76,13 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
       // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
       throw controller.signal.reason;
     });
+    // The mounts the lanes left running, and the bytes of any the registry refused.
+    await pushOne.settle();
     return result;
+  } catch (err) {
+    // Nothing outlives the pass: mounts still in flight settle before the failure is reported.
+    await pushOne.idle();
+    throw err;
   } finally {
     options.signal?.removeEventListener('abort', abort);
   }
