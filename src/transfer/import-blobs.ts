@@ -161,7 +161,8 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult, onF
   const pushTo = async (desc: Descriptor, key: string, stream: Readable, reopen: BlobBody['reopen']): Promise<void> => {
     const target = options.repository(key);
     emit({ type: 'node-start', descriptor: desc, repository: target.name });
-    const counted = countingStream(stream, desc, emit);
+    // Lazy: a bundle range is read when the upload sends it, not while the POST is out.
+    const counted = countingStream(stream, desc, emit, { lazy: true });
     try {
       // `absent`: findMissing just asked; one HEAD per blob less.
       await target.push(desc, counted.stream, { absent: true, ...signal, ...(reopen ? { reopen } : {}) });
