@@ -144,11 +144,22 @@ export function openBlobRange(path: string, range: BlobRange): Readable {
     verify.end();
     return verify;
   }
-  // 1 MiB reads: a read stream costs a syscall and a fresh buffer per chunk (300 MiB
-  // read in 64 KiB chunks: 0.28 s, 256 KiB: 0.15 s, 1 MiB: 0.085 s, mostly kernel time).
-  const file = createReadStream(path, { start: range.start, end: range.start + descriptor.size - 1, highWaterMark: 1024 * 1024 });
-  // pipeline: an error on either side ends both (the file closes if the consumer gives up).
-  return pipeline(file, verify, () => undefined);
+  // The file is opened when the consumer first asks for bytes, not now: an importer opens a blob's range
+  // before its upload's POST, and bytes read then were hashed while the lane waited for the answer.
+  let opened = false;
+  const read = verify._read.bind(verify);
+  verify._read = (size: number): void => {
+    if (!opened) {
+      opened = true;
+      // 1 MiB reads: a read stream costs a syscall and a fresh buffer per chunk (300 MiB
+      // read in 64 KiB chunks: 0.28 s, 256 KiB: 0.15 s, 1 MiB: 0.085 s, mostly kernel time).
+      const file = createReadStream(path, { start: range.start, end: range.start + descriptor.size - 1, highWaterMark: 1024 * 1024 });
+      // pipeline: an error on either side ends both (the file closes if the consumer gives up).
+      pipeline(file, verify, () => undefined);
+    }
+    read(size);
+  };
+  return verify;
 }
 
 /** The raw bytes of a located blob from `offset` to its end, NOT verified: for a pusher resuming mid-blob, which verifies. */

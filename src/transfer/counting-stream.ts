@@ -9,16 +9,37 @@ import type { EventSink } from './events.js';
  * forwards the body's errors. pipeline, not pipe(): a bundle reader can fail
  * ahead of the consumer (read-ahead crossing a damaged volume) while the push is
  * still in its HEAD/POST, before it listens; pipe() would rethrow that as an
- * unhandled 'error' and crash the process. `moved()` is the total.
+ * unhandled 'error' and crash the process. `lazy` (import's uploads): the pipe
+ * is laid when the consumer first reads, not before, so a body that starts its
+ * source when first read (a bundle range) is not read and hashed while its
+ * upload waits for the POST (at the start of an import, four lanes' read-ahead
+ * held up the first PUTs). `moved()` is the total.
  */
-export function countingStream(body: Readable, desc: Descriptor, emit: EventSink): { stream: Readable; moved: () => number } {
+export function countingStream(body: Readable, desc: Descriptor, emit: EventSink, { lazy = false }: { lazy?: boolean } = {}): { stream: Readable; moved: () => number } {
   let moved = 0;
   const counter = new ByteTap((n) => {
     moved += n;
     emit({ type: 'bytes', descriptor: desc, bytes: n });
   });
-  const stream = pipeline(body, counter, () => undefined);
   // Same bytes, same failures: a verified body stays verified for the consumer.
-  inheritVerification(body, stream);
-  return { stream, moved: () => moved };
+  inheritVerification(body, counter);
+  if (!lazy) return { stream: pipeline(body, counter, () => undefined), moved: () => moved };
+  let piped = false;
+  // Until the pipe is laid, a failing body fails the counter (never an unhandled 'error'), and a counter
+  // given up before its first read ends the body.
+  const early = (err: Error): void => void counter.destroy(err);
+  body.on('error', early);
+  counter.once('close', () => {
+    if (!piped) body.destroy();
+  });
+  const read = counter._read.bind(counter);
+  counter._read = (size: number): void => {
+    if (!piped) {
+      piped = true;
+      body.off('error', early);
+      pipeline(body, counter, () => undefined);
+    }
+    read(size);
+  };
+  return { stream: counter, moved: () => moved };
 }

@@ -131,15 +131,29 @@ function routes(keys: readonly string[], mountRefused: ReadonlySet<string>): { d
   return { direct, mounts };
 }
 
+/** Pushes one blob; `settle` once the pass has pushed its last (see blobPusher). */
+export interface BlobPusher {
+  (desc: Descriptor, keys: readonly string[], body: BlobBody): Promise<void>;
+  /** Every mount settled and every refused one sent after all (or left pending); the first failure is thrown. */
+  settle(): Promise<void>;
+  /** Waits for the mounts still in flight, failed or not: none outlives a pass that failed. */
+  idle(): Promise<void>;
+}
+
 /**
  * Pushes one blob to the repositories that need it — bytes to one per
- * registry, a mount for the others — counting into `result`. A refused mount
- * (the registry answered 202) marks the registry in `options.mountRefused`:
- * the repository gets the bytes instead, now when the source can give them
- * again, else in the next pass (`result.pending`). Only what the target took
- * is counted as landed.
+ * registry, a mount for the others — counting into `result`. The mounts go
+ * on without the caller: a lane that has sent a blob's bytes takes its next
+ * upload while the registry links them (the bench's base layer held its lane
+ * for seven mount round trips before; the bytes of the next blob waited on
+ * them). A refused mount (the registry answered 202) marks the registry in
+ * `options.mountRefused`: the repository gets the bytes instead, in
+ * `settle()` when the source can give them again (`concurrency` at a time, the
+ * pass's bound), else in the next pass (`result.pending`). A failed mount
+ * fails the next push, `settle()`, and calls `onFailure` (the pass stops
+ * starting uploads). Only what the target took is counted as landed.
  */
-export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (desc: Descriptor, keys: readonly string[], body: BlobBody) => Promise<void> {
+export function blobPusher(options: BlobPassOptions, result: BlobPassResult, onFailure: (error: unknown) => void = () => undefined): BlobPusher {
   const emit = options.onEvent ?? noEvents;
   const mountRefused = options.mountRefused ?? new Set<string>();
   const signal = options.signal ? { signal: options.signal } : {};
@@ -147,7 +161,8 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (d
   const pushTo = async (desc: Descriptor, key: string, stream: Readable, reopen: BlobBody['reopen']): Promise<void> => {
     const target = options.repository(key);
     emit({ type: 'node-start', descriptor: desc, repository: target.name });
-    const counted = countingStream(stream, desc, emit);
+    // Lazy: a bundle range is read when the upload sends it, not while the POST is out.
+    const counted = countingStream(stream, desc, emit, { lazy: true });
     try {
       // `absent`: findMissing just asked; one HEAD per blob less.
       await target.push(desc, counted.stream, { absent: true, ...signal, ...(reopen ? { reopen } : {}) });
@@ -192,24 +207,53 @@ export function blobPusher(options: BlobPassOptions, result: BlobPassResult): (d
     return true;
   };
 
-  return async (desc, keys, body) => {
-    const { direct, mounts } = routes(keys, mountRefused);
-    grow(desc.size * (direct.length - new Set(direct.map(registryOf)).size));
-    await pushAll(desc, direct, body);
-    // Every mount settles before the first failure is thrown: none outlives the pass.
+  // Mounts in flight, the first of their failures, and the refused ones whose bytes settle() sends.
+  const mounting = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const refused: Array<{ desc: Descriptor; key: string; body: BlobBody }> = [];
+  const mountAll = async (desc: Descriptor, mounts: ReadonlyArray<[key: string, from: string]>, body: BlobBody): Promise<void> => {
     const settled = await Promise.allSettled(mounts.map(([key, from]) => mountLanes(() => mount(desc, key, from))));
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const took = settled.map((s) => s.status === 'fulfilled' && s.value);
-    // Refused (the registry answered 202): the bytes instead, one repository after another, as the pass's lanes allow.
     for (const [i, [key]] of mounts.entries()) {
-      if (took[i]) continue;
+      const took = settled[i];
+      if (took?.status === 'fulfilled' && took.value) continue;
       mountRefused.add(registryOf(key));
       grow(desc.size);
-      if (body.again) await pushTo(desc, key, body.again(), body.reopen);
+      if (body.again) refused.push({ desc, key, body });
       else result.pending.set(desc.digest, [...(result.pending.get(desc.digest) ?? []), key]);
     }
   };
+
+  const push = async (desc: Descriptor, keys: readonly string[], body: BlobBody): Promise<void> => {
+    if (failure) throw failure.error;
+    const { direct, mounts } = routes(keys, mountRefused);
+    grow(desc.size * (direct.length - new Set(direct.map(registryOf)).size));
+    await pushAll(desc, direct, body);
+    if (mounts.length === 0) return;
+    const job: Promise<void> = mountAll(desc, mounts, body).then(
+      () => void mounting.delete(job),
+      (error: unknown) => {
+        mounting.delete(job);
+        failure ??= { error };
+        onFailure(error);
+      },
+    );
+    mounting.add(job);
+  };
+
+  const idle = async (): Promise<void> => {
+    while (mounting.size > 0) await Promise.all(mounting);
+  };
+
+  const settle = async (): Promise<void> => {
+    await idle();
+    if (failure) throw failure.error;
+    // Refused: the bytes instead, read again, as many at once as the pass's lanes.
+    await inLanes(refused.splice(0), Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY), ({ desc, key, body }) => pushTo(desc, key, (body.again as () => Readable)(), body.reopen));
+  };
+
+  return Object.assign(push, { settle, idle });
 }
 
 export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<BlobPassResult> {
@@ -222,6 +266,7 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
   const settle = async (): Promise<void> => {
     await Promise.all(spooled);
     if (failure) throw failure.error;
+    await pushOne.settle();
   };
 
   try {
@@ -262,10 +307,16 @@ export async function pushBlobsFromBundle(options: BlobPassOptions): Promise<Blo
       spooled.add(push);
     }
   } catch (err) {
-    // Let pushes in flight finish (or fail) before reporting: nothing may outlive the pass.
+    // Let pushes and mounts in flight finish (or fail) before reporting: nothing may outlive the pass.
     await Promise.all(spooled);
+    await pushOne.idle();
     throw err;
   }
-  await settle();
+  try {
+    await settle();
+  } catch (err) {
+    await pushOne.idle();
+    throw err;
+  }
   return result;
 }
