@@ -70,7 +70,9 @@ export class Planner {
     visited.add(desc.digest);
     const signal = this.signal;
     // As copyGraph does: a node the target has prunes its subtree.
-    if (await this.limit(() => entry.target.exists(desc, signal ? { signal } : {}))) {
+    // A local target's lookup is no request: it takes no slot (downloads of images planned earlier hold them).
+    const has = () => entry.target.exists(desc, signal ? { signal } : {});
+    if (await (entry.target.local ? has() : this.limit(has))) {
       if (!isManifest(desc.mediaType)) {
         present.add(desc.digest);
         this.plan.present += 1;
