@@ -148,7 +148,7 @@ describe('what inspect, verify and import load', () => {
 
   const YAML = /\/node_modules\/yaml\//;
 
-  it('export of a spec written as JSON loads no YAML parser; one written as YAML does', async () => {
+  it('export of a spec written as JSON loads neither a YAML parser nor yargs; one written as YAML loads the YAML parser', async () => {
     const images = [{ ref: '127.0.0.1:1/loading/json:1' }];
     const json = join(work.dir, 'spec.json');
     await writeFile(json, JSON.stringify({ apiVersion: 'ferry/v1', kind: 'Bundle', metadata: { name: 'loading' }, images }));
@@ -159,6 +159,8 @@ describe('what inspect, verify and import load', () => {
     // It read the spec and went on to the registry (refused: nothing listens there).
     expect(fromJson.stderr).toContain('127.0.0.1:1');
     expect(fromJson.urls.filter((u) => YAML.test(u))).toEqual([]);
+    // Its usual command line is parsed without yargs too (a spec, no references: cli/fast-argv.ts).
+    expect(fromJson.urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
     const fromYaml = await loadedFailing(['export', '-f', yaml, ...common]);
     expect(fromYaml.stderr).toContain('127.0.0.1:1');
     expect(fromYaml.urls.some((u) => YAML.test(u))).toBe(true);
