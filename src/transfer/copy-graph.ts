@@ -16,7 +16,8 @@ import { backOff, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../registry
 // subtree. A slot bounds requests in flight: a node holds one only while it moves
 // bytes, never while it waits for its children, so the walk cannot deadlock; a
 // local target's steps (a store's lookups and commits, a blob's write after its
-// download ended) and a manifest read from memory take no slot at all.
+// download ended) and a manifest read from memory take no slot at all. Blobs
+// waiting for a slot get it largest first (CopyScheduler.blobSlot).
 
 export interface CopyRoot {
   descriptor: Descriptor;
@@ -99,9 +100,9 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       });
       return counted.moved();
     };
-    if (!target.local) return limit(async () => pushBody(await fetch()));
+    if (!target.local) return scheduler.blobSlot(desc.size, async () => pushBody(await fetch()));
     let pushed!: Promise<number>;
-    await limit(async () => {
+    await scheduler.blobSlot(desc.size, async () => {
       const body = await fetch();
       pushed = pushBody(body);
       await Promise.race([requestOver(body), pushed.then(noop, noop)]);
