@@ -116,7 +116,9 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
         const offset = target.resumeOffset ? await target.resumeOffset(desc) : 0;
         return await moveBlob(desc, offset);
       } catch (err) {
-        await backOff(retry, err, attempt, `blob ${desc.digest}`, signal);
+        // The wait before a retry holds a slot, as the attempt did: a failing source gets no more requests
+        // meanwhile, and no more blobs wait at once than requests could be in flight.
+        await limit(() => backOff(retry, err, attempt, `blob ${desc.digest}`, signal));
       }
     }
   };
