@@ -64,11 +64,17 @@ export interface ResolvedPull {
 
 export async function resolvePull(
   reference: Reference,
-  options: Pick<PullImageOptions, 'client' | 'platforms' | 'withReferrers' | 'trust' | 'signal'> & { limit: LimitFunction; store?: PullTarget },
+  options: Pick<PullImageOptions, 'client' | 'platforms' | 'withReferrers' | 'trust' | 'signal'> & {
+    limit: LimitFunction;
+    store?: PullTarget;
+    /** Called with the image as soon as it is resolved, while its referrers are still looked up (a plan can walk it meanwhile). */
+    onImage?: (image: ResolvedImage) => void;
+  },
 ): Promise<ResolvedPull> {
   // An image the store has not pulled before is read next (the plan walks it): one GET, not a HEAD then a GET.
   const how = options.store && !pulledBefore(options.store, reference) ? 'get' : 'head';
   const image = await resolveImage(options.client, reference, options.platforms, { ...(options.signal ? { signal: options.signal } : {}), how });
+  options.onImage?.(image);
   if (!options.withReferrers && options.trust === undefined) return { image, referrers: [] };
   const rootBytes = async (): Promise<Buffer> => image.written.get(image.root.digest) ?? readManifestBytes(image.source, image.root, options.signal);
   return { image, referrers: await collectReferrers(image.source, image.root, rootBytes, options.limit) };
