@@ -73,7 +73,8 @@ export function parseFast(argv: readonly string[], cmd: FerryCommand): Args | un
     }
     given.set(flag.key, [...(given.get(flag.key) ?? []), value]);
   }
-  if (!named || positionals.length !== shape.positionals.length) return undefined;
+  const required = shape.positionals.length;
+  if (!named || positionals.length < required || (shape.rest === undefined && positionals.length > required)) return undefined;
   const args: Record<string, unknown> = { _: [name], $0: 'ferry' };
   const set = (key: string, value: unknown): void => {
     args[key] = value;
@@ -91,6 +92,7 @@ export function parseFast(argv: readonly string[], cmd: FerryCommand): Args | un
     for (const k of [key, ...aliasesOf(spec)]) set(k, value);
   }
   shape.positionals.forEach((p, i) => set(p, positionals[i]));
+  if (shape.rest !== undefined) set(shape.rest, positionals.slice(required));
   // The builder's checks, as yargs runs them: one that refuses leaves the line to yargs, which says why.
   for (const check of shape.checks) {
     try {

@@ -27,6 +27,8 @@ export interface ContentSource {
   referrers?(subject: Descriptor, options?: ReferrersOptions): AsyncIterable<Descriptor>;
   /** Every tag of this repository. */
   tags?(options?: { signal?: AbortSignal }): AsyncIterable<string>;
+  /** `fetch(desc)` is answered from memory, not by a request (it needs no request slot). */
+  fromMemory?(desc: Descriptor): boolean;
 }
 
 export interface PushOptions {

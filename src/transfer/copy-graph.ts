@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import type { ContentSource, ContentTarget } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { successors as manifestSuccessors, type Manifest } from '../core/manifest.js';
@@ -13,9 +13,11 @@ import { backOff, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../registry
 // copyGraph: copy everything under some roots from a source to a target (oras
 // CopyGraph). Children before parents, so a manifest lands only once all it
 // names is in place; tags last. A node the target already has prunes its whole
-// subtree. A node holds a concurrency slot only while it moves bytes, never while
-// it waits for its children, so the walk cannot deadlock; a local target's steps
-// (a store's lookups and commits) take no slot at all.
+// subtree. A slot bounds requests in flight: a node holds one only while it moves
+// bytes, never while it waits for its children, so the walk cannot deadlock; a
+// local target's steps (a store's lookups and commits, a blob's write after its
+// download ended) and a manifest read from memory take no slot at all. Blobs
+// waiting for a slot get it largest first (CopyScheduler.blobSlot).
 
 export interface CopyRoot {
   descriptor: Descriptor;
@@ -84,20 +86,39 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
     return false;
   };
 
+  // One attempt at a blob: its download and its push. For a remote target the slot covers both (the
+  // upload is a request too); for a local one it is the download's alone, let go once the body has ended
+  // or failed: the store's write, fdatasync and group commit must not keep the next request waiting.
+  const moveBlob = async (desc: Descriptor, offset: number): Promise<number> => {
+    const fetch = () => source.fetch(desc, { offset, ...(signal ? { signal } : {}) });
+    const pushBody = async (body: Readable): Promise<number> => {
+      const counted = countingStream(body, desc, emit);
+      await target.push(desc, counted.stream, { offset, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
+        // A target that failed before reading the body leaves the source's request open: end it.
+        body.destroy();
+        throw err;
+      });
+      return counted.moved();
+    };
+    if (!target.local) return scheduler.blobSlot(desc.size, async () => pushBody(await fetch()));
+    let pushed!: Promise<number>;
+    await scheduler.blobSlot(desc.size, async () => {
+      const body = await fetch();
+      pushed = pushBody(body);
+      await Promise.race([requestOver(body), pushed.then(noop, noop)]);
+    });
+    return pushed;
+  };
+
   const copyBlob = async (desc: Descriptor): Promise<number> => {
     for (let attempt = 1; ; attempt++) {
       try {
         const offset = target.resumeOffset ? await target.resumeOffset(desc) : 0;
-        const body = await source.fetch(desc, { offset, ...(signal ? { signal } : {}) });
-        const counted = countingStream(body, desc, emit);
-        await target.push(desc, counted.stream, { offset, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
-          // A target that failed before reading the body leaves the source's request open: end it.
-          body.destroy();
-          throw err;
-        });
-        return counted.moved();
+        return await moveBlob(desc, offset);
       } catch (err) {
-        await backOff(retry, err, attempt, `blob ${desc.digest}`, signal);
+        // The wait before a retry holds a slot, as the attempt did: a failing source gets no more requests
+        // meanwhile, and no more blobs wait at once than requests could be in flight.
+        await limit(() => backOff(retry, err, attempt, `blob ${desc.digest}`, signal));
       }
     }
   };
@@ -125,7 +146,8 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
   const absent = options.absent ?? (() => false);
   const targetHas = (desc: Descriptor): Promise<boolean> => (absent(desc) ? Promise.resolve(false) : targetStep(() => target.exists(desc, signal ? { signal } : {})));
   const copyManifest = async (desc: Descriptor): Promise<NodeAction> => {
-    const read = () => limit(() => readManifest(source, desc, signal));
+    // A manifest the source holds in memory is no request: read without a slot.
+    const read = () => (source.fromMemory?.(desc) ? readManifest(source, desc, signal) : limit(() => readManifest(source, desc, signal)));
     let got = options.inMemory?.(desc) ? await read() : undefined;
     const inPlace = got !== undefined && present !== undefined && successorsOf(desc, got.manifest).every((c) => !isManifest(c.mediaType) && present(c));
     if (!inPlace && (await targetHas(desc))) return finish(desc, 'skipped', 0);
@@ -146,7 +168,7 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       if (await targetHas(desc)) return finish(desc, 'skipped', 0);
       emit({ type: 'node-start', descriptor: desc, repository });
       if (await targetStep(() => tryMount(desc))) return finish(desc, 'mounted', 0);
-      const moved = await limit(() => copyBlob(desc));
+      const moved = await copyBlob(desc);
       return finish(desc, 'copied', moved);
     });
 
@@ -158,4 +180,11 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
     }
   }
   return report;
+}
+
+const noop = (): void => undefined;
+
+/** Settles once a source's body has ended, failed or closed: its request is over. */
+function requestOver(body: Readable): Promise<void> {
+  return new Promise((resolve) => finished(body, { writable: false }, () => resolve()));
 }

@@ -12,9 +12,27 @@ export class CopyScheduler {
   readonly limit: LimitFunction;
   /** Nodes under way or done, by `repository\0digest`, and the first of each digest by bare digest. */
   private readonly nodes = new Map<string, Promise<NodeAction>>();
+  /** Blob downloads waiting for a slot, largest first. */
+  private readonly blobs: Array<{ size: number; start: () => Promise<void> }> = [];
 
   constructor(limit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)) {
     this.limit = limit;
+  }
+
+  /**
+   * Runs a blob's download within the limit. A slot that comes free goes to the largest blob
+   * waiting, not the first queued: the longest download starts first instead of ending the pull
+   * alone (an export's graphs are planned one after another, and a deep one's large layer,
+   * a Windows base behind a manifest list, was queued behind every other image's layers).
+   */
+  blobSlot<T>(size: number, download: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const at = this.blobs.findIndex((b) => b.size < size);
+      const entry = { size, start: () => download().then(resolve, reject) };
+      this.blobs.splice(at === -1 ? this.blobs.length : at, 0, entry);
+      // One turn in the limiter per blob; whichever turn comes takes the largest blob waiting then.
+      void this.limit(() => this.blobs.shift()!.start());
+    });
   }
 
   /**

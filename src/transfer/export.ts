@@ -14,6 +14,7 @@ import type { Inventory } from './inventory.js';
 import { overlaySource } from './overlay-source.js';
 import { describePlan, Planner } from './pull-plan.js';
 import { pullImage, pullTarget, resolvePull, type PulledImage, type PullTarget } from './pull-image.js';
+import type { ResolvedImage } from './copy-image.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
 import { UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
@@ -93,16 +94,22 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   const resolveOne = async ({ image, reference }: { image: SpecImage; reference: Reference }) => {
     const name = formatReference(reference);
     const client = options.registries.client(reference.registry);
+    const planOf = ({ source, written }: ResolvedImage, roots: Descriptor[], present?: Set<string>) =>
+      planner.add({ target: pullTarget(options.store, reference), source: overlaySource(source, written), roots, written, mountable: (desc) => options.store.linkedIn(desc.digest).length > 0 }, present);
+    // The root's graph is walked while its referrers are looked up (their round trips are not the walk's), then theirs.
+    let rootPlan: Promise<Set<string>> | undefined;
     try {
-      const found = await resolvePull(reference, { client, store: options.store, platforms: image.platforms, withReferrers: image.withReferrers, ...(options.trust ? { trust: options.trust } : {}), limit: scheduler.limit, ...(options.signal ? { signal: options.signal } : {}) });
-      const { source, root, written } = found.image;
-      const present = await planner.add({
-        target: pullTarget(options.store, reference),
-        source: overlaySource(source, written),
-        roots: [root, ...found.referrers],
-        written,
-        mountable: (desc) => options.store.linkedIn(desc.digest).length > 0,
+      const found = await resolvePull(reference, {
+        client,
+        store: options.store,
+        platforms: image.platforms,
+        withReferrers: image.withReferrers,
+        ...(options.trust ? { trust: options.trust } : {}),
+        limit: scheduler.limit,
+        onImage: (resolved) => void (rootPlan = planOf(resolved, [resolved.root])).catch(() => undefined),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
+      const present = await planOf(found.image, found.referrers, await (rootPlan ?? planOf(found.image, [found.image.root])));
       return { image, reference, name, client, found, present };
     } catch (err) {
       failure(name, err);

@@ -15,6 +15,7 @@ export function overlaySource(base: ContentSource, extra: ReadonlyMap<string, Bu
       if (bytes) return Readable.from([bytes.subarray(options?.offset ?? 0)]);
       return base.fetch(desc, options);
     },
+    fromMemory: (desc) => extra.has(desc.digest) || (base.fromMemory?.(desc) ?? false),
   };
   if (base.referrers) overlay.referrers = base.referrers.bind(base);
   if (base.tags) overlay.tags = base.tags.bind(base);

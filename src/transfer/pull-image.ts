@@ -64,11 +64,17 @@ export interface ResolvedPull {
 
 export async function resolvePull(
   reference: Reference,
-  options: Pick<PullImageOptions, 'client' | 'platforms' | 'withReferrers' | 'trust' | 'signal'> & { limit: LimitFunction; store?: PullTarget },
+  options: Pick<PullImageOptions, 'client' | 'platforms' | 'withReferrers' | 'trust' | 'signal'> & {
+    limit: LimitFunction;
+    store?: PullTarget;
+    /** Called with the image as soon as it is resolved, while its referrers are still looked up (a plan can walk it meanwhile). */
+    onImage?: (image: ResolvedImage) => void;
+  },
 ): Promise<ResolvedPull> {
   // An image the store has not pulled before is read next (the plan walks it): one GET, not a HEAD then a GET.
   const how = options.store && !pulledBefore(options.store, reference) ? 'get' : 'head';
   const image = await resolveImage(options.client, reference, options.platforms, { ...(options.signal ? { signal: options.signal } : {}), how });
+  options.onImage?.(image);
   if (!options.withReferrers && options.trust === undefined) return { image, referrers: [] };
   const rootBytes = async (): Promise<Buffer> => image.written.get(image.root.digest) ?? readManifestBytes(image.source, image.root, options.signal);
   return { image, referrers: await collectReferrers(image.source, image.root, rootBytes, options.limit) };
@@ -149,10 +155,16 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   if (withReferrers) {
     const rootBytes = async (): Promise<Buffer> => copied.written.get(copied.root.digest) ?? readManifestBytes(copied.source, copied.root, signal);
     referrers = await (lookup ?? collectReferrers(copied.source, copied.root, rootBytes, options.scheduler.limit));
-    for (const referrer of referrers) {
-      const tag = referrer.annotations?.[ANNOTATION_REFERRER_TAG];
-      // Through the overlay: the plan read the referrers' manifests already.
-      const report = await copyGraph(overlaySource(copied.source, copied.written), target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
+    // Side by side (each is a small graph of its own, and its blobs are round trips more than bytes), and
+    // recorded in the order found.
+    const reports = await Promise.all(
+      referrers.map((referrer) => {
+        const tag = referrer.annotations?.[ANNOTATION_REFERRER_TAG];
+        // Through the overlay: the plan read the referrers' manifests already.
+        return copyGraph(overlaySource(copied.source, copied.written), target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
+      }),
+    );
+    for (const report of reports) {
       // What the pull did includes its referrers (the progress counters count them too).
       for (const node of report.nodes) recordNode(copied.report, node, node.action, 0);
       copied.report.bytesTransferred += report.bytesTransferred;

@@ -49,6 +49,8 @@ export class Planner {
   private readonly counted = new Set<string>();
   /** Manifests read, by digest: an index two tags share is fetched once. */
   private readonly manifests = new Map<string, Buffer>();
+  /** The nodes walked for each image, by the present set add() handed it. */
+  private readonly visited = new WeakMap<Set<string>, Set<string>>();
   private readonly limit: LimitFunction;
   private readonly signal: AbortSignal | undefined;
 
@@ -57,11 +59,16 @@ export class Planner {
     this.signal = signal;
   }
 
-  /** Adds one image's graph to the plan; resolves to the blobs its target holds already (the copy skips them without asking again). */
-  async add(entry: PlanEntry): Promise<Set<string>> {
-    const present = new Set<string>();
-    const visited = new Set<string>();
-    await Promise.all(entry.roots.map((root) => this.node(entry, root, visited, present)));
+  /**
+   * Adds one image's graph to the plan; resolves to the blobs its target holds already (the copy skips
+   * them without asking again). More roots of the same image (its referrers, found while its root was
+   * walked) are added with the set an earlier call returned: nodes walked then are not walked again.
+   */
+  async add(entry: PlanEntry, present = new Set<string>()): Promise<Set<string>> {
+    let visited = this.visited.get(present);
+    if (!visited) this.visited.set(present, (visited = new Set<string>()));
+    const walked = visited;
+    await Promise.all(entry.roots.map((root) => this.node(entry, root, walked, present)));
     return present;
   }
 
@@ -70,7 +77,9 @@ export class Planner {
     visited.add(desc.digest);
     const signal = this.signal;
     // As copyGraph does: a node the target has prunes its subtree.
-    if (await this.limit(() => entry.target.exists(desc, signal ? { signal } : {}))) {
+    // A local target's lookup is no request: it takes no slot (downloads of images planned earlier hold them).
+    const has = () => entry.target.exists(desc, signal ? { signal } : {});
+    if (await (entry.target.local ? has() : this.limit(has))) {
       if (!isManifest(desc.mediaType)) {
         present.add(desc.digest);
         this.plan.present += 1;

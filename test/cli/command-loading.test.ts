@@ -135,6 +135,37 @@ describe('what inspect, verify and import load', () => {
     expect(urls.filter((u) => DEBUG_LOG.test(u))).toEqual([]);
   });
 
+  /** What `args` loaded though the command failed (an export of an unreachable registry stops at its first request). */
+  async function loadedFailing(args: string[]): Promise<{ urls: string[]; stderr: string }> {
+    const log = join(work.dir, `${args[0]}-failing.log`);
+    await writeFile(log, '');
+    const stderr = await promisify(execFile)(process.execPath, ['-r', required, '--import', hook, FERRY_BIN, ...args], { env: { ...process.env, LOAD_LOG: log, FERRY_STORE: '' } }).then(
+      () => '',
+      (e: { stderr: string }) => e.stderr,
+    );
+    return { urls: await withChunkModules((await readFile(log, 'utf8')).split('\n').filter(Boolean)), stderr };
+  }
+
+  const YAML = /\/node_modules\/yaml\//;
+
+  it('export of a spec written as JSON loads neither a YAML parser nor yargs; one written as YAML loads the YAML parser', async () => {
+    const images = [{ ref: '127.0.0.1:1/loading/json:1' }];
+    const json = join(work.dir, 'spec.json');
+    await writeFile(json, JSON.stringify({ apiVersion: 'ferry/v1', kind: 'Bundle', metadata: { name: 'loading' }, images }));
+    const yaml = join(work.dir, 'spec.yaml');
+    await writeFile(yaml, 'apiVersion: ferry/v1\nkind: Bundle\nmetadata:\n  name: loading\nimages:\n  - ref: 127.0.0.1:1/loading/json:1\n');
+    const common = ['-o', join(work.dir, 'never.tar'), '--plain-http', '--retries', '0', '--store', join(work.dir, 'export-store'), '--no-progress'];
+    const fromJson = await loadedFailing(['export', '-f', json, ...common]);
+    // It read the spec and went on to the registry (refused: nothing listens there).
+    expect(fromJson.stderr).toContain('127.0.0.1:1');
+    expect(fromJson.urls.filter((u) => YAML.test(u))).toEqual([]);
+    // Its usual command line is parsed without yargs too (a spec, no references: cli/fast-argv.ts).
+    expect(fromJson.urls.filter((u) => YARGS_ANY.test(u))).toEqual([]);
+    const fromYaml = await loadedFailing(['export', '-f', yaml, ...common]);
+    expect(fromYaml.stderr).toContain('127.0.0.1:1');
+    expect(fromYaml.urls.some((u) => YAML.test(u))).toBe(true);
+  });
+
   it('import (its usual command line) loads no yargs', async () => {
     const urls = await loaded(['import', bundle, '--key', pub, '--to-store', '--store', join(work.dir, 'store'), '--dry-run', '--json'], '"dryRun": true');
     expect(urls.some((u) => u.includes('/dist/transfer/import.js'))).toBe(true);

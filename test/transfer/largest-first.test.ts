@@ -1,0 +1,67 @@
+import pLimit from 'p-limit';
+import type { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ContentSource, Descriptor, FetchOptions } from '../../src/core/index.js';
+import { copyGraph } from '../../src/transfer/copy-graph.js';
+import { CopyScheduler } from '../../src/transfer/copy-scheduler.js';
+import { overlaySource } from '../../src/transfer/overlay-source.js';
+import { config, imageManifest, layer, pushImage, tempStore } from '../store/helpers/store-fixtures.js';
+
+// Blobs waiting for a request slot get it largest first, whatever order they
+// were found in: the longest download (an export's Windows base layer, found
+// last behind a manifest list) starts first instead of ending the pull alone.
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.();
+});
+
+describe('copyGraph with every slot taken', () => {
+  it('fetches the waiting blobs largest first', async () => {
+    const from = await tempStore();
+    const to = await tempStore();
+    cleanups.push(from.cleanup, to.cleanup);
+    const small = layer('small', 1_000);
+    const big = layer('big', 30_000);
+    const middle = layer('middle', 5_000);
+    const cfg = config('three-layers');
+    const m = imageManifest(cfg, [small, big, middle]);
+    await pushImage(from.store, 'a/b', 'x', [cfg, small, big, middle], m);
+    const repo = from.store.repository('a/b');
+    const names = new Map([
+      [small.desc.digest, 'small'],
+      [big.desc.digest, 'big'],
+      [middle.desc.digest, 'middle'],
+      [cfg.desc.digest, 'config'],
+    ]);
+    const fetched: string[] = [];
+    const source: ContentSource = {
+      resolve: (ref) => repo.resolve(ref),
+      fetch: async (desc: Descriptor, options?: FetchOptions): Promise<Readable> => {
+        const name = names.get(desc.digest);
+        if (name) fetched.push(name);
+        return repo.fetch(desc, options);
+      },
+    };
+    const limit = pLimit(1);
+    const scheduler = new CopyScheduler(limit);
+    // The one slot is busy until all four blobs wait for it (the manifest is in memory, as export's plan leaves it).
+    let release!: () => void;
+    const busy = limit(() => new Promise<void>((resolve) => (release = resolve)));
+    const inMemory = overlaySource(source, new Map([[m.desc.digest, m.bytes]]));
+    const copied = copyGraph(inMemory, to.store.repository('a/b'), [{ descriptor: m.desc, tags: ['x'] }], { scheduler, repository: 'a/b' });
+    const since = Date.now();
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (limit.pendingCount === 4 || Date.now() - since > 2_000) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 5);
+    });
+    release();
+    await busy;
+    await copied;
+    expect(fetched).toEqual(['big', 'middle', 'small', 'config']);
+  });
+});
