@@ -15,18 +15,47 @@ const parseYaml = (text: string): unknown => (require('yaml') as typeof import('
 
 /**
  * A spec written as JSON (JSON is YAML: scripts and the bench write it so) is read with JSON.parse, and
- * the YAML parser (~70 ms of CPU to load) only for YAML; text JSON refuses goes to the YAML parser, whose
- * message stands. One difference: a key given twice, which YAML refuses, is the last one in JSON.
+ * the YAML parser (~70 ms of CPU to load) only for YAML; text JSON refuses, or JSON naming a key twice
+ * (which JSON.parse reads as the last and YAML refuses), goes to the YAML parser, whose answer stands.
  */
 function parseDocument(text: string): unknown {
   if (/^\s*\{/.test(text)) {
     try {
-      return JSON.parse(text) as unknown;
+      const doc = JSON.parse(text) as unknown;
+      if (!hasDuplicateKey(text)) return doc;
     } catch {
       // Not JSON after all: YAML says what is wrong (or reads it: flow mappings are YAML too).
     }
   }
   return parseYaml(text);
+}
+
+/** Whether an object of `json` (text JSON.parse accepted) names one key twice. */
+function hasDuplicateKey(json: string): boolean {
+  const objects: Array<Set<string> | undefined> = []; // undefined: an array
+  let atKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      const keys = objects[objects.length - 1];
+      if (atKey && keys) {
+        const key = JSON.parse(json.slice(i, end + 1)) as string;
+        if (keys.has(key)) return true;
+        keys.add(key);
+        atKey = false;
+      }
+      i = end;
+    } else if (c === '{' || c === '[') {
+      objects.push(c === '{' ? new Set() : undefined);
+      atKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      objects.pop();
+      atKey = false;
+    } else if (c === ',') atKey = objects[objects.length - 1] !== undefined;
+  }
+  return false;
 }
 
 export interface SpecImage {
