@@ -62,11 +62,12 @@ function runBundle(main, argv, { produce = false } = {}) {
     const cachedData = cacheFor(cacheDir, file, digest, sha256);
     const script = new Script(Module.wrap(source), { filename, cachedData });
     if (produce) compiled.push({ file, digest, script });
-    const require = (id) => module.require(id);
-    require.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
-    require.main = process.mainModule;
-    require.cache = Module._cache;
-    script.runInThisContext({ displayErrors: true }).call(module.exports, module.exports, require, module, filename, dir);
+    // The chunk's own require, as node's loader would give it (the chunks use only the call itself).
+    const requireChunk = (id) => module.require(id);
+    requireChunk.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
+    requireChunk.main = require.main;
+    requireChunk.cache = Module._cache;
+    script.runInThisContext({ displayErrors: true }).call(module.exports, module.exports, requireChunk, module, filename, dir);
   };
   if (produce) {
     process.on('exit', () => {
