@@ -4,7 +4,8 @@
 // answers from package.json before anything else loads. Every other command
 // runs the CommonJS bundle of the CLI (dist/cli-bundle/, scripts/bundle-cli.mjs:
 // no ES module loader, ~1 ms less per module) while it is fresh, and the CLI
-// as tsc built it (dist/cli/main.js, ESM) otherwise.
+// as tsc built it (dist/cli/main.js, ESM) otherwise. The bundle's chunks load
+// through V8's code cache (code-cache.cjs), never a cache made from other code.
 'use strict';
 
 const { readFileSync, statSync } = require('node:fs');
@@ -52,6 +53,6 @@ if (argv.length === 1 && argv[0] === '--version') {
   process.stdout.write(`${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}\n`);
 } else {
   const bundle = freshBundle();
-  if (bundle) require(bundle).main(argv);
+  if (bundle) require('./code-cache.cjs').runBundle(bundle, argv);
   else import('../dist/cli/main.js').then(({ main }) => main(argv));
 }

@@ -16,7 +16,7 @@
 // ran again, an edit in dist/, another npm package) or a chunk changed or
 // missing, among those the command line can load, sends the CLI back to
 // dist/cli/main.js. The stamp holds no time, so two builds of one commit give
-// the same bytes (releases are reproducible).
+// the same bytes (releases are reproducible; they leave out the code cache below).
 //
 // Every module keeps the import.meta.url of its own file in dist/: package.json,
 // the install root and createRequire resolve exactly as they do unbundled. The
@@ -25,11 +25,22 @@
 // bundle starts them as CommonJS, without the ES module loader in each new
 // thread, and the stamp's `workers` (checked for every command) keeps a stale
 // one from running, as for the chunks.
+//
+// Last, V8's code cache for the chunks (bin/code-cache.cjs, which checks each
+// cache file against the sha256 of its chunk): made by running the commands
+// whose start-up counts (inspect and verify of a one-image bundle, --help) on
+// this build, so it holds the functions they ran, not only those V8 compiles
+// up front. Those bytes differ from build to build (V8's random hash seed);
+// the stamp does not list them.
 
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { rolldown } from 'rolldown';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -138,7 +149,48 @@ export async function bundleCli() {
     ),
   };
   await writeFile(join(OUT, 'stamp.json'), `${JSON.stringify(stamp)}\n`);
+  await makeCodeCache();
   return stamp;
+}
+
+/** The commands whose start-up the code cache is made from, `BUNDLE` standing for a one-image bundle. */
+const TRAINING = [['inspect', 'BUNDLE'], ['verify', 'BUNDLE'], ['--help']];
+
+/** Runs TRAINING on the fresh bundle, each run starting from the cache the one before wrote (see the top). */
+async function makeCodeCache() {
+  const work = await mkdtemp(join(tmpdir(), 'ferry-code-cache-'));
+  try {
+    const bundle = join(work, 'one-image.tar');
+    await writeOneImage(bundle);
+    const run = "require(process.argv[1]).runBundle(process.argv[2], process.argv.slice(3), { produce: true })";
+    for (const args of TRAINING) {
+      const argv = args.map((a) => (a === 'BUNDLE' ? bundle : a));
+      const r = spawnSync(process.execPath, ['-e', run, join(ROOT, 'bin', 'code-cache.cjs'), join(OUT, 'main.cjs'), ...argv], {
+        encoding: 'utf8',
+        env: { ...process.env, FERRY_STORE: join(work, 'store') },
+      });
+      if (r.status !== 0) throw new Error(`making the code cache: ferry ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** A bundle of one small image (a config and a layer), written by this build's own writer. */
+async function writeOneImage(out) {
+  const { writeBundle } = await import(pathToFileURL(join(DIST, 'bundle', 'index.js')).href);
+  const blobs = new Map();
+  const put = (mediaType, bytes) => {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    blobs.set(digest, bytes);
+    return { mediaType, digest, size: bytes.length };
+  };
+  const config = put('application/vnd.oci.image.config.v1+json', Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' })));
+  const layer = put('application/vnd.oci.image.layer.v1.tar+gzip', Buffer.alloc(64 * 1024, 1));
+  const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] };
+  const root = put(manifest.mediaType, Buffer.from(JSON.stringify(manifest)));
+  const fetch = async (desc) => Readable.from([blobs.get(desc.digest)]);
+  await writeBundle({ images: [{ name: 'code-cache.invalid/one:1', root }], fetch, out, toolVersion: 'code-cache' });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

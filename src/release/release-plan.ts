@@ -14,7 +14,7 @@ import { LICENCE_FILE, productionPackages, runtimeFiles, type ProdPackage } from
 import { formatReleaseSums, MANIFEST_PATH, RELEASE_FORMAT, serializeManifest, SUMS_PATH, type ReleaseFileRecord, type ReleaseManifest } from './release-manifest.js';
 
 // What goes into a release, from a source checkout: dist/ (JavaScript only),
-// package.json, bin/ferry.cjs, the production dependencies' runtime files, the
+// package.json, bin/ferry.cjs and bin/code-cache.cjs, the production dependencies' runtime files, the
 // node binary running this build, the licences, the launcher — each file
 // hashed here, and hashed again when the tar is written (release-tar.ts), so a
 // file that changes mid-build fails the build instead of shipping unlisted.
@@ -117,7 +117,9 @@ export async function planFromCheckout(root: string, opts: CheckoutOptions = {})
   const execPath = opts.execPath ?? process.execPath;
   const nodeVersion = opts.nodeVersion ?? process.version;
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string; license?: string };
-  const dist = (await walk(join(root, 'dist')).catch(() => [] as string[])).filter((f) => !/\.(d\.ts|map)$/.test(f));
+  // Not the CLI bundle's V8 code cache (bin/code-cache.cjs): its bytes differ from build to build (V8's random
+  // hash seed), and a release is the same bytes for the same commit. The release compiles its chunks.
+  const dist = (await walk(join(root, 'dist')).catch(() => [] as string[])).filter((f) => !/\.(d\.ts|map)$/.test(f) && !f.startsWith('cli-bundle/code-cache/'));
   if (!dist.includes('cli/main.js')) throw new UsageError(`${join(root, 'dist')} holds no build`, { hint: 'run npm run build first (npm run release does)' });
 
   const files: Array<Promise<PlannedFile>> = [];
@@ -125,6 +127,7 @@ export async function planFromCheckout(root: string, opts: CheckoutOptions = {})
   const add = (path: string, mode: PlannedFile['mode'], from: string | Buffer) => files.push(limit(() => planned(path, mode, from)));
   add('package.json', 0o644, join(root, 'package.json'));
   add('bin/ferry.cjs', 0o644, join(root, 'bin', 'ferry.cjs'));
+  add('bin/code-cache.cjs', 0o644, join(root, 'bin', 'code-cache.cjs'));
   for (const f of dist) add(`dist/${f}`, 0o644, join(root, 'dist', ...f.split('/')));
   const packages = [];
   for (const p of await productionPackages(root)) {
