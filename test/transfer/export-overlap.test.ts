@@ -1,12 +1,8 @@
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReference } from '../../src/core/reference.js';
-import { openStore, type Store } from '../../src/store/index.js';
 import type { TransferEvent } from '../../src/transfer/events.js';
 import { pullImages } from '../../src/transfer/export.js';
-import { RegistryPool } from '../../src/transfer/registry-pool.js';
-import { startFixture, type FixtureServer } from '../client/fixture-server.js';
-import { workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { gatedExport, type GatedExport } from '../helpers/gated-export.js';
 import { rigContext, seededRig } from '../rig/context.js';
 
 // An export pulls an image as soon as it is planned, while the others still
@@ -18,57 +14,23 @@ import { rigContext, seededRig } from '../rig/context.js';
 // resolve still finishes and fails the assertion instead of hanging).
 
 describe.skipIf(!rigContext().available)('export overlaps resolving and pulling', () => {
-  let work: WorkDir;
-  let store: Store;
-  let pool: RegistryPool;
-  let proxy: FixtureServer;
-  let release: () => void = () => undefined;
-  let blobOfFirstWhileHeld = false;
-  let held = false;
+  let gated: GatedExport;
 
   beforeAll(async () => {
-    const rig = seededRig();
-    const upstream = new URL(rig.source.url);
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const fallback = setTimeout(() => release(), 10_000);
-    const forward = (req: IncomingMessage, res: ServerResponse): void => {
-      const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      out.on('error', () => res.destroy());
-      req.pipe(out);
-    };
-    proxy = await startFixture(async (req, res) => {
-      const path = req.url ?? '';
-      if (path.startsWith('/v2/ferry-test/app-b/manifests/1.0')) {
-        held = true;
-        await gate;
-        held = false;
-      } else if (path.startsWith('/v2/ferry-test/app-a/blobs/')) {
-        if (held) blobOfFirstWhileHeld = true;
-        release();
-        clearTimeout(fallback);
-      }
-      forward(req, res);
+    gated = await gatedExport('ferry-export-overlap-', {
+      hold: (path) => path.startsWith('/v2/ferry-test/app-b/manifests/1.0'),
+      opens: (path) => path.startsWith('/v2/ferry-test/app-a/blobs/'),
     });
-    work = await workDir('ferry-export-overlap-');
-    store = await openStore(work.path('store'));
-    pool = new RegistryPool({ plainHttp: true, env: {}, homeDir: work.path('home') });
   });
 
   afterAll(async () => {
-    release();
-    await pool?.close();
-    store?.close();
-    await proxy?.stop();
-    await work?.cleanup();
+    await gated?.close();
   });
 
   it("pulls the first image's blobs while the second still resolves; the pull total still covers what moved", async () => {
     const rig = seededRig();
     const keys = ['appA', 'appB'] as const;
-    const images = keys.map((k) => ({ reference: parseReference(`${proxy.host}/${rig.images.images[k].reference}`), platforms: [], withReferrers: false }));
+    const images = keys.map((k) => ({ reference: parseReference(`${gated.proxy.host}/${rig.images.images[k].reference}`), platforms: [], withReferrers: false }));
     let total = 0;
     let moved = 0;
     let maxAhead = 0;
@@ -81,10 +43,10 @@ describe.skipIf(!rigContext().available)('export overlaps resolving and pulling'
       if (e.type === 'bytes') moved += e.bytes;
       maxAhead = Math.max(maxAhead, moved - total);
     };
-    const { pulled, failed } = await pullImages({ images, registries: pool, store, concurrency: 2, onEvent });
+    const { pulled, failed } = await pullImages({ images, registries: gated.pool, store: gated.store, concurrency: 2, onEvent });
     expect(failed).toEqual([]);
     expect(pulled.map((p) => p.root.digest).sort()).toEqual(keys.map((k) => rig.images.images[k].digest).sort());
-    expect(blobOfFirstWhileHeld).toBe(true);
+    expect(gated.openedWhileHeld()).toBe(true);
     // Progress never passed its total, and ended on it.
     expect(phases).toEqual(['resolve', 'pull']);
     expect(maxAhead).toBe(0);
