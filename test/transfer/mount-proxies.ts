@@ -6,7 +6,8 @@ import { forwardTo, startFixture, type FixtureServer } from '../client/fixture-s
 // in front of a real docker-registry that drops `mount` and `from` from an
 // upload POST, so the registry starts an ordinary upload and answers 202.
 // Everything else, storage included, is the real registry's. Beside it, a
-// proxy that only watches mounts (how many of one blob the client sends at once).
+// proxy that only watches mounts (how many of one blob the client sends at once),
+// and one that holds each mount and counts the uploads sent meanwhile.
 
 export interface NoMountProxy extends FixtureServer {
   /** Mount requests turned into plain uploads so far. */
@@ -62,10 +63,38 @@ export async function startMountWatchProxy(upstream: URL, holdMs = 400): Promise
   return Object.assign(server, { mostAtOnce: () => most });
 }
 
-/** Forwards every request to `upstream`; `onPost` may rewrite a POST's URL first, and returns what to run once it is answered. */
-async function startProxy(upstream: URL, onPost: (url: URL) => Promise<(() => void) | void>): Promise<FixtureServer> {
+export interface MountHoldProxy extends FixtureServer {
+  /** Upload PUTs (?digest=) that arrived while a mount request was held. */
+  putsDuringMounts(): number;
+  mounts(): number;
+}
+
+/** A pass-through proxy that holds each mount request `holdMs` and counts the uploads that end meanwhile. */
+export async function startMountHoldProxy(upstream: URL, holdMs = 400): Promise<MountHoldProxy> {
+  let held = 0;
+  let mounts = 0;
+  let during = 0;
+  const onPut = (url: URL): void => {
+    if (held > 0 && url.pathname.includes('/blobs/uploads/') && url.searchParams.has('digest')) during += 1;
+  };
+  const server = await startProxy(upstream, async (url) => {
+    if (!url.searchParams.has('mount')) return;
+    mounts += 1;
+    held += 1;
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    held -= 1;
+  }, onPut);
+  return Object.assign(server, { putsDuringMounts: () => during, mounts: () => mounts });
+}
+
+/**
+ * Forwards every request to `upstream`; `onPost` may rewrite a POST's URL first, and returns what to run
+ * once it is answered; `onPut` sees each PUT as it arrives.
+ */
+async function startProxy(upstream: URL, onPost: (url: URL) => Promise<(() => void) | void>, onPut: (url: URL) => void = () => undefined): Promise<FixtureServer> {
   return startFixture(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'PUT') onPut(url);
     const done = req.method === 'POST' ? await onPost(url) : undefined;
     res.on('close', () => done?.());
     await forwardTo(upstream, url, req, res);

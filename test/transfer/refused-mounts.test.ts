@@ -6,7 +6,7 @@ import { expectOk, sha256Hex, TargetView, workDir, type WorkDir } from '../helpe
 import { rigContext } from '../rig/context.js';
 import { RegistryHttp } from '../rig/registry-http.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
-import { startMountWatchProxy, startNoMountProxy, type NoMountProxy } from './mount-proxies.js';
+import { startMountHoldProxy, startMountWatchProxy, startNoMountProxy, type NoMountProxy } from './mount-proxies.js';
 
 // Issue 11 item 3: three repositories share layers; the target refuses every
 // cross-repository mount (answers 202). Each repository must still end up
@@ -17,8 +17,13 @@ import { startMountWatchProxy, startNoMountProxy, type NoMountProxy } from './mo
 // blob as nothing to send; sent after all, it must grow the push phase's total,
 // so progress never passes 100 %. A registry that mounts gets one blob's
 // mounts into several repositories at once, not one round trip after another.
+// Issue 16 (import against the floor): a lane that has sent a blob's bytes takes
+// its next upload while the registry mounts that blob into the other
+// repositories; it does not wait out the mount round trips.
 
 const REPOS = ['one/app', 'two/app', 'three/app'] as const;
+/** The layers every image has, by size: one that streams (> 1 MiB) and one that is buffered. */
+const SHARED_SIZES = [3 * 1024 * 1024 + 17, 200 * 1024];
 
 interface Pushed {
   repository: string;
@@ -29,8 +34,8 @@ interface Pushed {
 async function seedSharedImages(registry: Registry): Promise<Pushed[]> {
   const http = new RegistryHttp(registry);
   try {
-    // Shared: a layer that streams (> 1 MiB) and one that is buffered; plus one layer of each image's own.
-    const shared = [randomBytes(3 * 1024 * 1024 + 17), randomBytes(200 * 1024)];
+    // Shared (SHARED_SIZES), plus one layer of each image's own.
+    const shared = SHARED_SIZES.map((size) => randomBytes(size));
     const out: Pushed[] = [];
     for (const repository of REPOS) {
       const layers = [...shared, randomBytes(64 * 1024)].map((bytes) => ({ bytes, mediaType: MediaType.ociLayer, digest: `sha256:${sha256Hex(bytes)}`, size: bytes.length }));
@@ -45,6 +50,20 @@ async function seedSharedImages(registry: Registry): Promise<Pushed[]> {
     return out;
   } finally {
     await http.close();
+  }
+}
+
+/** Each image's manifest, and every blob of it, in that image's own repository under mirror/ (asked by HEAD). */
+async function expectEveryBlobInItsOwnRepository(target: Registry, images: readonly Pushed[]): Promise<void> {
+  const view = new TargetView(target);
+  try {
+    for (const image of images) {
+      const repo = `mirror/${image.repository}`;
+      expect((await view.manifest(repo, '1.0'))?.digest, `${repo}:1.0`).toBe(image.digest);
+      for (const blob of image.blobs) expect(await view.blobStatus(repo, blob), `${blob} in ${repo}`).toBe(200);
+    }
+  } finally {
+    await view.close();
   }
 }
 
@@ -86,19 +105,6 @@ describe.skipIf(!rigContext().available)('import into a registry that refuses cr
     return { target, proxy, report: run.json as Report };
   }
 
-  async function expectEveryBlobInItsOwnRepository(target: Registry): Promise<void> {
-    const view = new TargetView(target);
-    try {
-      for (const image of images) {
-        const repo = `mirror/${image.repository}`;
-        expect((await view.manifest(repo, '1.0'))?.digest, `${repo}:1.0`).toBe(image.digest);
-        for (const blob of image.blobs) expect(await view.blobStatus(repo, blob), `${blob} in ${repo}`).toBe(200);
-      }
-    } finally {
-      await view.close();
-    }
-  }
-
   it.each([
     ['a single-file bundle (read by ranges)', 'shared.tar'],
     ['a split bundle (one pass over the volumes)', 'split.tar.000'],
@@ -107,7 +113,7 @@ describe.skipIf(!rigContext().available)('import into a registry that refuses cr
     expect(proxy.refused(), 'the target was asked to mount and refused').toBeGreaterThan(0);
     expect(report.failed).toEqual([]);
     expect(report.images).toHaveLength(3);
-    await expectEveryBlobInItsOwnRepository(target);
+    await expectEveryBlobInItsOwnRepository(target, images);
     const push = report.progress.phases.find((p) => p.phase === 'push');
     expect(push?.moved, 'the push phase sent every byte it pushed').toBe(report.blobs.bytes);
     expect(push?.total, 'the total grew by every blob a refused mount sent after all').toBe(push?.moved);
@@ -141,11 +147,18 @@ describe.skipIf(!rigContext().available)('import into a registry that mounts', (
     expect((run.json as { failed: unknown[] }).failed).toEqual([]);
     // Each shared blob goes to one repository and is mounted into the two others.
     expect(proxy.mostAtOnce(), 'mounts of one blob in flight at once').toBe(REPOS.length - 1);
-    const view = new TargetView(target);
-    try {
-      for (const image of images) for (const blob of image.blobs) expect(await view.blobStatus(`mirror/${image.repository}`, blob), `${blob} in mirror/${image.repository}`).toBe(200);
-    } finally {
-      await view.close();
-    }
+    await expectEveryBlobInItsOwnRepository(target, images);
+  });
+
+  it('takes the next upload while the registry mounts the last one (one lane), and every repository holds its blobs', async () => {
+    const target = await startRegistry();
+    started.push(target);
+    const proxy = await startMountHoldProxy(new URL(target.url));
+    started.push(proxy);
+    const run = expectOk(await ferry(['import', work.path('shared.tar'), '--to', `${proxy.host}/mirror`, '--plain-http', '--concurrency', '1', '--json'], { timeoutMs: 120_000 }));
+    expect((run.json as { failed: unknown[] }).failed).toEqual([]);
+    expect(proxy.mounts(), 'each shared layer mounted into the two other repositories').toBe(SHARED_SIZES.length * (REPOS.length - 1));
+    expect(proxy.putsDuringMounts(), 'uploads sent while a mount was held').toBeGreaterThan(0);
+    await expectEveryBlobInItsOwnRepository(target, images);
   });
 });
