@@ -156,14 +156,18 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
     const rootBytes = async (): Promise<Buffer> => copied.written.get(copied.root.digest) ?? readManifestBytes(copied.source, copied.root, signal);
     referrers = await (lookup ?? collectReferrers(copied.source, copied.root, rootBytes, options.scheduler.limit));
     // Side by side (each is a small graph of its own, and its blobs are round trips more than bytes), and
-    // recorded in the order found.
-    const reports = await Promise.all(
+    // recorded in the order found. Every copy settles before a failure is thrown: none outlives the pull.
+    const settled = await Promise.allSettled(
       referrers.map((referrer) => {
         const tag = referrer.annotations?.[ANNOTATION_REFERRER_TAG];
         // Through the overlay: the plan read the referrers' manifests already.
         return copyGraph(overlaySource(copied.source, copied.written), target, [{ descriptor: referrer, tags: tag ? [tag] : [] }], common);
       }),
     );
+    const reports = settled.map((s) => {
+      if (s.status === 'rejected') throw s.reason;
+      return s.value;
+    });
     for (const report of reports) {
       // What the pull did includes its referrers (the progress counters count them too).
       for (const node of report.nodes) recordNode(copied.report, node, node.action, 0);
