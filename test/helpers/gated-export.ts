@@ -1,22 +1,41 @@
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { openStore, type Store } from '../../src/store/index.js';
 import { RegistryPool } from '../../src/transfer/registry-pool.js';
-import { startFixture, type FixtureServer } from '../client/fixture-server.js';
+import { forwardTo, startFixture, type FixtureServer } from '../client/fixture-server.js';
 import { seededRig } from '../rig/context.js';
 import { workDir, type WorkDir } from './transfer-kit.js';
 
-// An export against the rig's real registry through a proxy that holds the
+// The export side of a test: a fresh store and a registry pool (plain HTTP,
+// no credentials) in a temporary directory, closed together. gatedExport adds
+// an export against the rig's real registry through a proxy that holds the
 // requests `hold` picks until one `opens` picks arrives (or 10 s pass, so a
 // build that waits for the held answer still finishes and fails its assertion
 // instead of hanging). `openedWhileHeld` says whether the export asked for the
 // second while the first was unanswered: what overlapping round trips means.
 
-export interface GatedExport {
-  proxy: FixtureServer;
+export interface ExportSide {
   store: Store;
   pool: RegistryPool;
-  openedWhileHeld(): boolean;
   close(): Promise<void>;
+}
+
+export async function exportSide(prefix: string): Promise<ExportSide> {
+  const work: WorkDir = await workDir(prefix);
+  const store = await openStore(work.path('store'));
+  const pool = new RegistryPool({ plainHttp: true, env: {}, homeDir: work.path('home') });
+  return {
+    store,
+    pool,
+    async close() {
+      await pool.close();
+      store.close();
+      await work.cleanup();
+    },
+  };
+}
+
+export interface GatedExport extends ExportSide {
+  proxy: FixtureServer;
+  openedWhileHeld(): boolean;
 }
 
 export async function gatedExport(prefix: string, rules: { hold: (path: string) => boolean; opens: (path: string) => boolean }): Promise<GatedExport> {
@@ -26,14 +45,6 @@ export async function gatedExport(prefix: string, rules: { hold: (path: string) 
   const fallback = setTimeout(() => release(), 10_000);
   let held = false;
   let openedWhileHeld = false;
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  };
   const proxy = await startFixture(async (req, res) => {
     const path = req.url ?? '';
     if (rules.hold(path)) {
@@ -45,23 +56,18 @@ export async function gatedExport(prefix: string, rules: { hold: (path: string) 
       release();
       clearTimeout(fallback);
     }
-    forward(req, res);
+    await forwardTo(upstream, new URL(path, 'http://proxy'), req, res);
   });
-  const work: WorkDir = await workDir(prefix);
-  const store = await openStore(work.path('store'));
-  const pool = new RegistryPool({ plainHttp: true, env: {}, homeDir: work.path('home') });
+  const side = await exportSide(prefix);
   return {
+    ...side,
     proxy,
-    store,
-    pool,
     openedWhileHeld: () => openedWhileHeld,
     async close() {
       release();
       clearTimeout(fallback);
-      await pool.close();
-      store.close();
+      await side.close();
       await proxy.stop();
-      await work.cleanup();
     },
   };
 }

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReference } from '../../src/core/reference.js';
-import { openStore, type Store } from '../../src/store/index.js';
 import type { TransferEvent } from '../../src/transfer/events.js';
 import { pullImages } from '../../src/transfer/export.js';
 import { inLanes } from '../../src/transfer/lanes.js';
-import { RegistryPool } from '../../src/transfer/registry-pool.js';
-import { workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { exportSide, type ExportSide } from '../helpers/gated-export.js';
 import { rigContext, seededRig } from '../rig/context.js';
 
 // An export of many images holds what its pulls in progress hold: at most
@@ -48,20 +46,14 @@ describe('inLanes', () => {
 });
 
 describe.skipIf(!rigContext().available)('export pulls in lanes', () => {
-  let work: WorkDir;
-  let store: Store;
-  let pool: RegistryPool;
+  let side: ExportSide;
 
   beforeAll(async () => {
-    work = await workDir('ferry-export-lanes-');
-    store = await openStore(work.path('store'));
-    pool = new RegistryPool({ plainHttp: true, env: {}, homeDir: work.path('home') });
+    side = await exportSide('ferry-export-lanes-');
   });
 
   afterAll(async () => {
-    await pool?.close();
-    store?.close();
-    await work?.cleanup();
+    await side?.close();
   });
 
   it('has at most 2 × concurrency images in progress, and pulls them all', async () => {
@@ -75,7 +67,7 @@ describe.skipIf(!rigContext().available)('export pulls in lanes', () => {
       inProgress += e.state === 'start' ? 1 : -1;
       peak = Math.max(peak, inProgress);
     };
-    const { pulled, failed } = await pullImages({ images, registries: pool, store, concurrency: 1, onEvent });
+    const { pulled, failed } = await pullImages({ images, registries: side.pool, store: side.store, concurrency: 1, onEvent });
     expect(failed).toEqual([]);
     expect(pulled.map((p) => p.root.digest).sort()).toEqual(keys.map((k) => rig.images.images[k].digest).sort());
     expect(peak).toBe(2);

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReference } from '../../src/core/reference.js';
-import { openStore, type Store } from '../../src/store/index.js';
 import { pullImages } from '../../src/transfer/export.js';
-import { RegistryPool } from '../../src/transfer/registry-pool.js';
 import { forwardTo, startFixture, type FixtureServer } from '../client/fixture-server.js';
-import { gatedExport, type GatedExport } from '../helpers/gated-export.js';
-import { workDir, type WorkDir } from '../helpers/transfer-kit.js';
+import { exportSide, gatedExport, type ExportSide, type GatedExport } from '../helpers/gated-export.js';
 import { rigContext, seededRig } from '../rig/context.js';
 
 // An image's referrers (appA's SBOM and cosign signature) are copied side by
@@ -49,9 +46,7 @@ describe.skipIf(!rigContext().available)('export copies the referrers of an imag
 // pullImages returned would write into the store behind the caller's back).
 describe.skipIf(!rigContext().available)('a referrer copy that fails', () => {
   let proxy: FixtureServer;
-  let work: WorkDir;
-  let store: Store;
-  let pool: RegistryPool;
+  let side: ExportSide;
   let open = 0;
   let held = 0;
 
@@ -76,22 +71,18 @@ describe.skipIf(!rigContext().available)('a referrer copy that fails', () => {
       }
       await forwardTo(upstream, url, req, res);
     });
-    work = await workDir('ferry-export-referrer-fails-');
-    store = await openStore(work.path('store'));
-    pool = new RegistryPool({ plainHttp: true, env: {}, homeDir: work.path('home') });
+    side = await exportSide('ferry-export-referrer-fails-');
   });
 
   afterAll(async () => {
-    await pool?.close();
-    store?.close();
+    await side?.close();
     await proxy?.stop();
-    await work?.cleanup();
   });
 
   it('fails the pull only once the other referrer copies have settled', async () => {
     const { appA } = seededRig().images.images;
     const images = [{ reference: parseReference(`${proxy.host}/${appA.reference}`), platforms: [], withReferrers: true }];
-    await expect(pullImages({ images, registries: pool, store, concurrency: 4 })).rejects.toThrow(/blob unknown/);
+    await expect(pullImages({ images, registries: side.pool, store: side.store, concurrency: 4 })).rejects.toThrow(/blob unknown/);
     expect(held, "the signature's blobs were asked for").toBeGreaterThan(0);
     expect(open, "signature blob requests still open when the pull returned").toBe(0);
   });
