@@ -1,5 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import { PriorityQueue } from '../core/priority-queue.js';
 import type { NodeAction } from './events.js';
 
 // What several copyGraph calls share so that, together, they stay within one
@@ -13,7 +14,7 @@ export class CopyScheduler {
   /** Nodes under way or done, by `repository\0digest`, and the first of each digest by bare digest. */
   private readonly nodes = new Map<string, Promise<NodeAction>>();
   /** Blob downloads waiting for a slot, largest first. */
-  private readonly blobs: Array<{ size: number; start: () => Promise<void> }> = [];
+  private readonly blobs = new PriorityQueue<{ size: number; start: () => Promise<void> }>((b) => b.size);
 
   constructor(limit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)) {
     this.limit = limit;
@@ -27,11 +28,9 @@ export class CopyScheduler {
    */
   blobSlot<T>(size: number, download: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const at = this.blobs.findIndex((b) => b.size < size);
-      const entry = { size, start: () => download().then(resolve, reject) };
-      this.blobs.splice(at === -1 ? this.blobs.length : at, 0, entry);
+      this.blobs.push({ size, start: () => download().then(resolve, reject) });
       // One turn in the limiter per blob; whichever turn comes takes the largest blob waiting then.
-      void this.limit(() => this.blobs.shift()!.start());
+      void this.limit(() => this.blobs.pop()!.start());
     });
   }
 
