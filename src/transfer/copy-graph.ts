@@ -172,10 +172,18 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
       return finish(desc, 'copied', moved);
     });
 
+  // A root the target already held is tagged with the bytes we hold (a bundle's head), not fetched back from
+  // the target first: one request per tag on a re-import instead of a GET and a PUT.
+  const tagRoot = async (tag: string, desc: Descriptor): Promise<void> => {
+    const opts = signal ? { signal } : {};
+    if (!pushTagged || !options.inMemory?.(desc)) return target.tag(tag, desc, opts);
+    const { bytes } = await readManifest(source, desc, signal);
+    return pushTagged(desc, Readable.from([bytes]), tag, opts);
+  };
   await Promise.all(roots.map((root) => copyNode(root.descriptor)));
   for (const root of roots) {
     for (const tag of root.tags ?? []) {
-      if (!taggedOnPush.has(`${root.descriptor.digest}\0${tag}`)) await targetStep(() => target.tag(tag, root.descriptor, signal ? { signal } : {}));
+      if (!taggedOnPush.has(`${root.descriptor.digest}\0${tag}`)) await targetStep(() => tagRoot(tag, root.descriptor));
       emit({ type: 'tagged', repository, tag, descriptor: root.descriptor });
     }
   }
