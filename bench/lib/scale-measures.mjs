@@ -34,11 +34,14 @@ async function exportBoth(ctx, set, source) {
   return { f, s, bundle, dir };
 }
 
+// Each side imports twice into its own registry: into an empty one, then again into the one that now holds it
+// all (a mirroring job's rerun: every blob asked about, nothing moved).
 async function importBoth(ctx, bundle, dir) {
-  const f = await withRegistry(ctx, undefined, (target) => ferry(ctx, ['import', bundle, '--to', target.host, '--plain-http']));
-  const s = await withRegistry(ctx, undefined, (target) =>
+  const twice = (run) => withRegistry(ctx, undefined, async (target) => ({ first: await run(target), again: await run(target) }));
+  const f = await twice((target) => ferry(ctx, ['import', bundle, '--to', target.host, '--plain-http']));
+  const s = await twice((target) =>
     runTimed('skopeo', ['sync', '--all', '--preserve-digests', '--src', 'dir', '--dest', 'docker', '--dest-tls-verify=false', dir, `${target.host}/scale`]));
-  return { f, s };
+  return { f: f.first, s: s.first, fAgain: f.again, sAgain: s.again };
 }
 
 /** Figures for N images: per-image ms, peak RSS KiB, inspect ms, verify and openssl MiB/s. */
@@ -58,12 +61,13 @@ export async function measureSize(ctx, n) {
       const fig = {
         exportMs: perImage(ex.f, n), skopeoExportMs: perImage(ex.s, n),
         importMs: perImage(im.f, n), skopeoImportMs: perImage(im.s, n),
+        reimportMs: perImage(im.fAgain, n), skopeoReimportMs: perImage(im.sAgain, n),
         exportRssKb: ex.f.maxRssKb, skopeoExportRssKb: ex.s.maxRssKb,
         importRssKb: im.f.maxRssKb, skopeoImportRssKb: im.s.maxRssKb,
         inspectMs: inspect.wallMs,
         bundleBytes: size, verifyMs: verify.wallMs, opensslMs: openssl.wallMs,
       };
-      log(`  N=${n} run ${run}: export ${fig.exportMs.toFixed(1)} vs skopeo ${fig.skopeoExportMs.toFixed(1)} ms/image; import ${fig.importMs.toFixed(1)} vs ${fig.skopeoImportMs.toFixed(1)} ms/image; inspect ${fig.inspectMs.toFixed(0)} ms; verify ${verify.wallMs.toFixed(0)} vs openssl ${openssl.wallMs.toFixed(0)} ms`);
+      log(`  N=${n} run ${run}: export ${fig.exportMs.toFixed(1)} vs skopeo ${fig.skopeoExportMs.toFixed(1)} ms/image; import ${fig.importMs.toFixed(1)} vs ${fig.skopeoImportMs.toFixed(1)} ms/image; again ${fig.reimportMs.toFixed(1)} vs ${fig.skopeoReimportMs.toFixed(1)} ms/image; inspect ${fig.inspectMs.toFixed(0)} ms; verify ${verify.wallMs.toFixed(0)} vs openssl ${openssl.wallMs.toFixed(0)} ms`);
       runs.push(fig);
     }
     return { n, set, runs };

@@ -20,6 +20,7 @@ export function scaleRows(sizes) {
     line('unique blobs / bytes', (s) => `${s.set.unique.blobs} / ${(s.set.unique.bytes / 2 ** 20).toFixed(1)} MiB`),
     line('export, per image: ferry / skopeo sync', (s) => `${ms(med(s, 'exportMs'))} / ${ms(med(s, 'skopeoExportMs'))} (${fmtRatio(ratio(s, 'exportMs', 'skopeoExportMs'))})`),
     line('import, per image: ferry / skopeo sync', (s) => `${ms(med(s, 'importMs'))} / ${ms(med(s, 'skopeoImportMs'))} (${fmtRatio(ratio(s, 'importMs', 'skopeoImportMs'))})`),
+    line('import again into the full registry, per image: ferry / skopeo sync', (s) => `${ms(med(s, 'reimportMs'))} / ${ms(med(s, 'skopeoReimportMs'))} (${fmtRatio(ratio(s, 'reimportMs', 'skopeoReimportMs'))})`),
     line('ferry inspect', (s) => ms(med(s, 'inspectMs'))),
     line('verify: ferry / openssl (throughput ratio)', (s) => `${rate(s)} (${fmtRatio(ratio(s, 'opensslMs', 'verifyMs'))})`),
     line('peak RSS export: ferry / skopeo', (s) => `${mib(med(s, 'exportRssKb'))} / ${mib(med(s, 'skopeoExportRssKb'))}`),

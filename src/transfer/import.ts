@@ -19,6 +19,7 @@ import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { landAll, METADATA_LANES } from './import-lanes.js';
 import { planImport, repositoryKey, splitRepositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { unlistedRepositories } from './import-unlisted.js';
+import { imagesInPlace, needsWithout } from './import-in-place.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource, type ManifestLookup } from './metadata-source.js';
 import { ensureReferrerListed } from './referrers-tag-schema.js';
@@ -67,6 +68,8 @@ export interface ImportedImage {
   /** Set when localizing foreign layers gave the image a new digest. */
   sourceDigest?: string;
   tags: string[];
+  /** Already there under its tags (or, untagged, by digest): nothing of it was pushed or retagged. */
+  unchanged?: true;
 }
 
 export interface ImportReport {
@@ -132,8 +135,8 @@ interface TargetKnowledge {
   put: (digest: string) => void;
 }
 
-/** Pushes one image's manifests (children first) and referrers, then its tags. */
-async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport, known: TargetKnowledge): Promise<void> {
+/** Pushes one image's manifests (children first) and referrers, then its tags; of an image in place, its referrers only. */
+async function landImage(image: PlannedImage, inPlace: boolean, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport, known: TargetKnowledge): Promise<void> {
   let root = image.root;
   // The bundle's manifests, and over them this image's rewritten ones: an overlay, not a copy (a copy of
   // every manifest per image, 1,000 images landing at once, was most of an import's peak memory).
@@ -149,7 +152,7 @@ async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Reposi
   const copy = async (roots: CopyRoot[]): Promise<void> => {
     for (const node of (await copyGraph(source, repo, roots, common)).nodes) if (node.action === 'copied') known.put(node.digest);
   };
-  await copy([{ descriptor: root, tags: image.tags }]);
+  if (!inPlace) await copy([{ descriptor: root, tags: image.tags }]);
   for (const referrer of image.referrers) {
     await copy([{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }]);
     const subject = pass.manifests.has(referrer.subject) ? subjectDescriptor(referrer.subject, manifests) : undefined;
@@ -158,6 +161,7 @@ async function landImage(image: PlannedImage, pass: BlobPassResult, repo: Reposi
   }
   const landed: ImportedImage = { source: image.source, target: formatReference(image.target), digest: root.digest, tags: image.tags };
   if (root.digest !== image.root.digest) landed.sourceDigest = image.root.digest;
+  if (inPlace) landed.unchanged = true;
   report.images.push(landed);
 }
 
@@ -225,7 +229,14 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const carried = bundle.db.blobs().filter((b) => b.included && b.kind !== 'manifest').map((b) => b.descriptor);
     // The store answers a HEAD from its index: only a registry's repositories are looked up in its catalog.
     const absent = options.destinations.kind === 'store' ? new Set<string>() : await unlistedRepositories(plan.needs, (registry) => registryCatalog(registry, options), options.signal);
-    const missing = await findMissing(plan.needs, carried, repository, absent);
+    // A rerun: images already there under their tags are left as they are, their blobs not asked about.
+    const localize = (options.foreignLayers ?? 'localize') === 'localize';
+    const delta = bundle.bundleJson.assumes.length > 0;
+    const landInFull = (image: PlannedImage): boolean =>
+      (localize && hasForeignLayers(bundle, image)) || (delta && bundle.db.blobsOf(image.root.digest).some((b) => b.included && b.kind !== 'manifest'));
+    const inPlace = await imagesInPlace(plan, repository, absent, landInFull, options.signal);
+    const work: ImportPlan = { images: plan.images, needs: needsWithout(plan, inPlace, bundle.db) };
+    const missing = await findMissing(work.needs, carried, repository, absent);
     const report: ImportReport = {
       bundle: { id: bundle.bundleJson.id, signature: bundle.signature, keyId: bundle.keyId },
       dryRun: Boolean(options.dryRun),
@@ -245,7 +256,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       Object.assign(report, await dryRunImages(options.bundle, bundle, plan, (options.foreignLayers ?? 'localize') === 'localize', open));
       return report;
     }
-    const assumed = await checkAssumed(bundle, plan, repository, absent, limit, options);
+    const assumed = await checkAssumed(bundle, work, repository, absent, limit, options);
     emit({ type: 'phase', phase: 'push', total: plannedBytes(missing, carried), items: missing.size });
     const passOptions = {
       repository,
@@ -289,7 +300,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     // Present in a repository: the target said so for THAT repository (findMissing found it, or it took the push or
     // the mount); assumed blobs were checked by checkAssumed. Anything else is asked again (HEAD) by the graph pass.
     const landedBlobs = (key: string) => (desc: Descriptor) =>
-      (plan.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
+      (work.needs.get(desc.digest)?.includes(key) ?? false) && (!missing.get(desc.digest)?.includes(key) || pass.landed.has(landedKey(key, desc.digest)));
     // A repository the registry did not list holds no manifest either: the graph pass puts them without a HEAD (an
     // index root was still asked about), unless an earlier image of the same repository (they land in turn) put one.
     const putManifests = new Set<string>();
@@ -300,7 +311,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     });
     // Every blob is in place: the landing moves manifests and tags, not blobs.
     const landing = pLimit(METADATA_LANES);
-    const land = (image: PlannedImage) => landImage(image, pass, repository(repositoryKey(image.target)), options, landing, report, knowledge(repositoryKey(image.target)));
+    const land = (image: PlannedImage) => landImage(image, inPlace.has(image), pass, repository(repositoryKey(image.target)), options, landing, report, knowledge(repositoryKey(image.target)));
     emit({ type: 'phase', phase: 'tag', items: plan.images.length });
     await landAll(plan.images, METADATA_LANES, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;

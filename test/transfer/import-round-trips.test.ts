@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +14,9 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // HEAD, nor any manifest (a multi-platform index root included: its repository
 // is not there, so neither is it); each image's root goes up once, by its tag,
 // after everything under it (no HEAD, no PUT by digest, no second PUT for the tag). A second import into
-// the now full registry still asks (the repositories are listed), moves
-// nothing, and reads no manifest back to tag it. The one PUT by tag is checked as the PUT by digest was: a registry
+// the now full registry finds every image already under its tag: one HEAD per
+// tag, no blob asked about, nothing put (a rerun, as skopeo sync skips an image
+// already present); a tag moved on the target since lands its image again. The one PUT by tag is checked as the PUT by digest was: a registry
 // that says it stored other bytes under the tag (Docker-Content-Digest) fails
 // the image. A registry that wants bearer tokens is asked for its catalog too,
 // under a token of its own: no HEAD either, and no repository's token request
@@ -28,7 +30,7 @@ interface TraceRecord {
 }
 
 interface ImportJson {
-  images: Array<{ target: string; digest: string; tags: string[] }>;
+  images: Array<{ source: string; target: string; digest: string; tags: string[]; unchanged?: boolean }>;
   blobs: { missing: number; pushed: number; mounted: number; bytes: number };
   failed: unknown[];
 }
@@ -60,6 +62,8 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
   }
 
   const pathOf = (r: TraceRecord): string => new URL(r.url).pathname;
+  /** The blob HEADs of the second import: the referrers' blobs only. */
+  let referrerHeads = new Set<string>();
 
   /** Every image of the bundle is under its tag in `registry`'s mirror/ namespace, at its digest. */
   async function expectLanded(registry: Registry): Promise<void> {
@@ -100,17 +104,61 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     }
   });
 
-  it('into the registry that now holds them, asks again and moves nothing', async () => {
+  it('into the registry that now holds them: one request per tag, nothing moved, no tag touched', async () => {
+    const rig = seededRig();
     const { report, trace, stderr } = await importTraced('second');
     expect(report.failed).toEqual([]);
     // 16 HEADs at once on the run's one AbortSignal: no MaxListenersExceededWarning (Node's default is 10).
     expect(stderr).toBe('');
-    expect(report.blobs).toMatchObject({ missing: 0, bytes: 0 });
-    expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).length).toBeGreaterThan(0);
-    expect(trace.filter((r) => pathOf(r).includes('/blobs/uploads'))).toEqual([]);
-    // A root the registry already holds (multi's index) is tagged with the bundle's bytes, not read back first.
+    expect(report.blobs).toMatchObject({ missing: 0, bytes: 0, pushed: 0 });
+    expect(report.images.map((i) => i.unchanged)).toEqual(keys.map(() => true));
+    expect(report.images.map((i) => i.digest)).toEqual(keys.map((k) => rig.images.images[k].digest));
+    // Every root is already under its tag: no layer is asked about, nothing is uploaded or put. Only the
+    // referrers' blobs (appA's SBOM and signature still land: one made since would be new) are asked about.
+    const blobRequests = trace.filter((r) => pathOf(r).includes('/blobs/'));
+    expect(blobRequests.filter((r) => r.method !== 'HEAD').map(pathOf)).toEqual([]);
+    const layers = keys.flatMap((k) => rig.images.images[k].blobs.filter((b) => b.mediaType.includes('layer')).map((b) => b.digest));
+    expect(blobRequests.filter((r) => layers.some((d) => pathOf(r).endsWith(d))).map(pathOf), 'layers asked about').toEqual([]);
+    referrerHeads = new Set(blobRequests.map(pathOf));
+    for (const key of keys) {
+      const image = rig.images.images[key];
+      const repo = `mirror/${image.repository}`;
+      const root = trace.filter((r) => pathOf(r) === `/v2/${repo}/manifests/${image.tag ?? ''}` || pathOf(r) === `/v2/${repo}/manifests/${image.digest}`);
+      expect(root.map((r) => `${r.method} ${pathOf(r)}`), `requests for ${repo}'s root`).toEqual([`HEAD /v2/${repo}/manifests/${image.tag ?? ''}`]);
+    }
+    // A referrer's tag (cosign .sig) goes up from the bundle's bytes: no manifest is read back to tag it.
     const reads = trace.filter((r) => r.method === 'GET' && /\/manifests\/sha256:/.test(pathOf(r)));
     expect(reads.map(pathOf), 'manifests read back from the target').toEqual([]);
+    await expectLanded(target);
+  });
+
+  it('a tag moved on the target since: that image lands again in full, the others stay as they are', async () => {
+    const rig = seededRig();
+    const appB = rig.images.images.appB;
+    const repo = `mirror/${appB.repository}`;
+    // Someone pushed another image under appB's tag: an empty config, no layers.
+    const view = new TargetView(target);
+    try {
+      const config = Buffer.from('{}');
+      const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+      await view.http.pushBlob(repo, configDigest, config);
+      const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [] }));
+      await view.http.pushManifest(repo, appB.tag ?? '', 'application/vnd.oci.image.manifest.v1+json', other);
+      expect((await view.manifest(repo, appB.tag ?? ''))?.digest).not.toBe(appB.digest);
+    } finally {
+      await view.close();
+    }
+    const { report, trace } = await importTraced('third');
+    expect(report.failed).toEqual([]);
+    expect(Object.fromEntries(report.images.map((i) => [i.source, i.unchanged ?? false]))).toEqual(
+      Object.fromEntries(keys.map((k, i) => [sourceRefs(rig, keys)[i], k !== 'appB'])),
+    );
+    // appB's blobs asked about again (its repository is listed) and its tag put back; elsewhere, as before,
+    // only the referrers' blobs.
+    const blobHeads = trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).map(pathOf);
+    expect(blobHeads.filter((p) => p.startsWith(`/v2/${repo}/`)).length).toBeGreaterThan(0);
+    expect(new Set(blobHeads.filter((p) => !p.startsWith(`/v2/${repo}/`)))).toEqual(referrerHeads);
+    expect(trace.filter((r) => r.method === 'PUT' && pathOf(r) === `/v2/${repo}/manifests/${appB.tag ?? ''}`)).toHaveLength(1);
     await expectLanded(target);
   });
 

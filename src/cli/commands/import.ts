@@ -20,6 +20,8 @@ function describeReport(r: ImportReport): string {
       ? `dry run: ${r.blobs.missing} blobs (${formatBytes(r.blobs.missingBytes)}) would be pushed; nothing was written`
       : `pushed ${r.blobs.pushed} blobs (${formatBytes(r.blobs.bytes)}), mounted ${r.blobs.mounted}; signature: ${r.bundle.signature}`,
   ];
+  const unchanged = r.images.filter((i) => i.unchanged).length;
+  if (unchanged > 0) lines.push(`${unchanged} of ${r.images.length} images were already there under their tags: left as they were`);
   if (r.verifiedFirst) lines.push(`bundle verified before the first push: ${r.verifiedFirst.blobs} blobs, ${formatBytes(r.verifiedFirst.blobBytes)}`);
   const signed = r.upstreamSignatures;
   if (signed) lines.push(`publisher signatures verified from the bundle ${signed.checked === 'before-push' ? 'before the first push' : 'before any manifest or tag'}: ${signed.images.map((i) => `${i.source} by ${i.signedBy.keyId}`).join(', ')}`);

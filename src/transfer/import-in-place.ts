@@ -1,0 +1,61 @@
+import type { Repository } from '../core/content.js';
+import type { ManifestDb } from '../bundle/index.js';
+import { repositoryKey, type ImportPlan, type PlannedImage } from './import-plan.js';
+import { METADATA_LANES } from './import-lanes.js';
+import { inLanes } from './lanes.js';
+
+// A rerun of an import (a mirroring job, a stick imported twice) finds most
+// images already there. An image whose every tag already names its root on the
+// target — or, untagged, whose root the target holds — is in place: its blobs
+// are not asked about one by one, nothing of it is pushed, no tag is moved. The
+// registry accepted that manifest only with everything under it present (what
+// skopeo sync's "already present at destination" and crane rely on too). Its
+// referrers still land: a signature made since is new. A delta bundle is taken
+// at its word: it carries what the target lacked when its inventory was taken,
+// so an image it carries bytes of lands in full. One request per tag
+// instead of a HEAD per (blob, repository) and a PUT per tag: at 1,000 images,
+// ~1,000 requests instead of ~6,000.
+
+/** The images of `plan` already in place on the target. Any doubt (an error, a repository not there) means not. */
+export async function imagesInPlace(
+  plan: ImportPlan,
+  repository: (key: string) => Repository,
+  absent: ReadonlySet<string>,
+  /** Images to land in full whatever the target says (foreign layers to localize, bytes a delta says it lacks). */
+  landInFull: (image: PlannedImage) => boolean,
+  signal?: AbortSignal,
+): Promise<Set<PlannedImage>> {
+  const inPlace = new Set<PlannedImage>();
+  const candidates = plan.images.filter((image) => !absent.has(repositoryKey(image.target)) && !landInFull(image));
+  await inLanes(candidates, METADATA_LANES, async (image) => {
+    const repo = repository(repositoryKey(image.target));
+    const opts = signal ? { signal } : {};
+    try {
+      const there =
+        image.tags.length === 0
+          ? await repo.exists(image.root, opts)
+          : (await Promise.all(image.tags.map((tag) => repo.resolve(tag, opts)))).every((d) => d.digest === image.root.digest);
+      if (there) inPlace.add(image);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+    }
+  });
+  return inPlace;
+}
+
+/** Which target repositories need each blob once the images in place are left out (their referrers still land). */
+export function needsWithout(plan: ImportPlan, inPlace: ReadonlySet<PlannedImage>, db: Pick<ManifestDb, 'blobsOf'>): Map<string, string[]> {
+  if (inPlace.size === 0) return plan.needs;
+  const needs = new Map<string, Set<string>>();
+  const need = (digest: string, key: string): void => {
+    const keys = needs.get(digest);
+    if (keys) keys.add(key);
+    else needs.set(digest, new Set([key]));
+  };
+  for (const image of plan.images) {
+    const key = repositoryKey(image.target);
+    if (!inPlace.has(image)) for (const blob of db.blobsOf(image.root.digest)) need(blob.descriptor.digest, key);
+    for (const referrer of image.referrers) for (const blob of db.blobsOf(referrer.descriptor.digest)) need(blob.descriptor.digest, key);
+  }
+  return new Map([...needs].map(([digest, keys]) => [digest, [...keys]]));
+}
