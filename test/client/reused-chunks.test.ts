@@ -13,6 +13,7 @@ import { openBlobRange, openRawRange } from '../../src/bundle/index.js';
 import { createRegistryClient, type RegistryClient } from '../../src/registry/client/index.js';
 import { rigContext } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 // An upload body given as chunks in reused buffers (core/chunk-source.ts: a
 // bundle range) is safe only if the request writer is done with a chunk when it
@@ -139,5 +140,48 @@ describe.skipIf(!rigContext().available).each(schemes)('reused upload buffers, %
     expect((err as IntegrityError).code).toBe(ErrorCode.digestMismatch);
     expect((err as Error).message).toBe(`${entry}: digest mismatch: expected ${desc.digest}, got sha256:${createHash('sha256').update(tampered).digest('hex')}`);
     expect(await client(threshold).repository(`${repository}-tampered`).exists(desc)).toBe(false);
+  });
+});
+
+describe.skipIf(!rigContext().available)('reused upload buffers, a streamed PATCH cut midway', () => {
+  let registry: Registry;
+  let proxy: FaultProxy;
+  let dir: string;
+  let cut = true;
+  const clients: RegistryClient[] = [];
+
+  beforeAll(async () => {
+    registry = await startRegistry({});
+    // The first PATCH loses its connection after 3 MiB.
+    proxy = await startFaultProxy(new URL(registry.url), {
+      pick: (_n, req) => (req.method === 'PATCH' && cut ? ((cut = false), 'cut-upload') : 'forward'),
+      cutUploadAfter: () => 3 * MiB,
+    });
+    dir = await mkdtemp(join(tmpdir(), 'ferry-reused-cut-'));
+    subscribe('undici:client:sendHeaders', onHeaders);
+  });
+  afterAll(async () => {
+    unsubscribe('undici:client:sendHeaders', onHeaders);
+    for (const c of clients) await c.close();
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the chunks stop with the cut, the rest goes as a re-read stream, and the blob lands whole', async () => {
+    const path = join(dir, 'bundle.tar');
+    await writeFile(path, Buffer.concat([Buffer.alloc(512, 1), bytes, Buffer.alloc(512, 2)]));
+    const range = { blob: { descriptor: desc, kind: 'layer' as const, included: true, position: 0 }, entry: `blobs/sha256/${desc.digest.slice(7)}`, start: 512 };
+    const c = createRegistryClient({ registry: proxy.host, plainHttp: true, retries: 3, retryBaseDelayMs: 10, monolithicThreshold: MiB });
+    clients.push(c);
+    uploadBodies.length = 0;
+    await c.repository('reused/cut').push(desc, openBlobRange(path, range), { absent: true, reopen: (offset) => openRawRange(path, range, offset) });
+    expect(proxy.stats.faults['cut-upload']).toBe(1);
+    expect(uploadBodies).toEqual(['chunks', 'stream']);
+    const direct = createRegistryClient({ registry: registry.host, plainHttp: true });
+    clients.push(direct);
+    const parts: Buffer[] = [];
+    for await (const chunk of await direct.repository('reused/cut').fetch(desc)) parts.push(chunk as Buffer);
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
   });
 });
