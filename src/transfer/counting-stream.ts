@@ -1,5 +1,6 @@
 import { pipeline, type Readable } from 'node:stream';
 import { ByteTap } from '../core/byte-tap.js';
+import { offerChunks, takeChunks, type Chunks } from '../core/chunk-source.js';
 import type { Descriptor } from '../core/descriptor.js';
 import { inheritVerification } from '../core/verified-stream.js';
 import type { EventSink } from './events.js';
@@ -13,7 +14,8 @@ import type { EventSink } from './events.js';
  * is laid when the consumer first reads, not before, so a body that starts its
  * source when first read (a bundle range) is not read and hashed while its
  * upload waits for the POST (at the start of an import, four lanes' read-ahead
- * held up the first PUTs). `moved()` is the total.
+ * held up the first PUTs). A lazy counter offers the body's chunks (core/chunk-source.ts), counted
+ * as they go, while it has not been read. `moved()` is the total.
  */
 export function countingStream(body: Readable, desc: Descriptor, emit: EventSink, { lazy = false }: { lazy?: boolean } = {}): { stream: Readable; moved: () => number } {
   let moved = 0;
@@ -31,6 +33,21 @@ export function countingStream(body: Readable, desc: Descriptor, emit: EventSink
   body.on('error', early);
   counter.once('close', () => {
     if (!piped) body.destroy();
+  });
+  async function* counted(chunks: Chunks): AsyncGenerator<Buffer> {
+    for await (const chunk of chunks) {
+      moved += chunk.length;
+      emit({ type: 'bytes', descriptor: desc, bytes: chunk.length });
+      yield chunk;
+    }
+  }
+  offerChunks(counter, () => {
+    if (piped) return undefined;
+    const chunks = takeChunks(body);
+    if (!chunks) return undefined;
+    // Taken: the counter is never read, and the body (its bytes given as chunks) has nothing to close.
+    piped = true;
+    return counted(chunks);
   });
   const read = counter._read.bind(counter);
   counter._read = (size: number): void => {

@@ -1,6 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import { ErrorCode, IntegrityError, isDigest, verifyStream, type Descriptor, type PushOptions } from '../../core/index.js';
 import { ByteTap } from '../../core/byte-tap.js';
+import { takeChunks, watchChunks, type WatchedChunks } from '../../core/chunk-source.js';
 import { isVerifiedAs } from '../../core/verified-stream.js';
 import { blobExists, blobSubject } from './blobs.js';
 import { sendChunks } from './chunked-upload.js';
@@ -16,6 +17,17 @@ import { cancelUpload, commitUpload, initiateUpload } from './upload-steps.js';
 // way, so a source that is not `desc` fails the upload and the session is
 // cancelled: the registry commits nothing. Not retried here: the body is a
 // one-shot stream, so the owner (copyGraph) retries the whole push.
+//
+// A body that proves its own bytes and offers them as chunks in reused buffers
+// (a bundle range: core/chunk-source.ts) goes to undici as an async iterable,
+// not a stream: undici's writeIterable writes a chunk and, when socket.write
+// answers false, waits for 'drain' (the socket has handed every byte to the
+// kernel, or to TLS, which copies them) before it asks for the next chunk. A
+// socket answers false once it holds its highWaterMark (16 KiB), and every chunk
+// but a blob's last is 1 MiB, so no buffer is refilled while the socket holds
+// it. test/client/reused-chunks pins that against a real registry, over
+// TLS too. A reuse bug would also fail loudly: the registry checks the digest
+// of what it received at the PUT.
 
 
 async function drain(body: Readable): Promise<void> {
@@ -64,13 +76,19 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
   const { onEvent } = opts;
   const tapped = onEvent && (monolithic || streamed) ? new ByteTap((bytes) => onEvent({ type: 'bytes', descriptor: desc, bytes })) : undefined;
   const verified: Readable = tapped ? pipeline(checked, tapped, ignore) : checked;
+  // Reused buffers only when nothing of ours stands between the source and undici.
+  const taken = !verify && !tapped && (monolithic || streamed) ? takeChunks(body) : undefined;
+  const chunks: WatchedChunks | undefined = taken && watchChunks(taken, (e) => {
+    sourceError ??= e;
+    if (e instanceof IntegrityError) integrityError ??= e;
+  });
   let committed: HttpResponse;
   try {
     if (monolithic) {
-      committed = await commitUpload(ctx, location, desc.digest, { data: verified, length: desc.size }, signal);
+      committed = await commitUpload(ctx, location, desc.digest, { data: chunks?.chunks ?? verified, length: desc.size }, signal);
     } else {
       location = streamed
-        ? await sendStreamed(ctx, location, desc, verified, opts.reopen as Reopen, blobSubject(ctx, desc.digest), signal)
+        ? await sendStreamed(ctx, location, desc, chunks ?? verified, opts.reopen as Reopen, blobSubject(ctx, desc.digest), signal)
         : await sendChunks(ctx, location, verified, onEvent ? { descriptor: desc, onEvent } : undefined, signal);
       // Every byte is with the registry, but only a clean end of the source proves them.
       if (integrityError ?? sourceError) throw integrityError ?? sourceError;

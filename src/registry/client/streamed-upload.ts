@@ -1,5 +1,6 @@
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import type { WatchedChunks } from '../../core/chunk-source.js';
 import { AuthError, ErrorCode, IntegrityError, NotFoundError, verifyStream, type Descriptor } from '../../core/index.js';
 import type { RepoContext } from './repo-context.js';
 import { backOff } from './retry/index.js';
@@ -39,7 +40,8 @@ async function resumedBody(desc: Descriptor, offset: number, reopen: Reopen, sub
 }
 
 /**
- * Streams `first` (the whole blob, already verifying) to the session at
+ * Streams `first` (the whole blob, already verifying: a stream, or chunks that fail unless they are the
+ * blob) to the session at
  * `location` in one PATCH, resuming from the registry's offset after a
  * transient failure. Returns the Location to commit at, only once the body
  * that finished the upload ended cleanly (its verifier passed): the caller
@@ -49,7 +51,7 @@ export async function sendStreamed(
   ctx: RepoContext,
   location: URL,
   desc: Descriptor,
-  first: Readable,
+  first: Readable | WatchedChunks,
   reopen: Reopen,
   subject: string,
   signal?: AbortSignal,
@@ -57,18 +59,23 @@ export async function sendStreamed(
   let at = location;
   let offset = 0;
   let stalls = 0;
-  let body = first;
+  // The first PATCH may send reused-buffer chunks; a resumed one sends a stream (resumedBody).
+  let chunks = first instanceof Readable ? undefined : first;
+  let body: Readable | undefined = first instanceof Readable ? first : undefined;
   let bodyError: unknown;
   const watch = (b: Readable): void => void b.on('error', (err) => (bodyError ??= err));
-  watch(body);
+  if (body) watch(body);
   for (;;) {
     try {
-      const next = await patchChunk(ctx, at, offset, body, desc.size - offset, signal);
+      const next = await patchChunk(ctx, at, offset, chunks?.chunks ?? (body as Readable), desc.size - offset, signal);
       // The registry has the bytes; the source's verdict on them (its end) is what lets the caller commit.
-      await finished(body);
+      await (chunks ? chunks.ended : finished(body as Readable));
       return next;
     } catch (e) {
-      body.destroy();
+      body?.destroy();
+      // The chunks' failure, heard by their owner (pushBlob records it too).
+      if (chunks) bodyError ??= chunks.failure();
+      chunks = undefined;
       // The bytes are wrong, or the source failed: no retry helps.
       if (bodyError instanceof IntegrityError) throw bodyError;
       if (e instanceof IntegrityError) throw e;

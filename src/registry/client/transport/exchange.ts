@@ -9,8 +9,8 @@ import type { TraceSink } from './trace.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
-/** A request body: bytes (replayable), a factory (replayable), or a one-shot stream. */
-export type RequestBody = Uint8Array | string | (() => Readable) | Readable;
+/** A request body: bytes (replayable), a factory (replayable), a one-shot stream, or one-shot chunks (undici writes each before it asks for the next). */
+export type RequestBody = Uint8Array | string | (() => Readable) | Readable | AsyncIterable<Buffer>;
 
 export interface Exchange {
   method: HttpMethod;
@@ -33,7 +33,7 @@ export function isReplayable(body: RequestBody | undefined): boolean {
   return body === undefined || typeof body === 'string' || body instanceof Uint8Array || typeof body === 'function';
 }
 
-function materialize(body: RequestBody | undefined): string | Uint8Array | Readable | null {
+function materialize(body: RequestBody | undefined): string | Uint8Array | Readable | AsyncIterable<Buffer> | null {
   if (body === undefined) return null;
   return typeof body === 'function' ? body() : body;
 }
@@ -69,7 +69,8 @@ export async function exchange(agent: Dispatcher, x: Exchange, trace?: TraceSink
       path: `${x.url.pathname}${x.url.search}`,
       method: x.method,
       headers: x.headers,
-      body: materialize(x.body),
+      // undici writes an async iterable (client-h1 writeIterable); its types leave that out.
+      body: materialize(x.body) as string | Uint8Array | Readable | null,
       signal: x.signal ?? null,
       // undici closes the connection after every HEAD (for servers that send a body anyway);
       // registries answer HEAD by the spec, and a re-import's 4,700 blob HEADs were 4,700 connects.
