@@ -335,8 +335,9 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
 /** What the target now holds, kept in the local store for later delta exports. */
 function recordReceipts(options: ImportOptions, plan: ImportPlan, bundle: Bundle, report: ImportReport): void {
   if (!options.store) return;
+  const bySource = new Map(report.images.map((i) => [i.source, i]));
   for (const image of plan.images) {
-    const landed = report.images.find((i) => i.source === image.source);
+    const landed = bySource.get(image.source);
     if (!landed) continue;
     options.store.recordReceipt({
       registry: image.target.registry || 'store',
