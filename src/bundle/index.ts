@@ -24,6 +24,7 @@ export { buildManifestDb, remakeBundleVolume, walkBundleGraph, writeBundle } fro
 export type { WriteBundleOptions, WriteBundleResult } from './writer.js';
 export { openBundle } from './reader.js';
 export { locateBlobs, openBlobRange, openRawRange } from './blob-ranges.js';
+export { RangePool } from './range-pool.js';
 export type { BlobRange } from './blob-ranges.js';
 export type { Bundle, OpenBundleOptions } from './reader.js';
 export type { BundleBlob } from './blob-iterator.js';

@@ -99,6 +99,30 @@ describe.skipIf(!rigContext().available)('hostile bundles are refused by import 
     for (const repo of repos()) expect(await streamView.blobStatus(repo, `sha256:${hex}`)).toBe(404);
   });
 
+  it('a flipped bit in a layer the target already holds (a rerun): still refused by its entry, no tag moved', async () => {
+    const rig = seededRig();
+    const target = await startRegistry({});
+    const view = new TargetView(target);
+    try {
+      const args = (path: string) => ['import', path, '--to', `${target.host}/mirror`, '--key', work.path('k.pub'), '--plain-http', '--store', work.path('import-store')];
+      expectOk(await ferry(args(work.path('signed.tar'))));
+      const before = await view.allTags(repos());
+      let hex = '';
+      const path = await hostile((entries) => {
+        const layer = largestBlob(entries);
+        hex = BLOB_ENTRY.exec(layer.header.name)?.[1] ?? '';
+        layer.data[Math.floor(layer.data.length / 2)] ^= 0x01;
+      });
+      // Every image is already in place: the damaged layer is sent nowhere, and is proven all the same.
+      expectRefusal(await ferry(args(path)), INTEGRITY, hex);
+      expect(await view.allTags(repos())).toEqual(before);
+      for (const k of KEYS) expect((await view.manifest(`mirror/${rig.images.images[k].repository}`, rig.images.images[k].tag ?? ''))?.digest).toBe(rig.images.images[k].digest);
+    } finally {
+      await view.close();
+      await target.stop();
+    }
+  });
+
   it('a truncated tar', async () => {
     const full = (await stat(work.path('signed.tar'))).size;
     const path = await hostile(() => undefined, { truncateTo: Math.floor(full * 0.6) });
