@@ -12,13 +12,26 @@ import { END_OF_ARCHIVE_BYTES, isExtensionHeader, paddedSize, parseUstarHeader, 
 
 export interface HeadEntry {
   header: { name: string; size: number; type: string | null; linkname: string | null; byteOffset: number };
-  /** The entry's bytes, pulled from the bundle as they are read. */
-  stream: Readable;
+  /** The entry's bytes, pulled from the bundle as they are read (a stream made on first use). */
+  readonly stream: Readable;
+  /**
+   * All of the entry's bytes, in a buffer of their own: for a head file, whose size the caller
+   * checked against its cap. No stream between (a Readable and its async iterator per head file
+   * were a small inspect's largest use of node:stream's code). Use this or `stream`, not both.
+   */
+  bytes(): Promise<Buffer>;
 }
 
 function isZero(block: Buffer): boolean {
   for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
   return true;
+}
+
+/** An entry's data chunks, copied into one buffer of `size` bytes. */
+async function collect(data: AsyncGenerator<Buffer>, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of data) chunks.push(chunk);
+  return Buffer.concat(chunks, size);
 }
 
 export class HeadTarReader extends TarPosition {
@@ -84,7 +97,16 @@ export class HeadTarReader extends TarPosition {
       }
       this.current = header.name;
       this.skip = paddedSize(header.size);
-      return { header, stream: Readable.from(this.data(header.size), { objectMode: false }) };
+      const data = this.data(header.size);
+      let stream: Readable | undefined;
+      return {
+        header,
+        get stream() {
+          stream ??= Readable.from(data, { objectMode: false });
+          return stream;
+        },
+        bytes: () => collect(data, header.size),
+      };
     } catch (err) {
       throw this.translate(err);
     }
