@@ -22,6 +22,9 @@ export interface HeadEntry {
   bytes(): Promise<Buffer>;
 }
 
+/** A bundle file's read size (bundle-source.ts CHUNK). */
+const SOURCE_CHUNK_BYTES = 256 * 1024;
+
 function isZero(block: Buffer): boolean {
   for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
   return true;
@@ -43,8 +46,13 @@ export class HeadTarReader extends TarPosition {
   /** Bytes of the last entry (unread data and padding) before the next header. */
   private skip = 0;
 
-  constructor(source: Readable, sourceName: string) {
+  /** The source is the chunks as read, with no stream buffering them. */
+  private readonly unbuffered: boolean;
+
+  /** `source`: the bundle's bytes, a stream or the chunks as read (BundleSource.chunks). */
+  constructor(source: Readable | AsyncIterable<Buffer>, sourceName: string) {
     super(sourceName);
+    this.unbuffered = !(source instanceof Readable);
     this.source = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
@@ -156,10 +164,21 @@ export class HeadTarReader extends TarPosition {
         }
         if (self.buf.length > 0) yield self.buf;
         self.buf = Buffer.alloc(0);
-        for (let r = await self.source.next(); !r.done; r = await self.source.next()) yield r.value;
+        // A bundle file's chunks came unbuffered for the head (BundleSource.chunks); the blobs read on
+        // through a stream of them as before, made only now that the head reader is done with them
+        // (its 256 KiB of read-ahead: an import paired without it measured ~5 % more CPU).
+        const source = self.unbuffered
+          ? (Readable.from(self.remaining(), { objectMode: false, highWaterMark: SOURCE_CHUNK_BYTES })[Symbol.asyncIterator]() as AsyncIterator<Buffer>)
+          : self.source;
+        for (let r = await source.next(); !r.done; r = await source.next()) yield r.value;
       })(),
       { objectMode: false },
     );
+  }
+
+  /** The source's chunks not read yet. */
+  private async *remaining(): AsyncGenerator<Buffer> {
+    for (let r = await this.source.next(); !r.done; r = await this.source.next()) yield r.value;
   }
 
   /** Stops reading (inspect stops at the head of a 100 GB bundle). */
