@@ -105,7 +105,11 @@ export async function bundleCli() {
       throw new Error(`rolldown ${level}: ${log.message}`);
     },
   });
-  const { output } = await build.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', sourcemap: false });
+  // Without comments and whitespace (~27 % of the bytes): every start-up reads, hashes (bin/code-cache.cjs)
+  // and holds the source of the chunks it runs, and a small inspect's young generation filled once less
+  // (3 → 2 scavenges). Not compressed or mangled: names, and so stack traces and error names, stay.
+  const minify = { compress: false, mangle: false, codegen: { removeWhitespace: true } };
+  const { output } = await build.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', sourcemap: false, comments: false, minify });
   await build.close();
   for (const name of Object.keys(WORKERS)) if (!started.has(name)) throw new Error(`no module starts the worker ${name} as new URL('./${name}.js', import.meta.url): the bundle would not run its CommonJS entry`);
 

@@ -5,7 +5,6 @@ import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError, InternalError } from '../core/errors.js';
 import { verifyBytes, verifyStream } from '../core/hashing.js';
 import { INDEX_DB_BASE_BYTES, INDEX_DB_BYTES_PER_ROW, INDEX_DB_IN_MEMORY_BYTES, MAX_INDEX_DB_BYTES, MAX_METADATA_BYTES } from '../core/limits.js';
-import { readCapped } from '../core/read-capped.js';
 import { parseSha256SumsFile, SUMS_LINE_BYTES } from './checksums.js';
 import { EntryPolicy } from './entry-policy.js';
 import { BundleEntry, MAX_SUMS_BYTES, OCI_LAYOUT_BYTES, SIGNATURE_BYTES, parseBundleJson, type BundleJson, type EntryDigest } from './format.js';
@@ -54,7 +53,8 @@ async function readEntry(tar: HeadTarReader, entry: HeadEntry, cap: number): Pro
   const { name, size = 0 } = entry.header;
   if (size > cap) throw bad(name, `${size} bytes, over the ${cap}-byte limit`);
   try {
-    return await readCapped(entry.stream, cap, name);
+    // Exactly `size` bytes (≤ cap, refused above), or the bundle ends inside the entry.
+    return await entry.bytes();
   } catch (err) {
     throw tar.translate(err);
   }

@@ -125,7 +125,7 @@ export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {
   const source = await openBundleSource(input, opts);
   // Made only for an index.db too large to open from memory: a small head writes no file.
   let spoolDir: Promise<string> | undefined;
-  const tar = new HeadTarReader(source.stream(), source.name);
+  const tar = new HeadTarReader(source.chunks?.() ?? source.stream(), source.name);
   try {
     const head = await readBundleHead(tar, opts, () => (spoolDir ??= scratchDir('bundle', opts.tempDir))).catch(async (err: unknown) => {
       throw await explain(source, err);
