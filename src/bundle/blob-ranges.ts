@@ -236,3 +236,20 @@ export function openRawRange(path: string, range: BlobRange, offset: number): Re
   if (offset >= size) return Readable.from([]);
   return createReadStream(path, { start: range.start + offset, end: range.start + size - 1, highWaterMark: 1024 * 1024 });
 }
+
+/**
+ * Proves located blobs without sending them anywhere (an importer's blobs the target already holds): on
+ * the calling thread, neighbouring ranges in one positional read into one reused buffer
+ * (core/range-pool.ts), yielding between batches. Rejects with the first that is not its digest, named
+ * by its entry. The pool loads on the first call: inspect never proves a blob.
+ */
+export async function proveBlobRanges(path: string, ranges: readonly BlobRange[], signal?: AbortSignal): Promise<void> {
+  if (ranges.length === 0) return;
+  const { RangePool } = await import('./range-pool.js');
+  const pool = new RangePool({ mainThread: true, threads: 1 });
+  try {
+    await pool.run(ranges.map((r) => ({ expected: r.blob.descriptor, path, start: r.start, subject: r.entry })), undefined, signal);
+  } finally {
+    await pool.close();
+  }
+}

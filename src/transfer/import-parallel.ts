@@ -1,6 +1,6 @@
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
-import { locateBlobs, openBlobRange, openRawRange, RangePool, type BlobRange } from '../bundle/index.js';
+import { locateBlobs, openBlobRange, openRawRange, proveBlobRanges, type BlobRange } from '../bundle/index.js';
 import { blobPusher, emptyPassResult, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
 import { inLanes } from './lanes.js';
 
@@ -11,24 +11,9 @@ import { inLanes } from './lanes.js';
 // faster than one stream (bench: docker-registry ~550 MiB/s for 4 streams
 // against ~320 for one) and the three round trips of each blob overlap. Blobs
 // the target holds are still read and verified, as the one-pass reader does,
-// beside the uploads by batched positional reads (proveHeld).
+// beside the uploads by batched positional reads (proveBlobRanges).
 // A stick with volumes, a stream, or a file not laid out as ferry writes it goes through pushBlobsFromBundle instead
 // (import.ts says when, and what the ranges were measured to gain).
-
-/**
- * Proves the blobs the target holds (nothing sent) on this thread, neighbouring ranges in one positional
- * read into one reused buffer (core/range-pool.ts), between the uploads' events. A read stream per blob
- * cost an open, a close and a fresh buffer apiece: a rerun of the N=1,000 import reads 4,400 such blobs.
- */
-async function proveHeld(path: string, ranges: readonly BlobRange[], signal: AbortSignal): Promise<void> {
-  if (ranges.length === 0) return;
-  const pool = new RangePool({ mainThread: true, threads: 1 });
-  try {
-    await pool.run(ranges.map((r) => ({ expected: r.blob.descriptor, path, start: r.start, subject: r.entry })), undefined, signal);
-  } finally {
-    await pool.close();
-  }
-}
 
 /**
  * Uploads of at most this many bytes are bound by their round trips (a POST and a PUT each), not by
@@ -90,7 +75,8 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
       throw err;
     };
     const held = new Set(ranges.filter((r) => r.blob.kind !== 'manifest' && !options.missing.get(r.blob.descriptor.digest)?.length));
-    const proof = proveHeld(path, [...held], controller.signal).catch(failed);
+    // A read stream per such blob cost an open, a close and fresh buffers apiece (a rerun at 1,000 images: 4,400).
+    const proof = proveBlobRanges(path, [...held], controller.signal).catch(failed);
     const lanes = inLanes(uploadOrder(ranges.filter((r) => !held.has(r)), options.missing, concurrency), concurrency, (range) => one(range).catch(failed));
     const [sent, proven] = await Promise.allSettled([lanes, proof]);
     // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
