@@ -61,10 +61,15 @@ function targetOf(source: Reference, destinations: Destinations): Reference {
 export function planImport(db: ManifestDb, destinations: Destinations): ImportPlan {
   const images: PlannedImage[] = [];
   const needs = new Map<string, string[]>();
+  // A set beside the lists: a base layer shared by 1,000 repositories was a scan of its list per image.
+  const paired = new Set<string>();
   const need = (digest: string, key: string) => {
+    const pair = `${digest}\0${key}`;
+    if (paired.has(pair)) return;
+    paired.add(pair);
     const list = needs.get(digest);
-    if (!list) needs.set(digest, [key]);
-    else if (!list.includes(key)) list.push(key);
+    if (list) list.push(key);
+    else needs.set(digest, [key]);
   };
   // The referrers read once, by image: read per image (and a blob lookup per referrer of the whole
   // bundle) they cost N × referrers queries, 100,000 at 1,000 images, and the memory of their statements.

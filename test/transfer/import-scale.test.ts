@@ -54,6 +54,9 @@ describe('import plan', () => {
     expect(calls.get('referrers')).toBe(1);
     // One lookup per referrer, not one per (image, referrer of the bundle).
     expect(calls.get('blob')).toBe(referrers);
+    // Each repository once per blob, however many of its images share the blob.
+    for (const [digest, keys] of plan.needs) expect(new Set(keys).size, digest).toBe(keys.length);
+    expect([...plan.needs.values()].some((keys) => keys.length > 0)).toBe(true);
   });
 });
 
