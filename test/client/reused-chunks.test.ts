@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { offerChunks, type Chunks } from '../../src/core/chunk-source.js';
 import { ErrorCode, IntegrityError, MediaType, type Descriptor, type Digest } from '../../src/core/index.js';
@@ -182,6 +183,27 @@ describe.skipIf(!rigContext().available)('reused upload buffers, a streamed PATC
     clients.push(direct);
     const parts: Buffer[] = [];
     for await (const chunk of await direct.repository('reused/cut').fetch(desc)) parts.push(chunk as Buffer);
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+  });
+
+  test('a body that is only a stream: the cut resumes from the registry\'s offset and the blob lands whole', async () => {
+    cut = true;
+    const cutsBefore = proxy.stats.faults['cut-upload'] ?? 0;
+    // Proves its bytes as read from a file and offers no chunks: undici is given the stream, and destroys it with the cut.
+    const file = join(dir, 'stream-only.bin');
+    await writeFile(file, bytes);
+    const body = verifyingStream(desc, 'stream-only');
+    pipeline(createReadStream(file, { highWaterMark: MiB }), body, () => undefined);
+    const c = createRegistryClient({ registry: proxy.host, plainHttp: true, retries: 3, retryBaseDelayMs: 10, monolithicThreshold: MiB });
+    clients.push(c);
+    uploadBodies.length = 0;
+    await c.repository('stream/cut').push(desc, body, { absent: true, reopen: (offset) => Readable.from([bytes.subarray(offset)]) });
+    expect(proxy.stats.faults['cut-upload']).toBe(cutsBefore + 1);
+    expect(uploadBodies).toEqual(['stream', 'stream']);
+    const direct = createRegistryClient({ registry: registry.host, plainHttp: true });
+    clients.push(direct);
+    const parts: Buffer[] = [];
+    for await (const chunk of await direct.repository('stream/cut').fetch(desc)) parts.push(chunk as Buffer);
     expect(Buffer.concat(parts).equals(bytes)).toBe(true);
   });
 });

@@ -90,14 +90,17 @@ export async function pushBlob(ctx: RepoContext, desc: Descriptor, body: Readabl
       location = streamed
         ? await sendStreamed(ctx, location, desc, chunks ?? verified, opts.reopen as Reopen, blobSubject(ctx, desc.digest), signal)
         : await sendChunks(ctx, location, verified, onEvent ? { descriptor: desc, onEvent } : undefined, signal);
-      // Every byte is with the registry, but only a clean end of the source proves them.
-      if (integrityError ?? sourceError) throw integrityError ?? sourceError;
+      // Every byte is with the registry, but only a clean end of the source proves them. A streamed PATCH
+      // judged the body that finished it (sendStreamed returns only once it ended cleanly): an error of the
+      // first body there is the cut it resumed from (undici destroys the body with the socket's error).
+      const failed = streamed ? integrityError : (integrityError ?? sourceError);
+      if (failed) throw failed;
       committed = await commitUpload(ctx, location, desc.digest, undefined, signal);
     }
   } catch (e) {
     verified.destroy();
     // Our own verdict on the bytes beats whatever the registry or the socket said.
-    const cause = integrityError ?? sourceError ?? e;
+    const cause = integrityError ?? (streamed ? undefined : sourceError) ?? e;
     // A commit whose answer was lost may have landed: the blob is there, so the push is done.
     if (cause === e && (await blobExists(ctx, desc.digest, signal).catch(() => false))) return;
     await cancelUpload(ctx, location);
