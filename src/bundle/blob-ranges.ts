@@ -237,6 +237,11 @@ export function openRawRange(path: string, range: BlobRange, offset: number): Re
   return createReadStream(path, { start: range.start + offset, end: range.start + size - 1, highWaterMark: 1024 * 1024 });
 }
 
+/** Range-pool jobs for located blobs: each checked against its descriptor, named by its entry. */
+export function rangeJobs(path: string, ranges: readonly BlobRange[]): Array<{ expected: BlobRange['blob']['descriptor']; path: string; start: number; subject: string }> {
+  return ranges.map((r) => ({ expected: r.blob.descriptor, path, start: r.start, subject: r.entry }));
+}
+
 /**
  * Proves located blobs without sending them anywhere (an importer's blobs the target already holds): on
  * the calling thread, neighbouring ranges in one positional read into one reused buffer
@@ -248,7 +253,7 @@ export async function proveBlobRanges(path: string, ranges: readonly BlobRange[]
   const { RangePool } = await import('./range-pool.js');
   const pool = new RangePool({ mainThread: true, threads: 1 });
   try {
-    await pool.run(ranges.map((r) => ({ expected: r.blob.descriptor, path, start: r.start, subject: r.entry })), undefined, signal);
+    await pool.run(rangeJobs(path, ranges), undefined, signal);
   } finally {
     await pool.close();
   }

@@ -2,10 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeBundle } from '../../src/bundle/index.js';
-import { readTar, tempDir, writeTar } from '../bundle/fixtures.js';
-import { syntheticImages } from '../bundle/synthetic-set.js';
+import { readTar, writeTar } from '../bundle/fixtures.js';
 import { FERRY_BIN } from '../helpers/ferry-cli.js';
+import { preloadAndSmallBundle, type PreloadAndBundle } from '../helpers/preload-bundle.js';
 import { sourceRefs } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig } from '../rig/context.js';
 
@@ -30,7 +29,7 @@ interface Run {
   workerFiles: string[];
 }
 
-let work: Awaited<ReturnType<typeof tempDir>>;
+let work: PreloadAndBundle['work'];
 let preload: string;
 let small: string;
 
@@ -52,20 +51,11 @@ async function storeOf(bin: string, name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  work = await tempDir('ferry-cli-bundle-');
-  preload = join(work.dir, 'required.cjs');
-  await writeFile(
-    preload,
-    [
-      "const { writeSync } = require('node:fs');",
-      "if (require('node:worker_threads').isMainThread) process.on('exit', () => writeSync(2, '\\nREQUIRED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));",
-      "else { const M = require('node:module'); const compile = M.prototype._compile; M.prototype._compile = function (code, file) { writeSync(2, '\\nWORKER ' + file + '\\n'); return compile.call(this, code, file); }; }",
-      '',
-    ].join('\n'),
-  );
-  const { images, fetch } = syntheticImages(2);
-  small = join(work.dir, 'small.tar');
-  await writeBundle({ images, fetch, out: small, toolVersion: 'test' });
+  ({ work, preload, small } = await preloadAndSmallBundle('ferry-cli-bundle-', 'required.cjs', [
+    "const { writeSync } = require('node:fs');",
+    "if (require('node:worker_threads').isMainThread) process.on('exit', () => writeSync(2, '\\nREQUIRED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));",
+    "else { const M = require('node:module'); const compile = M.prototype._compile; M.prototype._compile = function (code, file) { writeSync(2, '\\nWORKER ' + file + '\\n'); return compile.call(this, code, file); }; }",
+  ]));
 }, 60_000);
 
 afterAll(async () => {

@@ -2,10 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeBundle } from '../../src/bundle/index.js';
-import { tempDir } from '../bundle/fixtures.js';
-import { syntheticImages } from '../bundle/synthetic-set.js';
 import { FERRY_BIN } from '../helpers/ferry-cli.js';
+import { preloadAndSmallBundle, type PreloadAndBundle } from '../helpers/preload-bundle.js';
 
 // The CLI bundle's chunks load through V8's code cache (bin/code-cache.cjs),
 // made by `npm run build`. V8 checks a cache against the source's length only
@@ -27,7 +25,7 @@ interface Run {
   resolved: string[];
 }
 
-let work: Awaited<ReturnType<typeof tempDir>>;
+let work: PreloadAndBundle['work'];
 let preload: string;
 let small: string;
 
@@ -48,30 +46,21 @@ function runFerry(bin: string, args: string[], nodeFlags: string[] = []): Run {
 }
 
 beforeAll(async () => {
-  work = await tempDir('ferry-code-cache-');
-  preload = join(work.dir, 'caches.cjs');
-  await writeFile(
-    preload,
-    [
-      "const vm = require('node:vm'); const { writeSync } = require('node:fs'); const { basename, dirname } = require('node:path');",
-      'const caches = {};',
-      'vm.Script = class extends vm.Script {',
-      '  constructor(source, options) {',
-      '    super(source, options);',
-      "    const file = options && options.filename;",
-      "    if (file && basename(dirname(file)) === 'cli-bundle') caches[basename(file)] = !options.cachedData ? 'none' : this.cachedDataRejected ? 'rejected' : 'used';",
-      '  }',
-      '};',
-      // Every request a chunk of the bundle sent through node's resolver (stat, realpath, package scope).
-      "const Module = require('node:module'); const resolve = Module._resolveFilename; const resolved = [];",
-      "Module._resolveFilename = function (request, parent, ...rest) { if (parent && parent.filename && basename(dirname(parent.filename)) === 'cli-bundle') resolved.push(request); return resolve.call(this, request, parent, ...rest); };",
-      "process.on('exit', () => writeSync(2, '\\nCACHES ' + JSON.stringify(caches) + '\\nRESOLVED ' + JSON.stringify(resolved) + '\\n'));",
-      '',
-    ].join('\n'),
-  );
-  const { images, fetch } = syntheticImages(2);
-  small = join(work.dir, 'small.tar');
-  await writeBundle({ images, fetch, out: small, toolVersion: 'test' });
+  ({ work, preload, small } = await preloadAndSmallBundle('ferry-code-cache-', 'caches.cjs', [
+    "const vm = require('node:vm'); const { writeSync } = require('node:fs'); const { basename, dirname } = require('node:path');",
+    'const caches = {};',
+    'vm.Script = class extends vm.Script {',
+    '  constructor(source, options) {',
+    '    super(source, options);',
+    "    const file = options && options.filename;",
+    "    if (file && basename(dirname(file)) === 'cli-bundle') caches[basename(file)] = !options.cachedData ? 'none' : this.cachedDataRejected ? 'rejected' : 'used';",
+    '  }',
+    '};',
+    // Every request a chunk of the bundle sent through node's resolver (stat, realpath, package scope).
+    "const Module = require('node:module'); const resolve = Module._resolveFilename; const resolved = [];",
+    "Module._resolveFilename = function (request, parent, ...rest) { if (parent && parent.filename && basename(dirname(parent.filename)) === 'cli-bundle') resolved.push(request); return resolve.call(this, request, parent, ...rest); };",
+    "process.on('exit', () => writeSync(2, '\\nCACHES ' + JSON.stringify(caches) + '\\nRESOLVED ' + JSON.stringify(resolved) + '\\n'));",
+  ]));
 }, 60_000);
 
 afterAll(async () => {
