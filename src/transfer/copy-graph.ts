@@ -58,6 +58,8 @@ export interface CopyGraphOptions {
    * without a HEAD. A node that landed since (another copy put it) is put again, which changes nothing.
    */
   absent?: (desc: Descriptor) => boolean;
+  /** Manifests the caller has already seen on the target (an import's rerun asked about its roots): skipped without a HEAD. */
+  held?: (desc: Descriptor) => boolean;
 }
 
 export async function copyGraph(source: ContentSource, target: ContentTarget, roots: CopyRoot[], options: CopyGraphOptions = {}): Promise<CopyReport> {
@@ -144,7 +146,9 @@ export async function copyGraph(source: ContentSource, target: ContentTarget, ro
 
   const present = options.present;
   const absent = options.absent ?? (() => false);
-  const targetHas = (desc: Descriptor): Promise<boolean> => (absent(desc) ? Promise.resolve(false) : targetStep(() => target.exists(desc, signal ? { signal } : {})));
+  const held = options.held ?? (() => false);
+  const targetHas = (desc: Descriptor): Promise<boolean> =>
+    held(desc) ? Promise.resolve(true) : absent(desc) ? Promise.resolve(false) : targetStep(() => target.exists(desc, signal ? { signal } : {}));
   const copyManifest = async (desc: Descriptor): Promise<NodeAction> => {
     // A manifest the source holds in memory is no request: read without a slot.
     const read = () => (source.fromMemory?.(desc) ? readManifest(source, desc, signal) : limit(() => readManifest(source, desc, signal)));

@@ -1,4 +1,5 @@
 import type { Repository } from '../core/content.js';
+import { NotFoundError } from '../core/errors.js';
 import type { ManifestDb } from '../bundle/index.js';
 import { repositoryKey, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { METADATA_LANES } from './import-lanes.js';
@@ -14,9 +15,20 @@ import { inLanes } from './lanes.js';
 // at its word: it carries what the target lacked when its inventory was taken,
 // so an image it carries bytes of lands in full. One request per tag
 // instead of a HEAD per (blob, repository) and a PUT per tag: at 1,000 images,
-// ~1,000 requests instead of ~6,000.
+// ~1,000 requests instead of ~6,000. An image whose root the repository holds
+// but not under every tag (a tag moved since, a new tag for the same image) has
+// everything under it there too: only its tags are put, one more HEAD (of the
+// root) instead of one per blob.
 
-/** The images of `plan` already in place on the target. Any doubt (an error, a repository not there) means not. */
+/** Where the target stands on the images of `plan`. Any doubt (an error, a repository not there) means neither. */
+export interface TargetStanding {
+  /** Every tag already names the root (untagged: the root is there): nothing of the image is sent. */
+  inPlace: Set<PlannedImage>;
+  /** The root is there, but not under every tag: only its tags are put, nothing under it is asked about. */
+  rootHeld: Set<PlannedImage>;
+}
+
+/** Which images of `plan` the target already holds, whole. */
 export async function imagesInPlace(
   plan: ImportPlan,
   repository: (key: string) => Repository,
@@ -24,28 +36,34 @@ export async function imagesInPlace(
   /** Images to land in full whatever the target says (foreign layers to localize, bytes a delta says it lacks). */
   landInFull: (image: PlannedImage) => boolean,
   signal?: AbortSignal,
-): Promise<Set<PlannedImage>> {
-  const inPlace = new Set<PlannedImage>();
+): Promise<TargetStanding> {
+  const standing: TargetStanding = { inPlace: new Set(), rootHeld: new Set() };
   const candidates = plan.images.filter((image) => !absent.has(repositoryKey(image.target)) && !landInFull(image));
   await inLanes(candidates, METADATA_LANES, async (image) => {
     const repo = repository(repositoryKey(image.target));
     const opts = signal ? { signal } : {};
+    // A tag not there is an answer (the image is not in place), not a doubt.
+    const named = (tag: string): Promise<string | undefined> =>
+      repo.resolve(tag, opts).then(
+        (d) => d.digest,
+        (err: unknown) => {
+          if (err instanceof NotFoundError && !signal?.aborted) return undefined;
+          throw err;
+        },
+      );
     try {
-      const there =
-        image.tags.length === 0
-          ? await repo.exists(image.root, opts)
-          : (await Promise.all(image.tags.map((tag) => repo.resolve(tag, opts)))).every((d) => d.digest === image.root.digest);
-      if (there) inPlace.add(image);
+      if (image.tags.length > 0 && (await Promise.all(image.tags.map(named))).every((d) => d === image.root.digest)) standing.inPlace.add(image);
+      else if (await repo.exists(image.root, opts)) (image.tags.length === 0 ? standing.inPlace : standing.rootHeld).add(image);
     } catch (err) {
       if (signal?.aborted) throw err;
     }
   });
-  return inPlace;
+  return standing;
 }
 
-/** Which target repositories need each blob once the images in place are left out (their referrers still land). */
-export function needsWithout(plan: ImportPlan, inPlace: ReadonlySet<PlannedImage>, db: Pick<ManifestDb, 'blobsOf'>): Map<string, string[]> {
-  if (inPlace.size === 0) return plan.needs;
+/** Which target repositories need each blob once the images the target holds are left out (their referrers still land). */
+export function needsWithout(plan: ImportPlan, held: TargetStanding, db: Pick<ManifestDb, 'blobsOf'>): Map<string, string[]> {
+  if (held.inPlace.size + held.rootHeld.size === 0) return plan.needs;
   const needs = new Map<string, Set<string>>();
   const need = (digest: string, key: string): void => {
     const keys = needs.get(digest);
@@ -54,7 +72,7 @@ export function needsWithout(plan: ImportPlan, inPlace: ReadonlySet<PlannedImage
   };
   for (const image of plan.images) {
     const key = repositoryKey(image.target);
-    if (!inPlace.has(image)) for (const blob of db.blobsOf(image.root.digest)) need(blob.descriptor.digest, key);
+    if (!held.inPlace.has(image) && !held.rootHeld.has(image)) for (const blob of db.blobsOf(image.root.digest)) need(blob.descriptor.digest, key);
     for (const referrer of image.referrers) for (const blob of db.blobsOf(referrer.descriptor.digest)) need(blob.descriptor.digest, key);
   }
   return new Map([...needs].map(([digest, keys]) => [digest, [...keys]]));

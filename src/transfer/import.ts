@@ -19,7 +19,7 @@ import { mountAssumed, type MountedAssumed } from './mount-assumed.js';
 import { landAll, METADATA_LANES } from './import-lanes.js';
 import { planImport, repositoryKey, splitRepositoryKey, type Destinations, type ImportPlan, type PlannedImage } from './import-plan.js';
 import { unlistedRepositories } from './import-unlisted.js';
-import { imagesInPlace, needsWithout } from './import-in-place.js';
+import { imagesInPlace, needsWithout, type TargetStanding } from './import-in-place.js';
 import { localizeForeignLayers } from './localize-foreign-layers.js';
 import { metadataSource, type ManifestLookup } from './metadata-source.js';
 import { ensureReferrerListed } from './referrers-tag-schema.js';
@@ -136,7 +136,7 @@ interface TargetKnowledge {
 }
 
 /** Pushes one image's manifests (children first) and referrers, then its tags; of an image in place, its referrers only. */
-async function landImage(image: PlannedImage, inPlace: boolean, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport, known: TargetKnowledge): Promise<void> {
+async function landImage(image: PlannedImage, standing: TargetStanding, pass: BlobPassResult, repo: Repository, options: ImportOptions, limit: LimitFunction, report: ImportReport, known: TargetKnowledge): Promise<void> {
   let root = image.root;
   // The bundle's manifests, and over them this image's rewritten ones: an overlay, not a copy (a copy of
   // every manifest per image, 1,000 images landing at once, was most of an import's peak memory).
@@ -148,7 +148,10 @@ async function landImage(image: PlannedImage, inPlace: boolean, pass: BlobPassRe
     root = localized.root;
   }
   const source = metadataSource(manifests);
-  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present: known.present, absent: known.absent, inMemory: (d: Descriptor) => manifests.get(d.digest) !== undefined, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  const inPlace = standing.inPlace.has(image);
+  // A root the rerun found there (not under every tag): its tags are put, nothing under it asked about again.
+  const held = standing.rootHeld.has(image) ? (d: Descriptor) => d.digest === root.digest : undefined;
+  const common = { scheduler: new CopyScheduler(limit), repository: repo.name, present: known.present, absent: known.absent, ...(held ? { held } : {}), inMemory: (d: Descriptor) => manifests.get(d.digest) !== undefined, ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   const copy = async (roots: CopyRoot[]): Promise<void> => {
     for (const node of (await copyGraph(source, repo, roots, common)).nodes) if (node.action === 'copied') known.put(node.digest);
   };
@@ -234,8 +237,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const delta = bundle.bundleJson.assumes.length > 0;
     const landInFull = (image: PlannedImage): boolean =>
       (localize && hasForeignLayers(bundle, image)) || (delta && bundle.db.blobsOf(image.root.digest).some((b) => b.included && b.kind !== 'manifest'));
-    const inPlace = await imagesInPlace(plan, repository, absent, landInFull, options.signal);
-    const work: ImportPlan = { images: plan.images, needs: needsWithout(plan, inPlace, bundle.db) };
+    const standing = await imagesInPlace(plan, repository, absent, landInFull, options.signal);
+    const work: ImportPlan = { images: plan.images, needs: needsWithout(plan, standing, bundle.db) };
     const missing = await findMissing(work.needs, carried, repository, absent);
     const report: ImportReport = {
       bundle: { id: bundle.bundleJson.id, signature: bundle.signature, keyId: bundle.keyId },
@@ -311,7 +314,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     });
     // Every blob is in place: the landing moves manifests and tags, not blobs.
     const landing = pLimit(METADATA_LANES);
-    const land = (image: PlannedImage) => landImage(image, inPlace.has(image), pass, repository(repositoryKey(image.target)), options, landing, report, knowledge(repositoryKey(image.target)));
+    const land = (image: PlannedImage) => landImage(image, standing, pass, repository(repositoryKey(image.target)), options, landing, report, knowledge(repositoryKey(image.target)));
     emit({ type: 'phase', phase: 'tag', items: plan.images.length });
     await landAll(plan.images, METADATA_LANES, land, (image, err) => {
       if (!isFerryError(err) || options.signal?.aborted) throw err;

@@ -16,7 +16,9 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // after everything under it (no HEAD, no PUT by digest, no second PUT for the tag). A second import into
 // the now full registry finds every image already under its tag: one HEAD per
 // tag, no blob asked about, nothing put (a rerun, as skopeo sync skips an image
-// already present); a tag moved on the target since lands its image again. The one PUT by tag is checked as the PUT by digest was: a registry
+// already present); a tag moved on the target since is put back, nothing under
+// it asked about (its root is still there); an image new to a repository the
+// registry has lands in full, its blobs asked about. The one PUT by tag is checked as the PUT by digest was: a registry
 // that says it stored other bytes under the tag (Docker-Content-Digest) fails
 // the image. A registry that wants bearer tokens is asked for its catalog too,
 // under a token of its own: no HEAD either, and no repository's token request
@@ -54,9 +56,9 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     await work?.cleanup();
   });
 
-  async function importTraced(name: string): Promise<{ report: ImportJson; trace: TraceRecord[]; stderr: string }> {
+  async function importTraced(name: string, namespace = 'mirror'): Promise<{ report: ImportJson; trace: TraceRecord[]; stderr: string }> {
     const traceFile = work.path(`${name}.jsonl`);
-    const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${target.host}/mirror`, '--plain-http', '--trace', traceFile, '--json']));
+    const run = expectOk(await ferry(['import', work.path('two.tar'), '--to', `${target.host}/${namespace}`, '--plain-http', '--trace', traceFile, '--json']));
     const lines = (await readFile(traceFile, 'utf8')).trim().split('\n');
     return { report: run.json as ImportJson, trace: lines.map((l) => JSON.parse(l) as TraceRecord), stderr: run.stderr };
   }
@@ -132,7 +134,7 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     await expectLanded(target);
   });
 
-  it('a tag moved on the target since: that image lands again in full, the others stay as they are', async () => {
+  it('a tag moved on the target since: its root is still there, so only the tag is put back; the others stay as they are', async () => {
     const rig = seededRig();
     const appB = rig.images.images.appB;
     const repo = `mirror/${appB.repository}`;
@@ -153,13 +155,47 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     expect(Object.fromEntries(report.images.map((i) => [i.source, i.unchanged ?? false]))).toEqual(
       Object.fromEntries(keys.map((k, i) => [sourceRefs(rig, keys)[i], k !== 'appB'])),
     );
-    // appB's blobs asked about again (its repository is listed) and its tag put back; elsewhere, as before,
-    // only the referrers' blobs.
+    // appB's root is still in its repository (the tag moved, the manifest stayed), and the registry took it only
+    // with everything under it: none of its blobs is asked about, its root is asked about once by digest, and
+    // its tag is put back. Elsewhere, as before, only the referrers' blobs.
     const blobHeads = trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).map(pathOf);
-    expect(blobHeads.filter((p) => p.startsWith(`/v2/${repo}/`)).length).toBeGreaterThan(0);
-    expect(new Set(blobHeads.filter((p) => !p.startsWith(`/v2/${repo}/`)))).toEqual(referrerHeads);
+    expect(new Set(blobHeads)).toEqual(referrerHeads);
+    expect(trace.filter((r) => pathOf(r).includes('/blobs/') && r.method !== 'HEAD').map(pathOf)).toEqual([]);
     expect(trace.filter((r) => r.method === 'PUT' && pathOf(r) === `/v2/${repo}/manifests/${appB.tag ?? ''}`)).toHaveLength(1);
+    expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r) === `/v2/${repo}/manifests/${appB.digest}`)).toHaveLength(1);
+    expect(report.blobs).toMatchObject({ missing: 0, pushed: 0, bytes: 0 });
     await expectLanded(target);
+  });
+
+  it('an image new to a repository the registry has: its tag and root not there, it lands in full', async () => {
+    const rig = seededRig();
+    const appB = rig.images.images.appB;
+    const repo = `other/${appB.repository}`;
+    // The repository holds something else only: listed in the catalog, but neither appB's tag nor its root.
+    const view = new TargetView(target);
+    try {
+      const config = Buffer.from('{"other":true}');
+      const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+      await view.http.pushBlob(repo, configDigest, config);
+      const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: [] }));
+      await view.http.pushManifest(repo, 'unrelated', 'application/vnd.oci.image.manifest.v1+json', other);
+    } finally {
+      await view.close();
+    }
+    const { report, trace } = await importTraced('other', 'other');
+    expect(report.failed).toEqual([]);
+    expect(report.images.every((i) => !i.unchanged)).toBe(true);
+    // Its root asked about once (not there), then each of its blobs (the repository is listed), all pushed or mounted.
+    expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r) === `/v2/${repo}/manifests/${appB.digest}`).map((r) => r.status)).toEqual([404]);
+    const asked = new Set(trace.filter((r) => r.method === 'HEAD' && pathOf(r).startsWith(`/v2/${repo}/blobs/`)).map(pathOf));
+    for (const blob of appB.blobs) expect(asked.has(`/v2/${repo}/blobs/${blob.digest}`), `${blob.digest} asked about`).toBe(true);
+    const check = new TargetView(target);
+    try {
+      expect((await check.manifest(repo, appB.tag ?? ''))?.digest).toBe(appB.digest);
+      for (const blob of appB.blobs) expect(await check.blobStatus(repo, blob.digest), `${blob.digest} in ${repo}`).toBe(200);
+    } finally {
+      await check.close();
+    }
   });
 
   it('a registry behind bearer tokens: its catalog asked, no blob asked about, every image lands', async () => {
