@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { DEFAULT_CONCURRENCY } from '../core/limits.js';
+import { DEFAULT_CONCURRENCY, SMALL_BLOB_BYTES } from '../core/limits.js';
 import { PriorityQueue } from '../core/priority-queue.js';
 import type { NodeAction } from './events.js';
 
@@ -8,16 +8,32 @@ import type { NodeAction } from './events.js';
 // way. One object with one contract instead of a raw Map and a limiter passed
 // side by side (oras-go keeps the same pair inside its copy's status tracker).
 
+export interface SchedulerOptions {
+  /**
+   * Request slots beyond the limit's that only round trips may take: metadata (manifests, referrer and tag
+   * lookups) and blobs up to SMALL_BLOB_BYTES. Large downloads keep to the limit's own slots, so at most
+   * `concurrency + smallSlots` requests are in flight, and a config or attestation blob of a few hundred
+   * bytes never waits for a 40 MB layer to end. 0 (the default): every request shares the limit's slots.
+   */
+  smallSlots?: number;
+}
+
 export class CopyScheduler {
-  /** Bounds the requests in flight across every copy sharing this scheduler (and any other work given it). */
+  /** Bounds every request in flight across the copies sharing this scheduler (and any other work given it). */
   readonly limit: LimitFunction;
+  /** With small slots: bounds the large downloads alone, to the concurrency given (each also holds a slot of `limit`). */
+  private readonly large: LimitFunction | undefined;
   /** Nodes under way or done, by `repository\0digest`, and the first of each digest by bare digest. */
   private readonly nodes = new Map<string, Promise<NodeAction>>();
   /** Blob downloads waiting for a slot, largest first. */
   private readonly blobs = new PriorityQueue<{ size: number; start: () => Promise<void> }>((b) => b.size);
 
-  constructor(limit: LimitFunction = pLimit(DEFAULT_CONCURRENCY)) {
-    this.limit = limit;
+  constructor(limit: LimitFunction = pLimit(DEFAULT_CONCURRENCY), options: SchedulerOptions = {}) {
+    const small = options.smallSlots ?? 0;
+    if (small > 0) {
+      this.large = limit;
+      this.limit = pLimit(limit.concurrency + small);
+    } else this.limit = limit;
   }
 
   /**
@@ -25,12 +41,15 @@ export class CopyScheduler {
    * waiting, not the first queued: the longest download starts first instead of ending the pull
    * alone (an export's graphs are planned one after another, and a deep one's large layer,
    * a Windows base behind a manifest list, was queued behind every other image's layers).
+   * With small slots, a small blob takes any free slot at once, beside the large downloads.
    */
   blobSlot<T>(size: number, download: () => Promise<T>): Promise<T> {
+    if (this.large && size <= SMALL_BLOB_BYTES) return this.limit(download);
     return new Promise<T>((resolve, reject) => {
       this.blobs.push({ size, start: () => download().then(resolve, reject) });
       // One turn in the limiter per blob; whichever turn comes takes the largest blob waiting then.
-      void this.limit(() => this.blobs.pop()!.start());
+      const turn = (): Promise<void> => this.blobs.pop()!.start();
+      void (this.large ? this.large(() => this.limit(turn)) : this.limit(turn));
     });
   }
 

@@ -64,4 +64,42 @@ describe('copyGraph with every slot taken', () => {
     await copied;
     expect(fetched).toEqual(['big', 'middle', 'small', 'config']);
   });
+
+  it('with small slots, fetches a small blob while the large downloads hold every slot of the limit', async () => {
+    const from = await tempStore();
+    const to = await tempStore();
+    cleanups.push(from.cleanup, to.cleanup);
+    const big = layer('big', 200_000);
+    const other = layer('other', 100_000);
+    const cfg = config('small-config');
+    const m = imageManifest(cfg, [big, other]);
+    await pushImage(from.store, 'a/b', 'x', [cfg, big, other], m);
+    const repo = from.store.repository('a/b');
+    const names = new Map([
+      [big.desc.digest, 'big'],
+      [other.desc.digest, 'other'],
+      [cfg.desc.digest, 'config'],
+    ]);
+    const fetched: string[] = [];
+    // The one large slot is busy until the config has been fetched (or 3 s pass: the bug, the config waiting behind it).
+    const limit = pLimit(1);
+    let release!: () => void;
+    const busy = limit(() => new Promise<void>((resolve) => (release = resolve)));
+    const fallback = setTimeout(() => release(), 3_000);
+    const source: ContentSource = {
+      resolve: (ref) => repo.resolve(ref),
+      fetch: async (desc: Descriptor, options?: FetchOptions): Promise<Readable> => {
+        const name = names.get(desc.digest);
+        if (name) fetched.push(name);
+        if (name === 'config') release();
+        return repo.fetch(desc, options);
+      },
+    };
+    const scheduler = new CopyScheduler(limit, { smallSlots: 1 });
+    const inMemory = overlaySource(source, new Map([[m.desc.digest, m.bytes]]));
+    await copyGraph(inMemory, to.store.repository('a/b'), [{ descriptor: m.desc, tags: ['x'] }], { scheduler, repository: 'a/b' });
+    await busy;
+    clearTimeout(fallback);
+    expect(fetched).toEqual(['config', 'big', 'other']);
+  });
 });
