@@ -9,7 +9,9 @@
 // -sha256` of the bytes then cp + sync (what the goal is not: cp hashes
 // nothing, and its whole CPU time, ~0.1 s per 300 MiB, is below sha256's alone).
 // Each run logs CPU time (user + sys) beside the wall time, and ferry's own
-// split: start-up (node, modules, opening the store) and writeBundle itself.
+// split: start-up (node, modules, opening the store; its wall and CPU time, and
+// whether the modules came from the CLI's bundle, as `ferry export` loads them,
+// or from dist/) and writeBundle itself.
 // A fourth row is the floor of any writer run by node: `node -e 0` timed in the
 // same run, plus cp + sync. Bare node's start-up is most of cp + sync's whole
 // time on 2 cores (0.11-0.5 s against 0.27-0.8 s here), so that row says how
@@ -55,7 +57,7 @@ export async function measure(ctx) {
     o.push(or.wallMs);
     n.push(nr.wallMs + cr.wallMs);
     log(
-      `  run ${run}: ferry ${fmtRate(bytes, fr.wallMs)}${cpu(fr)} (start-up ${split.startMs} ms, writeBundle ${split.writeMs} ms),` +
+      `  run ${run}: ferry ${fmtRate(bytes, fr.wallMs)}${cpu(fr)} (start-up ${split.startMs} ms, cpu ${split.startCpuMs} ms, modules from ${split.loaded}; writeBundle ${split.writeMs} ms),` +
         ` cp+sync ${fmtRate(bytes, cr.wallMs)}${cpu(cr)}, dd ${fmtRate(bytes, dr.wallMs)}${cpu(dr)}, openssl+cp+sync ${fmtRate(bytes, or.wallMs)}${cpu(or)},` +
         ` node -e 0 ${Math.round(nr.wallMs)} ms${cpu(nr)}`,
     );
