@@ -91,6 +91,35 @@ const addonByPath = {
   },
 };
 
+/**
+ * Node's built-ins load on first use, not when a chunk loads: rolldown hoists every `import … from 'node:X'`
+ * of a chunk's modules to its top (`let node_X = require("node:X")`), so a chunk that holds one module
+ * writing with fs/promises made every inspect compile fs/promises (and the readline and stream modules it
+ * requires), os, stream/promises and worker_threads, none of which a small inspect or verify runs. Each such
+ * binding a chunk only reads names of (`node_X.NAME`) becomes an object whose getters require the built-in
+ * the first time one is read; one the chunk uses whole (a namespace passed on) stays as rolldown wrote it.
+ * A class that extends a built-in's class at a module's top still loads it then, as before.
+ */
+const BUILTIN_BINDING = /\blet (node_[A-Za-z0-9_]+)\s*=\s*require\((["'])(node:[a-z0-9_/]+)\2\);/g;
+const lazyBuiltins = {
+  name: 'ferry-lazy-builtins',
+  renderChunk(code) {
+    if (!BUILTIN_BINDING.test(code)) return null;
+    BUILTIN_BINDING.lastIndex = 0;
+    const out = code.replace(BUILTIN_BINDING, (whole, binding, _quote, specifier) => {
+      const uses = [...code.matchAll(new RegExp(`(?<![\\w$.])${binding}(?![\\w$])(\\.[A-Za-z_$][\\w$]*)?`, 'g'))];
+      // One use is the declaration itself (its `=` follows); every other must read a name.
+      const bare = uses.filter((m) => m[1] === undefined);
+      if (bare.length !== 1) return whole;
+      const names = [...new Set(uses.flatMap((m) => (m[1] ? [m[1].slice(1)] : [])))].sort();
+      const loaded = `${binding}$loaded`;
+      const getters = names.map((n) => `get ${n}() { return (${loaded} ??= require(${JSON.stringify(specifier)})).${n}; }`);
+      return `let ${loaded}; const ${binding} = { ${getters.join(', ')} };`;
+    });
+    return { code: out, map: null };
+  },
+};
+
 export async function bundleCli() {
   await rm(OUT, { recursive: true, force: true });
   started.clear();
@@ -99,7 +128,7 @@ export async function bundleCli() {
     input: { main: join(DIST, 'cli', 'main.js'), ...WORKERS },
     platform: 'node',
     external: [/^node:/],
-    plugins: [ownUrl, addonByPath],
+    plugins: [ownUrl, addonByPath, lazyBuiltins],
     logLevel: 'warn',
     onLog(level, log) {
       throw new Error(`rolldown ${level}: ${log.message}`);

@@ -1,4 +1,5 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { ErrorCode, UsageError } from '../core/errors.js';
 import { generateKeyPair, keyIdOf, parsePrivateKey, parsePublicKey } from './sign.js';
 
@@ -14,10 +15,12 @@ export interface KeyFiles {
   keyId: string;
 }
 
+// Read with node:fs: a key is a few hundred bytes, and fs/promises, loaded for it alone, cost
+// `inspect --key` and `verify --key` ~4 M instructions (the CLI bundle loads built-ins on first use).
 async function readKeyFile(path: string, what: string): Promise<string> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'error'})`;

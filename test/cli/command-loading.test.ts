@@ -135,6 +135,29 @@ describe('what inspect, verify and import load', () => {
     expect(urls.filter((u) => DEBUG_LOG.test(u))).toEqual([]);
   });
 
+  /** Node's built-in modules the CLI loaded for `args` (`process.moduleLoadList` at exit), with no hook of ours. */
+  async function builtins(args: string[], shows: string): Promise<string[]> {
+    const log = join(work.dir, `${args[0]}-builtins.log`);
+    const list = join(work.dir, 'builtins.cjs');
+    await writeFile(list, "process.on('exit', () => require('node:fs').writeFileSync(process.env.LOAD_LOG, process.moduleLoadList.join('\\n')));\n");
+    const { stdout } = await promisify(execFile)(process.execPath, ['-r', list, FERRY_BIN, ...args], { env: { ...process.env, LOAD_LOG: log, FERRY_STORE: '' } });
+    expect(stdout).toContain(shows);
+    return (await readFile(log, 'utf8')).split('\n').flatMap((line) => (line.startsWith('NativeModule ') ? [line.slice('NativeModule '.length)] : []));
+  }
+
+  // Built-ins compile on first use (~4 M instructions for fs/promises and the readline modules it
+  // requires); a chunk's modules name more of them than a small inspect or verify runs. (node:stream,
+  // and stream/promises with it, stays: node:crypto and process.stdout load it.)
+  const UNUSED_BY_INSPECT = ['fs/promises', 'os', 'worker_threads'];
+
+  it('inspect and a small verify (hashed on the calling thread) load no built-in they do not run', async () => {
+    const inspect = await builtins(['inspect', bundle, '--key', pub], 'small.tar');
+    expect(inspect).toContain('crypto');
+    expect(inspect.filter((m) => UNUSED_BY_INSPECT.includes(m))).toEqual([]);
+    const verify = await builtins(['verify', bundle, '--key', pub], 'OK');
+    expect(verify.filter((m) => ['fs/promises', 'worker_threads'].includes(m))).toEqual([]);
+  });
+
   /** What `args` loaded though the command failed (an export of an unreachable registry stops at its first request). */
   async function loadedFailing(args: string[]): Promise<{ urls: string[]; stderr: string }> {
     const log = join(work.dir, `${args[0]}-failing.log`);
