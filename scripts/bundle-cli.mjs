@@ -101,15 +101,24 @@ const addonByPath = {
  * A class that extends a built-in's class at a module's top still loads it then, as before.
  */
 const BUILTIN_BINDING = /\blet (node_[A-Za-z0-9_]+)\s*=\s*require\((["'])(node:[a-z0-9_/]+)\2\);/g;
-const lazyBuiltins = {
+/** An assignment operator (`=`, `+=`, `??=`…, not `==` or `=>`) where the sticky index stands. */
+const ASSIGNMENT = /\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|&&|\|\||\?\?)?=(?![=>])/y;
+export const lazyBuiltins = {
   name: 'ferry-lazy-builtins',
   renderChunk(code) {
     if (!BUILTIN_BINDING.test(code)) return null;
     BUILTIN_BINDING.lastIndex = 0;
     const out = code.replace(BUILTIN_BINDING, (whole, binding, _quote, specifier) => {
-      const uses = [...code.matchAll(new RegExp(`(?<![\\w$.])${binding}(?![\\w$])(\\.[A-Za-z_$][\\w$]*)?`, 'g'))];
+      // Every token spelled like the binding counts, a `.` before it or not: `...node_tls.rootCertificates` (a
+      // spread) reads a name of it too, and a property of that spelling elsewhere can only keep a binding whole.
+      const uses = [...code.matchAll(new RegExp(`(?<![\\w$])${binding}(?![\\w$])(\\.[A-Za-z_$][\\w$]*)?`, 'g'))];
       // One use is the declaration itself (its `=` follows); every other must read a name.
-      const bare = uses.filter((m) => m[1] === undefined);
+      // A name written to (`node_X.NAME = …`) is not read through a getter either: keep such a binding whole.
+      const writes = (m) => {
+        ASSIGNMENT.lastIndex = m.index + m[0].length;
+        return ASSIGNMENT.test(code);
+      };
+      const bare = uses.filter((m) => m[1] === undefined || writes(m));
       if (bare.length !== 1) return whole;
       const names = [...new Set(uses.flatMap((m) => (m[1] ? [m[1].slice(1)] : [])))].sort();
       const loaded = `${binding}$loaded`;
