@@ -41,7 +41,7 @@ const readAt = promisify(read);
 const closeFile = promisify(close);
 
 /** The stat of `path`, or undefined when there is none to be had (missing, unreadable folder). */
-function statOf(path: string): Stats | undefined {
+export function statOf(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {

@@ -1,6 +1,6 @@
-import { statSync, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { HASH_ALONE_BYTES } from '../core/limits.js';
-import type { BundleInput } from './bundle-source.js';
+import { statOf, type BundleInput } from './bundle-source.js';
 import { locateBlobs, rangeJobs, toolRanges } from './blob-ranges.js';
 import { checkStoredSummaries } from './image-summaries.js';
 import { RangePool } from './range-pool.js';
@@ -50,7 +50,8 @@ export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions =
   // The hashing threads boot while the head is checked; a small file is hashed on the calling
   // thread alone (a worker costs more to boot than it would hash: HASH_ALONE_BYTES), a volume set needs none.
   // A stat with node:fs: fs/promises, loaded for it alone, cost a small verify ~4 M instructions.
-  const file = typeof input === 'string' ? fileStat(input) : undefined;
+  const stat = typeof input === 'string' ? statOf(input) : undefined;
+  const file = stat?.isFile() ? stat : undefined;
   const poolFor = (size: number) => new RangePool({ mainThread: true, ...(size < HASH_ALONE_BYTES ? { threads: 1 } : {}) });
   let pool = file && typeof input === 'string' && !isVolumePath(input) ? poolFor(file.size) : undefined;
   try {
@@ -67,16 +68,6 @@ export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions =
     }
   } finally {
     void pool?.close();
-  }
-}
-
-/** The stat of a regular file at `path`, else undefined (missing, a folder, unreadable: openBundle says which). */
-function fileStat(path: string): Stats | undefined {
-  try {
-    const s = statSync(path);
-    return s.isFile() ? s : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -133,10 +133,16 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   let lookup: Promise<Descriptor[]> | undefined = options.resolved ? Promise.resolve(options.resolved.referrers) : undefined;
   // The signatures a policy checks are referrers: they travel with the image so import can check them again.
   const withReferrers = options.withReferrers || options.trust !== undefined;
+  /** The image's referrer lookup, started once: by onRoot as soon as the root is known, else when first asked for. */
+  const referrerLookup = (source: ContentSource, root: Descriptor, written: Map<string, Buffer>): Promise<Descriptor[]> => {
+    if (!lookup) {
+      lookup = collectReferrers(source, root, async () => written.get(root.digest) ?? readManifestBytes(source, root, signal), options.scheduler.limit);
+      lookup.catch(() => undefined); // awaited below; a failed copy must not leave it unhandled
+    }
+    return lookup;
+  };
   const onRoot = (source: ContentSource, root: Descriptor, written: Map<string, Buffer>): void => {
-    if (!withReferrers || lookup) return;
-    lookup = collectReferrers(source, root, async () => written.get(root.digest) ?? readManifestBytes(source, root, signal), options.scheduler.limit);
-    lookup.catch(() => undefined); // awaited below; a failed copy must not leave it unhandled
+    if (withReferrers) void referrerLookup(source, root, written);
   };
   let signedBy: SignedBy | undefined;
   // With a policy the signatures are checked before a layer moves, from the lookup onRoot started.
@@ -150,8 +156,7 @@ export async function pullImage(reference: Reference, options: PullImageOptions)
   const beforeCopy = async (source: ContentSource, root: Descriptor, written: Map<string, Buffer>, rewrittenFrom?: Descriptor['digest']): Promise<void> => {
     await check?.(source, root, written, rewrittenFrom);
     if (!withReferrers) return;
-    const found = lookup ?? collectReferrers(source, root, async () => written.get(root.digest) ?? readManifestBytes(source, root, signal), options.scheduler.limit);
-    copies = found.then((list) => {
+    copies = referrerLookup(source, root, written).then((list) => {
       referrers = list;
       return Promise.allSettled(
         list.map((referrer) => {

@@ -16,6 +16,23 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()?.();
 });
 
+/** A source over `repo` that records the names of the blobs fetched, in order (`onFetch` sees each name first). */
+function recordingSource(repo: Pick<ContentSource, 'resolve' | 'fetch'>, names: Map<string, string>, onFetch?: (name: string) => void): { source: ContentSource; fetched: string[] } {
+  const fetched: string[] = [];
+  const source: ContentSource = {
+    resolve: (ref) => repo.resolve(ref),
+    fetch: async (desc: Descriptor, options?: FetchOptions): Promise<Readable> => {
+      const name = names.get(desc.digest);
+      if (name) {
+        fetched.push(name);
+        onFetch?.(name);
+      }
+      return repo.fetch(desc, options);
+    },
+  };
+  return { source, fetched };
+}
+
 describe('copyGraph with every slot taken', () => {
   it('fetches the waiting blobs largest first', async () => {
     const from = await tempStore();
@@ -34,15 +51,7 @@ describe('copyGraph with every slot taken', () => {
       [middle.desc.digest, 'middle'],
       [cfg.desc.digest, 'config'],
     ]);
-    const fetched: string[] = [];
-    const source: ContentSource = {
-      resolve: (ref) => repo.resolve(ref),
-      fetch: async (desc: Descriptor, options?: FetchOptions): Promise<Readable> => {
-        const name = names.get(desc.digest);
-        if (name) fetched.push(name);
-        return repo.fetch(desc, options);
-      },
-    };
+    const { source, fetched } = recordingSource(repo, names);
     const limit = pLimit(1);
     const scheduler = new CopyScheduler(limit);
     // The one slot is busy until all four blobs wait for it (the manifest is in memory, as export's plan leaves it).
@@ -80,21 +89,14 @@ describe('copyGraph with every slot taken', () => {
       [other.desc.digest, 'other'],
       [cfg.desc.digest, 'config'],
     ]);
-    const fetched: string[] = [];
     // The one large slot is busy until the config has been fetched (or 3 s pass: the bug, the config waiting behind it).
     const limit = pLimit(1);
     let release!: () => void;
     const busy = limit(() => new Promise<void>((resolve) => (release = resolve)));
     const fallback = setTimeout(() => release(), 3_000);
-    const source: ContentSource = {
-      resolve: (ref) => repo.resolve(ref),
-      fetch: async (desc: Descriptor, options?: FetchOptions): Promise<Readable> => {
-        const name = names.get(desc.digest);
-        if (name) fetched.push(name);
-        if (name === 'config') release();
-        return repo.fetch(desc, options);
-      },
-    };
+    const { source, fetched } = recordingSource(repo, names, (name) => {
+      if (name === 'config') release();
+    });
     const scheduler = new CopyScheduler(limit, { smallSlots: 1 });
     const inMemory = overlaySource(source, new Map([[m.desc.digest, m.bytes]]));
     await copyGraph(inMemory, to.store.repository('a/b'), [{ descriptor: m.desc, tags: ['x'] }], { scheduler, repository: 'a/b' });
