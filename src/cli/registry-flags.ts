@@ -28,7 +28,7 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
     .option('plain-http', { type: 'boolean', default: false, describe: 'talk HTTP, not HTTPS (loopback registries only)' })
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify the registry certificate (--tls-verify=false to skip)' })
     .option('ca-cert', { type: 'string', describe: 'PEM file of a CA to trust (a private registry CA)' })
-    .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'blobs moved at once' })
+    .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'blobs moved at once (export fetches manifests and blobs up to 64 KiB in 2 more slots)' })
     .option('retries', {
       type: 'number',
       default: CLIENT_DEFAULTS.retries,
