@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -175,7 +174,7 @@ export class RangePool {
             finish();
             return;
           }
-          settleBatch(batch, runRangeBatch(batch.map(messageOf), buf, out, fs, () => createHash('sha256'), (n) => this.reported(batch[0], n)));
+          settleBatch(batch, runRangeBatch(batch.map(messageOf), buf, out, fs, (n) => this.reported(batch[0], n)));
           setImmediate(help);
         };
         help();
