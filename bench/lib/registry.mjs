@@ -1,7 +1,7 @@
 // A real `docker-registry serve` (CNCF distribution 2.8) on a free loopback
 // port, the bench's source and target. A port of test/rig/registry.ts reduced
 // to what the bench needs: plain HTTP, no auth, delete on, log level error.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -67,6 +67,16 @@ function configYaml(port, storageDir) {
   });
 }
 
+/** User + system CPU of a live process, in ms, from /proc/PID/stat (fields 14 and 15, in clock ticks: 100 a second on Linux). */
+function processCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /**
  * Starts a registry. With `storageDir` it serves (and keeps) that directory; without,
  * it gets a fresh empty one that stop() removes.
@@ -90,6 +100,8 @@ export async function startRegistry({ storageDir, workDir } = {}) {
         url: `http://127.0.0.1:${port}`,
         storageDir: storage,
         pid: child.pid,
+        /** CPU time (user + system) the registry has used so far, from /proc (ms; NaN where there is none). */
+        cpuMs: () => processCpuMs(child.pid),
         stop: async () => {
           await stop(child);
           await rm(dir, { recursive: true, force: true });

@@ -6,9 +6,13 @@ import { stat, writeFile } from 'node:fs/promises';
 import { ensureScaleSet } from './scale-set.mjs';
 import { startRegistry } from './registry.mjs';
 import { runTimed } from './run-timed.mjs';
+import { median } from './stats.mjs';
 import { ferry, log, workPath } from './context.mjs';
 
 const perImage = (r, n) => r.wallMs / n;
+/** Inspect and verify take well under a second at every N, so one run is mostly noise: each is run this many times. */
+const INSPECT_RUNS = 5;
+const VERIFY_RUNS = 3;
 
 async function withRegistry(ctx, storageDir, fn) {
   const registry = await startRegistry({ storageDir, workDir: ctx.work });
@@ -53,21 +57,30 @@ export async function measureSize(ctx, n) {
     for (let run = 1; run <= ctx.runs; run++) {
       const ex = await exportBoth(ctx, set, source);
       const im = await importBoth(ctx, ex.bundle, ex.dir);
-      const inspect = await ferry(ctx, ['inspect', ex.bundle]);
+      const inspects = [];
+      for (let i = 0; i < INSPECT_RUNS; i++) inspects.push((await ferry(ctx, ['inspect', ex.bundle])).wallMs);
       const { size } = await stat(ex.bundle);
       await runTimed('openssl', ['dgst', '-sha256', ex.bundle]); // page cache warm for both
-      const verify = await ferry(ctx, ['verify', ex.bundle]);
-      const openssl = await runTimed('openssl', ['dgst', '-sha256', ex.bundle]);
+      const verifies = [];
+      const openssls = [];
+      for (let i = 0; i < VERIFY_RUNS; i++) {
+        verifies.push((await ferry(ctx, ['verify', ex.bundle])).wallMs);
+        openssls.push((await runTimed('openssl', ['dgst', '-sha256', ex.bundle])).wallMs);
+      }
+      const inspect = { wallMs: median(inspects) };
+      const verify = { wallMs: median(verifies) };
+      const openssl = { wallMs: median(openssls) };
       const fig = {
         exportMs: perImage(ex.f, n), skopeoExportMs: perImage(ex.s, n),
         importMs: perImage(im.f, n), skopeoImportMs: perImage(im.s, n),
         reimportMs: perImage(im.fAgain, n), skopeoReimportMs: perImage(im.sAgain, n),
         exportRssKb: ex.f.maxRssKb, skopeoExportRssKb: ex.s.maxRssKb,
         importRssKb: im.f.maxRssKb, skopeoImportRssKb: im.s.maxRssKb,
-        inspectMs: inspect.wallMs,
+        inspectMs: inspect.wallMs, inspectsMs: inspects,
         bundleBytes: size, verifyMs: verify.wallMs, opensslMs: openssl.wallMs,
+        verifyRatios: verifies.map((v, i) => openssls[i] / v),
       };
-      log(`  N=${n} run ${run}: export ${fig.exportMs.toFixed(1)} vs skopeo ${fig.skopeoExportMs.toFixed(1)} ms/image; import ${fig.importMs.toFixed(1)} vs ${fig.skopeoImportMs.toFixed(1)} ms/image; again ${fig.reimportMs.toFixed(1)} vs ${fig.skopeoReimportMs.toFixed(1)} ms/image; inspect ${fig.inspectMs.toFixed(0)} ms; verify ${verify.wallMs.toFixed(0)} vs openssl ${openssl.wallMs.toFixed(0)} ms`);
+      log(`  N=${n} run ${run}: export ${fig.exportMs.toFixed(1)} vs skopeo ${fig.skopeoExportMs.toFixed(1)} ms/image; import ${fig.importMs.toFixed(1)} vs ${fig.skopeoImportMs.toFixed(1)} ms/image; again ${fig.reimportMs.toFixed(1)} vs ${fig.skopeoReimportMs.toFixed(1)} ms/image; inspect ${inspects.map((x) => x.toFixed(0)).join('/')} ms; verify ${verifies.map((x) => x.toFixed(0)).join('/')} vs openssl ${openssls.map((x) => x.toFixed(0)).join('/')} ms`);
       runs.push(fig);
     }
     return { n, set, runs };
