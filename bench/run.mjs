@@ -18,6 +18,7 @@ import * as deltaM from './delta.mjs';
 import * as startupM from './startup.mjs';
 import { createContext, log, parseArgs, REPO_ROOT } from './lib/context.mjs';
 import { hasGnuTime } from './lib/run-timed.mjs';
+import { cpuTicks, stolenSince } from './lib/steal.mjs';
 import { formatTable } from './lib/table.mjs';
 
 const MEASURES = { export: exportM, mix: mixM, import: importM, rss: rssM, verify: verifyM, write: writeM, serve: serveM, delta: deltaM, startup: startupM };
@@ -65,6 +66,7 @@ async function main() {
   if (!hasGnuTime()) log('warning: /usr/bin/time missing (apt-get install -y time): peak RSS figures will be empty');
   const started = Date.now();
   const loadBefore = load();
+  const runTicks = cpuTicks();
   const ctx = await createContext(args);
   try {
     log(`ferry bench (${ctx.mode} set: ${ctx.refs.length} images, ${(ctx.set.unique.bytes / 2 ** 20).toFixed(0)} MiB unique; ${ctx.runs} run(s) per figure; load ${loadBefore})`);
@@ -72,14 +74,16 @@ async function main() {
       const m = MEASURES[name];
       log(`== ${m.title}`);
       const before = loadavg()[0].toFixed(1);
+      const ticks = cpuTicks();
       const rows = await m.measure(ctx);
       const after = loadavg()[0].toFixed(1);
-      ctx.rows.push(...rows.map((r) => ({ ...r, load: `${before}→${after}` })));
+      const stolen = stolenSince(ticks);
+      ctx.rows.push(...rows.map((r) => ({ ...r, load: `${before}→${after}${stolen ? `, steal ${stolen}` : ''}` })));
     }
   } finally {
     await ctx.close();
   }
-  const info = { ...machine(), mode: ctx.mode, runs: ctx.runs, loadBefore, loadAfter: load(), minutes: ((Date.now() - started) / 60000).toFixed(1) };
+  const info = { ...machine(), mode: ctx.mode, runs: ctx.runs, loadBefore, loadAfter: load(), steal: stolenSince(runTicks) || 'unknown', minutes: ((Date.now() - started) / 60000).toFixed(1) };
   const table = formatTable(ctx.rows);
   const header = Object.entries(info).map(([k, v]) => `- ${k}: ${v}`).join('\n');
   const report = `${table}\n\n${header}\n`;

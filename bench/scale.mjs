@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { isolateDefaultStore, log, REPO_ROOT } from './lib/context.mjs';
 import { measureSize } from './lib/scale-measures.mjs';
 import { scaleRows, sizeRows } from './lib/scale-table.mjs';
+import { cpuTicks, stolenSince } from './lib/steal.mjs';
 import { formatTable } from './lib/table.mjs';
 import { measureStore } from './scale-store.mjs';
 import { measureServe } from './scale-serve.mjs';
@@ -49,6 +50,11 @@ function parse(argv) {
 }
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
+/** The load now and the CPU time stolen from this VM since `ticks` (lib/steal.mjs). */
+const loadAndSteal = (ticks) => {
+  const stolen = stolenSince(ticks);
+  return stolen ? `${load()} (steal ${stolen})` : load();
+};
 
 async function writeDocs(section) {
   const path = join(REPO_ROOT, 'docs', 'performance.md');
@@ -82,20 +88,23 @@ async function main() {
     if (args.only.includes('sizes')) {
       for (const n of args.n) {
         log(`== N=${n} (load ${load()})`);
+        const ticks = cpuTicks();
         sizes.push(await measureSize(ctx, n));
-        loads.push(`after N=${n} ${load()}`);
+        loads.push(`after N=${n} ${loadAndSteal(ticks)}`);
       }
       rows.push(...sizeRows(sizes));
     }
     if (args.only.includes('store')) {
       log(`== store (load ${load()})`);
+      const ticks = cpuTicks();
       rows.push(...(await measureStore(ctx)));
-      loads.push(`after store ${load()}`);
+      loads.push(`after store ${loadAndSteal(ticks)}`);
     }
     if (args.only.includes('serve')) {
       log(`== serve (load ${load()})`);
+      const ticks = cpuTicks();
       rows.push(...(await measureServe(ctx)));
-      loads.push(`after serve ${load()}`);
+      loads.push(`after serve ${loadAndSteal(ticks)}`);
     }
   } finally {
     await cleanup();
@@ -103,7 +112,7 @@ async function main() {
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const table = formatTable(rows);
   const curve = scaleRows(sizes);
-  const notes = `- load (1, 5, 15 min): ${loads.join('; ')}\n- runs per size: ${args.runs}; wall time of the whole bench: ${minutes} min; node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ?? 'unset'} (parsed at every node start: ~50 ms here)`;
+  const notes = `- load (1, 5, 15 min; steal: the share of CPU time the hypervisor gave other guests during each part): ${loads.join('; ')}\n- runs per size: ${args.runs}; wall time of the whole bench: ${minutes} min; node ${process.version}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ?? 'unset'} (parsed at every node start: ~50 ms here)`;
   const section = `${curve}\n\n${table}\n\n${notes}`;
   process.stdout.write(`${section}\n`);
   await writeFile(join(root, 'scale.md'), `${section}\n`);
