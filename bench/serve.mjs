@@ -1,8 +1,8 @@
 // `ferry serve` on a store loaded from the bundle (`ferry import --to-store`,
 // the far side's path to serving), against docker-registry
 // serving the same images from its own storage (the bench's source registry),
-// each pulled by the same client: 8 concurrent pullers (bench/lib/puller.mjs,
-// one process), each GETting every manifest and blob once. Throughput = bytes
+// each pulled by the same client: 8 concurrent pullers (8 curl processes, or
+// one node process: PULLER below), each GETting every manifest and blob once. Throughput = bytes
 // delivered / wall time of the client. One untimed pull from each warms both up.
 //
 // Wall time on a shared 2-core machine swings with whatever else runs (one run's
@@ -12,6 +12,7 @@
 // one least disturbed). The rows also give each server's own CPU time per GiB
 // delivered (/proc/PID/stat, user + system): what the serving costs, which load
 // barely moves.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +26,16 @@ import { row } from './lib/table.mjs';
 
 export const title = 'serve: 8 pullers, ferry serve vs docker-registry';
 const PULLERS = 8;
+/**
+ * The client: 8 curl processes (lib/puller-curl.mjs) where curl is installed, else one node process
+ * (lib/puller.mjs); FERRY_BENCH_PULLER=node|curl chooses. node:http's one thread was busy 91-99 % of a
+ * core receiving 1.0-1.3 GiB/s, so both servers ran at the client's pace (ratios 0.96-1.17); 8 curls
+ * take ~55 % of a core for the same pulls, and the servers set the pace.
+ */
+const PULLER = (() => {
+  const wanted = process.env.FERRY_BENCH_PULLER ?? (spawnSync('curl', ['--version']).status === 0 ? 'curl' : 'node');
+  return wanted === 'curl' ? { name: 'curl', script: 'puller-curl.mjs' } : { name: 'node:http', script: 'puller.mjs' };
+})();
 // FERRY_BIN: another build's bin/ferry.js, for paired old/new runs.
 const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.cjs');
 // Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ: 100 on every Linux build that matters).
@@ -61,9 +72,10 @@ function pullList(ctx, prefix) {
 /** One pull by the 8 pullers; `pid` is the server's, whose CPU time it cost is measured around it. */
 async function pull(ctx, server) {
   const before = cpuMs(server.pid);
-  const r = await runTimed(process.execPath, [join(REPO_ROOT, 'bench', 'lib', 'puller.mjs'), server.url, String(PULLERS), server.list]);
+  const r = await runTimed(process.execPath, [join(REPO_ROOT, 'bench', 'lib', PULLER.script), server.url, String(PULLERS), server.list]);
   const result = JSON.parse(r.stdout);
-  return { ...result, rate: result.bytes / result.ms, cpuPerGiB: (cpuMs(server.pid) - before) / (result.bytes / GiB) };
+  // The client's own CPU, as a share of its wall time: near 100 % (one thread) it, not the server, sets the pace.
+  return { ...result, rate: result.bytes / result.ms, cpuPerGiB: (cpuMs(server.pid) - before) / (result.bytes / GiB), clientBusy: r.cpuMs / r.wallMs };
 }
 
 export async function startFerryServe(ctx, store) {
@@ -111,7 +123,8 @@ export async function measure(ctx) {
         sides[name].rate.push(Math.max(...got[name].map((r) => r.rate)));
         sides[name].cpu.push(median(got[name].map((r) => r.cpuPerGiB)));
       }
-      const say = (name) => `${got[name].map((r) => fmtRate(r.bytes, r.ms)).join(' / ')} (CPU ${got[name].map((r) => r.cpuPerGiB.toFixed(0)).join(' / ')} ms/GiB)`;
+      const say = (name) =>
+        `${got[name].map((r) => fmtRate(r.bytes, r.ms)).join(' / ')} (CPU ${got[name].map((r) => r.cpuPerGiB.toFixed(0)).join(' / ')} ms/GiB; the client busy ${got[name].map((r) => `${Math.round(100 * r.clientBusy)} %`).join(' / ')} of a core)`;
       log(`  run ${run} (${order.map((n) => n[0]).join('')}): ferry serve ${say('ferry')}, docker-registry ${say('registry')}; ${f1.requests} requests, ${(f1.bytes / GiB).toFixed(1)} GiB a pull`);
     }
   } finally {
@@ -123,7 +136,7 @@ export async function measure(ctx) {
   const cpu = paired(d.cpu, f.cpu);
   return [
     row({
-      measure: `serve, ${PULLERS} concurrent pullers (throughput, best of 2 pulls a run)`,
+      measure: `serve, ${PULLERS} concurrent pullers (${PULLER.name}; throughput, best of 2 pulls a run)`,
       ferry: fmtRate(median(f.rate) * 1000, 1000),
       peer: `${fmtRate(median(d.rate) * 1000, 1000)} docker-registry`,
       ...throughput,
@@ -132,7 +145,7 @@ export async function measure(ctx) {
       pass: throughput.ratio >= 1.0,
     }),
     row({
-      measure: `serve, ${PULLERS} concurrent pullers (server CPU per GiB delivered)`,
+      measure: `serve, ${PULLERS} concurrent pullers (${PULLER.name}; server CPU per GiB delivered)`,
       ferry: `${median(f.cpu).toFixed(0)} ms/GiB`,
       peer: `${median(d.cpu).toFixed(0)} ms/GiB docker-registry`,
       ...cpu,
