@@ -157,7 +157,8 @@ async function landImage(image: PlannedImage, standing: TargetStanding, pass: Bl
   };
   if (!inPlace) await copy([{ descriptor: root, tags: image.tags }]);
   for (const referrer of image.referrers) {
-    await copy([{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }]);
+    // One the target holds (and under its tag) is left as it is; whether a reader finds it is still seen to below.
+    if (!standing.referrersHeld.has(referrer)) await copy([{ descriptor: referrer.descriptor, tags: referrer.tag ? [referrer.tag] : [] }]);
     const subject = pass.manifests.has(referrer.subject) ? subjectDescriptor(referrer.subject, manifests) : undefined;
     // A cosign tag is how such signatures are found; OCI referrers need the API or the tag-schema index.
     if (subject && !referrer.tag) await ensureReferrerListed(repo, subject, referrer.descriptor);

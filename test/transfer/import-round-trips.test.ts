@@ -17,13 +17,17 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // the now full registry finds every image already under its tag: one HEAD per
 // tag, no blob asked about, nothing put (a rerun, as skopeo sync skips an image
 // already present); a tag moved on the target since is put back, nothing under
-// it asked about (its root is still there); an image new to a repository the
+// it asked about (its root is still there); a referrer deleted there since is
+// asked about by its digest and put back; an image new to a repository the
 // registry has lands in full, its blobs asked about. The one PUT by tag is checked as the PUT by digest was: a registry
 // that says it stored other bytes under the tag (Docker-Content-Digest) fails
 // the image. A registry that wants bearer tokens is asked for its catalog too,
 // under a token of its own: no HEAD either, and no repository's token request
 // carries `registry:catalog:*`. One whose token service will not grant the
 // catalog is asked per blob instead, silently, and everything lands.
+
+/** distribution 2.8 answers 404 for an OCI manifest to a client that does not say it accepts one. */
+const OCI_MANIFEST = { accept: 'application/vnd.oci.image.manifest.v1+json' };
 
 interface TraceRecord {
   method: string;
@@ -64,8 +68,6 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
   }
 
   const pathOf = (r: TraceRecord): string => new URL(r.url).pathname;
-  /** The blob HEADs of the second import: the referrers' blobs only. */
-  let referrerHeads = new Set<string>();
 
   /** Every image of the bundle is under its tag in `registry`'s mirror/ namespace, at its digest. */
   async function expectLanded(registry: Registry): Promise<void> {
@@ -115,13 +117,12 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     expect(report.blobs).toMatchObject({ missing: 0, bytes: 0, pushed: 0 });
     expect(report.images.map((i) => i.unchanged)).toEqual(keys.map(() => true));
     expect(report.images.map((i) => i.digest)).toEqual(keys.map((k) => rig.images.images[k].digest));
-    // Every root is already under its tag: no layer is asked about, nothing is uploaded or put. Only the
-    // referrers' blobs (appA's SBOM and signature still land: one made since would be new) are asked about.
+    // Every root is already under its tag, and appA's SBOM and signature are there too (a referrer is asked
+    // about by its digest, a cosign one by its tag: one made since would be new): no blob is asked about,
+    // nothing is uploaded or put.
     const blobRequests = trace.filter((r) => pathOf(r).includes('/blobs/'));
-    expect(blobRequests.filter((r) => r.method !== 'HEAD').map(pathOf)).toEqual([]);
-    const layers = keys.flatMap((k) => rig.images.images[k].blobs.filter((b) => b.mediaType.includes('layer')).map((b) => b.digest));
-    expect(blobRequests.filter((r) => layers.some((d) => pathOf(r).endsWith(d))).map(pathOf), 'layers asked about').toEqual([]);
-    referrerHeads = new Set(blobRequests.map(pathOf));
+    expect(blobRequests.map((r) => `${r.method} ${pathOf(r)}`), 'blobs asked about').toEqual([]);
+    expect(trace.filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'PATCH').map((r) => `${r.method} ${pathOf(r)}`), 'writes').toEqual([]);
     for (const key of keys) {
       const image = rig.images.images[key];
       const repo = `mirror/${image.repository}`;
@@ -157,14 +158,43 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     );
     // appB's root is still in its repository (the tag moved, the manifest stayed), and the registry took it only
     // with everything under it: none of its blobs is asked about, its root is asked about once by digest, and
-    // its tag is put back. Elsewhere, as before, only the referrers' blobs.
+    // its tag is put back. Elsewhere, as before, no blob is asked about.
     const blobHeads = trace.filter((r) => r.method === 'HEAD' && pathOf(r).includes('/blobs/')).map(pathOf);
-    expect(new Set(blobHeads)).toEqual(referrerHeads);
+    expect(blobHeads).toEqual([]);
     expect(trace.filter((r) => pathOf(r).includes('/blobs/') && r.method !== 'HEAD').map(pathOf)).toEqual([]);
     expect(trace.filter((r) => r.method === 'PUT' && pathOf(r) === `/v2/${repo}/manifests/${appB.tag ?? ''}`)).toHaveLength(1);
     expect(trace.filter((r) => r.method === 'HEAD' && pathOf(r) === `/v2/${repo}/manifests/${appB.digest}`)).toHaveLength(1);
     expect(report.blobs).toMatchObject({ missing: 0, pushed: 0, bytes: 0 });
     await expectLanded(target);
+  });
+
+  it('a referrer deleted on the target since: asked about by its digest, found missing, put back (its image left as it is)', async () => {
+    const rig = seededRig();
+    const appA = rig.images.images.appA;
+    const repo = `mirror/${appA.repository}`;
+    // The rerun before asked about appA's referrers by digest (the cosign one by its tag): take one of them.
+    const { trace: before } = await importTraced('referrers-there');
+    const referrer = before.map(pathOf).find((p) => p.startsWith(`/v2/${repo}/manifests/sha256:`) && !p.endsWith(appA.digest))?.split('/').pop();
+    expect(referrer, 'an OCI referrer of appA asked about by digest').toBeDefined();
+    const view = new TargetView(target);
+    try {
+      expect((await view.http.send('DELETE', `/v2/${repo}/manifests/${referrer}`)).status).toBe(202);
+      expect((await view.http.send('HEAD', `/v2/${repo}/manifests/${referrer}`, OCI_MANIFEST)).status).toBe(404);
+    } finally {
+      await view.close();
+    }
+    const { report, trace } = await importTraced('referrer-gone');
+    expect(report.failed).toEqual([]);
+    expect(report.images.map((i) => i.unchanged)).toEqual(keys.map(() => true));
+    expect(trace.filter((r) => pathOf(r) === `/v2/${repo}/manifests/${referrer}`).map((r) => `${r.method} ${r.status}`)).toEqual(['HEAD 404', 'PUT 201']);
+    // Only that referrer's own blobs are asked about, and its image's root is not touched.
+    expect(trace.filter((r) => r.method === 'PUT' && pathOf(r) !== `/v2/${repo}/manifests/${referrer}` && !/\/manifests\/sha256-[0-9a-f]{64}$/.test(pathOf(r))).map(pathOf)).toEqual([]);
+    const check = new TargetView(target);
+    try {
+      expect((await check.http.send('HEAD', `/v2/${repo}/manifests/${referrer}`, OCI_MANIFEST)).status).toBe(200);
+    } finally {
+      await check.close();
+    }
   });
 
   it('an image new to a repository the registry has: its tag and root not there, it lands in full', async () => {
