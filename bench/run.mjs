@@ -18,7 +18,7 @@ import * as deltaM from './delta.mjs';
 import * as startupM from './startup.mjs';
 import { createContext, log, parseArgs, REPO_ROOT } from './lib/context.mjs';
 import { hasGnuTime } from './lib/run-timed.mjs';
-import { cpuTicks, stolenSince } from './lib/steal.mjs';
+import { cpuTicks, stolenSince } from './lib/cpu-time.mjs';
 import { formatTable } from './lib/table.mjs';
 
 const MEASURES = { export: exportM, mix: mixM, import: importM, rss: rssM, verify: verifyM, write: writeM, serve: serveM, delta: deltaM, startup: startupM };

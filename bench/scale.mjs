@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { isolateDefaultStore, log, REPO_ROOT } from './lib/context.mjs';
 import { measureSize } from './lib/scale-measures.mjs';
 import { scaleRows, sizeRows } from './lib/scale-table.mjs';
-import { cpuTicks, stolenSince } from './lib/steal.mjs';
+import { cpuTicks, stolenSince } from './lib/cpu-time.mjs';
 import { formatTable } from './lib/table.mjs';
 import { measureStore } from './scale-store.mjs';
 import { measureServe } from './scale-serve.mjs';
@@ -50,7 +50,7 @@ function parse(argv) {
 }
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
-/** The load now and the CPU time stolen from this VM since `ticks` (lib/steal.mjs). */
+/** The load now and the CPU time stolen from this VM since `ticks` (lib/cpu-time.mjs). */
 const loadAndSteal = (ticks) => {
   const stolen = stolenSince(ticks);
   return stolen ? `${load()} (steal ${stolen})` : load();

@@ -13,11 +13,11 @@
 // delivered (/proc/PID/stat, user + system): what the serving costs, which load
 // barely moves.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBundle, ferry, log, REPO_ROOT, workPath } from './lib/context.mjs';
 import { stop, track } from './lib/children.mjs';
+import { processCpuMs } from './lib/cpu-time.mjs';
 import { freePort, waitReady } from './lib/registry.mjs';
 import { runTimed } from './lib/run-timed.mjs';
 import { isMain, runStandalone } from './lib/standalone.mjs';
@@ -38,20 +38,6 @@ const PULLER = (() => {
 })();
 // FERRY_BIN: another build's bin/ferry.js, for paired old/new runs.
 const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.cjs');
-// Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ: 100 on every Linux build that matters).
-const USER_HZ = 100;
-
-/** CPU milliseconds (user + system) the process `pid` has used so far; NaN where /proc cannot say. */
-function cpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
-  } catch {
-    return NaN;
-  }
-}
-
 /** Every manifest (by digest) and blob of every image, as paths; `prefix`: the store names repositories after their upstream host. */
 function pullList(ctx, prefix) {
   const list = [];
@@ -71,11 +57,11 @@ function pullList(ctx, prefix) {
 
 /** One pull by the 8 pullers; `pid` is the server's, whose CPU time it cost is measured around it. */
 async function pull(ctx, server) {
-  const before = cpuMs(server.pid);
+  const before = processCpuMs(server.pid);
   const r = await runTimed(process.execPath, [join(REPO_ROOT, 'bench', 'lib', PULLER.script), server.url, String(PULLERS), server.list]);
   const result = JSON.parse(r.stdout);
   // The client's own CPU, as a share of its wall time: near 100 % (one thread) it, not the server, sets the pace.
-  return { ...result, rate: result.bytes / result.ms, cpuPerGiB: (cpuMs(server.pid) - before) / (result.bytes / GiB), clientBusy: r.cpuMs / r.wallMs };
+  return { ...result, rate: result.bytes / result.ms, cpuPerGiB: (processCpuMs(server.pid) - before) / (result.bytes / GiB), clientBusy: r.cpuMs / r.wallMs };
 }
 
 export async function startFerryServe(ctx, store) {

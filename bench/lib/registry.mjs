@@ -1,7 +1,7 @@
 // A real `docker-registry serve` (CNCF distribution 2.8) on a free loopback
 // port, the bench's source and target. A port of test/rig/registry.ts reduced
 // to what the bench needs: plain HTTP, no auth, delete on, log level error.
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stop, track } from './children.mjs';
+import { processCpuMs } from './cpu-time.mjs';
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -65,16 +66,6 @@ function configYaml(port, storageDir) {
     // Foreign layers (the mix's Windows image) name loopback URLs; distribution refuses those unless allowed.
     validation: { manifests: { urls: { allow: ['^http://127\\.0\\.0\\.1:'] } } },
   });
-}
-
-/** User + system CPU of a live process, in ms, from /proc/PID/stat (fields 14 and 15, in clock ticks: 100 a second on Linux). */
-function processCpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /**
