@@ -57,14 +57,17 @@ export class RepositoryRows {
     this.getTagStmt = db.prepare<[number, string], { digest: string }>('SELECT digest FROM tags WHERE repo_id = ? AND tag = ?');
     this.deleteTagStmt = db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND tag = ?');
     this.deleteTagsOfStmt = db.prepare<[number, string]>('DELETE FROM tags WHERE repo_id = ? AND digest = ?');
-    this.listTagsStmt = db.prepare<[number, string, number], { tag: string }>(
-      'SELECT tag FROM tags WHERE repo_id = ? AND tag > ? ORDER BY tag LIMIT ?',
-    );
+    // Plucked: a page of 10,000 tags as strings, not 10,000 row objects mapped to strings (~6 → ~2.5 ms).
+    this.listTagsStmt = db
+      .prepare<[number, string, number], string>('SELECT tag FROM tags WHERE repo_id = ? AND tag > ? ORDER BY tag LIMIT ?')
+      .pluck();
     // A repository is listed while it links anything; repositories are created on first write.
-    this.listReposStmt = db.prepare<[string, number], { name: string }>(
-      `SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM links l WHERE l.repo_id = r.id)
+    this.listReposStmt = db
+      .prepare<[string, number], string>(
+        `SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM links l WHERE l.repo_id = r.id)
        ORDER BY name LIMIT ?`,
-    );
+      )
+      .pluck();
     this.deleteEmptyStmt = db.prepare(
       `DELETE FROM repositories WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.repo_id = repositories.id)
        AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo_id = repositories.id)`,
@@ -121,11 +124,11 @@ export class RepositoryRows {
   }
 
   listTags(repoId: number, options: PageOptions = {}): Page<string> {
-    return page((limit) => this.listTagsStmt.all(repoId, options.last ?? '', limit).map((r) => r.tag), options.n);
+    return page((limit) => this.listTagsStmt.all(repoId, options.last ?? '', limit), options.n);
   }
 
   listRepositories(options: PageOptions = {}): Page<string> {
-    return page((limit) => this.listReposStmt.all(options.last ?? '', limit).map((r) => r.name), options.n);
+    return page((limit) => this.listReposStmt.all(options.last ?? '', limit), options.n);
   }
 
   /** Drops repositories that neither link nor tag anything any more (after a GC). */
