@@ -29,7 +29,7 @@ const PULLERS = 8;
 /**
  * The client: 8 curl processes (lib/puller-curl.mjs) where curl is installed, else one node process
  * (lib/puller.mjs); FERRY_BENCH_PULLER=node|curl chooses. node:http's one thread was busy 91-99 % of a
- * core receiving 1.0-1.3 GiB/s, so both servers ran at the client's pace (ratios 0.96-1.17); 8 curls
+ * core receiving 0.9-1.3 GiB/s, so both servers ran at the client's pace (ratios 0.98-1.17 this stop); 8 curls
  * take ~55 % of a core for the same pulls, and the servers set the pace.
  */
 const PULLER = (() => {
