@@ -2,7 +2,7 @@
 // the far side's path to serving), against docker-registry
 // serving the same images from its own storage (the bench's source registry),
 // each pulled by the same client: 8 concurrent pullers (8 curl processes, or
-// one node process: PULLER below), each GETting every manifest and blob once. Throughput = bytes
+// one node process: puller() below), each GETting every manifest and blob once. Throughput = bytes
 // delivered / wall time of the client. One untimed pull from each warms both up.
 //
 // Wall time on a shared 2-core machine swings with whatever else runs (one run's
@@ -32,10 +32,14 @@ const PULLERS = 8;
  * core receiving 0.9-1.3 GiB/s, so both servers ran at the client's pace (ratios 0.98-1.17 this stop); 8 curls
  * take ~55 % of a core for the same pulls, and the servers set the pace.
  */
-const PULLER = (() => {
+let chosen;
+/** Decided when serve is measured, not when bench/run.mjs loads this module for another measure. */
+function puller() {
+  if (chosen) return chosen;
   const wanted = process.env.FERRY_BENCH_PULLER ?? (spawnSync('curl', ['--version']).status === 0 ? 'curl' : 'node');
-  return wanted === 'curl' ? { name: 'curl', script: 'puller-curl.mjs' } : { name: 'node:http', script: 'puller.mjs' };
-})();
+  chosen = wanted === 'curl' ? { name: 'curl', script: 'puller-curl.mjs' } : { name: 'node:http', script: 'puller.mjs' };
+  return chosen;
+}
 // FERRY_BIN: another build's bin/ferry.js, for paired old/new runs.
 const FERRY = process.env.FERRY_BIN ?? join(REPO_ROOT, 'bin', 'ferry.cjs');
 /** Every manifest (by digest) and blob of every image, as paths; `prefix`: the store names repositories after their upstream host. */
@@ -58,7 +62,7 @@ function pullList(ctx, prefix) {
 /** One pull by the 8 pullers; `pid` is the server's, whose CPU time it cost is measured around it. */
 async function pull(ctx, server) {
   const before = processCpuMs(server.pid);
-  const r = await runTimed(process.execPath, [join(REPO_ROOT, 'bench', 'lib', PULLER.script), server.url, String(PULLERS), server.list]);
+  const r = await runTimed(process.execPath, [join(REPO_ROOT, 'bench', 'lib', puller().script), server.url, String(PULLERS), server.list]);
   const result = JSON.parse(r.stdout);
   // The client's own CPU, as a share of its wall time: near 100 % (one thread) it, not the server, sets the pace.
   return { ...result, rate: result.bytes / result.ms, cpuPerGiB: (processCpuMs(server.pid) - before) / (result.bytes / GiB), clientBusy: r.cpuMs / r.wallMs };
@@ -122,7 +126,7 @@ export async function measure(ctx) {
   const cpu = paired(d.cpu, f.cpu);
   return [
     row({
-      measure: `serve, ${PULLERS} concurrent pullers (${PULLER.name}; throughput, best of 2 pulls a run)`,
+      measure: `serve, ${PULLERS} concurrent pullers (${puller().name}; throughput, best of 2 pulls a run)`,
       ferry: fmtRate(median(f.rate) * 1000, 1000),
       peer: `${fmtRate(median(d.rate) * 1000, 1000)} docker-registry`,
       ...throughput,
@@ -131,7 +135,7 @@ export async function measure(ctx) {
       pass: throughput.ratio >= 1.0,
     }),
     row({
-      measure: `serve, ${PULLERS} concurrent pullers (${PULLER.name}; server CPU per GiB delivered)`,
+      measure: `serve, ${PULLERS} concurrent pullers (${puller().name}; server CPU per GiB delivered)`,
       ferry: `${median(f.cpu).toFixed(0)} ms/GiB`,
       peer: `${median(d.cpu).toFixed(0)} ms/GiB docker-registry`,
       ...cpu,

@@ -33,24 +33,23 @@ function recordingSource(repo: Pick<ContentSource, 'resolve' | 'fetch'>, names: 
   return { source, fetched };
 }
 
+/** Two stores; in the first, a/b:x with a config and `layers` (name, size), and a name for each blob's digest. */
+async function storedImage(configName: string, layers: ReadonlyArray<[string, number]>) {
+  const from = await tempStore();
+  const to = await tempStore();
+  cleanups.push(from.cleanup, to.cleanup);
+  const blobs = layers.map(([name, size]) => layer(name, size));
+  const cfg = config(configName);
+  const m = imageManifest(cfg, blobs);
+  await pushImage(from.store, 'a/b', 'x', [cfg, ...blobs], m);
+  const names = new Map<string, string>(blobs.map((b, i) => [b.desc.digest, layers[i]?.[0] ?? '']));
+  names.set(cfg.desc.digest, 'config');
+  return { repo: from.store.repository('a/b'), target: to.store.repository('a/b'), m, names };
+}
+
 describe('copyGraph with every slot taken', () => {
   it('fetches the waiting blobs largest first', async () => {
-    const from = await tempStore();
-    const to = await tempStore();
-    cleanups.push(from.cleanup, to.cleanup);
-    const small = layer('small', 1_000);
-    const big = layer('big', 30_000);
-    const middle = layer('middle', 5_000);
-    const cfg = config('three-layers');
-    const m = imageManifest(cfg, [small, big, middle]);
-    await pushImage(from.store, 'a/b', 'x', [cfg, small, big, middle], m);
-    const repo = from.store.repository('a/b');
-    const names = new Map([
-      [small.desc.digest, 'small'],
-      [big.desc.digest, 'big'],
-      [middle.desc.digest, 'middle'],
-      [cfg.desc.digest, 'config'],
-    ]);
+    const { repo, target, m, names } = await storedImage('three-layers', [['small', 1_000], ['big', 30_000], ['middle', 5_000]]);
     const { source, fetched } = recordingSource(repo, names);
     const limit = pLimit(1);
     const scheduler = new CopyScheduler(limit);
@@ -58,7 +57,7 @@ describe('copyGraph with every slot taken', () => {
     let release!: () => void;
     const busy = limit(() => new Promise<void>((resolve) => (release = resolve)));
     const inMemory = overlaySource(source, new Map([[m.desc.digest, m.bytes]]));
-    const copied = copyGraph(inMemory, to.store.repository('a/b'), [{ descriptor: m.desc, tags: ['x'] }], { scheduler, repository: 'a/b' });
+    const copied = copyGraph(inMemory, target, [{ descriptor: m.desc, tags: ['x'] }], { scheduler, repository: 'a/b' });
     const since = Date.now();
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
@@ -75,20 +74,7 @@ describe('copyGraph with every slot taken', () => {
   });
 
   it('with small slots, fetches a small blob while the large downloads hold every slot of the limit', async () => {
-    const from = await tempStore();
-    const to = await tempStore();
-    cleanups.push(from.cleanup, to.cleanup);
-    const big = layer('big', 200_000);
-    const other = layer('other', 100_000);
-    const cfg = config('small-config');
-    const m = imageManifest(cfg, [big, other]);
-    await pushImage(from.store, 'a/b', 'x', [cfg, big, other], m);
-    const repo = from.store.repository('a/b');
-    const names = new Map([
-      [big.desc.digest, 'big'],
-      [other.desc.digest, 'other'],
-      [cfg.desc.digest, 'config'],
-    ]);
+    const { repo, target, m, names } = await storedImage('small-config', [['big', 200_000], ['other', 100_000]]);
     // The one large slot is busy until the config has been fetched (or 3 s pass: the bug, the config waiting behind it).
     const limit = pLimit(1);
     let release!: () => void;
@@ -99,7 +85,7 @@ describe('copyGraph with every slot taken', () => {
     });
     const scheduler = new CopyScheduler(limit, { smallSlots: 1 });
     const inMemory = overlaySource(source, new Map([[m.desc.digest, m.bytes]]));
-    await copyGraph(inMemory, to.store.repository('a/b'), [{ descriptor: m.desc, tags: ['x'] }], { scheduler, repository: 'a/b' });
+    await copyGraph(inMemory, target, [{ descriptor: m.desc, tags: ['x'] }], { scheduler, repository: 'a/b' });
     await busy;
     clearTimeout(fallback);
     expect(fetched).toEqual(['config', 'big', 'other']);
