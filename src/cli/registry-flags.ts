@@ -4,6 +4,7 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { UsageError } from '../core/errors.js';
 import { RegistryPool, type HostOverrides } from '../transfer/registry-pool.js';
 import type { GlobalArgs } from './command.js';
+import { keepHttpParserBaseline } from './http-parser-tier.js';
 import { retryIntoChannel } from './retry-log.js';
 
 // The registry flags of design §5, shared by every command that touches a
@@ -39,6 +40,7 @@ export function withRegistryFlags<T>(y: Argv<T>): Argv<T & RegistryArgs> {
 /** The client settings the registry flags say (credentials, TLS, retries: each one goes into the progress channel); the trace sink is the caller's. */
 export function clientOptionsFrom(args: RegistryArgs & Partial<Pick<GlobalArgs, 'debug'>>): Omit<RegistryClientInit, 'registry' | 'trace' | 'signal'> {
   if (!Number.isInteger(args.retries) || args.retries < 0 || args.retries > 100) throw new UsageError('--retries must be a whole number from 0 to 100');
+  keepHttpParserBaseline();
   return {
     onRetry: retryIntoChannel,
     ...(args.creds ? { credentials: parseCreds(args.creds) } : {}),

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
 import type { Agent } from 'undici';
+import UndiciAgent from 'undici/lib/dispatcher/agent.js';
+import UndiciDispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import undiciApi from 'undici/lib/api/index.js';
 import { UsageError } from '../../../core/index.js';
 import { DEFAULTS, type RegistryClientOptions } from '../options.js';
 
@@ -22,33 +24,25 @@ function extraCa(path: string): string[] {
   return [...rootCertificates, pem];
 }
 
-type AgentClass = typeof import('undici').Agent;
-let agentClass: AgentClass | undefined;
-
 /**
  * undici's Agent without undici's index: the index loads all of undici (fetch, WebSocket,
  * caches, mocks: 111 modules, ~0.2 s CPU at every command's start-up) where a client needs
  * the Agent (24) and the request API, which the index attaches to Dispatcher's prototype as
- * done here. Same module instances as `import 'undici'`, so the two can be mixed.
+ * done here. Same module instances as `import 'undici'`, so the two can be mixed. Imported,
+ * not required at run time: the CLI bundle then holds these modules in the registry client's
+ * chunk, which only commands that talk to registries load, compiled through its code cache
+ * (node_modules' own files cost ~50 ms to resolve and compile at each such command).
  */
-function undiciAgent(): AgentClass {
-  if (agentClass) return agentClass;
-  const require = createRequire(import.meta.url);
-  const dispatcher = require('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
-  if (!('request' in dispatcher.prototype)) Object.assign(dispatcher.prototype, require('undici/lib/api/index.js') as object);
-  agentClass = require('undici/lib/dispatcher/agent.js') as AgentClass;
-  return agentClass;
-}
+if (!('request' in UndiciDispatcher.prototype)) Object.assign(UndiciDispatcher.prototype, undiciApi);
 
 export function createAgent(opts: RegistryClientOptions): Agent {
-  const Agent = undiciAgent();
   const connect: { minVersion: 'TLSv1.2'; rejectUnauthorized: boolean; timeout: number; ca?: string[] } = {
     minVersion: 'TLSv1.2',
     rejectUnauthorized: opts.tlsVerify !== false,
     timeout: opts.timeouts?.connect ?? DEFAULTS.connectTimeout,
   };
   if (opts.caCert) connect.ca = extraCa(opts.caCert);
-  return new Agent({
+  return new UndiciAgent({
     connect,
     headersTimeout: opts.timeouts?.headers ?? DEFAULTS.headersTimeout,
     bodyTimeout: opts.timeouts?.bodyIdle ?? DEFAULTS.bodyIdleTimeout,
