@@ -175,8 +175,11 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
   // Nothing exported is not a partial success: the (first) cause and its exit code stand.
   if (pulled.length === 0 && errors.length > 0) throw errors[0];
-  pulled.sort((a, b) => formatReference(a.reference).localeCompare(formatReference(b.reference)));
-  return { pulled, failed };
+  // Code-unit order, as Array#sort's own: localeCompare's would hang on the process's locale (LANG),
+  // and its first call loads ICU's collation data (~13 ms of every export).
+  const named = pulled.map((p) => ({ name: formatReference(p.reference), p }));
+  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { pulled: named.map((n) => n.p), failed };
 }
 
 /** What the bundle writer is given for a pulled set (and a record keeps, to re-make a volume). */

@@ -198,7 +198,7 @@ async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: 
   const { still: missing, ...found } = await mountAssumed({ missing: lacking, assumed, repository, catalog: (registry) => catalogOf(registry, options), limit, ...(options.signal ? { signal: options.signal } : {}) });
   if (missing.size > 0) {
     // Every one, in one order (digest, then repository): the text shortens, the JSON does not.
-    const all = [...missing.entries()].map(([digest, keys]) => ({ digest, repositories: [...keys].sort() })).sort((a, b) => a.digest.localeCompare(b.digest));
+    const all = [...missing.entries()].map(([digest, keys]) => ({ digest, repositories: [...keys].sort() })).sort((a, b) => (a.digest < b.digest ? -1 : 1));
     const SHOWN = 10;
     const list = all.slice(0, SHOWN).map((m) => `${m.digest} in ${m.repositories.join(', ')}`).join('; ');
     const more = all.length > SHOWN ? `; and ${all.length - SHOWN} more (--json lists them all)` : '';

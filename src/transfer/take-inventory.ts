@@ -37,6 +37,6 @@ export async function takeInventory(client: RegistryClient, options: { repositor
     registry: client.registry,
     created: new Date().toISOString(),
     images,
-    blobs: [...seen.values()].map((d) => ({ digest: d.digest, size: d.size })).sort((a, b) => a.digest.localeCompare(b.digest)),
+    blobs: [...seen.values()].map((d) => ({ digest: d.digest, size: d.size })).sort((a, b) => (a.digest < b.digest ? -1 : 1)),
   };
 }

@@ -32,13 +32,14 @@ function commonPrefix(a: string, b: string): number {
   return i;
 }
 
-const natural = new Intl.Collator('en', { numeric: true });
+/** Made on first use: the first collator of a process loads ICU's collation data (~13 ms), and every command that may explain a typo loads this module. */
+let natural: Intl.Collator | undefined;
 
 /** The `count` names nearest to `wanted`: fewest edits, then the longest common prefix, then the newest version first. */
 export function nearest(wanted: string, names: readonly string[], count = SHOWN): string[] {
   return names
     .map((name) => ({ name, edits: editDistance(wanted, name), prefix: commonPrefix(wanted, name) }))
-    .sort((x, y) => x.edits - y.edits || y.prefix - x.prefix || natural.compare(y.name, x.name))
+    .sort((x, y) => x.edits - y.edits || y.prefix - x.prefix || (natural ??= new Intl.Collator('en', { numeric: true })).compare(y.name, x.name))
     .slice(0, count)
     .map((x) => x.name);
 }
