@@ -15,6 +15,8 @@ export interface FetchOptions {
 
 export interface ReferrersOptions {
   artifactType?: string;
+  /** Also the referrers named by cosign's tags (`sha256-<hex>.sig|.att|.sbom`) where a source keeps them (default true; skipped when artifactType filters). */
+  cosignTags?: boolean;
   signal?: AbortSignal;
 }
 

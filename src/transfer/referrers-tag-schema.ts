@@ -12,9 +12,10 @@ import { readManifestBytes } from './read-manifest.js';
 // `sha256-<subject hex>` listing the referrers. After pushing a referrer, make
 // sure a reader can find it one way or the other.
 
+/** Listed by the referrers API or the tag schema; cosign's tags name no OCI referrer, and are not asked for. */
 async function listed(repo: Repository, subject: Descriptor, referrer: Descriptor): Promise<boolean> {
   if (!repo.referrers) return false;
-  for await (const d of repo.referrers(subject)) if (d.digest === referrer.digest) return true;
+  for await (const d of repo.referrers(subject, { cosignTags: false })) if (d.digest === referrer.digest) return true;
   return false;
 }
 

@@ -46,4 +46,26 @@ describe.skipIf(!rig)('referrer discovery round trips (docker-registry 2.8)', ()
     expect(cosign.map((r) => new URL(r.url).pathname.split('/').pop())).toEqual([`sha256-${digestHex(rig.images.images.appA.digest)}.sig`]);
     expect(listings).toHaveLength(repositories.size);
   });
+
+  test('subjects looked up at once wait for one API probe; without cosign tags, each subject\'s index is asked for directly, no tags listed', async () => {
+    if (!rig) return;
+    const trace = createMemoryTraceSink();
+    const client = createRegistryClient({ registry: rig.source.host, plainHttp: true, trace });
+    clients.push(client);
+    const lists = await Promise.all(
+      IMAGE_KEYS.map(async (key) => {
+        const image = rig.images.images[key];
+        const list: string[] = [];
+        for await (const d of client.repository(image.repository).referrers({ mediaType: image.mediaType, digest: image.digest, size: image.size }, { cosignTags: false })) list.push(d.digest);
+        return [key, list] as const;
+      }),
+    );
+    // The OCI referrer (the SBOM) is found; the cosign signature, named only by its tag, is not asked for.
+    for (const [key, list] of lists) expect(list, key).toEqual(key === 'appA' ? [rig.images.images.sbom.digest] : []);
+    const paths = trace.records.map((r) => new URL(r.url).pathname);
+    expect(paths.filter((p) => p.includes('/referrers/'))).toHaveLength(1);
+    expect(paths.filter((p) => p.endsWith('/tags/list'))).toEqual([]);
+    const indexes = paths.filter((p) => /\/manifests\/sha256-[0-9a-f]{64}$/.test(p));
+    expect(indexes.sort()).toEqual(IMAGE_KEYS.map((key) => `/v2/${rig.images.images[key].repository}/manifests/sha256-${digestHex(rig.images.images[key].digest)}`).sort());
+  });
 });

@@ -132,6 +132,10 @@ describe.skipIf(!rigContext().available)('the requests of an import into an empt
     // A referrer's tag (cosign .sig) goes up from the bundle's bytes: no manifest is read back to tag it.
     const reads = trace.filter((r) => r.method === 'GET' && /\/manifests\/sha256:/.test(pathOf(r)));
     expect(reads.map(pathOf), 'manifests read back from the target').toEqual([]);
+    // appA's SBOM is still listed in its subject's `sha256-<hex>` index (a run cut short may have put the
+    // referrer and not the index): that index is read, and no repository's tags are listed for it.
+    expect(trace.filter((r) => pathOf(r).endsWith('/tags/list')).map(pathOf), 'tag listings').toEqual([]);
+    expect(trace.filter((r) => /\/manifests\/sha256-[0-9a-f]{64}$/.test(pathOf(r))).map((r) => r.method)).toEqual(['GET']);
     await expectLanded(target);
   });
 

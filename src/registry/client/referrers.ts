@@ -17,10 +17,8 @@ import { headerOf } from './transport/exchange.js';
 export { ANNOTATION_REFERRER_TAG };
 export const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
 
-export interface RemoteReferrersOptions extends ReferrersOptions {
-  /** Also look for cosign `.sig/.att/.sbom` tags (default true; skipped when artifactType filters). */
-  cosignTags?: boolean;
-}
+/** Kept for callers of the client's own name; the options are core's. */
+export type RemoteReferrersOptions = ReferrersOptions;
 
 function indexEntries(doc: unknown, where: string): Descriptor[] {
   const manifests = (doc as { manifests?: unknown }).manifests;
@@ -63,12 +61,21 @@ async function fromTagSchema(ctx: RepoContext, subject: Descriptor, tags: Set<st
 
 /** The API's answer; the tag schema when the registry lacks the API (remembered per client, see RegistryTraits). */
 async function referrerIndex(ctx: RepoContext, subject: Descriptor, opts: RemoteReferrersOptions, tags: () => Promise<Set<string> | undefined>): Promise<Descriptor[]> {
-  if (ctx.registryTraits.referrersApi !== false) {
-    const api = await fromApi(ctx, subject, opts);
-    if (api === undefined) ctx.registryTraits.referrersApi = false;
-    else {
-      ctx.registryTraits.referrersApi = true;
-      return api;
+  const traits = ctx.registryTraits;
+  // Its outcome only: a probe that failed leaves the answer unknown, and this lookup asks in its turn.
+  if (traits.referrersApi === undefined && traits.referrersApiProbe) await traits.referrersApiProbe;
+  if (traits.referrersApi !== false) {
+    let settle: (() => void) | undefined;
+    if (traits.referrersApi === undefined && !traits.referrersApiProbe) traits.referrersApiProbe = new Promise<void>((resolve) => (settle = resolve));
+    try {
+      const api = await fromApi(ctx, subject, opts);
+      traits.referrersApi = api !== undefined;
+      if (api !== undefined) return api;
+    } finally {
+      if (settle) {
+        delete traits.referrersApiProbe;
+        settle();
+      }
     }
   }
   return fromTagSchema(ctx, subject, await tags(), opts.signal);
@@ -87,9 +94,11 @@ export async function* listReferrers(ctx: RepoContext, subject: Descriptor, opts
   let found: Descriptor[];
   let tagged: (Descriptor | undefined)[];
   // The repository's tags, listed once per client (tag-snapshot.ts), asked for alongside the API: only tags it names are looked up.
+  // Without cosign's tags the listing could spare one request, the `sha256-<hex>` index's, and costs one itself:
+  // that index is asked for directly (a 404 when there is none).
   let listing: Promise<Set<string> | undefined> | undefined;
-  const tags = (): Promise<Set<string> | undefined> => (listing ??= ctx.tagSnapshots.tags(ctx, scope.signal));
-  if (withCosign || ctx.registryTraits.referrersApi !== true) void tags();
+  const tags = (): Promise<Set<string> | undefined> => (listing ??= withCosign ? ctx.tagSnapshots.tags(ctx, scope.signal) : Promise.resolve(undefined));
+  if (withCosign) void tags();
   // A tag the listing names is read with a GET: its bytes stay in the manifest cache for the copy that follows,
   // and undici closes the connection after every HEAD (one TCP handshake per HEAD).
   const cosign = async (tag: string): Promise<Descriptor | undefined> => {

@@ -31,6 +31,12 @@ export interface RepoContext {
  */
 export interface RegistryTraits {
   referrersApi?: boolean;
+  /**
+   * The first referrers-API request, while `referrersApi` is still unknown: lookups started meanwhile
+   * wait for its answer instead of each asking (an import's tag phase checked 10 subjects at once and
+   * sent 10 API requests, all 404 on distribution 2.8).
+   */
+  referrersApiProbe?: Promise<void>;
 }
 
 /** The scope of a read: pull, or pull,push on a push target (one token serves the whole push). */
