@@ -80,21 +80,28 @@ export function ustarSize(header: Uint8Array): number {
     for (let i = 125; i < 136; i++) size = size * 256 + (header[i] as number);
     return size;
   }
-  // Octal digits up to the first NUL, spaces around them allowed (what tar writers pad with): byte by
-  // byte, no string. A string and two regexps per header were ~4 % of a verify of 4,306 small blobs.
-  let end = 124;
-  while (end < 136 && header[end] !== 0) end++;
-  let start = 124;
+  return ustarOctal(header, 124, 12);
+}
+
+/**
+ * An octal field as every reader of a bundle reads it (the size, the checksum): digits up to the first
+ * NUL, spaces around them allowed (what tar writers pad with); NaN otherwise. Byte by byte, no string:
+ * a string and two regexps per header were ~4 % of a verify of 4,306 small blobs.
+ */
+export function ustarOctal(header: Uint8Array, from: number, length: number): number {
+  let end = from;
+  while (end < from + length && header[end] !== 0) end++;
+  let start = from;
   while (start < end && isTarSpace(header[start] as number)) start++;
   while (end > start && isTarSpace(header[end - 1] as number)) end--;
   if (start === end) return Number.NaN;
-  let size = 0;
+  let value = 0;
   for (let i = start; i < end; i++) {
     const c = header[i] as number;
     if (c < 0x30 || c > 0x37) return Number.NaN;
-    size = size * 8 + (c - 0x30);
+    value = value * 8 + (c - 0x30);
   }
-  return size;
+  return value;
 }
 
 /** The white space String.prototype.trim removes, among latin1 bytes: tab to carriage return, space, no-break space. */
@@ -145,8 +152,7 @@ export function isExtensionHeader(block: Uint8Array): boolean {
 export function parseUstarHeader(block: Uint8Array): UstarFields | undefined {
   const magic = Buffer.from(block.buffer, block.byteOffset + 257, 8).toString('latin1');
   const size = ustarSize(block);
-  const stated = ustarText(block, 148, 8).trim();
-  if (!/^[0-7]+$/.test(stated) || parseInt(stated, 8) !== ustarChecksum(block)) return undefined;
+  if (ustarOctal(block, 148, 8) !== ustarChecksum(block)) return undefined;
   if ((magic !== 'ustar\u000000' && magic !== 'ustar  \u0000') || !Number.isSafeInteger(size)) return undefined;
   let name = ustarText(block, 0, 100);
   const prefix = magic.startsWith('ustar\u0000') ? ustarText(block, 345, 155) : '';

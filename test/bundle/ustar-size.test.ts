@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ustarHeader, ustarSize } from '../../src/bundle/ustar.js';
+import { parseUstarHeader, ustarChecksum, ustarHeader, ustarOctal, ustarSize } from '../../src/bundle/ustar.js';
 
 // ustarSize reads a header's size field byte by byte. It must accept and refuse
 // exactly what the string form it replaced did (text up to the first NUL,
 // trimmed, then only octal digits), since the head reader and locateBlobs both
 // decide a bundle's framing with it: a field read differently frames entries
-// differently.
+// differently. The checksum field is read by the same rule (ustarOctal), by
+// both: the head reader's string form and locateBlobs' own parser had two rules.
 
 /** The string form ustarSize replaced: the oracle. */
 function bySpec(field: Uint8Array): number {
@@ -60,5 +61,21 @@ describe('ustarSize', () => {
       if (field[0] === 0x80) field[0] = 0x30;
       expect(ustarSize(withSize(field)), Buffer.from(field).toString('latin1')).toBe(bySpec(field));
     }
+  });
+
+  it('the checksum field: one rule for both readers, the same as the size\'s', () => {
+    const header = ustarHeader('blobs/sha256/x', 1000, new Date(0));
+    expect(ustarOctal(header, 148, 8)).toBe(ustarChecksum(header));
+    expect(parseUstarHeader(header)?.size).toBe(1000);
+    // Digits, a space, digits: the old blob-ranges parser stopped at the space and read 0o123; the rule refuses it.
+    const split = Buffer.from(header);
+    split.write('123 45\0 ', 148, 'latin1');
+    expect(ustarOctal(split, 148, 8)).toBeNaN();
+    expect(parseUstarHeader(split)).toBeUndefined();
+    // The checksum written with trailing spaces instead of NUL and space still reads.
+    const padded = Buffer.from(header);
+    padded.write(`${ustarChecksum(header).toString(8).padStart(6, '0')}  `, 148, 'latin1');
+    expect(ustarOctal(padded, 148, 8)).toBe(ustarChecksum(padded));
+    expect(parseUstarHeader(padded)?.size).toBe(1000);
   });
 });
