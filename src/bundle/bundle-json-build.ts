@@ -5,6 +5,7 @@ import { BUNDLE_FORMAT, type BundleJson, type BundleRelease, type EntryDigest } 
 import { walkedSummaries } from './image-summaries.js';
 import { imageTotalsOf, type ManifestDb } from './manifest-db.js';
 import { MAX_TAR_MTIME } from './tar-writer.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // bundle.json for a planned bundle, and the two values that must be
 // reproducible for the same input: the creation time and the bundle id.
@@ -61,7 +62,7 @@ export function buildBundleJson(input: BundleJsonInput): BundleJson {
   const assumes = graph.blobs
     .filter((b) => !b.included)
     .map((b) => ({ digest: b.descriptor.digest, size: b.descriptor.size, mediaType: b.descriptor.mediaType }))
-    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+    .sort(byCodeUnits((d) => d.digest));
   const releases = input.releases ?? [];
   // One walk for both what inspect shows and the platforms: a reader takes them from here, not from a walk of its own.
   const summaries = walkedSummaries(db);

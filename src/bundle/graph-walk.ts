@@ -12,6 +12,7 @@ import { formatReference, parseReference } from '../core/reference.js';
 import type { BundleGraph, GraphBlob, GraphEdge, GraphImage, GraphManifest, GraphReferrer } from './bundle-graph.js';
 import type { UpstreamSignature } from './format.js';
 import type { BlobKind } from './manifest-db-schema.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // Walks every image's graph from its root through `fetch`, reading only
 // manifests and image configs into memory (capped, digest-checked), and
@@ -55,7 +56,7 @@ function normalizeImages(images: readonly BundleImageInput[]): { image: GraphIma
     if (input.upstreamSignature) image.upstreamSignature = input.upstreamSignature;
     byName.set(name, { image, input });
   }
-  return [...byName.values()].sort((a, b) => (a.image.name < b.image.name ? -1 : a.image.name > b.image.name ? 1 : 0));
+  return [...byName.values()].sort(byCodeUnits((w) => w.image.name));
 }
 
 function configPlatform(config: Record<string, unknown>): Platform | undefined {

@@ -17,4 +17,5 @@ export * from './store-name.js';
 export * from './format-bytes.js';
 export * from './loopback.js';
 export * from './byte-size.js';
+export * from './code-unit-order.js';
 export * from './progress-events.js';

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../core/errors.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // The manifest files a rewrite reads: a file as given, or every .yaml/.yml/.json
 // under a directory (hidden entries skipped, symlinked directories not
@@ -18,7 +19,7 @@ const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 async function walk(root: string, dir: string, out: ManifestFile[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort(byCodeUnits((e) => e.name));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // The production dependencies of a source checkout, from package-lock.json
 // (every package not marked dev: what `npm ls --omit=dev` lists), and of each
@@ -45,7 +46,7 @@ export async function productionPackages(root: string): Promise<ProdPackage[]> {
     const name = dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
     out.push({ dir, name, version: pkg.version ?? '?', license: pkg.license ?? 'UNKNOWN' });
   }
-  return out.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+  return out.sort(byCodeUnits((d) => d.dir));
 }
 
 /**

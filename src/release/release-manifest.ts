@@ -1,4 +1,5 @@
 import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // What a release says about itself, in two files at the top of `ferry/`:
 // RELEASE.json (version, platform, the Node.js it carries, the build's
@@ -79,6 +80,6 @@ export function parseManifest(bytes: Uint8Array): ReleaseManifest {
 
 /** `<sha256>  <path>` for every file and RELEASE.json, sorted by path. */
 export function formatReleaseSums(files: ReadonlyArray<{ path: string; sha256: string }>): Buffer {
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = [...files].sort(byCodeUnits((f) => f.path));
   return Buffer.from(sorted.map((f) => `${f.sha256}  ${f.path}\n`).join(''));
 }

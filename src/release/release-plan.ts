@@ -12,6 +12,7 @@ import { launchers } from './launcher.js';
 import { findNodeLicence, nodePathInRelease } from './node-runtime.js';
 import { LICENCE_FILE, productionPackages, runtimeFiles, type ProdPackage } from './prod-deps.js';
 import { formatReleaseSums, MANIFEST_PATH, RELEASE_FORMAT, serializeManifest, SUMS_PATH, type ReleaseFileRecord, type ReleaseManifest } from './release-manifest.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // What goes into a release, from a source checkout: dist/ (JavaScript only),
 // package.json, bin/ferry.cjs and bin/code-cache.cjs, the production dependencies' runtime files, the
@@ -159,7 +160,7 @@ export async function planFromCheckout(root: string, opts: CheckoutOptions = {})
 
 /** RELEASE.json and SHA256SUMS over `files`, added to them; every path checked to fit a tar header. */
 export function withManifest(base: ReleaseManifest, files: PlannedFile[]): ReleasePlan {
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = [...files].sort(byCodeUnits((f) => f.path));
   for (const f of sorted) if (`ferry/${f.path}`.length > 100 || !/^[\x21-\x7e]+$/.test(f.path)) throw new UsageError(`release path ferry/${f.path} is too long or not plain ASCII for a tar header`);
   const records: ReleaseFileRecord[] = sorted.map((f) => ({
     path: f.path,

@@ -7,6 +7,7 @@ import { createGzip } from 'node:zlib';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
 import { END_OF_ARCHIVE_BYTES, paddingFor, ustarHeader } from '../bundle/index.js';
 import type { PlannedFile } from './release-plan.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // A release as bytes: one ustar tar, every entry under `ferry/`, directories
 // included, sorted by name, mtime = SOURCE_DATE_EPOCH, uid/gid 0, no user or
@@ -37,7 +38,7 @@ function entries(files: readonly PlannedFile[]): Entry[] {
     for (let i = 1; i < parts.length; i++) dirs.add(`ferry/${parts.slice(0, i).join('/')}/`);
   }
   const all: Entry[] = [...[...dirs].map((name) => ({ name })), ...files.map((file) => ({ name: `ferry/${file.path}`, file }))];
-  return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return all.sort(byCodeUnits((f) => f.name));
 }
 
 async function* fileBytes(file: PlannedFile): AsyncGenerator<Buffer> {

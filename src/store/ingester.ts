@@ -9,6 +9,7 @@ import type { IngestPaths } from './layout.js';
 import { isProcessAlive } from '../core/process-alive.js';
 import { lockedError } from './ref-locks.js';
 import type { StoreContext } from './store-context.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 export interface OpenIngestOptions {
   /** What the bytes should turn out to be; a partial written for another digest is discarded. */
@@ -182,7 +183,7 @@ export class Ingester {
       const sidecar = await readSidecar(`${this.ctx.layout.ingestDir}/${name}`);
       if (sidecar) out.push(await this.statusAt(sidecar.ref, this.ctx.layout.ingestPaths(sidecar.ref), sidecar));
     }
-    return out.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+    return out.sort(byCodeUnits((o) => o.ref));
   }
 
   /** Deletes ingest `ref` (partial, sidecar, index row); refuses while a writer holds it. */

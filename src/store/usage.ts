@@ -1,5 +1,6 @@
 import type { Digest } from '../core/index.js';
 import type { StoreContext } from './store-context.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 /** Bytes of one image (a tag), counting every blob it reaches once. */
 export interface ImageUsage {
@@ -103,6 +104,6 @@ export function storeUsage(ctx: StoreContext): UsageReport {
     repos[repo]?.images.push(usage);
   }
   for (const repo of repos) repo.sharedBytes = repo.bytes - repo.uniqueBytes;
-  repos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  repos.sort(byCodeUnits((r) => r.name));
   return { totalBytes: totals.bytes, blobCount: totals.count, taggedBytes, untaggedBytes: totals.bytes - taggedBytes, repositories: repos };
 }

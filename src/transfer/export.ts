@@ -19,6 +19,7 @@ import type { RegistryPool } from './registry-pool.js';
 import type { SpecImage } from './spec.js';
 import { UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
 import { TRUST_HINT, type SignedBy } from './trust-judge.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // `ferry export`: pull every image into the store (resumable, deduplicated),
 // then serialise that subgraph of the store as a bundle. Two phases, because a
@@ -175,10 +176,9 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
   if (refusals.length > 0) throw new UntrustedImagesError(refusals, TRUST_HINT);
   // Nothing exported is not a partial success: the (first) cause and its exit code stand.
   if (pulled.length === 0 && errors.length > 0) throw errors[0];
-  // Code-unit order, as Array#sort's own: localeCompare's would hang on the process's locale (LANG),
-  // and its first call loads ICU's collation data (~13 ms of every export).
+  // The order the bundle writer gives the images (graph-walk.ts); each name formatted once.
   const named = pulled.map((p) => ({ name: formatReference(p.reference), p }));
-  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  named.sort(byCodeUnits((n) => n.name));
   return { pulled: named.map((n) => n.p), failed };
 }
 

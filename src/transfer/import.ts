@@ -26,6 +26,7 @@ import { ensureReferrerListed } from './referrers-tag-schema.js';
 import type { RegistryPool } from './registry-pool.js';
 import type { TrustPolicy } from '../trust/index.js';
 import { evidenceByPass, evidenceByRange, evidenceNeeded, judgeBundle, type TrustedImport } from './trust-import.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // `ferry import`: verify the head (signature → bundle.json → index.json,
 // index.db, SHA256SUMS), plan where every image goes, stream every missing blob
@@ -198,7 +199,7 @@ async function checkAssumed(bundle: Bundle, plan: ImportPlan, repository: (key: 
   const { still: missing, ...found } = await mountAssumed({ missing: lacking, assumed, repository, catalog: (registry) => catalogOf(registry, options), limit, ...(options.signal ? { signal: options.signal } : {}) });
   if (missing.size > 0) {
     // Every one, in one order (digest, then repository): the text shortens, the JSON does not.
-    const all = [...missing.entries()].map(([digest, keys]) => ({ digest, repositories: [...keys].sort() })).sort((a, b) => (a.digest < b.digest ? -1 : 1));
+    const all = [...missing.entries()].map(([digest, keys]) => ({ digest, repositories: [...keys].sort() })).sort(byCodeUnits((m) => m.digest));
     const SHOWN = 10;
     const list = all.slice(0, SHOWN).map((m) => `${m.digest} in ${m.repositories.join(', ')}`).join('; ');
     const more = all.length > SHOWN ? `; and ${all.length - SHOWN} more (--json lists them all)` : '';

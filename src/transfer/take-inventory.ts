@@ -6,6 +6,7 @@ import { successors } from '../core/manifest.js';
 import type { RegistryClient } from '../registry/client/index.js';
 import { INVENTORY_FORMAT, type Inventory } from './inventory.js';
 import { readManifest } from './read-manifest.js';
+import { byCodeUnits } from '../core/code-unit-order.js';
 
 // `ferry inventory REGISTRY`: walk every tag of every repository (or of the
 // ones named) and write down each blob the registry holds, so the connected side
@@ -37,6 +38,6 @@ export async function takeInventory(client: RegistryClient, options: { repositor
     registry: client.registry,
     created: new Date().toISOString(),
     images,
-    blobs: [...seen.values()].map((d) => ({ digest: d.digest, size: d.size })).sort((a, b) => (a.digest < b.digest ? -1 : 1)),
+    blobs: [...seen.values()].map((d) => ({ digest: d.digest, size: d.size })).sort(byCodeUnits((b) => b.digest)),
   };
 }
