@@ -54,23 +54,35 @@ class MixSeeder {
     // What ferry carries beside the tagged images (signature tags, referrers by digest):
     // the peer is asked to copy these too, so both sides move the same set.
     this.extras = [];
+    // What an export carries, where a client GETs it (lib/floor-pull.mjs): digest → { url, size, accept }.
+    this.carried = new Map();
   }
 
-  count(d) {
+  /** Counts `d`'s bytes; `at` (a path under the registry, or a foreign URL) when an export carries it. */
+  count(d, at) {
     this.blobs.set(d.digest, d.size);
+    if (at) this.carried.set(d.digest, { url: at.startsWith('http') ? at : `${this.base}${at}`, size: d.size, ...(d.mediaType && at.includes('/manifests/') ? { accept: d.mediaType } : {}) });
     return d;
+  }
+
+  blob(repo, d) {
+    return this.count(d, `/v2/${repo}/blobs/${d.digest}`);
+  }
+
+  manifestAt(repo, d) {
+    return this.count(d, `/v2/${repo}/manifests/${d.digest}`);
   }
 
   async layer(name, repo) {
     if (this.layers.has(`${repo}/${name}`)) return this.layers.get(`${repo}/${name}`);
     const gen = layerStream(`ferry-bench-mix/${name}`, LAYERS[name] * M, 1);
-    const l = this.count(await pushStream(this.base, repo, gen.stream, gen.result));
+    const l = this.blob(repo, await pushStream(this.base, repo, gen.stream, gen.result));
     this.layers.set(`${repo}/${name}`, l);
     return l;
   }
 
   async bytes(repo, b) {
-    return this.count(await pushBytes(this.base, repo, b));
+    return this.blob(repo, await pushBytes(this.base, repo, b));
   }
 
   async manifest(repo, t, platform, layers, reference) {
@@ -80,7 +92,7 @@ class MixSeeder {
       config: { mediaType: t.config, digest: config.digest, size: config.size },
       layers: layers.map((l) => ({ mediaType: l.mediaType ?? t.layer, digest: l.digest, size: l.size, ...(l.urls ? { urls: l.urls } : {}) })),
     });
-    return this.count(await putManifest(this.base, repo, reference ?? sha(m), t.manifest, m));
+    return this.manifestAt(repo, await putManifest(this.base, repo, reference ?? sha(m), t.manifest, m));
   }
 
   /** A cosign-style signature: an OCI manifest tagged sha256-<hex>.sig, one simple-signing layer. */
@@ -92,7 +104,7 @@ class MixSeeder {
       config: { mediaType: OCI.config, digest: config.digest, size: config.size },
       layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: payload.digest, size: payload.size, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQbench' } }],
     });
-    this.count(await putManifest(this.base, repo, `${tagOf(subject.digest)}.sig`, OCI.manifest, m));
+    this.manifestAt(repo, await putManifest(this.base, repo, `${tagOf(subject.digest)}.sig`, OCI.manifest, m));
     this.extras.push(`${repo}:${tagOf(subject.digest)}.sig`);
   }
 
@@ -106,7 +118,7 @@ class MixSeeder {
       layers: [{ mediaType: 'application/spdx+json', digest: sbom.digest, size: sbom.size }],
       subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     });
-    const desc = this.count(await putManifest(this.base, repo, sha(m), OCI.manifest, m));
+    const desc = this.manifestAt(repo, await putManifest(this.base, repo, sha(m), OCI.manifest, m));
     // By digest: the tag-schema index that lists it is how it is found, not part of what is carried.
     this.extras.push(`${repo}@${desc.digest}`);
     const index = json({ schemaVersion: 2, mediaType: OCI.index, manifests: [{ ...desc, artifactType: 'application/spdx+json' }] });
@@ -122,7 +134,7 @@ class MixSeeder {
       config: { mediaType: OCI.config, digest: config.digest, size: config.size },
       layers: [{ mediaType: 'application/vnd.in-toto+json', digest: statement.digest, size: statement.size, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
     });
-    const desc = this.count(await putManifest(this.base, repo, sha(m), OCI.manifest, m));
+    const desc = this.manifestAt(repo, await putManifest(this.base, repo, sha(m), OCI.manifest, m));
     return { ...desc, platform: { architecture: 'unknown', os: 'unknown' }, annotations: { 'vnd.docker.reference.digest': image.digest, 'vnd.docker.reference.type': 'attestation-manifest' } };
   }
 
@@ -134,11 +146,11 @@ class MixSeeder {
     const base = { ...gen.result(), mediaType: DOCKER.foreign };
     base.urls = [`http://${foreignHost}/foreign/${base.digest}`];
     foreignFiles.set(base.digest, path);
-    this.count(base);
+    this.count(base, base.urls[0]);
     const app = await this.layer('win-app', repo);
     const image = await this.manifest(repo, DOCKER, { os: 'windows', architecture: 'amd64' }, [base, app]);
     const list = json({ schemaVersion: 2, mediaType: DOCKER.list, manifests: [{ ...image, platform: { architecture: 'amd64', os: 'windows', 'os.version': '10.0.20348.2340' } }] });
-    this.count(await putManifest(this.base, repo, 'ltsc', DOCKER.list, list));
+    this.manifestAt(repo, await putManifest(this.base, repo, 'ltsc', DOCKER.list, list));
     return `${repo}:ltsc`;
   }
 
@@ -159,7 +171,7 @@ class MixSeeder {
     }
     for (const image of [...children]) children.push(await this.attestation(repo, image));
     const index = json({ schemaVersion: 2, mediaType: OCI.index, manifests: children });
-    const desc = this.count(await putManifest(this.base, repo, '2', OCI.index, index));
+    const desc = this.manifestAt(repo, await putManifest(this.base, repo, '2', OCI.index, index));
     await this.signature(repo, desc);
     return `${repo}:2`;
   }
@@ -173,7 +185,8 @@ class MixSeeder {
 
 /**
  * Seeds the mix into the registry at `base`; returns { refs (paths), extras (the signature tags and
- * referrers ferry carries with refs, for the peer to copy too), unique bytes, foreign host (stop() it) }.
+ * referrers ferry carries with refs, for the peer to copy too), unique bytes, foreign host (stop() it),
+ * carried (what an export of refs carries: { url, size, accept? } each, for the floor) }.
  */
 export async function seedMix(base, work) {
   const foreignFiles = new Map();
@@ -182,7 +195,7 @@ export async function seedMix(base, work) {
     const seeder = new MixSeeder(base, work);
     const refs = [await seeder.windows(foreign.host, foreignFiles), await seeder.app(), await seeder.svc(), await seeder.tools()];
     const unique = [...seeder.blobs.values()].reduce((a, b) => a + b, 0);
-    return { refs, extras: seeder.extras, unique, foreign };
+    return { refs, extras: seeder.extras, unique, foreign, carried: [...seeder.carried.values()] };
   } catch (e) {
     await foreign.stop();
     throw e;
