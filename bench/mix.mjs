@@ -5,10 +5,12 @@
 // move the same set: skopeo is also given what ferry finds and carries beside
 // the images (the cosign `.sig` tags and the referrer, by digest), which it
 // cannot discover itself; ferry also writes, fsyncs and records the bundle.
-// A third side is the floor (lib/floor-pull.mjs): the same bytes GET'd into one
-// file by a client handed the plan, nothing checked or recorded. When the floor
-// alone is over 0.4 of skopeo, the goal is out of reach of any client pulling
-// from these servers on this machine; ferry/floor is ferry's own share.
+// Two floors, each handed the plan (every URL), nothing checked or recorded:
+// a node client (lib/floor-pull.mjs: node:http, the bytes into one file, one
+// fdatasync), whose time over skopeo's says what any exporter run by node can
+// reach on these servers and cores (ferry/floor is ferry's own share); and a
+// native one (curl --parallel, a file per item, no fsync), what a client
+// without node's start-up and per-chunk costs reaches.
 // Standalone: `node bench/mix.mjs [--runs N] [--profile]` (no image set needed).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,6 +40,7 @@ export async function measure(ctx) {
     const f = [];
     const s = [];
     const fl = [];
+    const cl = [];
     const plan = join(work, 'floor-plan.json');
     await writeFile(plan, JSON.stringify(mix.carried));
     for (let run = 1; run <= ctx.runs; run++) {
@@ -55,7 +58,12 @@ export async function measure(ctx) {
       const lr = await runTimed(process.execPath, [FLOOR_PULL, floorOut, String(ctx.args.concurrency ?? FERRY_CONCURRENCY), plan]);
       await rm(floorOut, { force: true });
       fl.push(lr.wallMs);
-      log(`  run ${run}: ferry ${fmtSeconds(r.wallMs)} (cpu ${fmtSeconds(r.cpuMs ?? NaN)}), skopeo ${fmtSeconds(skopeoMs)}, floor ${fmtSeconds(lr.wallMs)} (cpu ${fmtSeconds(lr.cpuMs ?? NaN)})`);
+      const curlDir = join(work, `curl-${run}`);
+      await mkdir(curlDir);
+      const cr = await runTimed('curl', ['-s', '--parallel', '--parallel-max', String(ctx.args.concurrency ?? FERRY_CONCURRENCY), '-K', await curlConfig(mix.carried, curlDir)]);
+      await rm(curlDir, { recursive: true, force: true });
+      cl.push(cr.wallMs);
+      log(`  run ${run}: ferry ${fmtSeconds(r.wallMs)} (cpu ${fmtSeconds(r.cpuMs ?? NaN)}), skopeo ${fmtSeconds(skopeoMs)}, node floor ${fmtSeconds(lr.wallMs)} (cpu ${fmtSeconds(lr.cpuMs ?? NaN)}), curl ${fmtSeconds(cr.wallMs)}`);
       await rm(store, { recursive: true, force: true });
     }
     return [
@@ -69,19 +77,27 @@ export async function measure(ctx) {
         pass: paired(f, s).ratio <= 0.4,
       }),
       row({
-        measure: `export the mix: ferry against the floor (${mix.carried.length} items GET'd into one file at the same concurrency, nothing checked or recorded)`,
+        measure: `export the mix: ferry against a node client's floor (${mix.carried.length} items GET'd into one file at the same concurrency, nothing checked or recorded)`,
         ferry: fmtSeconds(median(f)),
-        peer: `${fmtSeconds(median(fl))} floor`,
+        peer: `${fmtSeconds(median(fl))} node floor`,
         ...paired(f, fl),
         ratioOf: 'ferry/floor time',
         goal: '(context)',
       }),
       row({
-        measure: 'export the mix: the floor against skopeo (over 0.4: the goal above is out of reach of any client on these servers)',
-        ferry: `${fmtSeconds(median(fl))} floor`,
+        measure: 'export the mix: the node floor against skopeo (the best an exporter run by node could do here: GETs and one write per byte)',
+        ferry: `${fmtSeconds(median(fl))} node floor`,
         peer: `${fmtSeconds(median(s))} skopeo dir:`,
         ...paired(fl, s),
         ratioOf: 'floor/skopeo time',
+        goal: '(context)',
+      }),
+      row({
+        measure: 'export the mix: a native floor against skopeo (curl --parallel, same concurrency, a file per item, no fsync)',
+        ferry: `${fmtSeconds(median(cl))} curl`,
+        peer: `${fmtSeconds(median(s))} skopeo dir:`,
+        ...paired(cl, s),
+        ratioOf: 'curl/skopeo time',
         goal: '(context)',
       }),
     ];
@@ -89,6 +105,14 @@ export async function measure(ctx) {
     await mix.foreign.stop();
     await registry.stop();
   }
+}
+
+/** A curl config (-K) that GETs each carried item into DIR/<n>, with its manifest's Accept. */
+async function curlConfig(items, dir) {
+  const lines = items.flatMap((item, i) => [`url = "${item.url}"`, `output = "${join(dir, String(i))}"`, ...(item.accept ? [`header = "Accept: ${item.accept}"`] : [])]);
+  const path = join(dir, 'curl.cfg');
+  await writeFile(path, `${lines.join('\n')}\n`);
+  return path;
 }
 
 if (isMain(import.meta.url)) {
