@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,28 +9,14 @@ import { ExitCode, FerryError } from '../../src/core/errors.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { errorLines, sourceRefs } from '../helpers/transfer-kit.js';
 import { rigContext, seededRig } from '../rig/context.js';
-import { requireCapability } from '../rig/peers.js';
+import { mountTmpfs, tmpfsAvailable } from '../rig/tmpfs.js';
 import { ALL_IMAGES, fetchFrom, imageInput, tempDir, testImages } from './fixtures.js';
 
 // A bundle written onto a device that fills up fails with one line that says
 // so and leaves no partial file, whichever way it is written (placed from
 // local files, or streamed). The device is a real 256 KiB tmpfs.
 
-/** Mounts a tmpfs of `size` on `dir`; false where this process may not (not root, no CAP_SYS_ADMIN). */
-function mountTmpfs(dir: string, size: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const probe = mkdtempSync(join(tmpdir(), 'ferry-mount-probe-'));
-const mountable = process.getuid?.() === 0 && mountTmpfs(probe, '64k');
-if (mountable) execFileSync('umount', [probe]);
-rmSync(probe, { recursive: true, force: true });
-const canMount = requireCapability('mounting a small tmpfs (a device that fills up)', mountable, 'run the tests as root with CAP_SYS_ADMIN (mount -t tmpfs)');
+const canMount = tmpfsAvailable();
 let work: Awaited<ReturnType<typeof tempDir>>;
 let small: string;
 let base: Omit<WriteBundleOptions, 'out'>;
@@ -41,7 +26,7 @@ beforeAll(async () => {
   work = await tempDir('ferry-disk-full-');
   small = join(work.dir, 'small');
   mkdirSync(small);
-  if (canMount) mountTmpfs(small, '256k');
+  if (canMount) mountTmpfs(small, 'size=256k');
   const { set, blobs } = await testImages();
   blobDir = join(work.dir, 'blobs');
   await mkdir(blobDir);
@@ -85,7 +70,7 @@ describe.skipIf(!canMount || !rigContext().available)('a store that fills up', (
   it('ferry export: one line saying the device is full, a hint, exit 2 (not an internal error)', async () => {
     const storeDisk = join(work.dir, 'store-disk');
     mkdirSync(storeDisk);
-    mountTmpfs(storeDisk, '512k');
+    mountTmpfs(storeDisk, 'size=512k');
     try {
       const [ref] = sourceRefs(seededRig(), ['appA']) as [string];
       const r = await ferry(['export', ref, '-o', join(work.dir, 'x.tar'), '--plain-http', '--store', join(storeDisk, 'store')]);

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/index.js';
-import { requireCapability } from '../rig/peers.js';
+import { mountTmpfs, tmpfsAvailable } from '../rig/tmpfs.js';
 import { ingestFiles, layer } from './helpers/store-fixtures.js';
 
 // An ingest whose device fills up mid-blob (a real tmpfs of 512 KiB): the
@@ -17,20 +17,7 @@ import { ingestFiles, layer } from './helpers/store-fixtures.js';
 // so after a failed write its hash holds bytes the file may not: the failed
 // writer must refuse to commit, and the resume must hash the file, not reuse state.
 
-function mount(dir: string, options: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const probe = mkdtempSync(join(tmpdir(), 'ferry-mount-probe-'));
-const mountable = process.getuid?.() === 0 && mount(probe, 'size=64k');
-if (mountable) execFileSync('umount', [probe]);
-rmSync(probe, { recursive: true, force: true });
-const canMount = requireCapability('mounting a small tmpfs (a device that fills up)', mountable, 'run the tests as root with CAP_SYS_ADMIN (mount -t tmpfs)');
+const canMount = tmpfsAvailable();
 
 /** `bytes` in 64 KiB chunks, as a socket delivers them (the writer's writev path). */
 function chunked(bytes: Buffer): Readable {
@@ -48,8 +35,10 @@ describe.skipIf(!canMount)('an ingest on a device that fills up', () => {
   it('fails with ENOSPC and commits nothing; with room again, the next open resumes from the partial and lands the blob whole', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-full-store-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    expect(mount(dir, 'size=512k')).toBe(true);
-    cleanups.push(() => execFileSync('umount', [dir]));
+    expect(mountTmpfs(dir, 'size=512k')).toBe(true);
+    cleanups.push(() => {
+      execFileSync('umount', [dir]);
+    });
     let store: Store = await openStore(dir);
     cleanups.push(() => store.close());
     const l = layer('disk-full-layer', 1_000_000); // twice the device
