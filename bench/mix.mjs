@@ -16,6 +16,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ferry, imageSpec, log, parseArgs, REPO_ROOT, skopeo, workPath } from './lib/context.mjs';
+import { curlConfigText } from './lib/curl-config.mjs';
 import { seedMix } from './lib/mix-set.mjs';
 import { startRegistry } from './lib/registry.mjs';
 import { runTimed } from './lib/run-timed.mjs';
@@ -107,11 +108,10 @@ export async function measure(ctx) {
   }
 }
 
-/** A curl config (-K) that GETs each carried item into DIR/<n>, with its manifest's Accept. */
+/** A curl config (-K) that GETs each carried item into DIR/<n>, with its manifest's Accept; an HTTP error fails the run. */
 async function curlConfig(items, dir) {
-  const lines = items.flatMap((item, i) => [`url = "${item.url}"`, `output = "${join(dir, String(i))}"`, ...(item.accept ? [`header = "Accept: ${item.accept}"`] : [])]);
   const path = join(dir, 'curl.cfg');
-  await writeFile(path, `${lines.join('\n')}\n`);
+  await writeFile(path, curlConfigText(items.map((item, i) => ({ url: item.url, output: join(dir, String(i)), accept: item.accept, lines: ['fail'] }))));
   return path;
 }
 

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { curlConfigText } from './curl-config.mjs';
 
 const [base, pullersArg, listFile] = process.argv.slice(2);
 const pullers = Number(pullersArg);
@@ -17,14 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-curl-'));
 
 /** A curl config that GETs the list once from position `from` on, each response to /dev/null. */
 function config(from) {
-  const entries = [];
-  for (let i = 0; i < list.length; i++) {
-    const item = list[(i + from) % list.length];
-    const lines = [`url = "${base}${item.path}"`, 'output = "/dev/null"', 'write-out = "%{http_code} %{size_download}\\n"'];
-    if (item.accept) lines.push(`header = "Accept: ${item.accept}"`);
-    entries.push(lines.join('\n'));
-  }
-  return `${entries.join('\nnext\n')}\n`;
+  const items = list.map((_, i) => list[(i + from) % list.length]);
+  return curlConfigText(items.map((item) => ({ url: `${base}${item.path}`, output: '/dev/null', accept: item.accept, lines: ['write-out = "%{http_code} %{size_download}\\n"'] })));
 }
 
 function run(file) {
