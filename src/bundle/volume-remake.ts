@@ -102,7 +102,7 @@ export interface RemakeBundleVolumeOptions {
  */
 export async function remakeBundleVolume(opts: RemakeBundleVolumeOptions): Promise<RemadeVolume & { bundleId: string }> {
   const key = opts.signingKey === undefined ? undefined : parsePrivateKey(opts.signingKey);
-  const walk = await walkBundleGraph(opts.images, opts.fetch, opts.assumes, opts.signal);
+  const walk = await walkBundleGraph(opts.images, { fetch: opts.fetch, localFile: opts.localFile }, opts.assumes, opts.signal);
   const created = resolveCreated(opts.created, walk.newestCreated);
   await makeOutputDir(opts.out);
   const work = await scratchDir('write', opts.tempDir);

@@ -10,7 +10,7 @@ import type { EventSink } from '../core/progress-events.js';
 import { buildHead, bundleEntries, headTarBytes } from './bundle-head.js';
 import { resolveCreated } from './bundle-json-build.js';
 import type { BundleJson } from './format.js';
-import { walkBundleGraph, type BundleImageInput, type FetchBlob, type WalkResult } from './graph-walk.js';
+import { walkBundleGraph, type BundleImageInput, type FetchBlob, type LocalFile, type WalkResult } from './graph-walk.js';
 import { HashThread } from './offthread-hash.js';
 import { canPlaceAt, maxFileSize } from './output-fs.js';
 import { placeTar, tarLayout } from './placed-writer.js';
@@ -54,9 +54,10 @@ export interface WriteBundleOptions {
   /**
    * A local file holding a blob's bytes (the store's), or undefined. When every
    * carried blob has one, a single-file bundle is copied from them on every
-   * core at once instead of streamed from `fetch` (each still verified).
+   * core at once instead of streamed from `fetch` (each still verified); the
+   * manifests and configs are read from theirs (WalkSources).
    */
-  localFile?: (desc: Descriptor) => string | undefined;
+  localFile?: LocalFile;
   /** ferry releases to carry as `ferry/tool/…` right after the head (in volume 0 of a split bundle). */
   tools?: readonly ToolInput[];
 }
@@ -87,7 +88,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   const source = opts.fetch;
   const fetch: FetchBlob = typeof source === 'function' ? source : (d) => source.fetch(d);
 
-  const walk = await walkBundleGraph(opts.images, fetch, opts.assumes, opts.signal);
+  const walk = await walkBundleGraph(opts.images, { fetch, localFile: opts.localFile }, opts.assumes, opts.signal);
   const included = walk.graph.blobs.filter((b) => b.included);
   const carried = included.reduce((n, b) => n + b.descriptor.size, tools.reduce((n, t) => n + t.size, 0));
   opts.onEvent?.({ type: 'phase', phase: 'write', total: carried, items: included.length });

@@ -1,5 +1,10 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ErrorCode, IntegrityError } from './errors.js';
+
+function tooLarge(limit: number, subject: string): IntegrityError {
+  return new IntegrityError(`${subject}: larger than the ${limit}-byte limit for metadata`, { code: ErrorCode.manifestTooLarge, subject });
+}
 
 /**
  * Reads a small stream (a manifest, a config, a JSON document) into memory,
@@ -13,12 +18,38 @@ export async function readCapped(stream: Readable, limit: number, subject: strin
     total += buf.length;
     if (total > limit) {
       stream.destroy();
-      throw new IntegrityError(`${subject}: larger than the ${limit}-byte limit for metadata`, {
-        code: ErrorCode.manifestTooLarge,
-        subject,
-      });
+      throw tooLarge(limit, subject);
     }
     chunks.push(buf);
   }
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * A small local file (a stored manifest or config) read at once, on this thread: refused past
+ * `limit` as readCapped refuses a stream, and at most `expected` + 1 bytes read, so a file longer
+ * than its descriptor shows as a size mismatch without being read whole. Undefined when it cannot
+ * be opened: the caller's stream of it then says why.
+ */
+export function readFileCapped(path: string, expected: number, limit: number, subject: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const room = Math.min(expected, limit) + 1;
+    const buf = Buffer.allocUnsafe(room);
+    let n = 0;
+    while (n < room) {
+      const got = readSync(fd, buf, n, room - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > limit) throw tooLarge(limit, subject);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -23,7 +23,7 @@ beforeAll(async () => {
   const shared = set.images.appB.blobs.filter((b) => set.images.appA.blobs.some((a) => a.digest === b.digest)).map(descriptorOf);
   walk = await walkBundleGraph(
     ALL_IMAGES.map((k) => imageInput(set, k)),
-    fetchFrom(blobs).fetch,
+    { fetch: fetchFrom(blobs).fetch },
     shared,
   );
   dbPath = join(work.dir, 'index.db');
