@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { HASH_ALONE_BYTES } from '../core/limits.js';
 import { statOf, type BundleInput } from './bundle-source.js';
 import { locateBlobs, rangeJobs, toolRanges } from './blob-ranges.js';
 import { checkStoredSummaries } from './image-summaries.js';
@@ -52,7 +51,7 @@ export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions =
   // A stat with node:fs: fs/promises, loaded for it alone, cost a small verify ~4 M instructions.
   const stat = typeof input === 'string' ? statOf(input) : undefined;
   const file = stat?.isFile() ? stat : undefined;
-  const poolFor = (size: number) => new RangePool({ mainThread: true, ...(size < HASH_ALONE_BYTES ? { threads: 1 } : {}) });
+  const poolFor = (size: number) => new RangePool({ mainThread: true, bytes: size });
   let pool = file && typeof input === 'string' && !isVolumePath(input) ? poolFor(file.size) : undefined;
   try {
     const bundle = await openBundle(input, { ...opts, checkVolumes: true });

@@ -4,7 +4,6 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ContentSource } from '../core/content.js';
 import type { Descriptor } from '../core/descriptor.js';
-import { HASH_ALONE_BYTES } from '../core/limits.js';
 import { UsageError } from '../core/errors.js';
 import type { EventSink } from '../core/progress-events.js';
 import { buildHead, bundleEntries, headTarBytes } from './bundle-head.js';
@@ -123,8 +122,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     };
     // Piped, this thread copies the large blob: the pool's threads are the other cores', and
     // there is no pool when nothing else is carried from a file (an image of one large layer).
-    // A small bundle is copied by this thread alone: a worker costs more to boot than it would copy (HASH_ALONE_BYTES).
-    if (pooled && piped === undefined) pool = new RangePool({ output: files.partialPath, mainThread: true, ...(carried < HASH_ALONE_BYTES ? { threads: 1 } : {}), onEvent: onCopied });
+    // A small bundle is copied by this thread alone: a worker costs more to boot than it would copy (`bytes`).
+    if (pooled && piped === undefined) pool = new RangePool({ output: files.partialPath, mainThread: true, bytes: carried, onEvent: onCopied });
     else if (piped !== undefined && carriesSmaller(walk, opts, piped)) pool = new RangePool({ output: files.partialPath, threads: Math.max(1, Math.min(availableParallelism(), 4) - 1), onEvent: onCopied });
     const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId, tools }, work);
     checkToolsFitVolumeZero(headTarBytes(head), tools, opts.split);

@@ -52,8 +52,8 @@ export const SMALL_BLOB_BYTES = 64 * 1024;
  * verify must). Measured with the worker booting as an ES module; the CLI's
  * bundle now boots it as CommonJS (range-worker.cjs: ~25 ms less CPU a boot), not
  * re-measured for this bound.
- * The bundle writer copies a single-file bundle of fewer carried bytes on the
- * calling thread alone too: an export of 10 small images (a 248 KB bundle,
+ * RangePool decides it, from its `bytes` option. The bundle writer copies a
+ * single-file bundle of fewer carried bytes on the calling thread alone too: an export of 10 small images (a 248 KB bundle,
  * bench/scale-one.mjs), 6 pairs: wall 555 → 462 ms, CPU 545 → 430 ms, peak RSS
  * 79 → 70 MiB (medians); the 19 MB bundle of 1,000 images written with and
  * without the worker: within the spread (write 1.79 / 1.81 s, 4 pairs).

@@ -5,6 +5,7 @@ import type { Descriptor } from './descriptor.js';
 import type { EventSink } from './progress-events.js';
 import { FerryError, IntegrityError } from './errors.js';
 import { checkHashed } from './hashing.js';
+import { HASH_ALONE_BYTES } from './limits.js';
 import { BATCH_BYTES, BATCH_JOBS, READ_BYTES, runRangeBatch, type BatchResult, type JobMessage } from './range-job.js';
 
 // sha256 of file ranges on every core, each hasher reading its own ranges with
@@ -44,6 +45,8 @@ export interface RangePoolOptions {
   threads?: number;
   /** The calling thread hashes too, between handling the workers' replies; it blocks for one job at a time. */
   mainThread?: boolean;
+  /** The bytes the runs will read in all: with `mainThread`, fewer than HASH_ALONE_BYTES are hashed on the calling thread alone (a worker costs more to boot). */
+  bytes?: number;
   /** The file copies are written into (opened for writing, not truncated). */
   output?: string;
   /** The one progress channel: `bytes` hashed (and copied), every few MiB per hasher. */
@@ -83,7 +86,8 @@ export class RangePool {
 
   constructor(options: RangePoolOptions = {}) {
     this.options = options;
-    const threads = Math.max(1, options.threads ?? Math.min(availableParallelism(), 4));
+    const alone = options.mainThread === true && options.bytes !== undefined && options.bytes < HASH_ALONE_BYTES;
+    const threads = alone ? 1 : Math.max(1, options.threads ?? Math.min(availableParallelism(), 4));
     const workers = options.mainThread ? threads - 1 : threads;
     // Started now: they boot while the caller reads what it needs to plan the jobs.
     this.workers = Array.from({ length: workers }, () => {

@@ -1,0 +1,82 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyBundle, writeBundle, type BundleImageInput } from '../../src/bundle/index.js';
+import type { Descriptor } from '../../src/core/descriptor.js';
+import { ErrorCode } from '../../src/core/errors.js';
+import { HASH_ALONE_BYTES } from '../../src/core/limits.js';
+import { MediaType } from '../../src/core/media-types.js';
+import { countingWorkers } from '../helpers/worker-messages.js';
+import { expectIntegrity, tempDir } from './fixtures.js';
+
+// The writer copies a single-file bundle from local files (the store's) on the
+// calling thread alone when it carries fewer than HASH_ALONE_BYTES (a worker
+// costs more to boot than the copy), on the worker pool otherwise; either way
+// every blob is checked as it is copied.
+
+const MiB = 1024 * 1024;
+let work: Awaited<ReturnType<typeof tempDir>>;
+let seq = 0;
+
+beforeAll(async () => {
+  work = await tempDir('ferry-write-threads-');
+});
+afterAll(async () => {
+  await work?.cleanup();
+});
+
+/** One image of one random layer of `size` bytes, each blob in its own local file. */
+async function oneLayerImage(size: number): Promise<{ image: BundleImageInput; layer: Descriptor; fileOf: (d: Descriptor) => string }> {
+  const dir = join(work.dir, `blobs-${(seq += 1)}`);
+  await mkdir(dir);
+  const fileOf = (d: Descriptor): string => join(dir, d.digest.slice('sha256:'.length));
+  const put = async (mediaType: string, bytes: Buffer): Promise<Descriptor> => {
+    const desc: Descriptor = { mediaType, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Descriptor['digest'], size: bytes.length };
+    await writeFile(fileOf(desc), bytes);
+    return desc;
+  };
+  const layer = await put(MediaType.ociLayer, randomBytes(size));
+  const config = await put(MediaType.ociConfig, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' })));
+  const root = await put(MediaType.ociManifest, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [layer] })));
+  return { image: { name: `registry.example:5000/threads/w${seq}:1`, root }, layer, fileOf };
+}
+
+/** The writer as export calls it: local files for every blob, and a source that must not be asked. */
+function write(image: BundleImageInput, fileOf: (d: Descriptor) => string, out: string): Promise<unknown> {
+  return writeBundle({
+    images: [image],
+    fetch: async (d) => Readable.from([Buffer.from(`asked the source for ${d.digest}`)]),
+    localFile: fileOf,
+    toolVersion: '0.1.0-test',
+    out,
+  });
+}
+
+describe('write: copying threads by bundle size', () => {
+  it('a bundle under HASH_ALONE_BYTES is copied with no worker started, and verifies', async () => {
+    const { image, fileOf } = await oneLayerImage(HASH_ALONE_BYTES - 2 * MiB);
+    const out = join(work.dir, 'small.tar');
+    expect(await countingWorkers(() => write(image, fileOf, out).then(() => undefined))).toBe(0);
+    expect((await verifyBundle(out)).blobs).toBe(3);
+  });
+
+  it('a larger one is copied on the worker pool, and verifies', async () => {
+    const { image, fileOf } = await oneLayerImage(HASH_ALONE_BYTES + MiB);
+    const out = join(work.dir, 'large.tar');
+    expect(await countingWorkers(() => write(image, fileOf, out).then(() => undefined))).toBeGreaterThan(0);
+    expect((await verifyBundle(out)).blobs).toBe(3);
+  });
+
+  it('a rotted layer file in a small bundle is refused by name, and no file is left', async () => {
+    const { image, layer, fileOf } = await oneLayerImage(4 * MiB);
+    const bytes = await readFile(fileOf(layer));
+    bytes[123] = (bytes[123] as number) ^ 1;
+    await writeFile(fileOf(layer), bytes);
+    const dir = join(work.dir, `rotted-${(seq += 1)}`);
+    await mkdir(dir);
+    await expectIntegrity(write(image, fileOf, join(dir, 'b.tar')), ErrorCode.digestMismatch, layer.digest);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
