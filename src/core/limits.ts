@@ -40,22 +40,23 @@ export const DEFAULT_CONCURRENCY = 4;
  */
 export const SMALL_BLOB_BYTES = 64 * 1024;
 /**
- * A bundle file smaller than this is verified (and written) on the calling thread alone, with
- * no hashing worker: booting one (a thread, its own V8 and the ES module loader
- * for range-worker.js) costs more CPU than sha256 of this many bytes on the
- * calling thread. `ferry verify`, paired back to back at load 8-11 on 2 cores,
- * median of 6 pairs each, CPU (user + sys) with a worker against without: one
- * 16 MiB layer 0.50 → 0.39 s, one 32 MiB layer 0.52 → 0.40 s, 8 layers of 24 and
- * 32 MiB in all 0.55 → 0.39 and 0.51 → 0.38 s, and no slower in wall time (48 MiB
- * still gained at that load; on an idle machine the worker boots beside the head
- * and halves the hashing of many blobs, so larger bundles keep it, as the 299 MiB
+ * A bundle smaller than this is verified, and written, on the calling thread
+ * alone, with no worker: booting one (a thread, its own V8 and the ES module
+ * loader for range-worker.js) costs more CPU than sha256 of this many bytes on
+ * the calling thread. RangePool decides it, from its `bytes` option.
+ * `ferry verify`, paired back to back at load 8-11 on 2 cores, median of 6
+ * pairs each, CPU (user + sys) with a worker against without: one 16 MiB layer
+ * 0.50 → 0.39 s, one 32 MiB layer 0.52 → 0.40 s, 8 layers of 24 and 32 MiB in
+ * all 0.55 → 0.39 and 0.51 → 0.38 s, and no slower in wall time (48 MiB still
+ * gained at that load; on an idle machine the worker boots beside the head and
+ * halves the hashing of many blobs, so larger bundles keep it, as the 299 MiB
  * verify must). Measured with the worker booting as an ES module; the CLI's
- * bundle now boots it as CommonJS (range-worker.cjs: ~25 ms less CPU a boot), not
- * re-measured for this bound.
- * RangePool decides it, from its `bytes` option. The bundle writer copies a
- * single-file bundle of fewer carried bytes on the calling thread alone too: an export of 10 small images (a 248 KB bundle,
- * bench/scale-one.mjs), 6 pairs: wall 555 → 462 ms, CPU 545 → 430 ms, peak RSS
- * 79 → 70 MiB (medians); the 19 MB bundle of 1,000 images written with and
- * without the worker: within the spread (write 1.79 / 1.81 s, 4 pairs).
+ * bundle now boots it as CommonJS (range-worker.cjs: ~25 ms less CPU a boot),
+ * not re-measured for this bound.
+ * The writer, copying a single-file bundle from the store: an export of 10
+ * small images (a 248 KB bundle, bench/scale-one.mjs), 6 pairs, wall
+ * 555 → 462 ms, CPU 545 → 430 ms, peak RSS 79 → 70 MiB (medians); the 19 MB
+ * bundle of 1,000 images written with and without the worker: within the
+ * spread (1.79 / 1.81 s, medians of 4 pairs).
  */
 export const HASH_ALONE_BYTES = 32 * 1024 * 1024;
