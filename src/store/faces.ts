@@ -59,6 +59,8 @@ export interface GraphIndex {
   foreignUrls(digest: Digest): string[];
   /** Repositories that link `digest`, sorted. */
   linkedIn(digest: Digest): string[];
+  /** One repository other than `except` that links `digest`, or undefined. */
+  linkingRepository(digest: Digest, except?: string): string | undefined;
 }
 
 /** Holding content against GC and prune: kept manifests and owner pins (containerd leases). */

@@ -68,7 +68,7 @@ export async function pruneUntagged(ctx: StoreContext, options: PruneOptions = {
           const id = ctx.index.repos.id(name);
           if (id !== undefined) ctx.index.repos.unlink(id, m.digest);
         }
-        if (ctx.index.repos.linkedIn(m.digest).length > 0) continue; // another repository still links it
+        if (ctx.index.repos.linkingRepository(m.digest) !== undefined) continue; // another repository still links it
       }
       ctx.index.manifests.delete(m.digest); // edges cascade; the blob row stays for GC
     }

@@ -140,6 +140,11 @@ export class Store
     return this.ctx.index.repos.linkedIn(digest);
   }
 
+  /** One repository other than `except` that links `digest`, or undefined (linkedIn's list grows with the repositories sharing a layer). */
+  linkingRepository(digest: Digest, except?: string): string | undefined {
+    return this.ctx.index.repos.linkingRepository(digest, except);
+  }
+
   /** Keeps an untagged manifest (and all under it) through GC and prune, or stops keeping it. */
   keep(digest: Digest, keep = true): void {
     if (!this.ctx.index.manifests.setKeep(digest, keep)) {

@@ -102,7 +102,7 @@ export async function pullImages(options: Omit<ExportOptions, 'output' | 'toolVe
     const name = formatReference(reference);
     const client = options.registries.client(reference.registry);
     const planOf = ({ source, written }: ResolvedImage, roots: Descriptor[], present?: Set<string>) =>
-      planner.add({ target: pullTarget(options.store, reference), source: overlaySource(source, written), roots, written, mountable: (desc) => options.store.linkedIn(desc.digest).length > 0 }, present);
+      planner.add({ target: pullTarget(options.store, reference), source: overlaySource(source, written), roots, written, mountable: (desc) => options.store.linkingRepository(desc.digest) !== undefined }, present);
     // The root's graph is walked while its referrers are looked up (their round trips are not the walk's), then theirs.
     let rootPlan: Promise<Set<string>> | undefined;
     try {

@@ -44,6 +44,12 @@ describe('per-repository links', () => {
     expect((await readAll(await b.fetch(l.desc))).equals(l.bytes)).toBe(true);
     expect(b.missingChildren(m.desc, m.bytes).map((d) => d.digest)).toEqual([c.desc.digest]);
     expect(store.linkedIn(l.desc.digest)).toEqual(['team/a', 'team/b']);
+    // One repository that links it, never the one asked to be left out, nothing when none is left.
+    expect(['team/a', 'team/b']).toContain(store.linkingRepository(l.desc.digest));
+    expect(store.linkingRepository(l.desc.digest, 'team/a')).toBe('team/b');
+    expect(store.linkingRepository(l.desc.digest, 'team/b')).toBe('team/a');
+    expect(store.linkingRepository(c.desc.digest, 'team/a')).toBeUndefined();
+    expect(store.linkingRepository(layer('never pushed', 10).desc.digest)).toBeUndefined();
 
     // Unlinking from one repository hides it there only; the bytes stay.
     expect(await a.unlinkBlob(l.desc.digest)).toBe(true);

@@ -40,4 +40,31 @@ describe.skipIf(!rigContext().available)('the store after export', () => {
       expect(gets.filter((g) => g.method === 'GET' && g.url.includes(`/blobs/${blob.digest}`) && g.status < 300)).toHaveLength(1);
     }
   });
+
+  it('links a layer an earlier export brought into the store into a new repository, not fetched again', async () => {
+    const rig = seededRig();
+    const [first, second] = [rig.images.images.appA, rig.images.images.appB];
+    const store = join(dir, 'store-later');
+    const exportOf = async (image: typeof first, name: string) => {
+      const trace = join(dir, `${name}.jsonl`);
+      const r = await ferry(['export', `${rig.source.host}/${image.reference}`, '-o', join(dir, `${name}.tar`), '--plain-http', '--store', store, '--trace', trace, '--no-with-referrers']);
+      expect(r.code, r.stderr).toBe(0);
+      const { readFileSync } = await import('node:fs');
+      return readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; url: string; status: number });
+    };
+    await exportOf(first, 'earlier');
+    const gets = await exportOf(second, 'later');
+    const shared = second.blobs.filter((b) => first.blobs.some((o) => o.digest === b.digest));
+    expect(shared.length).toBeGreaterThan(0);
+    const opened = await openStore(store, { readOnly: true });
+    try {
+      const repo = opened.repository(upstreamRepositoryName(rig.source.host, second.repository));
+      for (const blob of shared) {
+        expect(gets.filter((g) => g.method === 'GET' && g.url.includes(`/blobs/${blob.digest}`))).toEqual([]);
+        expect(await repo.exists({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size } as Descriptor)).toBe(true);
+      }
+    } finally {
+      opened.close();
+    }
+  });
 });

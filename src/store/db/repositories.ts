@@ -32,6 +32,7 @@ export class RepositoryRows {
   private readonly unlinkStmt;
   private readonly unlinkAllStmt;
   private readonly linkedInStmt;
+  private readonly linkingStmt;
   private readonly setTagStmt;
   private readonly getTagStmt;
   private readonly deleteTagStmt;
@@ -50,6 +51,7 @@ export class RepositoryRows {
     this.linkedInStmt = db.prepare<[string], { name: string }>(
       'SELECT r.name FROM links l JOIN repositories r ON r.id = l.repo_id WHERE l.digest = ? ORDER BY r.name',
     );
+    this.linkingStmt = db.prepare<[string, string], { name: string }>('SELECT r.name FROM links l JOIN repositories r ON r.id = l.repo_id WHERE l.digest = ? AND r.name <> ? LIMIT 1');
     this.setTagStmt = db.prepare<[number, string, string, number]>(
       `INSERT INTO tags (repo_id, tag, digest, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(repo_id, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
@@ -105,6 +107,11 @@ export class RepositoryRows {
   /** Names of the repositories that link `digest`, sorted. */
   linkedIn(digest: Digest): string[] {
     return this.linkedInStmt.all(digest).map((r) => r.name);
+  }
+
+  /** One repository other than `except` that links `digest`, or undefined: a row of the index at most, however many link it. */
+  linkingRepository(digest: Digest, except = ''): string | undefined {
+    return this.linkingStmt.get(digest, except)?.name;
   }
 
   setTag(repoId: number, tag: string, digest: Digest, now: number): void {
