@@ -51,7 +51,9 @@ export class RepositoryRows {
     this.linkedInStmt = db.prepare<[string], { name: string }>(
       'SELECT r.name FROM links l JOIN repositories r ON r.id = l.repo_id WHERE l.digest = ? ORDER BY r.name',
     );
-    this.linkingStmt = db.prepare<[string, string], { name: string }>('SELECT r.name FROM links l JOIN repositories r ON r.id = l.repo_id WHERE l.digest = ? AND r.name <> ? LIMIT 1');
+    this.linkingStmt = db.prepare<[string, string], { name: string }>(
+      'SELECT r.name FROM links l JOIN repositories r ON r.id = l.repo_id WHERE l.digest = ? AND r.name <> ? LIMIT 1',
+    );
     this.setTagStmt = db.prepare<[number, string, string, number]>(
       `INSERT INTO tags (repo_id, tag, digest, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(repo_id, tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at`,
