@@ -7,7 +7,7 @@ import { createDigester } from '../core/hashing.js';
 import { buildBundleJson } from './bundle-json-build.js';
 import { formatSha256Sums } from './checksums.js';
 import { BundleEntry, OCI_LAYOUT_BYTES, blobEntryName, serializeBundleJson, type BundleJson, type EntryDigest } from './format.js';
-import type { FetchBlob, WalkResult } from './graph-walk.js';
+import type { FetchBlob, LocalFile, WalkResult } from './graph-walk.js';
 import { buildIndexJson } from './index-json.js';
 import { buildManifestDb } from './manifest-db-build.js';
 import { ManifestDb } from './manifest-db.js';
@@ -94,12 +94,26 @@ export async function buildHead(walk: WalkResult, input: HeadInput, work: string
   };
 }
 
+/** Where the blobs' bytes come from, for bundleEntries. */
+export interface EntrySources {
+  localFile?: LocalFile | undefined;
+  /** For a blob with no local file. */
+  fetch?: FetchBlob | undefined;
+  /** See WriteBundleOptions.hashedHere. */
+  hashedHere?: ((desc: Descriptor) => boolean) | undefined;
+  /** Names the source in errors; default "the source". */
+  from?: string;
+}
+
 /**
  * Every entry of the tar in order: the head, then each carried blob — from
  * memory when the walk read it (manifests, configs: verified then), else from
- * the local file `file` names, else from `fetch`; checked against its digest when copied.
+ * its local file, else from `fetch`; checked against its digest when copied
+ * (its size only when this process hashed that file as it wrote it).
  */
-export function bundleEntries(head: BundleHead, walk: WalkResult, file: (desc: Descriptor) => string | undefined, fetch?: FetchBlob, source = 'the source'): PlacedEntry[] {
+export function bundleEntries(head: BundleHead, walk: WalkResult, sources: EntrySources): PlacedEntry[] {
+  const source = sources.from ?? 'the source';
+  const { fetch } = sources;
   const entries: PlacedEntry[] = [
     ...head.before.map(([name, bytes]) => ({ name, bytes })),
     { name: BundleEntry.indexDb, file: head.indexDb.path, expected: head.indexDb, subject: BundleEntry.indexDb },
@@ -112,9 +126,9 @@ export function bundleEntries(head: BundleHead, walk: WalkResult, file: (desc: D
     const name = blobEntryName(desc.digest);
     const held = walk.metadata.get(desc.digest);
     const subject = `blob ${desc.digest} from ${source}`;
-    const path = held ? undefined : file(desc);
+    const path = held ? undefined : sources.localFile?.(desc);
     if (held) entries.push({ name, bytes: held, carried: true });
-    else if (path !== undefined) entries.push({ name, file: path, expected: desc, subject, carried: true });
+    else if (path !== undefined) entries.push({ name, file: path, expected: desc, subject, carried: true, ...(sources.hashedHere?.(desc) ? { sizeOnly: true } : {}) });
     else if (fetch) entries.push({ name, open: () => fetch(desc), expected: desc, subject, carried: true });
     else throw new Error(`no source for ${subject}`);
   }

@@ -15,7 +15,8 @@ import type { TarFiles } from './volume-split.js';
 // at its offset: ustar header, data, zero padding, then the end of archive.
 // The bytes go to TarFiles, which cuts them into volumes or keeps only one
 // volume's window. Data is checked against its digest as it is copied: one
-// read, one hash, one write per byte. Two ways to run the copies, same bytes:
+// read, one hash, one write per byte (on the pool, a file this process hashed
+// as it wrote it has its size checked only: sizeOnly). Two ways to run the copies, same bytes:
 // - in tar order on this thread (volumes, whose sha256s are taken in order; a
 //   file system that zero-fills gaps; blobs that only stream);
 // - a single file on a file system that keeps sparse gaps: the local files
@@ -24,10 +25,14 @@ import type { TarFiles } from './volume-split.js';
 //   most of the bundle is copied by this thread meanwhile, hashed by another
 //   (piped-copy.ts).
 
-/** One tar entry: bytes in memory, a local file, or a stream; a file or stream must hold exactly `expected`. `carried`: a blob or tool, whose bytes the write phase counts. */
+/**
+ * One tar entry: bytes in memory, a local file, or a stream; a file or stream must hold exactly `expected`.
+ * `carried`: a blob or tool, whose bytes the write phase counts. `sizeOnly`: a file this process
+ * hashed as it wrote it, whose size the pool checks, not its digest again (in tar order it is hashed still).
+ */
 export type PlacedEntry =
   | { name: string; bytes: Buffer; carried?: boolean }
-  | { name: string; file: string; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string; carried?: boolean }
+  | { name: string; file: string; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string; carried?: boolean; sizeOnly?: boolean }
   | { name: string; open: () => Promise<Readable | Buffer>; expected: Pick<Descriptor, 'digest' | 'size'>; subject: string; carried?: boolean };
 
 function dataSize(entry: PlacedEntry): number {
@@ -73,13 +78,13 @@ export async function placeTar(entries: readonly PlacedEntry[], opts: PlaceOptio
     if ('bytes' in entry) {
       await files.write(Buffer.concat([header, entry.bytes, paddingFor(length)]), at);
       if (entry.carried) onEvent?.({ type: 'bytes', bytes: length });
-    } else if (opts.pipe && 'file' in entry && length >= opts.pipe.minBytes) {
+    } else if (opts.pipe && 'file' in entry && !entry.sizeOnly && length >= opts.pipe.minBytes) {
       const { thread, onEvent: heard } = opts.pipe;
       const output = files.partialPath;
       piped.push((signal) => pipedCopy(entry, at, header, paddingFor(length), { thread, output, onEvent: entry.carried ? heard : undefined, signal }));
     } else if (opts.pool && 'file' in entry) {
       const copy = { at, before: header, after: paddingFor(length) };
-      jobs.push({ expected: entry.expected, path: entry.file, start: 0, wholeFile: true, subject: entry.subject, copy, ...(entry.carried ? {} : { silent: true }) });
+      jobs.push({ expected: entry.expected, path: entry.file, start: 0, wholeFile: true, subject: entry.subject, copy, ...(entry.carried ? {} : { silent: true }), ...(entry.sizeOnly ? { sizeOnly: true } : {}) });
     } else {
       await files.write(header, at);
       // Read whole, checked whole, even when only part of it lands in the window.

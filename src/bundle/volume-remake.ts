@@ -108,7 +108,7 @@ export async function remakeBundleVolume(opts: RemakeBundleVolumeOptions): Promi
   const work = await scratchDir('write', opts.tempDir);
   try {
     const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId: key ? keyIdOf(key) : null, ...(opts.tools ? { tools: opts.tools } : {}) }, work);
-    const entries = bundleEntries(head, walk, opts.localFile, undefined, 'the store');
+    const entries = bundleEntries(head, walk, { localFile: opts.localFile, from: 'the store' });
     const volume = await writeVolume({ entries, mtime: created, split: opts.split, index: opts.index, out: opts.out, ...(opts.expectedSha256 ? { expectedSha256: opts.expectedSha256 } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
     return { ...volume, bundleId: head.bundleJson.id };
   } finally {

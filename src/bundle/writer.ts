@@ -57,6 +57,14 @@ export interface WriteBundleOptions {
    * manifests and configs are read from theirs (WalkSources).
    */
   localFile?: LocalFile;
+  /**
+   * Whether this process hashed `localFile(desc)`'s bytes as it wrote them there (a blob
+   * this export just pulled into the store): copied with its size checked, not hashed again.
+   * Read back moments later they come from the page cache, the very bytes that were
+   * hashed, so a second hash would find nothing the first did not. A blob that was in the
+   * store before is hashed as it is copied: one that rotted there does not cross the gap.
+   */
+  hashedHere?: (desc: Descriptor) => boolean;
   /** ferry releases to carry as `ferry/tool/…` right after the head (in volume 0 of a split bundle). */
   tools?: readonly ToolInput[];
 }
@@ -89,7 +97,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
 
   const walk = await walkBundleGraph(opts.images, { fetch, localFile: opts.localFile }, opts.assumes, opts.signal);
   const included = walk.graph.blobs.filter((b) => b.included);
-  const carried = included.reduce((n, b) => n + b.descriptor.size, tools.reduce((n, t) => n + t.size, 0));
+  const toolBytes = tools.reduce((n, t) => n + t.size, 0);
+  const carried = sizeOf(included) + toolBytes;
   opts.onEvent?.({ type: 'phase', phase: 'write', total: carried, items: included.length });
   const created = resolveCreated(opts.created, walk.newestCreated);
   // Said before a byte is written, not at volume 1001: the blobs alone already need this many.
@@ -105,8 +114,11 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   }
   const work = await scratchDir('write', opts.tempDir);
   const pooled = await copiesOnPool(opts, walk);
+  // Bytes the copy hashes: the pool's threads are for those, not for the ones only counted.
+  const toHash = included.filter((b) => !opts.hashedHere?.(b.descriptor));
+  const hashedBytes = sizeOf(toHash) + toolBytes;
   // The size of the one blob piped, if any: every other blob stays on the pool's threads.
-  const piped = pooled ? pipedSize(included, carried) : undefined;
+  const piped = pooled ? pipedSize(toHash, carried) : undefined;
   // In order: the whole tar's sha256; piped: the one large blob's.
   const hashes = !pooled ? new HashThread() : piped !== undefined ? new HashThread(PIPE_RING) : undefined;
   const whole = pooled ? undefined : hashes?.open();
@@ -122,12 +134,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     };
     // Piped, this thread copies the large blob: the pool's threads are the other cores', and
     // there is no pool when nothing else is carried from a file (an image of one large layer).
-    // A small bundle is copied by this thread alone: a worker costs more to boot than it would copy (`bytes`).
-    if (pooled && piped === undefined) pool = new RangePool({ output: files.partialPath, mainThread: true, bytes: carried, onEvent: onCopied });
+    // Few bytes to hash, and this thread copies alone: a worker costs more to boot than it would hash (`bytes`).
+    if (pooled && piped === undefined) pool = new RangePool({ output: files.partialPath, mainThread: true, bytes: hashedBytes, onEvent: onCopied });
     else if (piped !== undefined && carriesSmaller(walk, opts, piped)) pool = new RangePool({ output: files.partialPath, threads: Math.max(1, Math.min(availableParallelism(), 4) - 1), onEvent: onCopied });
     const head = await buildHead(walk, { created, toolVersion: opts.toolVersion, key, keyId, tools }, work);
     checkToolsFitVolumeZero(headTarBytes(head), tools, opts.split);
-    const entries = bundleEntries(head, walk, (desc) => opts.localFile?.(desc), fetch);
+    const entries = bundleEntries(head, walk, { localFile: opts.localFile, fetch, hashedHere: opts.hashedHere });
     const size = tarLayout(entries).size;
     if (opts.split !== undefined && Math.ceil(size / opts.split) > MAX_VOLUMES) {
       throw new UsageError(`--split ${opts.split} would need more than ${MAX_VOLUMES} volumes`, { hint: 'choose a larger --split size' });
@@ -168,6 +180,10 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
 async function copiesOnPool(opts: WriteBundleOptions, walk: WalkResult): Promise<boolean> {
   if (opts.split !== undefined || !opts.localFile || !(await canPlaceAt(opts.out))) return false;
   return walk.graph.blobs.every((b) => !b.included || walk.metadata.has(b.descriptor.digest) || opts.localFile?.(b.descriptor) !== undefined);
+}
+
+function sizeOf(blobs: ReadonlyArray<{ descriptor: Descriptor }>): number {
+  return blobs.reduce((n, b) => n + b.descriptor.size, 0);
 }
 
 /** A blob at least this large, and more than half the bytes carried, is piped (pipedSize). */

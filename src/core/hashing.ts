@@ -97,10 +97,12 @@ function mismatch(expected: Expected, bytes: number, hash: Hash, subject: string
 
 /**
  * The verdict on bytes hashed elsewhere (another thread): `bytes` counted,
- * `hex` their sha256. An IntegrityError worded like VerifyStream's, or null.
+ * `hex` their sha256 (undefined: only their count is checked). An IntegrityError
+ * worded like VerifyStream's, or null.
  */
-export function checkHashed(expected: Expected, bytes: number, hex: string, subject: string): IntegrityError | null {
-  return bytes === expected.size ? hashMismatch(expected, hex, subject) : sizeMismatch(expected, bytes, subject);
+export function checkHashed(expected: Expected, bytes: number, hex: string | undefined, subject: string): IntegrityError | null {
+  if (bytes !== expected.size) return sizeMismatch(expected, bytes, subject);
+  return hex === undefined ? null : hashMismatch(expected, hex, subject);
 }
 
 function hashMismatch(expected: Expected, hex: string, subject: string): IntegrityError | null {

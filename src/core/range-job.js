@@ -24,11 +24,12 @@ export const BATCH_JOBS = 1024;
  * @property {number} size
  * @property {boolean} wholeFile
  * @property {{ at: number; before?: Uint8Array; after?: Uint8Array } | undefined} copy
+ * @property {boolean} [sizeOnly] bytes counted (and copied), not hashed
  */
 
 /**
  * @typedef {object} JobResult
- * @property {string} hex sha256 of the bytes read
+ * @property {string | undefined} hex sha256 of the bytes read; undefined for a sizeOnly job
  * @property {number} read bytes read: `size`, fewer when the file is short, one more when a wholeFile job finds more
  */
 
@@ -43,8 +44,8 @@ export const BATCH_JOBS = 1024;
  */
 
 /**
- * Hashes `job.size` bytes of `job.path` from `job.start` into `buf`-sized reads and, for a copy,
- * writes them at `job.copy.at` of the open file `out`.
+ * Hashes `job.size` bytes of `job.path` from `job.start` (counts them, sizeOnly) in `buf`-sized
+ * reads and, for a copy, writes them at `job.copy.at` of the open file `out`.
  * @param {JobMessage} job
  * @param {Buffer} buf
  * @param {number} out
@@ -59,7 +60,7 @@ export function runRangeJob(job, buf, out, io, report) {
   };
   const fd = io.openSync(job.path, 'r');
   try {
-    const hasher = createHash('sha256');
+    const hasher = job.sizeOnly ? undefined : createHash('sha256');
     let pos = job.start;
     let left = job.size;
     let read = 0;
@@ -73,7 +74,7 @@ export function runRangeJob(job, buf, out, io, report) {
       const n = io.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
       if (n === 0) break;
       const piece = buf.subarray(0, n);
-      hasher.update(piece);
+      hasher?.update(piece);
       if (job.copy) {
         writeAll(piece, at);
         at += n;
@@ -91,7 +92,7 @@ export function runRangeJob(job, buf, out, io, report) {
     if (left === 0 && job.wholeFile && io.readSync(fd, buf, 0, 1, pos) > 0) read += 1;
     if (left === 0 && job.copy?.after) writeAll(job.copy.after, at);
     if (unreported > 0) report(unreported);
-    return { hex: hasher.digest('hex'), read };
+    return { hex: hasher?.digest('hex'), read };
   } finally {
     io.closeSync(fd);
   }

@@ -38,6 +38,8 @@ export interface RangeJob {
   copy?: { at: number; before?: Uint8Array; after?: Uint8Array };
   /** Its bytes are not the phase's (a bundle's own index.db): no `bytes` event for them. */
   silent?: boolean;
+  /** Counted (and copied), not hashed: bytes this process hashed as it wrote them (WriteBundleOptions.hashedHere). */
+  sizeOnly?: boolean;
 }
 
 export interface RangePoolOptions {
@@ -45,7 +47,7 @@ export interface RangePoolOptions {
   threads?: number;
   /** The calling thread hashes too, between handling the workers' replies; it blocks for one job at a time. */
   mainThread?: boolean;
-  /** The bytes the runs will read in all: with `mainThread`, fewer than HASH_ALONE_BYTES are hashed on the calling thread alone (a worker costs more to boot). */
+  /** The bytes the runs will hash in all: with `mainThread`, fewer than HASH_ALONE_BYTES are hashed on the calling thread alone (a worker costs more to boot), sizeOnly copies with them. */
   bytes?: number;
   /** The file copies are written into (opened for writing, not truncated). */
   output?: string;
@@ -71,7 +73,7 @@ export interface RunOptions {
 }
 
 function messageOf(job: RangeJob): JobMessage {
-  return { path: job.path, start: job.start, size: job.expected.size, wholeFile: job.wholeFile === true, copy: job.copy };
+  return { path: job.path, start: job.start, size: job.expected.size, wholeFile: job.wholeFile === true, copy: job.copy, ...(job.sizeOnly ? { sizeOnly: true } : {}) };
 }
 
 /** Hashing threads for one run of jobs; close() ends them. */

@@ -114,7 +114,11 @@ export class CommitGroup {
     for (const w of batch) {
       const r = results.get(w);
       if (r && 'error' in r) w.reject(r.error);
-      else w.resolve(r ?? { existed: false });
+      else {
+        // Its own bytes, hashed on the way in, are the blob now (not a file found there already).
+        if (r?.existed === false) for (const hear of this.ctx.commitWatchers) hear(w.plan.digest);
+        w.resolve(r ?? { existed: false });
+      }
     }
   }
 

@@ -40,6 +40,11 @@ export interface BlobIngester {
   writeBlob(desc: Descriptor, source: BlobSource, options?: WriteBlobOptions): Promise<WriteResult>;
   /** Bytes already held for an interrupted `writeBlob(desc)`. */
   resumeOffset(desc: Descriptor, ref?: string): Promise<number>;
+  /**
+   * Hears each blob this handle commits from bytes it hashed as they came in (not one
+   * found already there), once its row is in; returns the way to stop hearing.
+   */
+  watchCommits(listener: (digest: Digest) => void): () => void;
 }
 
 /** Repositories by name, their tags and the listings a registry serves. */

@@ -3,6 +3,7 @@ import type { RefLocks } from './ref-locks.js';
 import type { StoreIndex } from './store-index.js';
 
 import type { Clock } from '../core/clock.js';
+import type { Digest } from '../core/digest.js';
 
 export type { Clock } from '../core/clock.js';
 
@@ -17,4 +18,6 @@ export interface StoreContext {
   readonly touchIntervalMs: number;
   /** Ingest writers open in this process; closed (partials kept) when the store closes. */
   readonly openWriters: Set<{ close(): Promise<void> }>;
+  /** Hear each blob this handle commits with bytes it hashed itself (Store.watchCommits). */
+  readonly commitWatchers: Set<(digest: Digest) => void>;
 }

@@ -52,6 +52,7 @@ export async function openStore(dir: string = defaultStoreDir(), options: OpenSt
     locks: new RefLocks(),
     touchIntervalMs: options.touchIntervalMs ?? 60_000,
     openWriters: new Set(),
+    commitWatchers: new Set(),
   });
 }
 
@@ -116,6 +117,12 @@ export class Store
   /** Bytes already held for an interrupted `writeBlob(desc)`: fetch from here with HTTP Range. A whole blob is settled first (see StoreRepository.resumeOffset). */
   async resumeOffset(desc: Descriptor, ref: string = desc.digest): Promise<number> {
     return resumeOffsetOf(this.ctx, this.ingests, desc, { ref });
+  }
+
+  /** Hears each blob this handle commits from bytes it hashed itself (see BlobIngester). */
+  watchCommits(listener: (digest: Digest) => void): () => void {
+    this.ctx.commitWatchers.add(listener);
+    return () => void this.ctx.commitWatchers.delete(listener);
   }
 
   // --- the graph ---

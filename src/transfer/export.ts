@@ -5,7 +5,7 @@ import { DEFAULT_CONCURRENCY } from '../core/limits.js';
 import { isFerryError, type Outcome } from '../core/errors.js';
 import { formatReference, type Reference } from '../core/reference.js';
 import { writeBundle, type BundleImageInput, type ToolInput, type WriteBundleResult } from '../bundle/index.js';
-import type { BlobProvider, TransferRecords } from '../store/index.js';
+import type { BlobIngester, BlobProvider, TransferRecords } from '../store/index.js';
 import { CopyScheduler } from './copy-scheduler.js';
 import { noEvents, type EventSink, type TransferEvent } from './events.js';
 import { recordWritten } from './export-record.js';
@@ -29,7 +29,7 @@ export interface ExportOptions {
   images: SpecImage[];
   registries: RegistryPool;
   /** Pulled into, then read back from while the bundle is written. */
-  store: PullTarget & BlobProvider & Pick<TransferRecords, 'recordBundle'>;
+  store: PullTarget & BlobProvider & Pick<BlobIngester, 'watchCommits'> & Pick<TransferRecords, 'recordBundle'>;
   output: string;
   split?: number;
   signingKey?: string;
@@ -191,12 +191,22 @@ export function writerInputs(pulled: readonly PulledImage[], since?: Inventory):
 }
 
 export async function exportImages(options: ExportOptions): Promise<ExportReport> {
-  const { pulled, failed } = await pullImages(options);
+  // The blobs this pull writes into the store, hashed on the way in: the writer need not hash them again.
+  const pulledHere = new Set<string>();
+  const unwatch = options.store.watchCommits((digest) => pulledHere.add(digest));
+  let set: PulledSet;
+  try {
+    set = await pullImages(options);
+  } finally {
+    unwatch();
+  }
+  const { pulled, failed } = set;
   const { images, assumes } = writerInputs(pulled, options.since);
   const bundle = await writeBundle({
     images,
     fetch: (desc) => options.store.openBlob(desc.digest),
     localFile: (desc) => options.store.blobPath(desc.digest),
+    hashedHere: (desc) => pulledHere.has(desc.digest),
     out: options.output,
     ...(options.split ? { split: options.split } : {}),
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),

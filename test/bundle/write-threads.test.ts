@@ -44,14 +44,22 @@ async function oneLayerImage(size: number): Promise<{ image: BundleImageInput; l
 }
 
 /** The writer as export calls it: local files for every blob, and a source that must not be asked. */
-function write(image: BundleImageInput, fileOf: (d: Descriptor) => string, out: string): Promise<unknown> {
+function write(image: BundleImageInput, fileOf: (d: Descriptor) => string, out: string, hashedHere?: (d: Descriptor) => boolean): Promise<unknown> {
   return writeBundle({
     images: [image],
     fetch: async (d) => Readable.from([Buffer.from(`asked the source for ${d.digest}`)]),
     localFile: fileOf,
+    ...(hashedHere ? { hashedHere } : {}),
     toolVersion: '0.1.0-test',
     out,
   });
+}
+
+/** Flips one bit of the file: same size, another digest. */
+async function rot(file: string): Promise<void> {
+  const bytes = await readFile(file);
+  bytes[123] = (bytes[123] as number) ^ 1;
+  await writeFile(file, bytes);
 }
 
 describe('write: copying threads by bundle size', () => {
@@ -71,12 +79,47 @@ describe('write: copying threads by bundle size', () => {
 
   it('a rotted layer file in a small bundle is refused by name, and no file is left', async () => {
     const { image, layer, fileOf } = await oneLayerImage(4 * MiB);
-    const bytes = await readFile(fileOf(layer));
-    bytes[123] = (bytes[123] as number) ^ 1;
-    await writeFile(fileOf(layer), bytes);
+    await rot(fileOf(layer));
     const dir = join(work.dir, `rotted-${(seq += 1)}`);
     await mkdir(dir);
     await expectIntegrity(write(image, fileOf, join(dir, 'b.tar')), ErrorCode.digestMismatch, layer.digest);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+// A blob this process hashed as it wrote it (export's fresh pulls: hashedHere) is
+// copied with its size checked, not hashed again; every other blob still is.
+describe('write: blobs hashed as they were written', () => {
+  it('are copied without a second hash: a same-size change goes through, and verify names it', async () => {
+    const { image, layer, fileOf } = await oneLayerImage(4 * MiB);
+    await rot(fileOf(layer));
+    const out = join(work.dir, `trusted-${(seq += 1)}.tar`);
+    await write(image, fileOf, out, (d) => d.digest === layer.digest);
+    await expectIntegrity(verifyBundle(out), ErrorCode.digestMismatch, layer.digest);
+  });
+
+  it('still have their size checked: a longer file is refused by name, and no file is left', async () => {
+    const { image, layer, fileOf } = await oneLayerImage(4 * MiB);
+    await writeFile(fileOf(layer), Buffer.concat([await readFile(fileOf(layer)), Buffer.from('x')]));
+    const dir = join(work.dir, `longer-${(seq += 1)}`);
+    await mkdir(dir);
+    await expectIntegrity(write(image, fileOf, join(dir, 'b.tar'), (d) => d.digest === layer.digest), ErrorCode.sizeMismatch, layer.digest);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('need no worker however large, and the bundle verifies', async () => {
+    const { image, layer, fileOf } = await oneLayerImage(HASH_ALONE_BYTES + 8 * MiB);
+    const out = join(work.dir, `large-trusted-${(seq += 1)}.tar`);
+    expect(await countingWorkers(() => write(image, fileOf, out, (d) => d.digest === layer.digest).then(() => undefined))).toBe(0);
+    expect((await verifyBundle(out)).blobs).toBe(3);
+  });
+
+  it('leave the others hashed: a rotted blob not named is refused', async () => {
+    const { image, layer, fileOf } = await oneLayerImage(4 * MiB);
+    await rot(fileOf(layer));
+    const dir = join(work.dir, `others-${(seq += 1)}`);
+    await mkdir(dir);
+    await expectIntegrity(write(image, fileOf, join(dir, 'b.tar'), (d) => d.digest !== layer.digest), ErrorCode.digestMismatch, layer.digest);
     expect(await readdir(dir)).toEqual([]);
   });
 });

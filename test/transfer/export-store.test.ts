@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Descriptor } from '../../src/core/descriptor.js';
+import { ExitCode } from '../../src/core/errors.js';
 import { upstreamRepositoryName } from '../../src/core/upstream-repository.js';
 import { openStore } from '../../src/store/index.js';
 import { ferry } from '../helpers/ferry-cli.js';
@@ -66,5 +67,33 @@ describe.skipIf(!rigContext().available)('the store after export', () => {
     } finally {
       opened.close();
     }
+  });
+
+  // The writer copies the blobs this export pulled without hashing them again (they were hashed on the
+  // way in); a blob the store held from before is hashed as it is copied, so a rotted one cannot cross.
+  it('refuses a layer that rotted in the store since an earlier export, naming it, and writes no bundle', async () => {
+    const rig = seededRig();
+    const [first, second] = [rig.images.images.appA, rig.images.images.appB];
+    const store = join(dir, 'store-rotted');
+    const exportOf = (image: typeof first, out: string) =>
+      ferry(['export', `${rig.source.host}/${image.reference}`, '-o', out, '--plain-http', '--store', store, '--no-with-referrers']);
+    const earlier = await exportOf(first, join(dir, 'rot-earlier.tar'));
+    expect(earlier.code, earlier.stderr).toBe(0);
+    const shared = second.blobs.find((b) => b.mediaType.includes('layer') && first.blobs.some((o) => o.digest === b.digest));
+    expect(shared).toBeDefined();
+    const opened = await openStore(store, { readOnly: true });
+    const file = opened.blobPath(shared!.digest as Descriptor['digest']);
+    opened.close();
+    const { chmodSync, existsSync, readFileSync, writeFileSync } = await import('node:fs');
+    chmodSync(file, 0o644);
+    const bytes = readFileSync(file);
+    bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] as number) ^ 1;
+    writeFileSync(file, bytes);
+    const out = join(dir, 'rot-later.tar');
+    const later = await exportOf(second, out);
+    expect(later.code).toBe(ExitCode.integrity);
+    expect(later.stderr).toContain(shared!.digest);
+    expect(later.stderr).toContain('digest mismatch');
+    expect(existsSync(out)).toBe(false);
   });
 });
