@@ -15,8 +15,8 @@ import type { TarFiles } from './volume-split.js';
 // at its offset: ustar header, data, zero padding, then the end of archive.
 // The bytes go to TarFiles, which cuts them into volumes or keeps only one
 // volume's window. Data is checked against its digest as it is copied: one
-// read, one hash, one write per byte (on the pool, a file this process hashed
-// as it wrote it has its size checked only: sizeOnly). Two ways to run the copies, same bytes:
+// read, one hash, one write per byte (a file this process hashed as it wrote
+// it has its size checked only: sizeOnly). Two ways to run the copies, same bytes:
 // - in tar order on this thread (volumes, whose sha256s are taken in order; a
 //   file system that zero-fills gaps; blobs that only stream);
 // - a single file on a file system that keeps sparse gaps: the local files
@@ -28,7 +28,7 @@ import type { TarFiles } from './volume-split.js';
 /**
  * One tar entry: bytes in memory, a local file, or a stream; a file or stream must hold exactly `expected`.
  * `carried`: a blob or tool, whose bytes the write phase counts. `sizeOnly`: a file this process
- * hashed as it wrote it, whose size the pool checks, not its digest again (in tar order it is hashed still).
+ * hashed as it wrote it, whose size is checked as it is copied, not its digest again.
  */
 export type PlacedEntry =
   | { name: string; bytes: Buffer; carried?: boolean }
@@ -123,7 +123,7 @@ async function copyIn(entry: Exclude<PlacedEntry, { bytes: Buffer }>, at: number
   let position = at;
   await pipeline(
     source,
-    verifyStream(entry.expected, entry.subject),
+    verifyStream(entry.expected, entry.subject, { sizeOnly: 'sizeOnly' in entry && entry.sizeOnly === true }),
     async (chunks: AsyncIterable<Buffer>) => {
       for await (const chunk of chunks) {
         await opts.files.write(chunk, position);

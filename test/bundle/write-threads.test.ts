@@ -44,12 +44,13 @@ async function oneLayerImage(size: number): Promise<{ image: BundleImageInput; l
 }
 
 /** The writer as export calls it: local files for every blob, and a source that must not be asked. */
-function write(image: BundleImageInput, fileOf: (d: Descriptor) => string, out: string, hashedHere?: (d: Descriptor) => boolean): Promise<unknown> {
+function write(image: BundleImageInput, fileOf: (d: Descriptor) => string, out: string, hashedHere?: (d: Descriptor) => boolean, split?: number): Promise<unknown> {
   return writeBundle({
     images: [image],
     fetch: async (d) => Readable.from([Buffer.from(`asked the source for ${d.digest}`)]),
     localFile: fileOf,
     ...(hashedHere ? { hashedHere } : {}),
+    ...(split ? { split } : {}),
     toolVersion: '0.1.0-test',
     out,
   });
@@ -112,6 +113,19 @@ describe('write: blobs hashed as they were written', () => {
     const out = join(work.dir, `large-trusted-${(seq += 1)}.tar`);
     expect(await countingWorkers(() => write(image, fileOf, out, (d) => d.digest === layer.digest).then(() => undefined))).toBe(0);
     expect((await verifyBundle(out)).blobs).toBe(3);
+  });
+
+  it('in volumes too (written in tar order): a same-size change goes through, a longer file is refused by name', async () => {
+    const { image, layer, fileOf } = await oneLayerImage(4 * MiB);
+    await rot(fileOf(layer));
+    const out = join(work.dir, `split-trusted-${(seq += 1)}.tar`);
+    await write(image, fileOf, out, (d) => d.digest === layer.digest, MiB);
+    await expectIntegrity(verifyBundle(out), ErrorCode.digestMismatch, layer.digest);
+    await writeFile(fileOf(layer), Buffer.concat([await readFile(fileOf(layer)), Buffer.from('x')]));
+    const dir = join(work.dir, `split-longer-${(seq += 1)}`);
+    await mkdir(dir);
+    await expectIntegrity(write(image, fileOf, join(dir, 'b.tar'), (d) => d.digest === layer.digest, MiB), ErrorCode.sizeMismatch, layer.digest);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('leave the others hashed: a rotted blob not named is refused', async () => {
