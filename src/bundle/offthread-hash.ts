@@ -65,8 +65,8 @@ export class HashThread {
     return new ThreadHash(this, this.nextId++);
   }
 
-  /** Copies `chunk` into the ring for hash `id`; waits while the ring is full. */
-  async update(id: number, chunk: Uint8Array): Promise<void> {
+  /** Copies `chunk` into the ring once for hash `id` (or each of several); waits while the ring is full. */
+  async update(id: number | readonly number[], chunk: Uint8Array): Promise<void> {
     for (let from = 0; from < chunk.byteLength; ) {
       const piece = await this.room(chunk.byteLength - from);
       this.ring.set(chunk.subarray(from, from + piece), this.head);
@@ -99,7 +99,7 @@ export class HashThread {
     }
   }
 
-  private queue(id: number, length: number): void {
+  private queue(id: number | readonly number[], length: number): void {
     this.worker.postMessage([0, id, this.head, length]);
     this.queued += length;
     this.used += length;
@@ -140,8 +140,9 @@ export class HashThread {
 /** One sha256 computed on a HashThread. */
 export class ThreadHash {
   private readonly thread: HashThread;
-  private readonly id: number;
+  readonly id: number;
   bytes = 0;
+  private digested: Promise<string> | undefined;
 
   constructor(thread: HashThread, id: number) {
     this.thread = thread;
@@ -160,7 +161,18 @@ export class ThreadHash {
     return bytes;
   }
 
+  /** The hex digest, once every byte sent is hashed; asked again, the same answer. */
   digest(): Promise<string> {
-    return this.thread.digest(this.id);
+    this.digested ??= this.thread.digest(this.id);
+    return this.digested;
+  }
+
+  /** Feeds `chunk` to this hash and to `also` (of the same thread) with one copy into the ring. */
+  updateWith(also: ThreadHash | undefined, chunk: Uint8Array): Promise<void> {
+    if (!also) return this.update(chunk);
+    if (also.thread !== this.thread) throw new Error('updateWith: the two hashes run on different threads');
+    this.bytes += chunk.byteLength;
+    also.bytes += chunk.byteLength;
+    return this.thread.update([this.id, also.id], chunk);
   }
 }

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { ThreadHash } from './offthread-hash.js';
+import { ThreadHash, type HashThread } from './offthread-hash.js';
 import { baseOfVolumePath, volumeName, type VolumeInfo } from './volume-sidecar.js';
 
 // Where the tar's bytes go, by tar offset: one file, or volumes NAME.000,
@@ -10,14 +10,19 @@ import { baseOfVolumePath, volumeName, type VolumeInfo } from './volume-sidecar.
 // the bytes inside a window (re-making one volume). A write at tar offset `at`
 // lands in whichever files hold [at, at + length). Written in order, the bytes
 // are hashed on the way, per volume (the volume list) and, given a ThreadHash,
-// for the whole tar. Files are `.partial` until finish() has fsynced them and
+// for the whole tar: both on its thread from one copy of the bytes when given
+// that thread too (a tar of one volume hashed once: that volume is the tar), else
+// each volume on this thread. Files are `.partial` until finish() has fsynced them and
 // commit() renamed them: a half-written bundle never looks complete.
 
 interface OpenFile {
   handle: FileHandle;
   index: number;
   size: number;
-  hash: Hash | undefined;
+  /** A volume written in order: its own sha256 goes in the volume list. */
+  ownHash: boolean;
+  /** That sha256: on this thread, or on `thread` (opened at its first write; none when the tar is one volume). */
+  hash: Hash | ThreadHash | undefined;
 }
 
 /**
@@ -38,6 +43,8 @@ export interface TarFilesOptions {
   /** Writes arrive in tar order: hash each volume (and, given, the whole tar) as they land. */
   inOrder: boolean;
   whole?: ThreadHash;
+  /** The thread `whole` runs on: each volume is hashed there too. */
+  thread?: HashThread;
 }
 
 export class TarFiles {
@@ -51,6 +58,8 @@ export class TarFiles {
   private next: number;
   private unsynced = 0;
   private syncing: Promise<void> | undefined;
+  /** The tar's size, once placeTar has laid it out (expectSize). */
+  private size: number | undefined;
 
   private constructor(opts: TarFilesOptions) {
     this.opts = opts;
@@ -71,6 +80,11 @@ export class TarFiles {
     return `${this.finalPath(this.current?.index ?? 0)}.partial`;
   }
 
+  /** The whole tar's size, told before its first byte: a tar that fits one volume has that volume's sha256 taken once. */
+  expectSize(size: number): void {
+    this.size = size;
+  }
+
   /** Whether any of tar bytes [from, to) is written here. */
   overlaps(from: number, to: number): boolean {
     return from < this.end && to > this.start;
@@ -89,13 +103,35 @@ export class TarFiles {
       const stop = this.opts.split === undefined ? to : Math.min(to, base + this.opts.split);
       const part = bytes.subarray(from - at, stop - at);
       for (let off = 0; off < part.length; ) off += (await file.handle.write(part, off, part.length - off, from - base + off)).bytesWritten;
-      file.hash?.update(part);
-      await this.opts.whole?.update(part);
+      await this.hashIn(file, part);
       file.size = Math.max(file.size, stop - base);
       this.wrote(part.length);
       from = stop;
     }
     this.next = to;
+  }
+
+  /** Hashes `part` into the volume's sha256 and the whole tar's. */
+  private async hashIn(file: OpenFile, part: Uint8Array): Promise<void> {
+    const { whole, thread } = this.opts;
+    if (whole && thread) {
+      if (file.ownHash && file.hash === undefined && !this.oneVolume()) file.hash = thread.open();
+      await whole.updateWith(file.hash as ThreadHash | undefined, part);
+      return;
+    }
+    (file.hash as Hash | undefined)?.update(part);
+    await whole?.update(part);
+  }
+
+  /** The tar is one volume: that volume's sha256 is the whole tar's. */
+  private oneVolume(): boolean {
+    return this.size !== undefined && this.opts.split !== undefined && this.opts.window === undefined && this.size <= this.opts.split;
+  }
+
+  private async sha256Of(file: OpenFile): Promise<string> {
+    if (file.hash instanceof ThreadHash) return file.hash.digest();
+    if (file.hash) return file.hash.digest('hex');
+    return file.ownHash && this.oneVolume() && this.opts.whole ? this.opts.whole.digest() : '';
   }
 
   /** Counts `bytes` more written into the current file (by this or by other threads); see WRITEBACK_BYTES. */
@@ -164,7 +200,8 @@ export class TarFiles {
       throw new UsageError(`cannot write the bundle to ${finalPath}: ${err.code === 'ENOENT' ? 'its directory does not exist' : err.message}`, { cause: err });
     });
     // A single file's sha256 is the whole tar's, taken once (on `whole`'s thread).
-    this.current = { handle, index, size: 0, hash: this.opts.inOrder && this.opts.split !== undefined ? createHash('sha256') : undefined };
+    const ownHash = this.opts.inOrder && this.opts.split !== undefined;
+    this.current = { handle, index, size: 0, ownHash, hash: ownHash && !this.opts.thread ? createHash('sha256') : undefined };
     return this.current;
   }
 
@@ -176,7 +213,7 @@ export class TarFiles {
     this.unsynced = 0;
     await file.handle.sync();
     await file.handle.close();
-    this.done.push({ name: basename(this.finalPath(file.index)), size: file.size, sha256: file.hash?.digest('hex') ?? '' });
+    this.done.push({ name: basename(this.finalPath(file.index)), size: file.size, sha256: await this.sha256Of(file) });
   }
 }
 

@@ -125,7 +125,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
   let files: TarFiles | undefined;
   let pool: RangePool | undefined;
   try {
-    files = await TarFiles.open({ path: opts.out, ...(opts.split !== undefined ? { split: opts.split } : {}), inOrder: !pooled, ...(whole ? { whole } : {}) });
+    files = await TarFiles.open({ path: opts.out, ...(opts.split !== undefined ? { split: opts.split } : {}), inOrder: !pooled, ...(whole && hashes ? { whole, thread: hashes } : {}) });
     // Its threads open the file just made, and boot while index.db is built.
     const placed = files;
     const onCopied: EventSink = (e) => {

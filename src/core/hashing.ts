@@ -41,25 +41,23 @@ export interface Expected {
  * soon as more than `size` bytes arrive, and at the end if the size or digest
  * differ. `subject` names the culprit in the error (an entry name, a reference).
  * `offset` bytes already verified elsewhere may be fed to `seed()` first.
- * `sizeOnly`: bytes this process hashed as it wrote them (see RangeJob.sizeOnly), counted, not hashed again.
  */
 export class VerifyStream extends Transform {
-  private readonly hash: Hash | undefined;
+  private readonly hash: Hash = createHash('sha256');
   bytes = 0;
 
   private readonly expected: Expected;
   private readonly subject: string;
 
-  constructor(expected: Expected, subject: string, options: { sizeOnly?: boolean } = {}) {
+  constructor(expected: Expected, subject: string) {
     super();
     this.expected = expected;
     this.subject = subject;
-    this.hash = options.sizeOnly ? undefined : createHash('sha256');
   }
 
   /** Hash bytes that precede this stream's input (a resumed download's existing prefix). */
   seed(chunk: Uint8Array): void {
-    this.hash?.update(chunk);
+    this.hash.update(chunk);
     this.bytes += chunk.byteLength;
   }
 
@@ -69,12 +67,12 @@ export class VerifyStream extends Transform {
       callback(this.sizeError());
       return;
     }
-    this.hash?.update(chunk);
+    this.hash.update(chunk);
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    callback(checkHashed(this.expected, this.bytes, this.hash?.digest('hex'), this.subject));
+    callback(mismatch(this.expected, this.bytes, this.hash, this.subject));
   }
 
   private sizeError(): IntegrityError {
@@ -118,8 +116,8 @@ function hashMismatch(expected: Expected, hex: string, subject: string): Integri
   });
 }
 
-export function verifyStream(expected: Expected, subject: string, options: { sizeOnly?: boolean } = {}): VerifyStream {
-  return new VerifyStream(expected, subject, options);
+export function verifyStream(expected: Expected, subject: string): VerifyStream {
+  return new VerifyStream(expected, subject);
 }
 
 /** Checks bytes already in memory (capped metadata) against a descriptor. */

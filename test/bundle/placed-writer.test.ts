@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, writeBundle, type WriteBundleOptions } from '../../src/bundle/index.js';
@@ -97,16 +97,34 @@ describe('placed bundle write', () => {
   });
 
   /** The blob files again under `name`, the first layer's changed by `edit`; writes a bundle from them. */
-  async function writeFromDamaged(name: string, edit: (bytes: Buffer) => Buffer): Promise<{ hex: string; out: string; writing: Promise<unknown> }> {
+  async function writeFromDamaged(name: string, edit: (bytes: Buffer) => Buffer | undefined, extra: Partial<WriteBundleOptions> = {}): Promise<{ hex: string; out: string; writing: Promise<unknown> }> {
     const layer = (await readTar(streamed)).find((e) => e.header.name.startsWith('blobs/') && (e.header.size ?? 0) > 4096)!;
     const hex = layer.header.name.slice(13);
     const dir = join(work.dir, name);
     await mkdir(dir);
     for (const file of await readdir(blobDir)) await writeFile(join(dir, file), await readFile(join(blobDir, file)));
-    await writeFile(join(dir, hex), edit(await readFile(join(dir, hex))));
+    const edited = edit(await readFile(join(dir, hex)));
+    if (edited) await writeFile(join(dir, hex), edited);
+    else await rm(join(dir, hex));
     const out = join(work.dir, `${name}.tar`);
-    return { hex, out, writing: writeBundle({ ...base, localFile: (d) => join(dir, digestHex(d.digest)), out }) };
+    return { hex, out, writing: writeBundle({ ...base, localFile: (d) => join(dir, digestHex(d.digest)), out, ...extra }) };
   }
+
+  // Volumes are written in tar order on this thread, each local file through one reused buffer.
+  it.each([
+    ['rotted', ErrorCode.digestMismatch, (bytes: Buffer) => ((bytes[bytes.length >> 1] ^= 0x01), bytes)],
+    ['longer', ErrorCode.sizeMismatch, (bytes: Buffer) => Buffer.concat([bytes, Buffer.from('x')])],
+    ['shorter', ErrorCode.sizeMismatch, (bytes: Buffer) => bytes.subarray(1)],
+  ] as const)('in volumes: refuses a %s local file, naming the blob, and leaves no volume behind', async (name, code, edit) => {
+    const { hex, out, writing } = await writeFromDamaged(`in-order-${name}`, edit, { split: 64 * 1024 });
+    await expectIntegrity(writing, code, hex);
+    expect((await readdir(work.dir)).filter((f) => f.startsWith(basename(out)))).toEqual([]);
+  });
+
+  it('in volumes: names a blob whose local file is missing', async () => {
+    const { hex, writing } = await writeFromDamaged('in-order-missing', () => undefined, { split: 64 * 1024 });
+    await expect(writing).rejects.toMatchObject({ subject: expect.stringContaining(hex), message: expect.stringContaining('missing') });
+  });
 
   it('refuses a local file whose bytes rotted, naming the blob, and leaves no bundle behind', async () => {
     const { hex, out, writing } = await writeFromDamaged('rotten', (bytes) => {
@@ -131,6 +149,7 @@ describe('one serialiser, three ways to run the copies', () => {
     ['on every core (local files, one file)', { localFile }],
     ['in order (fetched blobs, one file)', {}],
     ['in order into volumes (a split inside the head and blobs)', { localFile, split: 64 * 1024 + 100 }],
+    ['in order into one volume (the tar fits its split)', { localFile, split: 1 << 30 }],
   ])('%s: the same tar, and exactly the write total in bytes events', async (_how, extra: Partial<WriteBundleOptions>) => {
     const out = join(work.dir, `three-${extra.split ?? (extra.localFile ? 'pool' : 'order')}.tar`);
     const events: FerryEvent[] = [];
@@ -141,7 +160,13 @@ describe('one serialiser, three ways to run the copies', () => {
     const phase = events.find((e) => e.type === 'phase' && e.phase === 'write');
     const moved = events.reduce((n, e) => n + (e.type === 'bytes' ? e.bytes : 0), 0);
     expect(phase && 'total' in phase ? phase.total : -1).toBe(moved);
-    if (extra.split) expect(result.files.length).toBeGreaterThan(5);
+    if (extra.split === 64 * 1024 + 100) expect(result.files.length).toBeGreaterThan(5);
+    if (extra.split) {
+      // The volume list's sha256s, each taken on the hashing thread (one volume's is the tar's, taken once).
+      const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+      expect(result.sha256).toBe(sha(tar));
+      expect(result.volumes?.map((v) => v.sha256)).toEqual(await Promise.all(result.files.map(async (f) => sha(await readFile(f)))));
+    }
   });
 });
 
