@@ -79,12 +79,14 @@ class WindowReader {
 /**
  * Where each carried blob of an opened single-file bundle lies, tar order; or
  * undefined when the file is not laid out as ferry writes it (or is a volume set
- * or a stream): then use `bundle.blobs()`. The headers are read synchronously,
+ * or a stream): then use `bundle.blobs()`. With `oneVolume`, the only volume of a
+ * set counts as the file (its list's sha256 for it is then not read: verify reads
+ * it, an import proves every blob as a single file's). The headers are read synchronously,
  * in windows (WindowReader), from the page cache after the head was read; one
  * async read apiece made this pass a tenth of a small `ferry verify`.
  */
-export async function locateBlobs(path: string, bundle: Bundle): Promise<BlobRange[] | undefined> {
-  if (bundle.volumes) return undefined;
+export async function locateBlobs(path: string, bundle: Bundle, options: { oneVolume?: boolean } = {}): Promise<BlobRange[] | undefined> {
+  if (bundle.volumes && !(options.oneVolume && path === bundle.tarFile)) return undefined;
   const carried = bundle.db.blobs().filter((b) => b.included);
   if (carried.length !== bundle.sums.length || carried.some((b, i) => b.descriptor.digest !== bundle.sums[i])) return undefined;
   const fd = openSync(path, 'r');

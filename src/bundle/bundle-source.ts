@@ -1,4 +1,5 @@
 import { close, open, read, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
@@ -16,6 +17,8 @@ export interface BundleSource {
   /** For messages: the path, or the stream's name. */
   readonly name: string;
   readonly volumes: VolumeSet | undefined;
+  /** The one file that holds the whole tar (a bundle file, or a set's only volume); undefined for a stream or several volumes. */
+  readonly tarFile: string | undefined;
   /** The tar bytes; call once (this or `chunks`). */
   stream(): Readable;
   /**
@@ -63,10 +66,12 @@ function sidecarFor(path: string): string | undefined {
 class CountingFile implements BundleSource {
   readonly name: string;
   readonly volumes = undefined;
+  readonly tarFile: string;
   private count = 0;
 
   constructor(path: string) {
     this.name = path;
+    this.tarFile = path;
   }
 
   stream(): Readable {
@@ -109,11 +114,14 @@ class CountingFile implements BundleSource {
 class VolumeSource implements BundleSource {
   readonly name: string;
   readonly volumes: VolumeSet;
+  readonly tarFile: string | undefined;
   private readonly joined: JoinedVolumes;
 
   constructor(set: VolumeSet) {
     this.name = set.sidecarPath;
     this.volumes = set;
+    const [only, ...more] = set.sidecar.volumes;
+    this.tarFile = only && more.length === 0 ? join(set.dir, only.name) : undefined;
     this.joined = new JoinedVolumes(set);
   }
 
@@ -133,6 +141,7 @@ class VolumeSource implements BundleSource {
 class StreamSource implements BundleSource {
   readonly name: string;
   readonly volumes = undefined;
+  readonly tarFile = undefined;
   private readonly input: Readable;
   private count = 0;
 

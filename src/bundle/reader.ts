@@ -43,6 +43,8 @@ export class Bundle {
   readonly sums: readonly Digest[];
   /** For a split bundle: the volume list, and whether its own signature was checked. */
   readonly volumes: { sidecar: VolumeSidecar; signature: SignatureState } | undefined;
+  /** The one file that holds the whole tar: a bundle file, or a set's only volume (undefined for a stream or several volumes). */
+  readonly tarFile: string | undefined;
   /** Bytes of tar before the first blob. */
   readonly headBytes: number;
   private readonly input: BundleSource;
@@ -70,6 +72,7 @@ export class Bundle {
     this.sums = head.sums;
     this.headBytes = head.headBytes;
     this.volumes = input.volumes ? { sidecar: input.volumes.sidecar, signature: input.volumes.signature } : undefined;
+    this.tarFile = input.tarFile;
   }
 
   /** The blob entries, in tar order, each verified while read. Call once. */

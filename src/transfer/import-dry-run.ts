@@ -45,7 +45,7 @@ export async function dryRunImages(
   // Only the manifests above foreign layers are read: the root and the manifests under it.
   const needed = new Set(foreign.flatMap((i) => bundle.db.blobsOf(i.root.digest).filter((b) => b.kind === 'manifest' && b.included).map((b) => b.descriptor.digest)));
   // A stream cannot be opened again: its own pass (not started: a dry run reads no blob before this).
-  const manifests = (await evidenceByRange(input, bundle, needed)) ?? (typeof input === 'string' ? await onePass(open, needed) : await evidenceByPass(bundle, needed));
+  const manifests = (await evidenceByRange(bundle, needed)) ?? (typeof input === 'string' ? await onePass(open, needed) : await evidenceByPass(bundle, needed));
   const foreignLayerMapping: Array<{ from: string; to: string }> = [];
   const images = plan.images.map((image) => {
     if (!foreign.includes(image)) return asIs(image);

@@ -12,7 +12,7 @@ import { inLanes } from './lanes.js';
 // against ~320 for one) and the three round trips of each blob overlap. Blobs
 // the target holds are still read and verified, as the one-pass reader does,
 // beside the uploads by batched positional reads (proveBlobRanges).
-// A stick with volumes, a stream, or a file not laid out as ferry writes it goes through pushBlobsFromBundle instead
+// A stick with several volumes, a stream, or a file not laid out as ferry writes it goes through pushBlobsFromBundle instead
 // (import.ts says when, and what the ranges were measured to gain).
 
 /**
@@ -42,7 +42,7 @@ export function uploadOrder(ranges: readonly BlobRange[], missing: ReadonlyMap<s
 
 /** The blob pass by ranges, or undefined when `path` cannot be read that way. */
 export async function pushBlobsByRange(path: string, options: BlobPassOptions): Promise<BlobPassResult | undefined> {
-  const ranges = await locateBlobs(path, options.bundle);
+  const ranges = await locateBlobs(path, options.bundle, { oneVolume: true });
   if (!ranges) return undefined;
   const result = emptyPassResult();
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);

@@ -72,6 +72,36 @@ describe('locateBlobs', () => {
     await writeFile(path, bytes);
     expect(await locate(path)).toBeUndefined();
   });
+
+  // A set of one volume (--split fat32 under 4 GiB) is one file holding the whole tar: an import reads
+  // it by ranges (oneVolume). Verify does not ask for that: it checks the volume list's sha256 too.
+  it('takes the only volume of a set as the file when asked, by any name of the set; never several volumes', async () => {
+    const { set, blobs } = await testImages();
+    const images = ALL_IMAGES.map((k) => imageInput(set, k));
+    const one = `${work.dir}/one.tar`;
+    const several = `${work.dir}/several.tar`;
+    await writeBundle({ images, fetch: fetchFrom(blobs).fetch, created: new Date('2024-05-01T12:00:00Z'), toolVersion: '0.1.0-test', out: one, split: 1 << 30 });
+    await writeBundle({ images, fetch: fetchFrom(blobs).fetch, created: new Date('2024-05-01T12:00:00Z'), toolVersion: '0.1.0-test', out: several, split: 64 * 1024 });
+    const count = (await readTar(good)).filter((e) => e.header.name.startsWith('blobs/')).length;
+    for (const name of [one, `${one}.000`, `${one}.volumes.json`]) {
+      const bundle = await openBundle(name);
+      try {
+        expect(bundle.tarFile, name).toBe(`${one}.000`);
+        expect((await locateBlobs(`${one}.000`, bundle, { oneVolume: true }))?.length, name).toBe(count);
+        expect(await locateBlobs(`${one}.000`, bundle), name).toBeUndefined();
+      } finally {
+        await bundle.close();
+      }
+    }
+    const split = await openBundle(`${several}.000`);
+    try {
+      expect(split.tarFile).toBeUndefined();
+      expect(await locateBlobs(`${several}.000`, split, { oneVolume: true })).toBeUndefined();
+    } finally {
+      await split.close();
+    }
+    expect((await verifyBundle(`${one}.000`)).blobs).toBe(count);
+  });
 });
 
 describe('verify of a small bundle', () => {

@@ -87,4 +87,32 @@ describe.skipIf(!rigContext().available)('split bundles through the CLI', () => 
       await view.close();
     }
   });
+
+  // --split fat32 under 4 GiB makes a set of one volume: that file is the whole tar, and import reads it by
+  // byte ranges as it reads a single file (several blobs at once), proving each blob by its digest.
+  it('a set of one volume imports from NAME.000; a changed byte in a blob is refused, its volume named by import and verify, and nothing is tagged', async () => {
+    await exportTo('fat', '--split', 'fat32');
+    expect(await volumeNames('fat')).toEqual(['b.tar.000']);
+    const good = expectOk(await ferry(['import', work.path('fat', 'b.tar.000'), '--to', `${target.host}/fat`, '--key', work.path('k.pub'), ...registryFlags(target), '--json']));
+    expect((good.json as { images: unknown[] }).images).toHaveLength(IMAGE_KEYS.length);
+    const path = work.path('fat', 'b.tar.000');
+    const bytes = await readFile(path);
+    const layer = seededRig().images.images.appA.blobs.filter((b) => b.mediaType.includes('layer')).sort((a, b) => b.size - a.size)[0];
+    expect(layer).toBeDefined();
+    // The layer's data follows its 512-byte header, found by its entry name.
+    const header = bytes.indexOf(Buffer.from(`blobs/sha256/${layer!.digest.slice('sha256:'.length)}\0`, 'latin1'));
+    expect(header).toBeGreaterThan(0);
+    bytes[header + 512 + (layer!.size >> 1)] ^= 0x04;
+    await writeFile(path, bytes);
+    const imported = await ferry(['import', path, '--to', `${spare.host}/fat`, ...registryFlags(spare)]);
+    // The blob's digest check stops the pass; the set's list then says which volume holds the damage.
+    expectRefusal(imported, 5, 'volume b.tar.000');
+    expectRefusal(await ferry(['verify', path, '--key', work.path('k.pub')]), 5, 'volume b.tar.000');
+    const view = new TargetView(spare);
+    try {
+      expect(await view.allTags(IMAGE_KEYS.map((k) => `fat/${seededRig().images.images[k].repository}`))).toEqual({});
+    } finally {
+      await view.close();
+    }
+  });
 });
