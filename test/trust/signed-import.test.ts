@@ -36,7 +36,9 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     for (const name of ['site', 'attacker']) expectOk(await ferry(['keygen', '-o', work.path(name)]));
     const exportArgs = (refs: string[], out: string, key: string, ...extra: string[]) => ['export', ...refs, '-o', work.path(out), '--sign', work.path(`${key}.key`), '--plain-http', '--store', work.path(`store-${out}`), ...extra];
     expectOk(await ferry(exportArgs([signed.ref('signed'), signed.ref('tagged')], 'good.tar', 'site', '--require-signed-by', signed.publisherPub)));
-    expectOk(await ferry(exportArgs([signed.ref('signed')], 'good-split', 'site', '--require-signed-by', signed.publisherPub, '--split', '1M')));
+    // Several volumes: read in one pass. A set of one volume is read by ranges, as a single file is.
+    expectOk(await ferry(exportArgs([signed.ref('signed')], 'good-split', 'site', '--require-signed-by', signed.publisherPub, '--split', '16k')));
+    expectOk(await ferry(exportArgs([signed.ref('signed')], 'good-one', 'site', '--require-signed-by', signed.publisherPub, '--split', '1M')));
     // The attacker: the same image, its signature swapped for one by their own key, the bundle signed with their own ferry key.
     const http = new RegistryHttp(evil);
     const image = testImage('trust-signed');
@@ -44,7 +46,7 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     await pushSig(http, 'acme/signed', image.manifest.digest, signed.stranger, image.manifest.digest, `${evil.host}/acme/signed`);
     await http.close();
     expectOk(await ferry(exportArgs([`${evil.host}/acme/signed:1.0`], 'swapped.tar', 'attacker')));
-    expectOk(await ferry(exportArgs([`${evil.host}/acme/signed:1.0`], 'swapped-split', 'attacker', '--split', '1M')));
+    expectOk(await ferry(exportArgs([`${evil.host}/acme/signed:1.0`], 'swapped-split', 'attacker', '--split', '16k')));
   });
   afterAll(async () => {
     await Promise.all([source?.stop(), evil?.stop(), ...targets.map((t) => t.stop())]);
@@ -106,6 +108,12 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     const target = await freshTarget();
     const r = expectOk(await importInto(target, 'good-split.000', 'site', '--require-signed-by', signed.publisherPub));
     expect((r.json as ImportJson).upstreamSignatures?.checked).toBe('before-manifests');
+  });
+
+  it('judges a set of one volume before the first push, as a single file', async () => {
+    const target = await freshTarget();
+    const r = expectOk(await importInto(target, 'good-one.000', 'site', '--require-signed-by', signed.publisherPub));
+    expect((r.json as ImportJson).upstreamSignatures?.checked).toBe('before-push');
   });
 
   it('layer 1: the site key refuses the attacker-made bundle (ferry bundle signature)', async () => {
