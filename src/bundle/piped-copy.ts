@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Descriptor } from '../core/descriptor.js';
-import { blobSourceError } from '../core/range-pool.js';
+import { fromBlobSource } from '../core/range-pool.js';
 import { checkHashed } from '../core/hashing.js';
 import type { EventSink } from '../core/progress-events.js';
 import type { HashThread } from './offthread-hash.js';
@@ -70,19 +70,11 @@ export async function pipedCopy(blob: PipedBlob, at: number, before: Uint8Array,
 
 /** Reads in pieces of at most PIECE bytes (the ring is shared with the hashing thread). */
 function readSource(blob: PipedBlob, fd: number, into: Uint8Array, position: number): number {
-  try {
-    return readSync(fd, into, 0, Math.min(into.byteLength, PIECE), position);
-  } catch (err) {
-    throw blobSourceError(blob.subject, blob.file, err as NodeJS.ErrnoException, 'copied');
-  }
+  return fromBlobSource(blob, () => readSync(fd, into, 0, Math.min(into.byteLength, PIECE), position));
 }
 
 function openSource(blob: PipedBlob): number {
-  try {
-    return openSync(blob.file, 'r');
-  } catch (err) {
-    throw blobSourceError(blob.subject, blob.file, err as NodeJS.ErrnoException, 'copied');
-  }
+  return fromBlobSource(blob, () => openSync(blob.file, 'r'));
 }
 
 function writeAll(fd: number, bytes: Uint8Array, at: number): void {

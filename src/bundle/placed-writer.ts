@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../core/descriptor.js';
 import { checkHashed, verifyStream } from '../core/hashing.js';
-import { blobSourceError } from '../core/range-pool.js';
+import { fromBlobSource } from '../core/range-pool.js';
 import type { EventSink } from '../core/progress-events.js';
 import type { HashThread } from './offthread-hash.js';
 import { pipedCopy } from './piped-copy.js';
@@ -134,14 +134,14 @@ async function copyAtOnce(jobs: readonly RangeJob[], piped: ReadonlyArray<(signa
  * 313 MB in-order write's profile) and each read took a turn of the event loop.
  */
 async function copyFileIn(entry: Extract<PlacedEntry, { file: string }>, at: number, opts: PlaceOptions, buf: Buffer, onEvent: EventSink | undefined): Promise<void> {
-  const fd = sourceFile(entry, () => openSync(entry.file, 'r'));
+  const fd = fromBlobSource(entry, () => openSync(entry.file, 'r'));
   try {
     const hash = entry.sizeOnly ? undefined : createHash('sha256');
     const { size } = entry.expected;
     let read = 0;
     while (read < size) {
       opts.signal?.throwIfAborted();
-      const n = sourceFile(entry, () => readSync(fd, buf, 0, Math.min(buf.length, size - read), read));
+      const n = fromBlobSource(entry, () => readSync(fd, buf, 0, Math.min(buf.length, size - read), read));
       if (n === 0) break;
       const piece = buf.subarray(0, n);
       hash?.update(piece);
@@ -150,20 +150,11 @@ async function copyFileIn(entry: Extract<PlacedEntry, { file: string }>, at: num
       onEvent?.({ type: 'bytes', bytes: n });
     }
     // One byte more than the descriptor says is a size mismatch, not a match.
-    if (read === size && sourceFile(entry, () => readSync(fd, buf, 0, 1, read)) > 0) read += 1;
+    if (read === size && fromBlobSource(entry, () => readSync(fd, buf, 0, 1, read)) > 0) read += 1;
     const bad = checkHashed(entry.expected, read, hash?.digest('hex'), entry.subject);
     if (bad) throw bad;
   } finally {
     closeSync(fd);
-  }
-}
-
-/** A local file that cannot be opened or read is the blob's fault, named as the pool names it. */
-function sourceFile<T>(entry: { subject: string; file: string }, run: () => T): T {
-  try {
-    return run();
-  } catch (err) {
-    throw blobSourceError(entry.subject, entry.file, err as NodeJS.ErrnoException, 'copied');
   }
 }
 

@@ -241,3 +241,12 @@ export function blobSourceError(subject: string, path: string, error: { code?: s
   const why = error.code === 'ENOENT' ? `missing (${path})` : `cannot be ${verb}: ${error.message}`;
   return new IntegrityError(`${subject}: ${why}`, { subject });
 }
+
+/** Runs a read of a blob's local file: a file that cannot be opened or read is the blob's fault, named so. */
+export function fromBlobSource<T>(blob: { subject: string; file: string }, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw blobSourceError(blob.subject, blob.file, err as NodeJS.ErrnoException, 'copied');
+  }
+}
