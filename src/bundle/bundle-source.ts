@@ -1,8 +1,8 @@
 import { close, open, read, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
+import { TarSpan } from './tar-span.js';
 import { checkVolumeFiles, JoinedVolumes, loadVolumeSet, type VolumeSet } from './volume-join.js';
 import type { TrustOptions } from './signature-check.js';
 import { baseOfVolumePath, sidecarPathFor } from './volume-sidecar.js';
@@ -17,8 +17,8 @@ export interface BundleSource {
   /** For messages: the path, or the stream's name. */
   readonly name: string;
   readonly volumes: VolumeSet | undefined;
-  /** The one file that holds the whole tar (a bundle file, or a set's only volume); undefined for a stream or several volumes. */
-  readonly tarFile: string | undefined;
+  /** Where the tar lies on disk (a bundle file, or a set's volumes): undefined for a stream. */
+  readonly tarSpan: TarSpan | undefined;
   /** The tar bytes; call once (this or `chunks`). */
   stream(): Readable;
   /**
@@ -29,8 +29,12 @@ export interface BundleSource {
   chunks?(): AsyncGenerator<Buffer>;
   /** Bytes handed to the reader so far. */
   bytesRead(): number;
-  /** After a failure: a volume-level explanation, if one volume is the culprit. */
-  diagnose(): Promise<IntegrityError | undefined>;
+  /**
+   * After a failure: a volume-level explanation, if one volume is the culprit. Given the tar bytes
+   * [start, end) whose check failed (a blob read by its range), the volumes holding them are hashed;
+   * else the rest of the volume the stream was reading.
+   */
+  diagnose(span?: { start: number; end: number }): Promise<IntegrityError | undefined>;
 }
 
 // 256 KiB reads: a quarter of the per-chunk stream hops of 64 KiB (verify ~20% faster); inspect's read-ahead (two chunks) stays under 1 MiB.
@@ -66,12 +70,12 @@ function sidecarFor(path: string): string | undefined {
 class CountingFile implements BundleSource {
   readonly name: string;
   readonly volumes = undefined;
-  readonly tarFile: string;
+  readonly tarSpan: TarSpan;
   private count = 0;
 
-  constructor(path: string) {
+  constructor(path: string, size: number) {
     this.name = path;
-    this.tarFile = path;
+    this.tarSpan = TarSpan.file(path, size);
   }
 
   stream(): Readable {
@@ -114,14 +118,13 @@ class CountingFile implements BundleSource {
 class VolumeSource implements BundleSource {
   readonly name: string;
   readonly volumes: VolumeSet;
-  readonly tarFile: string | undefined;
+  readonly tarSpan: TarSpan;
   private readonly joined: JoinedVolumes;
 
   constructor(set: VolumeSet) {
     this.name = set.sidecarPath;
     this.volumes = set;
-    const [only, ...more] = set.sidecar.volumes;
-    this.tarFile = only && more.length === 0 ? join(set.dir, only.name) : undefined;
+    this.tarSpan = TarSpan.volumes(set);
     this.joined = new JoinedVolumes(set);
   }
 
@@ -133,15 +136,15 @@ class VolumeSource implements BundleSource {
     return this.joined.bytesRead;
   }
 
-  diagnose(): Promise<IntegrityError | undefined> {
-    return this.joined.diagnose();
+  diagnose(span?: { start: number; end: number }): Promise<IntegrityError | undefined> {
+    return span ? this.joined.diagnoseSpan(span.start, span.end) : this.joined.diagnose();
   }
 }
 
 class StreamSource implements BundleSource {
   readonly name: string;
   readonly volumes = undefined;
-  readonly tarFile = undefined;
+  readonly tarSpan = undefined;
   private readonly input: Readable;
   private count = 0;
 
@@ -201,5 +204,5 @@ export async function openBundleSource(input: BundleInput, opts: SourceOptions =
       hint: 'a bundle is one file (NAME.tar); a split bundle is named by NAME, NAME.000 or NAME.volumes.json',
     });
   }
-  return new CountingFile(input);
+  return new CountingFile(input, info.size);
 }

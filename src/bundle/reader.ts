@@ -11,7 +11,9 @@ import type { OciIndexJson } from './index-json.js';
 import type { DbBlob, ManifestDb } from './manifest-db.js';
 import type { SignatureState } from './signature-check.js';
 import { HeadTarReader } from './head-tar.js';
+import { locateBlobs, type BlobRange } from './blob-locate.js';
 import type { TarReader } from './tar-reader.js';
+import type { TarSpan } from './tar-span.js';
 import type { VolumeSidecar } from './volume-sidecar.js';
 
 // openBundle: one pass over the tar. It reads the head (verifying the chain of
@@ -43,8 +45,8 @@ export class Bundle {
   readonly sums: readonly Digest[];
   /** For a split bundle: the volume list, and whether its own signature was checked. */
   readonly volumes: { sidecar: VolumeSidecar; signature: SignatureState } | undefined;
-  /** The one file that holds the whole tar: a bundle file, or a set's only volume (undefined for a stream or several volumes). */
-  readonly tarFile: string | undefined;
+  /** Where the tar lies on disk: a bundle file, or a set's volumes end to end (undefined for a stream). */
+  readonly tarSpan: TarSpan | undefined;
   /** Bytes of tar before the first blob. */
   readonly headBytes: number;
   private readonly input: BundleSource;
@@ -56,6 +58,8 @@ export class Bundle {
   private readonly spoolDir: Promise<string> | undefined;
   private started = false;
   private closed = false;
+  /** locate()'s answer, once asked; explain() names the volumes of a blob read by its range from it. */
+  private located: Promise<BlobRange[] | undefined> | undefined;
 
   constructor(input: BundleSource, headTar: HeadTarReader, head: BundleHead, spoolDir: Promise<string> | undefined) {
     this.input = input;
@@ -72,7 +76,17 @@ export class Bundle {
     this.sums = head.sums;
     this.headBytes = head.headBytes;
     this.volumes = input.volumes ? { sidecar: input.volumes.sidecar, signature: input.volumes.signature } : undefined;
-    this.tarFile = input.tarFile;
+    this.tarSpan = input.tarSpan;
+  }
+
+  /**
+   * Where each carried blob lies in the tar on disk (bundle/blob-locate.ts), asked once: undefined for a
+   * stream, or a tar not laid out as ferry writes it (then read `blobs()`).
+   */
+  locate(): Promise<BlobRange[] | undefined> {
+    const span = this.tarSpan;
+    this.located ??= Promise.resolve(span && locateBlobs(span, this));
+    return this.located;
   }
 
   /** The blob entries, in tar order, each verified while read. Call once. */
@@ -98,8 +112,13 @@ export class Bundle {
    * For a consumer whose copy of a blob stream failed: the volume-level error
    * when a damaged or swapped volume explains it, else `err` unchanged.
    */
-  explain(err: unknown): Promise<unknown> {
-    return explain(this.input, err);
+  async explain(err: unknown): Promise<unknown> {
+    // A blob read by its range: the volumes that hold it are the ones to check, not the one the head came from.
+    const subject = err instanceof IntegrityError ? err.subject : undefined;
+    // Already named at volume level (a pusher explained it before the pass did).
+    if (subject && this.volumes?.sidecar.volumes.some((v) => v.name === subject)) return err;
+    const range = subject && this.volumes && this.located ? (await this.located)?.find((r) => r.entry === subject) : undefined;
+    return explain(this.input, err, range && { start: range.start, end: range.start + range.blob.descriptor.size });
   }
 
   /** Stops reading, closes index.db and removes the spool directory, if any. Always call it. */
@@ -118,10 +137,10 @@ export class Bundle {
  * (finishing the current volume's hash), so the error names the bad stick.
  * Not for a wrong key or a missing signature: no volume is to blame.
  */
-async function explain(source: BundleSource, err: unknown): Promise<unknown> {
+async function explain(source: BundleSource, err: unknown, span?: { start: number; end: number }): Promise<unknown> {
   if (!(err instanceof IntegrityError) || err.code === ErrorCode.signatureMissing) return err;
   if (err.code === ErrorCode.signatureInvalid && err.expected !== undefined) return err;
-  return (await source.diagnose()) ?? err;
+  return (await source.diagnose(span)) ?? err;
 }
 
 export async function openBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<Bundle> {

@@ -6,7 +6,7 @@ import { quoteEntryName } from './entry-policy.js';
 // zero padding to 512, two zero blocks at the end. The header is the one
 // tar-stream writes for entryHeader() (mode 0644, uid/gid 0, empty names, type
 // '0'), byte for byte (test/bundle/placed-writer.test.ts compares them). `ustarSize` reads a size
-// back, for readers that check headers at computed offsets (blob-ranges.ts), and
+// back, for readers that check headers at computed offsets (blob-locate.ts), and
 // parseUstarHeader reads a whole header as tar-stream does (head-tar.ts reads
 // the head with it, without loading tar-stream). TarPosition words the
 // refusals of both tar readers.

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { statOf, type BundleInput } from './bundle-source.js';
-import { locateBlobs, rangeJobs, toolRanges } from './blob-ranges.js';
+import { toolRanges } from './blob-locate.js';
+import { rangeJobs } from './blob-ranges.js';
 import { checkStoredSummaries } from './image-summaries.js';
 import { RangePool } from './range-pool.js';
 import { openBundle, type Bundle, type OpenBundleOptions } from './reader.js';
@@ -35,12 +36,13 @@ export interface VerifyReport {
 
 /**
  * Two ways to read every blob, and which one runs:
- * - byRanges: a single-file bundle laid out as ferry writes it (locateBlobs proves the framing):
+ * - byRanges: a single-file bundle laid out as ferry writes it (locateBlobs proves the framing; one
+ *   file holds every blob whole, so rangeJobs leaves none `across`):
  *   `ferry verify FILE`, `import --verify-first FILE`. Blobs hashed by positional reads on every
  *   core (RangePool).
- * - inOnePass: the tar through the one-pass reader, as import reads it: a volume set (a blob may
- *   straddle two volumes, and each volume is hashed whole for the volume list), a stream, or a
- *   file another writer laid out (pax headers, other order): locateBlobs answers undefined.
+ * - inOnePass: the tar through the one-pass reader: a volume set (each volume is hashed whole for
+ *   the volume list: verify's job, which import by ranges leaves to it), a stream, or a file
+ *   another writer laid out (pax headers, other order): locateBlobs answers undefined.
  * The first pays: 299 MiB single file, `ferry verify` paired back to back, 7 runs each at load
  * 12-16 on 2 cores: CPU (user + sys) median 0.82 s by ranges against 1.46 s in one pass (stream
  * hops, tar parsing, garbage), wall median 3.4 s against 4.6 s.
@@ -60,7 +62,7 @@ export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions =
       checkStoredSummaries(bundle.bundleJson.images, bundle.db);
       // NAME.001 may be a plain bundle file after all: it gets its threads now.
       if (!pool && file && !bundle.volumes) pool = poolFor(file.size);
-      const read = (pool && typeof input === 'string' && (await byRanges(input, bundle, pool))) || (await inOnePass(bundle));
+      const read = (pool && typeof input === 'string' && !bundle.volumes && (await byRanges(input, bundle, pool))) || (await inOnePass(bundle));
       return report(bundle, read);
     } finally {
       await bundle.close();
@@ -96,14 +98,15 @@ async function inOnePass(bundle: Bundle): Promise<Read> {
 
 /** Every blob by its byte range (locateBlobs proved the framing around them), or undefined. */
 async function byRanges(path: string, bundle: Bundle, pool: RangePool): Promise<Read | undefined> {
-  const ranges = await locateBlobs(path, bundle);
-  if (!ranges) return undefined;
+  const ranges = await bundle.locate();
+  const span = bundle.tarSpan;
+  if (!ranges || !span) return undefined;
   const tools = toolRanges(bundle).map((t) => ({ expected: t.release, path, start: t.start, subject: t.release.entry }));
   // The ranges are all that is left to check: the head's reader, index.db and its spool are let
   // go while the blobs hash, not after (from the last range to exit: 17 → 11 ms, median of 20
   // pairs at load 5 on 2 cores).
   const closing = bundle.close();
-  const [hashed, closed] = await Promise.allSettled([pool.run([...tools, ...rangeJobs(path, ranges)]), closing]);
+  const [hashed, closed] = await Promise.allSettled([pool.run([...tools, ...rangeJobs(span, ranges).jobs]), closing]);
   if (hashed.status === 'rejected') throw hashed.reason;
   if (closed.status === 'rejected') throw closed.reason;
   const blobBytes = ranges.reduce((n, r) => n + r.blob.descriptor.size, 0);

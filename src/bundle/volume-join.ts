@@ -131,6 +131,22 @@ export class JoinedVolumes {
   }
 
   /**
+   * After a blob read by its byte range failed: hashes each volume holding tar bytes [start, end) whole
+   * and returns the first one's volume-level error (damaged, or another set's), else undefined.
+   */
+  async diagnoseSpan(start: number, end: number): Promise<IntegrityError | undefined> {
+    let at = 0;
+    for (const [index, v] of this.set.sidecar.volumes.entries()) {
+      const from = at;
+      at += v.size;
+      if (at <= start || from >= end) continue;
+      const error = await this.finish(index, createHash('sha256'), 0);
+      if (error) return error;
+    }
+    return undefined;
+  }
+
+  /**
    * After a read failed: hashes the rest of the volume being read and returns the
    * volume-level error if that volume is damaged, else undefined (the damage is
    * in content the volume list vouches for).
@@ -139,19 +155,22 @@ export class JoinedVolumes {
     const c = this.cursor;
     if (!c || c.finished) return undefined;
     c.finished = true;
-    const v = this.set.sidecar.volumes[c.index] as VolumeInfo;
-    const hash = c.hash.copy();
-    let offset = c.offset;
-    const stream = createReadStream(join(this.set.dir, v.name), { start: c.offset });
+    return this.finish(c.index, c.hash.copy(), c.offset);
+  }
+
+  /** Volume `index` hashed from `offset` to its end onto `hash` (the bytes before it): its volume-level error, if any. */
+  private async finish(index: number, hash: Hash, offset: number): Promise<IntegrityError | undefined> {
+    const v = this.set.sidecar.volumes[index] as VolumeInfo;
+    let at = offset;
     try {
-      for await (const chunk of stream) {
+      for await (const chunk of createReadStream(join(this.set.dir, v.name), { start: offset, highWaterMark: 1024 * 1024 })) {
         hash.update(chunk as Buffer);
-        offset += (chunk as Buffer).length;
+        at += (chunk as Buffer).length;
       }
     } catch {
       return volumeError(v, 'cannot be read to the end');
     }
-    if (offset !== v.size) return volumeError(v, `is damaged: ${offset} bytes, the volume list says ${v.size}`);
-    return this.mismatch(c.index, hash.digest('hex'));
+    if (at !== v.size) return volumeError(v, `is damaged: ${at} bytes, the volume list says ${v.size}`);
+    return this.mismatch(index, hash.digest('hex'));
   }
 }

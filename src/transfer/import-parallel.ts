@@ -1,18 +1,18 @@
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
-import { locateBlobs, openBlobRange, openRawRange, proveBlobRanges, type BlobRange } from '../bundle/index.js';
+import { openBlobRange, openRawRange, proveBlobRanges, type BlobRange } from '../bundle/index.js';
 import { blobPusher, emptyPassResult, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
 import { inLanes } from './lanes.js';
 
-// Import's blob pass over a single-file bundle, several blobs at once: each one
-// read from its own byte range of the file (bundle/blob-ranges.ts checks the
-// layout first) and verified while it flows to the registry, `concurrency` at a
+// Import's blob pass over a bundle on disk (one file, or a set's volumes), several
+// blobs at once: each one read from its own byte range of the tar
+// (bundle/blob-locate.ts checks the layout first) and verified while it flows to the registry, `concurrency` at a
 // time, largest first with the small ones early (uploadOrder). A registry takes parallel uploads much
 // faster than one stream (bench: docker-registry ~550 MiB/s for 4 streams
 // against ~320 for one) and the three round trips of each blob overlap. Blobs
 // the target holds are still read and verified, as the one-pass reader does,
 // beside the uploads by batched positional reads (proveBlobRanges).
-// A stick with several volumes, a stream, or a file not laid out as ferry writes it goes through pushBlobsFromBundle instead
+// A stream, or a tar not laid out as ferry writes it, goes through pushBlobsFromBundle instead
 // (import.ts says when, and what the ranges were measured to gain).
 
 /**
@@ -40,10 +40,11 @@ export function uploadOrder(ranges: readonly BlobRange[], missing: ReadonlyMap<s
   return [...large.slice(0, lanes), ...small, ...large.slice(lanes), ...unsent];
 }
 
-/** The blob pass by ranges, or undefined when `path` cannot be read that way. */
-export async function pushBlobsByRange(path: string, options: BlobPassOptions): Promise<BlobPassResult | undefined> {
-  const ranges = await locateBlobs(path, options.bundle, { oneVolume: true });
-  if (!ranges) return undefined;
+/** The blob pass by ranges, or undefined when the bundle cannot be read that way. */
+export async function pushBlobsByRange(options: BlobPassOptions): Promise<BlobPassResult | undefined> {
+  const ranges = await options.bundle.locate();
+  const tar = options.bundle.tarSpan;
+  if (!ranges || !tar) return undefined;
   const result = emptyPassResult();
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const controller = new AbortController();
@@ -55,14 +56,14 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
   const one = async (range: BlobRange): Promise<void> => {
     controller.signal.throwIfAborted();
     const desc = range.blob.descriptor;
-    const bytes = openBlobRange(path, range);
+    const bytes = openBlobRange(tar, range);
     if (range.blob.kind === 'manifest') {
       result.manifests.set(desc.digest, await readCapped(bytes, MAX_MANIFEST_BYTES, range.entry));
       return;
     }
     const keys = options.missing.get(desc.digest) ?? [];
     // A large layer streams in one request and, after a failure, resumes from the registry's offset, re-read from the file.
-    await pushOne(desc, keys, { stream: bytes, again: () => openBlobRange(path, range), reopen: (offset) => openRawRange(path, range, offset) });
+    await pushOne(desc, keys, { stream: bytes, again: () => openBlobRange(tar, range), reopen: (offset) => openRawRange(tar, range, offset) });
   };
 
   try {
@@ -76,11 +77,12 @@ export async function pushBlobsByRange(path: string, options: BlobPassOptions): 
     };
     const held = new Set(ranges.filter((r) => r.blob.kind !== 'manifest' && !options.missing.get(r.blob.descriptor.digest)?.length));
     // A read stream per such blob cost an open, a close and fresh buffers apiece (a rerun at 1,000 images: 4,400).
-    const proof = proveBlobRanges(path, [...held], controller.signal).catch(failed);
+    const proof = proveBlobRanges(tar, [...held], controller.signal).catch(failed);
     const lanes = inLanes(uploadOrder(ranges.filter((r) => !held.has(r)), options.missing, concurrency), concurrency, (range) => one(range).catch(failed));
     const [sent, proven] = await Promise.allSettled([lanes, proof]);
-    // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort).
-    if (sent.status === 'rejected' || proven.status === 'rejected') throw controller.signal.reason;
+    // The first failure aborted the rest: its error is the signal's reason (as is a caller's abort). A blob
+    // that is not its digest is re-examined at volume level: the error names the damaged stick.
+    if (sent.status === 'rejected' || proven.status === 'rejected') throw await options.bundle.explain(controller.signal.reason);
     // The mounts the lanes left running, and the bytes of any the registry refused.
     await pushOne.settle();
     return result;

@@ -273,14 +273,15 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const blobPass = async (current: Bundle, missingNow: Map<string, string[]>, counted = false): Promise<BlobPassResult> => {
       const keep = trusted ? undefined : needed?.layers;
       const pass = { ...passOptions, bundle: current, missing: missingNow, counted, ...(keep ? { keep } : {}) };
-      // Two readers, one pusher (blobPusher). The CLI names a file, so the one pass (pushBlobsFromBundle) runs for
-      // a bundle of several volumes, a tar not laid out as ferry writes it, and a library caller's stream (no
-      // random access). A set of one volume (--split fat32 under 4 GiB) is that one file: 313 MB of the bench set
-      // into docker-registry, push phase 2.7 s in one pass against 1.4 s by ranges.
+      // Two readers, one pusher (blobPusher). A bundle on disk, one file or a set of volumes end to end, is read by
+      // ranges; the one pass (pushBlobsFromBundle) runs for a tar not laid out as ferry writes it and a library
+      // caller's stream (no random access). A set of one volume (--split fat32 under 4 GiB): 313 MB of the bench
+      // set into docker-registry, push phase 2.7 s in one pass against 1.4 s by ranges; cut at 100M, see
+      // docs/performance.md "Stop 35".
       // Ranges pay where they can run: the bench's 12 images into an empty docker-registry, 5 paired in-process
       // runs at load 13-15, the same file by ranges 7.37 s wall / 1.51 s CPU against 8.86 s / 1.84 s given as a
       // stream (one pass); ranges won all 5 pairs (issue 15.5).
-      const byRange = current.tarFile !== undefined ? await pushBlobsByRange(current.tarFile, pass) : undefined;
+      const byRange = await pushBlobsByRange(pass);
       return byRange ?? (await pushBlobsFromBundle(pass));
     };
     const pass = await blobPass(bundle, missing);

@@ -5,7 +5,7 @@ import { MAX_MANIFEST_BYTES } from '../core/limits.js';
 import { isImageManifest } from '../core/media-types.js';
 import { parseReference } from '../core/reference.js';
 import { readCapped } from '../core/read-capped.js';
-import { locateBlobs, openBlobRange, type Bundle } from '../bundle/index.js';
+import { openBlobRange, type Bundle } from '../bundle/index.js';
 import { isSignatureLayer, UntrustedImagesError, type ImageRefusal, type TrustPolicy } from '../trust/index.js';
 import type { ImportPlan } from './import-plan.js';
 import { gatherAttachments } from './signature-evidence.js';
@@ -49,13 +49,16 @@ export function evidenceNeeded(bundle: Bundle, plan: ImportPlan): { manifests: S
 
 /** The needed blobs by byte range (each verified as read), or undefined when the bundle cannot be read that way. */
 export async function evidenceByRange(bundle: Bundle, needed: ReadonlySet<string>): Promise<Map<string, Buffer> | undefined> {
-  const path = bundle.tarFile;
-  if (path === undefined) return undefined;
-  const ranges = await locateBlobs(path, bundle, { oneVolume: true });
-  if (!ranges) return undefined;
+  const ranges = await bundle.locate();
+  const tar = bundle.tarSpan;
+  if (!ranges || !tar) return undefined;
   const out = new Map<string, Buffer>();
-  for (const range of ranges) {
-    if (needed.has(range.blob.descriptor.digest)) out.set(range.blob.descriptor.digest, await readCapped(openBlobRange(path, range), MAX_MANIFEST_BYTES, range.entry));
+  try {
+    for (const range of ranges) {
+      if (needed.has(range.blob.descriptor.digest)) out.set(range.blob.descriptor.digest, await readCapped(openBlobRange(tar, range), MAX_MANIFEST_BYTES, range.entry));
+    }
+  } catch (err) {
+    throw await bundle.explain(err);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { offerChunks, type Chunks } from '../../src/core/chunk-source.js';
 import { ErrorCode, IntegrityError, MediaType, type Descriptor, type Digest } from '../../src/core/index.js';
 import { verifyingStream } from '../../src/core/verified-stream.js';
-import { openBlobRange, openRawRange } from '../../src/bundle/index.js';
+import { openBlobRange, TarSpan, openRawRange } from '../../src/bundle/index.js';
 import { createRegistryClient, type RegistryClient } from '../../src/registry/client/index.js';
 import { rigContext } from '../rig/context.js';
 import { startRegistry, type Registry } from '../rig/registry.js';
@@ -126,7 +126,7 @@ describe.skipIf(!rigContext().available).each(schemes)('reused upload buffers, %
     const entry = `blobs/sha256/${desc.digest.slice(7)}`;
     const range = { blob: { descriptor: desc, kind: 'layer' as const, included: true, position: 0 }, entry, start: 512 };
     uploadBodies.length = 0;
-    await client(threshold).repository(repository).push(desc, openBlobRange(path, range), { absent: true, reopen: (offset) => openRawRange(path, range, offset) });
+    await client(threshold).repository(repository).push(desc, openBlobRange(TarSpan.file(path, statSync(path).size), range), { absent: true, reopen: (offset) => openRawRange(TarSpan.file(path, statSync(path).size), range, offset) });
     expect(uploadBodies).toEqual(['chunks']);
     expect((await landed(repository)).equals(bytes)).toBe(true);
 
@@ -135,7 +135,7 @@ describe.skipIf(!rigContext().available).each(schemes)('reused upload buffers, %
     await writeFile(path, Buffer.concat([Buffer.alloc(512, 1), tampered, Buffer.alloc(512, 2)]));
     const err = await client(threshold)
       .repository(`${repository}-tampered`)
-      .push(desc, openBlobRange(path, range), { absent: true, reopen: (offset) => openRawRange(path, range, offset) })
+      .push(desc, openBlobRange(TarSpan.file(path, statSync(path).size), range), { absent: true, reopen: (offset) => openRawRange(TarSpan.file(path, statSync(path).size), range, offset) })
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as IntegrityError).code).toBe(ErrorCode.digestMismatch);
@@ -189,7 +189,7 @@ describe.skipIf(!rigContext().available)('reused upload buffers, a streamed PATC
     await writeFile(path, Buffer.concat([Buffer.alloc(512, 1), bytes, Buffer.alloc(512, 2)]));
     const range = { blob: { descriptor: desc, kind: 'layer' as const, included: true, position: 0 }, entry: `blobs/sha256/${desc.digest.slice(7)}`, start: 512 };
     uploadBodies.length = 0;
-    await cutClient().repository('reused/cut').push(desc, openBlobRange(path, range), { absent: true, reopen: (offset) => openRawRange(path, range, offset) });
+    await cutClient().repository('reused/cut').push(desc, openBlobRange(TarSpan.file(path, statSync(path).size), range), { absent: true, reopen: (offset) => openRawRange(TarSpan.file(path, statSync(path).size), range, offset) });
     expect(proxy.stats.faults['cut-upload']).toBe(1);
     expect(uploadBodies).toEqual(['chunks', 'stream']);
     expect((await held('reused/cut')).equals(bytes)).toBe(true);

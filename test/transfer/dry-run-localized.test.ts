@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ferry } from '../helpers/ferry-cli.js';
 import { expectOk, sourceRefs, TargetView, workDir, type WorkDir } from '../helpers/transfer-kit.js';
@@ -7,8 +8,9 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // Issue 13.13: `import --dry-run` shows what will land. The Windows image's first
 // layer is foreign; the import localizes it, which rewrites the manifest, so the
 // digest the target tags is not the bundle's. The dry run must print that digest
-// (computed, nothing pushed) — for a single-file bundle (read by range) and a
-// volume set (one pass) — and the real import must then tag exactly it.
+// (computed, nothing pushed) — for a single-file bundle and a volume set (read
+// by ranges) and a tar padded after its end (one pass) — and the real import
+// must then tag exactly it.
 
 interface ImportJson {
   dryRun: boolean;
@@ -27,6 +29,7 @@ describe.skipIf(!rigContext().available)('import --dry-run shows the localized d
     const refs = sourceRefs(rig, ['windows', 'appA']);
     expectOk(await ferry(['export', ...refs, '-o', work.path('w.tar'), '--plain-http', '--store', work.path('store')]));
     expectOk(await ferry(['export', ...refs, '-o', work.path('split/w.tar'), '--split', '64K', '--plain-http', '--store', work.path('store')]));
+    await writeFile(work.path('padded.tar'), Buffer.concat([await readFile(work.path('w.tar')), Buffer.alloc(10 * 1024)]));
   });
   afterAll(async () => {
     await target?.stop();
@@ -38,6 +41,7 @@ describe.skipIf(!rigContext().available)('import --dry-run shows the localized d
   it.each([
     ['a single file', 'w.tar', 'single'],
     ['a volume set', 'split/w.tar.000', 'volumes'],
+    ['a tar read in one pass', 'padded.tar', 'padded'],
   ])('%s: the dry run prints the digest the import then tags', async (_what, file, prefix) => {
     const { windows, appA } = seededRig().images.images;
     const dry = expectOk(await ferry(importArgs(work.path(file), prefix, '--dry-run', '--json'))).json as ImportJson;

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBlobRange, type BlobRange } from '../../src/bundle/index.js';
+import { openBlobRange, TarSpan, type BlobRange } from '../../src/bundle/index.js';
 import type { DbBlob } from '../../src/bundle/manifest-db.js';
 import type { Descriptor } from '../../src/core/descriptor.js';
 import type { Digest } from '../../src/core/digest.js';
@@ -51,7 +52,7 @@ describe('bodies read when their consumer reads', () => {
   });
 
   it('a bundle range reads and hashes nothing until it is read, then gives the blob, verified', async () => {
-    const stream = openBlobRange(path, range);
+    const stream = openBlobRange(TarSpan.file(path, statSync(path).size), range);
     await settle();
     expect((stream as VerifyStream).bytes, 'bytes hashed before the first read').toBe(0);
     expect(await sha256Of(stream)).toBe(digest);
@@ -60,7 +61,7 @@ describe('bodies read when their consumer reads', () => {
 
   it('a lazily counted body (an upload) is not read until the counter is, and counts what then flows', async () => {
     let reads = 0;
-    const source = openBlobRange(path, range);
+    const source = openBlobRange(TarSpan.file(path, statSync(path).size), range);
     const body = new Readable({
       read() {
         reads += 1;
@@ -90,7 +91,7 @@ describe('bodies read when their consumer reads', () => {
   });
 
   it('a verified range stays verified through the counter', () => {
-    const counted = countingStream(openBlobRange(path, range), descriptor, () => undefined, { lazy: true });
+    const counted = countingStream(openBlobRange(TarSpan.file(path, statSync(path).size), range), descriptor, () => undefined, { lazy: true });
     expect(isVerifiedAs(counted.stream, descriptor)).toBe(true);
     counted.stream.destroy();
   });

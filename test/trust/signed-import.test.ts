@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrustedKey } from '../../src/trust/index.js';
 import { testImage } from '../helpers/cosign-signer.js';
@@ -36,8 +36,10 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     for (const name of ['site', 'attacker']) expectOk(await ferry(['keygen', '-o', work.path(name)]));
     const exportArgs = (refs: string[], out: string, key: string, ...extra: string[]) => ['export', ...refs, '-o', work.path(out), '--sign', work.path(`${key}.key`), '--plain-http', '--store', work.path(`store-${out}`), ...extra];
     expectOk(await ferry(exportArgs([signed.ref('signed'), signed.ref('tagged')], 'good.tar', 'site', '--require-signed-by', signed.publisherPub)));
-    // Several volumes: read in one pass. A set of one volume is read by ranges, as a single file is.
+    // A set of volumes, several or one, is read by ranges as a single file is.
     expectOk(await ferry(exportArgs([signed.ref('signed')], 'good-split', 'site', '--require-signed-by', signed.publisherPub, '--split', '16k')));
+    // A tar padded to GNU tar's 10 KiB record after its end: not ferry's layout, so read in one pass.
+    await writeFile(work.path('good-padded.tar'), Buffer.concat([await readFile(work.path('good.tar')), Buffer.alloc(10 * 1024)]));
     expectOk(await ferry(exportArgs([signed.ref('signed')], 'good-one', 'site', '--require-signed-by', signed.publisherPub, '--split', '1M')));
     // The attacker: the same image, its signature swapped for one by their own key, the bundle signed with their own ferry key.
     const http = new RegistryHttp(evil);
@@ -47,6 +49,7 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     await http.close();
     expectOk(await ferry(exportArgs([`${evil.host}/acme/signed:1.0`], 'swapped.tar', 'attacker')));
     expectOk(await ferry(exportArgs([`${evil.host}/acme/signed:1.0`], 'swapped-split', 'attacker', '--split', '16k')));
+    await writeFile(work.path('swapped-padded.tar'), Buffer.concat([await readFile(work.path('swapped.tar')), Buffer.alloc(10 * 1024)]));
   });
   afterAll(async () => {
     await Promise.all([source?.stop(), evil?.stop(), ...targets.map((t) => t.stop())]);
@@ -104,15 +107,18 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     }
   });
 
-  it('judges a volume set during the blob pass, before any manifest or tag', async () => {
+  it('judges a tar read in one pass during the blob pass, before any manifest or tag', async () => {
     const target = await freshTarget();
-    const r = expectOk(await importInto(target, 'good-split.000', 'site', '--require-signed-by', signed.publisherPub));
+    const r = expectOk(await importInto(target, 'good-padded.tar', 'site', '--require-signed-by', signed.publisherPub));
     expect((r.json as ImportJson).upstreamSignatures?.checked).toBe('before-manifests');
   });
 
-  it('judges a set of one volume before the first push, as a single file', async () => {
+  it.each([
+    ['several volumes', 'good-split.000'],
+    ['one volume', 'good-one.000'],
+  ])('judges a set of %s before the first push, as a single file', async (_what, file) => {
     const target = await freshTarget();
-    const r = expectOk(await importInto(target, 'good-one.000', 'site', '--require-signed-by', signed.publisherPub));
+    const r = expectOk(await importInto(target, file, 'site', '--require-signed-by', signed.publisherPub));
     expect((r.json as ImportJson).upstreamSignatures?.checked).toBe('before-push');
   });
 
@@ -134,19 +140,25 @@ describe.skipIf(!rigContext().available)('import with --require-signed-by', () =
     expect(await contents(target)).toEqual({ catalog: [], tags: {} });
   });
 
-  it('layer 2 on a volume set: refused before any manifest or tag', async () => {
+  it.each([
+    ['a volume set', 'swapped-split.000'],
+    ['a tar read in one pass', 'swapped-padded.tar'],
+  ])('layer 2 on %s: refused before any manifest or tag', async (_what, file) => {
     const target = await freshTarget();
-    const r = await importInto(target, 'swapped-split.000', 'attacker', '--require-signed-by', signed.publisherPub);
+    const r = await importInto(target, file, 'attacker', '--require-signed-by', signed.publisherPub);
     expect(r.code).toBe(5);
     expect(errorLines(r.stderr)[0]).toContain('signed by an unknown key');
     expect((await contents(target)).tags).toEqual({});
   });
 
-  it('--dry-run judges too, a volume set included, and writes nothing', async () => {
+  it.each([
+    ['a volume set', 'good-split.000', 'swapped-split.000', 1],
+    ['a tar read in one pass', 'good-padded.tar', 'swapped-padded.tar', 2],
+  ])('--dry-run judges too, %s included, and writes nothing', async (_what, goodFile, badFile, images) => {
     const target = await freshTarget();
-    const good = expectOk(await importInto(target, 'good-split.000', 'site', '--require-signed-by', signed.publisherPub, '--dry-run'));
-    expect((good.json as ImportJson).upstreamSignatures?.images).toHaveLength(1);
-    const bad = await importInto(target, 'swapped-split.000', 'attacker', '--require-signed-by', signed.publisherPub, '--dry-run');
+    const good = expectOk(await importInto(target, goodFile, 'site', '--require-signed-by', signed.publisherPub, '--dry-run'));
+    expect((good.json as ImportJson).upstreamSignatures?.images).toHaveLength(images);
+    const bad = await importInto(target, badFile, 'attacker', '--require-signed-by', signed.publisherPub, '--dry-run');
     expect(bad.code).toBe(5);
     expect(await contents(target)).toEqual({ catalog: [], tags: {} });
   });

@@ -1,0 +1,148 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VolumeSet } from './volume-join.js';
+
+// Where a bundle's tar lies on disk: one file, or a set's volumes end to end
+// (NAME.000 holds tar bytes [0, split), NAME.001 the next `split`, …, exactly
+// as volume-split.ts cut them). Reads by tar offset, across a volume's end when
+// a header or a blob straddles it, so a set of volumes is read by byte ranges
+// as one file is (bundle/blob-locate.ts, blob-ranges.ts).
+
+/** Tar bytes [start, start + size) lie at [offset, offset + size) of `path`. */
+export interface TarPiece {
+  path: string;
+  /** Offset in the tar. */
+  start: number;
+  /** Offset in the file. */
+  offset: number;
+  size: number;
+}
+
+export class TarSpan {
+  /** Each file's share of the tar, in tar order, with `offset` 0. */
+  readonly files: readonly TarPiece[];
+  /** Bytes of tar: what the files' sizes add up to. */
+  readonly size: number;
+
+  private constructor(files: readonly TarPiece[]) {
+    this.files = files;
+    this.size = files.reduce((n, f) => n + f.size, 0);
+  }
+
+  /** One file of `size` bytes holding the whole tar. */
+  static file(path: string, size: number): TarSpan {
+    return new TarSpan([{ path, start: 0, offset: 0, size }]);
+  }
+
+  /** A set's volumes, with the sizes its list gives (checkVolumeFiles compared them with the files). */
+  static volumes(set: Pick<VolumeSet, 'dir' | 'sidecar'>): TarSpan {
+    let start = 0;
+    return new TarSpan(
+      set.sidecar.volumes.map((v) => {
+        const file = { path: join(set.dir, v.name), start, offset: 0, size: v.size };
+        start += v.size;
+        return file;
+      }),
+    );
+  }
+
+  /** The pieces of files holding tar bytes [at, at + size), in order; a range past the end gets the part there is. */
+  pieces(at: number, size: number): TarPiece[] {
+    const end = at + size;
+    const out: TarPiece[] = [];
+    // Binary search: the first file ending after `at` (a set of 100 GiB cut at 4 GiB has 25).
+    let lo = 0;
+    let hi = this.files.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const f = this.files[mid] as TarPiece;
+      if (f.start + f.size <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.files.length; i++) {
+      const f = this.files[i] as TarPiece;
+      if (f.start >= end) break;
+      const from = Math.max(at, f.start);
+      out.push({ path: f.path, start: from, offset: from - f.start, size: Math.min(end, f.start + f.size) - from });
+    }
+    return out;
+  }
+
+  /** Synchronous positional reads by tar offset; each file opened on first need. Close it. */
+  openSync(): SpanReaderSync {
+    return new SpanReaderSync(this);
+  }
+
+  /** Positional reads by tar offset, asynchronous; each file opened on first need. Close it. */
+  open(): SpanReader {
+    return new SpanReader(this);
+  }
+}
+
+export class SpanReaderSync {
+  private readonly span: TarSpan;
+  private readonly fds = new Map<string, number>();
+
+  constructor(span: TarSpan) {
+    this.span = span;
+  }
+
+  /** Reads up to `length` bytes at tar offset `position` into `buf`; fewer only where the tar (or a file) ends. */
+  read(buf: Buffer, length: number, position: number): number {
+    let got = 0;
+    for (const piece of this.span.pieces(position, length)) {
+      let fd = this.fds.get(piece.path);
+      if (fd === undefined) {
+        fd = openSync(piece.path, 'r');
+        this.fds.set(piece.path, fd);
+      }
+      const n = readSync(fd, buf, got, piece.size, piece.offset);
+      got += n;
+      if (n < piece.size) break;
+    }
+    return got;
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+export class SpanReader {
+  private readonly span: TarSpan;
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+
+  constructor(span: TarSpan) {
+    this.span = span;
+  }
+
+  /** Fills `buf` from tar offset `position`: fewer bytes only where the tar (or a file) ends (pread may answer short). */
+  async fill(buf: Buffer, position: number): Promise<number> {
+    let got = 0;
+    for (const piece of this.span.pieces(position, buf.length)) {
+      let handle = this.handles.get(piece.path);
+      if (!handle) {
+        handle = open(piece.path, 'r');
+        this.handles.set(piece.path, handle);
+      }
+      const file = await handle;
+      let done = 0;
+      while (done < piece.size) {
+        const { bytesRead } = await file.read(buf, got + done, piece.size - done, piece.offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      got += done;
+      if (done < piece.size) break;
+    }
+    return got;
+  }
+
+  async close(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map(async (h) => (await h.catch(() => undefined))?.close()));
+  }
+}
