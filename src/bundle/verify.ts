@@ -1,12 +1,14 @@
-import { statSync } from 'node:fs';
+import type { Digest } from '../core/digest.js';
+import { ErrorCode, IntegrityError } from '../core/errors.js';
 import { statOf, type BundleInput } from './bundle-source.js';
 import { toolRanges } from './blob-locate.js';
-import { rangeJobs } from './blob-ranges.js';
+import { blobTarRange, proveAcross, rangeJobs } from './blob-ranges.js';
 import { checkStoredSummaries } from './image-summaries.js';
-import { RangePool } from './range-pool.js';
+import { RangePool, type RangeJob } from './range-pool.js';
 import { openBundle, type Bundle, type OpenBundleOptions } from './reader.js';
 import type { SignatureState } from './signature-check.js';
-import type { VolumeStatus } from './volume-check.js';
+import { shaProblem, volumeError, type VolumeStatus } from './volume-check.js';
+import type { TarPiece, TarSpan } from './tar-span.js';
 import { isVolumePath } from './volume-sidecar.js';
 
 // `ferry verify`: read every byte of a bundle (or every volume) through the
@@ -36,20 +38,20 @@ export interface VerifyReport {
 
 /**
  * Two ways to read every blob, and which one runs:
- * - byRanges: a single-file bundle laid out as ferry writes it (locateBlobs proves the framing; one
- *   file holds every blob whole, so rangeJobs leaves none `across`):
- *   `ferry verify FILE`, `import --verify-first FILE`. Blobs hashed by positional reads on every
- *   core (RangePool).
- * - inOnePass: the tar through the one-pass reader: a volume set (each volume is hashed whole for
- *   the volume list: verify's job, which import by ranges leaves to it), a stream, or a file
- *   another writer laid out (pax headers, other order): locateBlobs answers undefined.
+ * - byRanges: a bundle on disk laid out as ferry writes it, one file or a set of volumes
+ *   (locateBlobs proves the framing): blobs hashed by positional reads on every core (RangePool),
+ *   and each volume of a set hashed whole beside them for the volume list. `ferry verify`,
+ *   `import --verify-first`.
+ * - inOnePass: the tar through the one-pass reader: a stream, or a file another writer laid out
+ *   (pax headers, other order): locateBlobs answers undefined.
  * The first pays: 299 MiB single file, `ferry verify` paired back to back, 7 runs each at load
  * 12-16 on 2 cores: CPU (user + sys) median 0.82 s by ranges against 1.46 s in one pass (stream
- * hops, tar parsing, garbage), wall median 3.4 s against 4.6 s.
+ * hops, tar parsing, garbage), wall median 3.4 s against 4.6 s. A set hashes its bytes twice
+ * (volumes and blobs), on both cores: docs/performance.md "Stop 35".
  */
 export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<VerifyReport> {
   // The hashing threads boot while the head is checked; a small file is hashed on the calling
-  // thread alone (a worker costs more to boot than it would hash: HASH_ALONE_BYTES), a volume set needs none.
+  // thread alone (a worker costs more to boot than it would hash: HASH_ALONE_BYTES).
   // A stat with node:fs: fs/promises, loaded for it alone, cost a small verify ~4 M instructions.
   const stat = typeof input === 'string' ? statOf(input) : undefined;
   const file = stat?.isFile() ? stat : undefined;
@@ -60,9 +62,10 @@ export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions =
     try {
       // What inspect shows from bundle.json alone must be what the graph gives (one walk, before any blob is read).
       checkStoredSummaries(bundle.bundleJson.images, bundle.db);
-      // NAME.001 may be a plain bundle file after all: it gets its threads now.
-      if (!pool && file && !bundle.volumes) pool = poolFor(file.size);
-      const read = (pool && typeof input === 'string' && !bundle.volumes && (await byRanges(input, bundle, pool))) || (await inOnePass(bundle));
+      // A volume set (or NAME.001 that is a plain bundle file after all) gets its threads now; a set's bytes are hashed twice.
+      const span = bundle.tarSpan;
+      if (!pool && span) pool = poolFor(bundle.volumes ? 2 * span.size : span.size);
+      const read = (pool && (await byRanges(bundle, pool))) || (await inOnePass(bundle));
       return report(bundle, read);
     } finally {
       await bundle.close();
@@ -96,21 +99,47 @@ async function inOnePass(bundle: Bundle): Promise<Read> {
   return { blobs, blobBytes, bytesRead: bundle.bytesRead() };
 }
 
-/** Every blob by its byte range (locateBlobs proved the framing around them), or undefined. */
-async function byRanges(path: string, bundle: Bundle, pool: RangePool): Promise<Read | undefined> {
+/**
+ * Every blob by its byte range (locateBlobs proved the framing around them) and, for a set, every volume
+ * whole against the volume list, all on the pool's threads; or undefined.
+ */
+async function byRanges(bundle: Bundle, pool: RangePool): Promise<Read | undefined> {
   const ranges = await bundle.locate();
   const span = bundle.tarSpan;
   if (!ranges || !span) return undefined;
-  const tools = toolRanges(bundle).map((t) => ({ expected: t.release, path, start: t.start, subject: t.release.entry }));
+  const tools = toolRanges(bundle).map((t) => ({ expected: t.release, start: t.start, subject: t.release.entry }));
+  const { jobs, across } = rangeJobs(span, [...tools, ...ranges.map(blobTarRange)]);
+  const volumes = volumeJobs(bundle, span);
+  const stop = new AbortController();
+  const failed = (err: unknown): never => {
+    stop.abort(err);
+    throw err;
+  };
   // The ranges are all that is left to check: the head's reader, index.db and its spool are let
   // go while the blobs hash, not after (from the last range to exit: 17 → 11 ms, median of 20
   // pairs at load 5 on 2 cores).
   const closing = bundle.close();
-  const [hashed, closed] = await Promise.allSettled([pool.run([...tools, ...rangeJobs(span, ranges).jobs]), closing]);
-  if (hashed.status === 'rejected') throw hashed.reason;
-  if (closed.status === 'rejected') throw closed.reason;
+  const settled = await Promise.allSettled([pool.run([...volumes, ...jobs], undefined, stop.signal).catch(failed), proveAcross(span, across, stop.signal).catch(failed), closing]);
+  if (stop.signal.aborted) throw await volumeFailure(bundle, volumes, stop.signal.reason);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
   const blobBytes = ranges.reduce((n, r) => n + r.blob.descriptor.size, 0);
-  return { blobs: ranges.length, blobBytes, bytesRead: statSync(path).size };
+  return { blobs: ranges.length, blobBytes, bytesRead: span.size };
+}
+
+/** A set's volumes, each hashed whole against the volume list (named by its file name); none for one file. */
+function volumeJobs(bundle: Bundle, span: TarSpan): RangeJob[] {
+  const listed = bundle.volumes?.sidecar.volumes ?? [];
+  return listed.map((v, i) => ({ expected: { digest: `sha256:${v.sha256}` as Digest, size: v.size }, path: (span.files[i] as TarPiece).path, start: 0, wholeFile: true, subject: v.name }));
+}
+
+/** The error that stopped a verify by ranges, said of its volume: a volume's own mismatch as the one pass says it, a blob's blamed on the volume holding it. */
+async function volumeFailure(bundle: Bundle, volumes: readonly RangeJob[], err: unknown): Promise<unknown> {
+  const listed = bundle.volumes?.sidecar.volumes ?? [];
+  const index = err instanceof IntegrityError ? volumes.findIndex((j) => j.subject === err.subject) : -1;
+  const v = listed[index];
+  if (!v || !(err instanceof IntegrityError)) return bundle.explain(err);
+  if (err.code === ErrorCode.sizeMismatch || !err.actual) return volumeError(v, `is damaged: not the ${v.size} bytes the volume list says`);
+  return volumeError(v, shaProblem(listed, index, err.actual.slice('sha256:'.length)));
 }
 
 function report(bundle: Bundle, { blobs, blobBytes, bytesRead }: Read): VerifyReport {

@@ -149,6 +149,32 @@ describe('locateBlobs', () => {
       });
     });
 
+    // Verify reads a set by ranges too, and hashes each volume whole beside the blobs: damage no blob or
+    // header holds (a padding byte) still fails the volume, named as the one pass names it.
+    it('verify checks each volume whole: a changed padding byte names its volume; a changed blob byte too', async () => {
+      const report = await verifyBundle(`${several()}.000`);
+      expect(report.blobs).toBe(count);
+      expect(report.volumes?.list.every((v) => v.status === 'checked')).toBe(true);
+      const spots = await withBundle(several(), async (bundle) => {
+        const span = bundle.tarSpan!;
+        const ranges = (await bundle.locate())!;
+        const padded = ranges.find((r) => r.blob.descriptor.size % 512 !== 0 && r.start > 10_000)!;
+        const pad = span.pieces(padded.start + padded.blob.descriptor.size, 1)[0]!;
+        const inBlob = span.pieces(padded.start, 1)[0]!;
+        return [pad, inBlob];
+      });
+      for (const [i, spot] of spots.entries()) {
+        const copy = `${work.dir}/verify-set-${i}`;
+        await mkdir(copy);
+        for (const f of (await readdir(work.dir)).filter((f) => f.startsWith('several.tar.'))) await writeFile(`${copy}/${f}`, await readFile(`${work.dir}/${f}`));
+        const name = spot.path.slice(spot.path.lastIndexOf('/') + 1);
+        const bytes = await readFile(`${copy}/${name}`);
+        bytes[spot.offset] = (bytes[spot.offset] as number) ^ 0x01;
+        await writeFile(`${copy}/${name}`, bytes);
+        await expect(verifyBundle(`${copy}/several.tar.000`)).rejects.toThrow(`volume ${name} is damaged: sha256 mismatch`);
+      }
+    });
+
     it('a changed byte in a blob across a volume end: refused by its entry, and the volume named', async () => {
       const copy = `${work.dir}/damaged-set`;
       await mkdir(copy);
