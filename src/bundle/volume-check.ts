@@ -50,7 +50,7 @@ export async function unlistedVolumes(dir: string, base: string, volumes: readon
 }
 
 /** Hashes one volume (reading at most one byte past its listed size) and returns what is wrong with it, or ''. */
-async function problemOf(dir: string, volumes: readonly VolumeInfo[], index: number): Promise<string> {
+export async function problemOf(dir: string, volumes: readonly VolumeInfo[], index: number): Promise<string> {
   const v = volumes[index] as VolumeInfo;
   const hash = createHash('sha256');
   let size = 0;

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
 import { MAX_METADATA_BYTES } from '../core/limits.js';
 import { readCapped } from '../core/read-capped.js';
-import { isPresent, shaProblem, unlistedVolumes, volumeError } from './volume-check.js';
+import { isPresent, problemOf, shaProblem, unlistedVolumes, volumeError } from './volume-check.js';
 import { checkSignature, type SignatureState, type TrustOptions } from './signature-check.js';
 import { baseNameOfSidecar, parseSidecar, type VolumeInfo, type VolumeSidecar } from './volume-sidecar.js';
 
@@ -135,13 +135,14 @@ export class JoinedVolumes {
    * and returns the first one's volume-level error (damaged, or another set's), else undefined.
    */
   async diagnoseSpan(start: number, end: number): Promise<IntegrityError | undefined> {
+    const { volumes } = this.set.sidecar;
     let at = 0;
-    for (const [index, v] of this.set.sidecar.volumes.entries()) {
+    for (const [index, v] of volumes.entries()) {
       const from = at;
       at += v.size;
       if (at <= start || from >= end) continue;
-      const error = await this.finish(index, createHash('sha256'), 0);
-      if (error) return error;
+      const problem = await problemOf(this.set.dir, volumes, index);
+      if (problem) return volumeError(v, problem);
     }
     return undefined;
   }
@@ -155,22 +156,19 @@ export class JoinedVolumes {
     const c = this.cursor;
     if (!c || c.finished) return undefined;
     c.finished = true;
-    return this.finish(c.index, c.hash.copy(), c.offset);
-  }
-
-  /** Volume `index` hashed from `offset` to its end onto `hash` (the bytes before it): its volume-level error, if any. */
-  private async finish(index: number, hash: Hash, offset: number): Promise<IntegrityError | undefined> {
-    const v = this.set.sidecar.volumes[index] as VolumeInfo;
-    let at = offset;
+    const v = this.set.sidecar.volumes[c.index] as VolumeInfo;
+    const hash = c.hash.copy();
+    let offset = c.offset;
+    const stream = createReadStream(join(this.set.dir, v.name), { start: c.offset });
     try {
-      for await (const chunk of createReadStream(join(this.set.dir, v.name), { start: offset, highWaterMark: 1024 * 1024 })) {
+      for await (const chunk of stream) {
         hash.update(chunk as Buffer);
-        at += (chunk as Buffer).length;
+        offset += (chunk as Buffer).length;
       }
     } catch {
       return volumeError(v, 'cannot be read to the end');
     }
-    if (at !== v.size) return volumeError(v, `is damaged: ${at} bytes, the volume list says ${v.size}`);
-    return this.mismatch(index, hash.digest('hex'));
+    if (offset !== v.size) return volumeError(v, `is damaged: ${offset} bytes, the volume list says ${v.size}`);
+    return this.mismatch(c.index, hash.digest('hex'));
   }
 }
