@@ -1,6 +1,6 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { close, closeSync, open, openSync, read, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { VolumeSet } from './volume-join.js';
 
 // Where a bundle's tar lies on disk: one file, or a set's volumes end to end
@@ -110,9 +110,15 @@ export class SpanReaderSync {
   }
 }
 
+// node:fs, not node:fs/promises: the reader loads this module, and fs/promises (with the readline and stream
+// modules it requires) was ~4 M instructions of a small inspect (bundle-source.ts).
+const openFile = promisify(open);
+const readAt = promisify(read);
+const closeFile = promisify(close);
+
 export class SpanReader {
   private readonly span: TarSpan;
-  private readonly handles = new Map<string, Promise<FileHandle>>();
+  private readonly fds = new Map<string, Promise<number>>();
 
   constructor(span: TarSpan) {
     this.span = span;
@@ -122,15 +128,15 @@ export class SpanReader {
   async fill(buf: Buffer, position: number): Promise<number> {
     let got = 0;
     for (const piece of this.span.pieces(position, buf.length)) {
-      let handle = this.handles.get(piece.path);
-      if (!handle) {
-        handle = open(piece.path, 'r');
-        this.handles.set(piece.path, handle);
+      let fd = this.fds.get(piece.path);
+      if (!fd) {
+        fd = openFile(piece.path, 'r');
+        this.fds.set(piece.path, fd);
       }
-      const file = await handle;
+      const file = await fd;
       let done = 0;
       while (done < piece.size) {
-        const { bytesRead } = await file.read(buf, got + done, piece.size - done, piece.offset + done);
+        const { bytesRead } = await readAt(file, buf, got + done, piece.size - done, piece.offset + done);
         if (bytesRead === 0) break;
         done += bytesRead;
       }
@@ -141,8 +147,13 @@ export class SpanReader {
   }
 
   async close(): Promise<void> {
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    await Promise.all(handles.map(async (h) => (await h.catch(() => undefined))?.close()));
+    const fds = [...this.fds.values()];
+    this.fds.clear();
+    await Promise.all(
+      fds.map(async (opening) => {
+        const fd = await opening.catch(() => undefined);
+        if (fd !== undefined) await closeFile(fd);
+      }),
+    );
   }
 }
