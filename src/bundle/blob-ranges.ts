@@ -132,8 +132,9 @@ export function rangeJobs(tar: TarSpan, ranges: readonly TarRange[]): { jobs: Ar
   const jobs = [];
   const across = [];
   for (const range of ranges) {
-    const [piece, more] = tar.pieces(range.start, range.expected.size);
-    if (piece && !more) jobs.push({ ...range, path: piece.path, start: piece.offset });
+    // Once per blob (4,400 at 1,000 images): no arrays, no spread.
+    const file = tar.within(range.start, range.expected.size);
+    if (file) jobs.push({ expected: range.expected, path: file.path, start: file.offset, subject: range.subject });
     else across.push(range);
   }
   return { jobs, across };

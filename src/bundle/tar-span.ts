@@ -69,6 +69,20 @@ export class TarSpan {
     return out;
   }
 
+  /** The file holding all of tar bytes [at, at + size) and the offset of `at` in it; undefined when they straddle two files (or pass the end). */
+  within(at: number, size: number): { path: string; offset: number } | undefined {
+    const { files } = this;
+    let lo = 0;
+    let hi = files.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((files[mid] as TarPiece).start <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    const f = files[lo];
+    return f && at >= f.start && at + size <= f.start + f.size ? { path: f.path, offset: at - f.start } : undefined;
+  }
+
   /** Synchronous positional reads by tar offset; each file opened on first need. Close it. */
   openSync(): SpanReaderSync {
     return new SpanReaderSync(this);

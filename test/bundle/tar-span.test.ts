@@ -40,6 +40,14 @@ describe('TarSpan over volumes', () => {
     ]);
     expect(span.pieces(9990, 100).map((p) => [p.path.slice(-3), p.offset, p.size])).toEqual([['003', 990, 10]]);
     expect(span.pieces(10_000, 10)).toEqual([]);
+    // Within one file, or not.
+    expect(span.within(100, 50)).toEqual({ path: join(dir, 't.tar.000'), offset: 100 });
+    expect(span.within(4096, 1)).toEqual({ path: join(dir, 't.tar.001'), offset: 0 });
+    expect(span.within(4097, 4903)).toEqual({ path: join(dir, 't.tar.002'), offset: 0 });
+    expect(span.within(9999, 1)).toEqual({ path: join(dir, 't.tar.003'), offset: 999 });
+    expect(span.within(4095, 2)).toBeUndefined();
+    expect(span.within(4000, 200)).toBeUndefined();
+    expect(span.within(9999, 2)).toBeUndefined();
   });
 
   it('reads by tar offset, synchronously and not, the same bytes as the joined tar; short only at its end', async () => {
