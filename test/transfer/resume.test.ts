@@ -12,7 +12,9 @@ import { startRegistry, type Registry } from '../rig/registry.js';
 // kill -9 in the middle of `ferry import`, then run it again: the rerun
 // re-reads the stick, skips what the target already committed and finishes,
 // so it uploads less than the whole. The bundle holds appA (rig) and an image
-// of three 24 MiB incompressible layers from a registry this suite seeds.
+// of three 24 MiB incompressible layers from a registry this suite seeds; once
+// as one file, once as volumes cut at 20M (layers straddle their ends, and
+// both are read by byte ranges).
 
 const MiB = 1024 * 1024;
 const LAYER_SIZES = [24 * MiB, 24 * MiB, 24 * MiB];
@@ -26,34 +28,32 @@ interface ImportJson {
 describe.skipIf(!rigContext().available)('an import killed with SIGKILL resumes', () => {
   let work: WorkDir;
   let source: Registry;
-  let target: Registry;
   let big: BigImage;
-  let view: TargetView;
   const bundle = () => work.path('big.tar');
+  const targets: Registry[] = [];
 
   beforeAll(async () => {
     work = await workDir('ferry-resume-');
-    [source, target] = await Promise.all([startRegistry({}), startRegistry({ auth: 'basic' })]);
-    view = new TargetView(target);
+    source = await startRegistry({});
     big = await pushBigImage(source, 'ferry-test/big', '1.0', LAYER_SIZES);
     const refs = [...sourceRefs(seededRig(), ['appA']), `${source.host}/ferry-test/big:1.0`];
     expectOk(await ferry(['export', ...refs, '-o', bundle(), '--plain-http', '--store', work.path('export-store')], { timeoutMs: 300_000 }));
+    await mkdir(work.path('set'));
+    expectOk(await ferry(['export', ...refs, '-o', work.path('set', 'big.tar'), '--split', '20M', '--plain-http', '--store', work.path('export-store')], { timeoutMs: 300_000 }));
+    // 72 MiB of layers in 20 MiB volumes: layers straddle volume ends.
+    expect((await readdir(work.path('set'))).filter((f) => /^big\.tar\.\d{3}$/.test(f)).length).toBe(4);
   });
 
   afterAll(async () => {
-    await view?.close();
-    await Promise.all([source?.stop(), target?.stop()]);
+    await Promise.all([source?.stop(), ...targets.map((t) => t.stop())]);
     await work?.cleanup();
   });
 
-  const importArgs = (...extra: string[]) => ['import', bundle(), '--to', `${target.host}/mirror`, ...registryFlags(target), '--store', work.path('import-store'), '--json', ...extra];
-
   /** docker-registry's own file for a committed blob: present only once the upload was committed. */
-  const committed = (digest: string) => existsSync(join(target.storageDir, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data'));
-  const committedLayers = () => big.layers.filter((l) => committed(l.digest)).length;
+  const committedIn = (target: Registry, digest: string) => existsSync(join(target.storageDir, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data'));
   /** Bytes of the big layers in the target: committed blobs plus upload sessions in flight. */
-  async function arrivedBytes(): Promise<number> {
-    let bytes = big.layers.filter((l) => committed(l.digest)).reduce((a, l) => a + l.size, 0);
+  async function arrivedIn(target: Registry): Promise<number> {
+    let bytes = big.layers.filter((l) => committedIn(target, l.digest)).reduce((a, l) => a + l.size, 0);
     const uploads = join(target.storageDir, 'docker/registry/v2/repositories/mirror/ferry-test/big/_uploads');
     for (const id of await readdir(uploads).catch(() => [])) bytes += (await stat(join(uploads, id, 'data')).catch(() => ({ size: 0 }))).size;
     return bytes;
@@ -71,7 +71,24 @@ describe.skipIf(!rigContext().available)('an import killed with SIGKILL resumes'
     expect(size).toBeLessThanOrEqual(uniqueBytes * 1.005);
   });
 
-  it('after kill -9 mid-transfer, the rerun completes, uploads less than the whole, and lands the source digests', async () => {
+  it.each([
+    ['one file', 'big.tar'],
+    ['a set of volumes', 'set/big.tar.000'],
+  ])('%s: after kill -9 mid-transfer, the rerun completes, uploads less than the whole, and lands the source digests', async (_what, file) => {
+    const target = await startRegistry({ auth: 'basic' });
+    targets.push(target);
+    const view = new TargetView(target);
+    try {
+      await killAndRerun(target, view, work.path(file));
+    } finally {
+      await view.close();
+    }
+  });
+
+  async function killAndRerun(target: Registry, view: TargetView, path: string): Promise<void> {
+    const store = work.path(`import-store-${targets.indexOf(target)}`);
+    const importArgs = (...extra: string[]) => ['import', path, '--to', `${target.host}/mirror`, ...registryFlags(target), '--store', store, '--json', ...extra];
+    const committedLayers = () => big.layers.filter((l) => committedIn(target, l.digest)).length;
     const plan = expectOk(await ferry(importArgs('--dry-run'))).json as ImportJson;
     const total = plan.blobs.missingBytes;
     expect(total).toBeGreaterThan(LAYER_SIZES.reduce((a, b) => a + b, 0));
@@ -81,14 +98,14 @@ describe.skipIf(!rigContext().available)('an import killed with SIGKILL resumes'
     const fraction = 0.3 + Math.random() * 0.55;
     const threshold = Math.floor(fraction * LAYER_SIZES.reduce((a, b) => a + b, 0));
     // Its own TMPDIR: SIGKILL leaves the reader's spool dir (index.db copy) behind; keep it in work/.
-    await mkdir(work.path('tmp'));
+    await mkdir(work.path('tmp'), { recursive: true });
     const env = { ...process.env, FERRY_STORE: '', TMPDIR: work.path('tmp') };
     const child = spawn(process.execPath, [FERRY_BIN, ...importArgs()], { env, stdio: 'ignore' });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     let finishedAlone = false;
     void exited.then(() => (finishedAlone = true));
     const deadline = Date.now() + 120_000;
-    while (!finishedAlone && (await arrivedBytes()) < threshold && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (!finishedAlone && (await arrivedIn(target)) < threshold && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     if (!finishedAlone) child.kill('SIGKILL');
     const end = await exited;
     const landedBeforeKill = committedLayers();
@@ -112,5 +129,5 @@ describe.skipIf(!rigContext().available)('an import killed with SIGKILL resumes'
     // A third run has nothing left to move.
     const third = expectOk(await ferry(importArgs())).json as ImportJson;
     expect(third.blobs).toMatchObject({ missing: 0, bytes: 0 });
-  });
+  }
 });
