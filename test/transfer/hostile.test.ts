@@ -191,7 +191,7 @@ describe.skipIf(!rigContext().available)('hostile bundles are refused by import 
     await rename(work.path('vol.tar.001.away'), work.path('vol.tar.002.tmp'));
     await rename(work.path('vol.tar.002'), work.path('vol.tar.001'));
     await rename(work.path('vol.tar.002.tmp'), work.path('vol.tar.002'));
-    // Same sizes, so only their hashes tell: found while streaming, after vol.tar.000's verified blobs.
+    // Same sizes, so only their hashes tell: found while the blobs are read, after some verified ones may have landed.
     await refused(work.path('vol.tar.000'), 'stream', ['vol.tar.001', 'out of order']);
     // Put them back in order: the set verifies again, until the sidecar loses its signature.
     await rename(work.path('vol.tar.001'), work.path('vol.tar.001.tmp'));

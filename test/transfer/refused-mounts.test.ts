@@ -98,21 +98,23 @@ describe.skipIf(!rigContext().available)('import into a registry that refuses cr
     progress: { phases: Array<{ phase: string; total?: number; moved: number }> };
   }
 
-  async function importThrough(bundle: string): Promise<{ target: Registry; proxy: NoMountProxy; report: Report }> {
+  async function importThrough(bundle: string): Promise<{ target: Registry; proxy: NoMountProxy; report: Report; stderr: string }> {
     const target = await startRegistry();
     started.push(target);
     const proxy = await startNoMountProxy(new URL(target.url));
     started.push(proxy);
-    const run = expectOk(await ferry(['import', bundle, '--to', `${proxy.host}/mirror`, '--plain-http', '--store', work.path('import-store'), '--json']));
-    return { target, proxy, report: run.json as Report };
+    const run = expectOk(await ferry(['import', bundle, '--to', `${proxy.host}/mirror`, '--plain-http', '--store', work.path('import-store'), '--json', '--debug']));
+    return { target, proxy, report: run.json as Report, stderr: run.stderr };
   }
 
   it.each([
-    ['a single-file bundle (read by ranges)', 'shared.tar'],
-    ['a split bundle (by ranges across its volumes)', 'split.tar.000'],
-    ['a tar padded after its end (read in one pass)', 'padded.tar'],
-  ])('%s: every repository holds every blob of its image', async (_kind, file) => {
-    const { target, proxy, report } = await importThrough(work.path(file));
+    ['a single-file bundle (read by ranges)', 'shared.tar', /blobs read by byte ranges from the file, up to \d+ at a time/],
+    ['a split bundle (by ranges across its volumes)', 'split.tar.000', /blobs read by byte ranges from [2-9] volumes, up to \d+ at a time/],
+    ['a tar padded after its end (read in one pass)', 'padded.tar', /blobs read in one pass, one after another: the file not laid out as ferry writes a bundle/],
+  ])('%s: every repository holds every blob of its image', async (_kind, file, reader) => {
+    const { target, proxy, report, stderr } = await importThrough(work.path(file));
+    // --debug says which reader the blob pass took.
+    expect(stderr).toMatch(new RegExp(`^ferry: debug: ${reader.source}$`, 'm'));
     expect(proxy.refused(), 'the target was asked to mount and refused').toBeGreaterThan(0);
     expect(report.failed).toEqual([]);
     expect(report.images).toHaveLength(3);
