@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { ErrorCode, IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
 import { openVolumeSet } from './bundle-source.js';
+import type { EventSink } from '../core/progress-events.js';
 import type { SignatureState, TrustOptions } from './signature-check.js';
 import { verifyBundle, type VerifyReport } from './verify.js';
 import { checkVolumesInFolder, isPresent, unlistedVolumes, type VolumeStatus } from './volume-check.js';
@@ -14,6 +15,8 @@ import { baseNameOfSidecar, type VolumeInfo } from './volume-sidecar.js';
 export interface InHandOptions extends TrustOptions {
   /** --volume: only these volumes (1, 001 or NAME.001); else every volume present. */
   only?: readonly string[];
+  /** Progress: the verify phase (the bytes of the volumes to check), then `bytes` as they are hashed. */
+  onEvent?: EventSink;
 }
 
 export interface InHandReport {
@@ -50,11 +53,12 @@ function selectVolumes(volumes: readonly VolumeInfo[], asked: readonly string[])
 }
 
 export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}): Promise<VerifyOutcome> {
-  const { only: asked, ...trust } = opts;
+  const { only: asked, onEvent, ...trust } = opts;
+  const full = (): Promise<VerifyReport> => verifyBundle(path, { ...trust, ...(onEvent ? { onEvent } : {}) });
   const set = await openVolumeSet(path, trust);
   if (!set) {
     if (asked) throw new UsageError(`--volume is for a split bundle; ${path} is one file`, { hint: `ferry verify ${path} checks it whole` });
-    return verifyBundle(path, trust);
+    return full();
   }
   const { volumes } = set.sidecar;
   const only = asked ? selectVolumes(volumes, asked) : undefined;
@@ -72,9 +76,11 @@ export async function verifyVolumesInHand(path: string, opts: InHandOptions = {}
   }
   // Every volume in hand and asked for: the full verify reads them all anyway (and the content too);
   // it refuses a stray volume, as import would, since the set in that folder is then in doubt.
-  if (present.every(Boolean) && (!only || only.size === volumes.length)) return verifyBundle(path, trust);
+  if (present.every(Boolean) && (!only || only.size === volumes.length)) return full();
 
-  const list = await checkVolumesInFolder(set.dir, volumes, only);
+  const checking = volumes.filter((_, i) => present[i] && (!only || only.has(i)));
+  onEvent?.({ type: 'phase', phase: 'verify', total: checking.reduce((n, v) => n + v.size, 0) });
+  const list = await checkVolumesInFolder(set.dir, volumes, only, onEvent && ((bytes) => onEvent({ type: 'bytes', bytes })));
   const failed = list.filter((v) => v.status === 'failed');
   if (failed.length > 0) {
     throw new IntegrityError(failed.map((v) => `volume ${v.name} ${v.problem}`).join('\n'), {

@@ -1,5 +1,6 @@
 import type { Digest } from '../core/digest.js';
 import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { noEvents, type EventSink } from '../core/progress-events.js';
 import { statOf, type BundleInput } from './bundle-source.js';
 import { toolRanges } from './blob-locate.js';
 import { blobTarRange, proveAcross, rangeJobs } from './blob-ranges.js';
@@ -49,23 +50,30 @@ export interface VerifyReport {
  * hops, tar parsing, garbage), wall median 3.4 s against 4.6 s. A set hashes its bytes twice
  * (volumes and blobs), on both cores: docs/performance.md "Stop 35".
  */
-export async function verifyBundle(input: BundleInput, opts: OpenBundleOptions = {}): Promise<VerifyReport> {
+export interface VerifyOptions extends OpenBundleOptions {
+  /** Progress: the verify phase (its blobs, and the bytes it will hash), then `bytes` as they are hashed. */
+  onEvent?: EventSink;
+}
+
+export async function verifyBundle(input: BundleInput, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const { onEvent, ...openOptions } = opts;
   // The hashing threads boot while the head is checked; a small file is hashed on the calling
   // thread alone (a worker costs more to boot than it would hash: HASH_ALONE_BYTES).
   // A stat with node:fs: fs/promises, loaded for it alone, cost a small verify ~4 M instructions.
   const stat = typeof input === 'string' ? statOf(input) : undefined;
   const file = stat?.isFile() ? stat : undefined;
-  const poolFor = (size: number) => new RangePool({ mainThread: true, bytes: size });
+  const poolFor = (size: number) => new RangePool({ mainThread: true, bytes: size, ...(onEvent ? { onEvent } : {}) });
   let pool = file && typeof input === 'string' && !isVolumePath(input) ? poolFor(file.size) : undefined;
   try {
-    const bundle = await openBundle(input, { ...opts, checkVolumes: true });
+    const bundle = await openBundle(input, { ...openOptions, checkVolumes: true });
     try {
       // What inspect shows from bundle.json alone must be what the graph gives (one walk, before any blob is read).
       checkStoredSummaries(bundle.bundleJson.images, bundle.db);
       // A volume set (or NAME.001 that is a plain bundle file after all) gets its threads now; a set's bytes are hashed twice.
       const span = bundle.tarSpan;
       if (!pool && span) pool = poolFor(bundle.volumes ? 2 * span.size : span.size);
-      const read = (pool && (await byRanges(bundle, pool))) || (await inOnePass(bundle));
+      const emit = onEvent ?? noEvents;
+      const read = (pool && (await byRanges(bundle, pool, emit))) || (await inOnePass(bundle, emit));
       return report(bundle, read);
     } finally {
       await bundle.close();
@@ -82,9 +90,13 @@ interface Read {
 }
 
 /** Every blob through the one-pass tar reader (volumes, streams, files ferry did not lay out). */
-async function inOnePass(bundle: Bundle): Promise<Read> {
+async function inOnePass(bundle: Bundle, emit: EventSink): Promise<Read> {
   let blobs = 0;
   let blobBytes = 0;
+  const carried = bundle.db.blobs().filter((b) => b.included);
+  const releases = bundle.bundleJson.releases ?? [];
+  emit({ type: 'phase', phase: 'verify', items: carried.length, total: sizeOf(carried.map((b) => b.descriptor)) + sizeOf(releases) });
+  emit({ type: 'bytes', bytes: sizeOf(releases) });
   try {
     // Left unread, each stream is drained and verified by the iterator before the next entry:
     // a pipeline of our own per blob cost an AbortController and a DOMException apiece
@@ -92,6 +104,7 @@ async function inOnePass(bundle: Bundle): Promise<Read> {
     for await (const blob of bundle.blobs()) {
       blobs += 1;
       blobBytes += blob.descriptor.size;
+      emit({ type: 'bytes', bytes: blob.descriptor.size });
     }
   } catch (err) {
     throw await bundle.explain(err);
@@ -103,13 +116,16 @@ async function inOnePass(bundle: Bundle): Promise<Read> {
  * Every blob by its byte range (locateBlobs proved the framing around them) and, for a set, every volume
  * whole against the volume list, all on the pool's threads; or undefined.
  */
-async function byRanges(bundle: Bundle, pool: RangePool): Promise<Read | undefined> {
+async function byRanges(bundle: Bundle, pool: RangePool, emit: EventSink): Promise<Read | undefined> {
   const ranges = await bundle.locate();
   const span = bundle.tarSpan;
   if (!ranges || !span) return undefined;
   const tools = toolRanges(bundle).map((t) => ({ expected: t.release, start: t.start, subject: t.release.entry }));
   const { jobs, across } = rangeJobs(span, [...tools, ...ranges.map(blobTarRange)]);
   const volumes = volumeJobs(bundle, span);
+  // Progress counts the blobs' bytes, as the pool's hashers hash them (the volumes' own hashes run beside,
+  // silent: a set's bytes are not its size twice); a blob across a volume end is said once proved.
+  emit({ type: 'phase', phase: 'verify', items: ranges.length, total: sizeOf([...jobs, ...across].map((j) => j.expected)) });
   const stop = new AbortController();
   const failed = (err: unknown): never => {
     stop.abort(err);
@@ -119,7 +135,7 @@ async function byRanges(bundle: Bundle, pool: RangePool): Promise<Read | undefin
   // go while the blobs hash, not after (from the last range to exit: 17 → 11 ms, median of 20
   // pairs at load 5 on 2 cores).
   const closing = bundle.close();
-  const settled = await Promise.allSettled([pool.run([...volumes, ...jobs], undefined, stop.signal).catch(failed), proveAcross(span, across, stop.signal).catch(failed), closing]);
+  const settled = await Promise.allSettled([pool.run([...volumes, ...jobs], undefined, stop.signal).catch(failed), proveAcross(span, across, stop.signal, (r) => emit({ type: 'bytes', bytes: r.expected.size })).catch(failed), closing]);
   if (stop.signal.aborted) throw await volumeFailure(bundle, volumes, stop.signal.reason);
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   const blobBytes = ranges.reduce((n, r) => n + r.blob.descriptor.size, 0);
@@ -129,7 +145,7 @@ async function byRanges(bundle: Bundle, pool: RangePool): Promise<Read | undefin
 /** A set's volumes, each hashed whole against the volume list (named by its file name); none for one file. */
 function volumeJobs(bundle: Bundle, span: TarSpan): RangeJob[] {
   const listed = bundle.volumes?.sidecar.volumes ?? [];
-  return listed.map((v, i) => ({ expected: { digest: `sha256:${v.sha256}` as Digest, size: v.size }, path: (span.files[i] as TarPiece).path, start: 0, wholeFile: true, subject: v.name }));
+  return listed.map((v, i) => ({ expected: { digest: `sha256:${v.sha256}` as Digest, size: v.size }, path: (span.files[i] as TarPiece).path, start: 0, wholeFile: true, subject: v.name, silent: true }));
 }
 
 /** The error that stopped a verify by ranges, said of its volume: a volume's own mismatch as the one pass says it, a blob's blamed on the volume holding it. */
@@ -141,6 +157,8 @@ async function volumeFailure(bundle: Bundle, volumes: readonly RangeJob[], err: 
   if (err.code === ErrorCode.sizeMismatch || !err.actual) return volumeError(v, `is damaged: not the ${v.size} bytes the volume list says`);
   return volumeError(v, shaProblem(listed, index, err.actual.slice('sha256:'.length)));
 }
+
+const sizeOf = (items: ReadonlyArray<{ size: number }>): number => items.reduce((n, i) => n + i.size, 0);
 
 function report(bundle: Bundle, { blobs, blobBytes, bytesRead }: Read): VerifyReport {
   const report: VerifyReport = {

@@ -50,7 +50,7 @@ export async function unlistedVolumes(dir: string, base: string, volumes: readon
 }
 
 /** Hashes one volume (reading at most one byte past its listed size) and returns what is wrong with it, or ''. */
-export async function problemOf(dir: string, volumes: readonly VolumeInfo[], index: number): Promise<string> {
+export async function problemOf(dir: string, volumes: readonly VolumeInfo[], index: number, onBytes?: (bytes: number) => void): Promise<string> {
   const v = volumes[index] as VolumeInfo;
   const hash = createHash('sha256');
   let size = 0;
@@ -58,6 +58,7 @@ export async function problemOf(dir: string, volumes: readonly VolumeInfo[], ind
     for await (const chunk of createReadStream(join(dir, v.name), { end: v.size, highWaterMark: 1024 * 1024 })) {
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
+      onBytes?.((chunk as Buffer).length);
     }
   } catch (err) {
     return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
@@ -71,13 +72,13 @@ export async function problemOf(dir: string, volumes: readonly VolumeInfo[], ind
  * The status of every listed volume in `dir`: each present one whose index is
  * in `only` (every present one when `only` is undefined) is hashed and checked.
  */
-export async function checkVolumesInFolder(dir: string, volumes: readonly VolumeInfo[], only?: ReadonlySet<number>): Promise<VolumeStatus[]> {
+export async function checkVolumesInFolder(dir: string, volumes: readonly VolumeInfo[], only?: ReadonlySet<number>, onBytes?: (bytes: number) => void): Promise<VolumeStatus[]> {
   const out: VolumeStatus[] = [];
   for (const [index, v] of volumes.entries()) {
     if (!(await isPresent(dir, v))) out.push({ ...v, status: 'absent' });
     else if (only && !only.has(index)) out.push({ ...v, status: 'skipped' });
     else {
-      const problem = await problemOf(dir, volumes, index);
+      const problem = await problemOf(dir, volumes, index, onBytes);
       out.push(problem ? { ...v, status: 'failed', problem } : { ...v, status: 'checked' });
     }
   }

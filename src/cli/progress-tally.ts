@@ -75,9 +75,18 @@ export function formatSeconds(s: number): string {
   return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** What a phase line says it does: `pull: 3 images`, `write: 5 blobs, 120.0 MB`. */
-export function phaseLine(event: Extract<FerryEvent, { type: 'phase' }>): string {
+/**
+ * What a phase line says it does: `pull: 3 images`, `write: 5 blobs, 120.0 MB`. The phase named as the
+ * command is (`ferry verify`'s verify phase) goes without its name: `verify: 5 blobs`, not `verify: verify: …`.
+ */
+export function phaseLine(event: Extract<FerryEvent, { type: 'phase' }>, label?: string): string {
   const noun = event.phase === 'resolve' || event.phase === 'pull' || event.phase === 'copy' || event.phase === 'tag' ? 'images' : 'blobs';
   const parts = [event.items !== undefined ? `${event.items} ${noun}` : '', event.total !== undefined ? formatBytes(event.total) : ''].filter(Boolean);
-  return parts.length ? `${event.phase}: ${parts.join(', ')}` : event.phase;
+  if (!parts.length) return event.phase;
+  return event.phase === label ? parts.join(', ') : `${event.phase}: ${parts.join(', ')}`;
+}
+
+/** A phase's name before what it did, unless the command bears the same name (phaseLine). */
+export function phasePrefix(phase: Phase | undefined, label: string): string {
+  return phase && phase !== label ? `${phase}: ` : '';
 }

@@ -24,7 +24,7 @@ export function ttyBars(label: string, stream: TtyStream, options: { throttleMs?
   const render = (): void => {
     // A bar that reached its planned total has cleared itself: drawing it again would leave it on screen.
     if (tally.total <= 0 || bar?.complete) return;
-    bar ??= new ProgressBar(`${label} :phase [:bar] :percent :moved :image`, {
+    bar ??= new ProgressBar(`${label}:phase [:bar] :percent :moved :image`, {
       total: tally.total,
       width: BAR_WIDTH,
       stream: stream as unknown as NodeJS.WritableStream,
@@ -32,7 +32,8 @@ export function ttyBars(label: string, stream: TtyStream, options: { throttleMs?
       clear: true,
     });
     bar.total = Math.max(tally.total, 1);
-    const phase = tally.phase ?? '';
+    // `export pull [====]`; `verify [====]`, not `verify verify [====]`.
+    const phase = tally.phase && tally.phase !== label ? ` ${tally.phase}` : '';
     const moved = tally.describe();
     // The progress package shrinks the bar to fit a line: the image name gives way first (its tail kept).
     const room = (stream.columns || 80) - (label.length + phase.length + moved.length + BAR_WIDTH + 12);
@@ -56,7 +57,7 @@ export function ttyBars(label: string, stream: TtyStream, options: { throttleMs?
     switch (event.type) {
       case 'phase':
         end();
-        say(`${label}: ${phaseLine(event)}`);
+        say(`${label}: ${phaseLine(event, label)}`);
         return render();
       case 'retry':
         return say(`${label}: ${formatRetry(event)}`);

@@ -18,8 +18,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The phase's announced total and, from its closing line, what it moved (both as the line log prints them). */
 function announcedAndMoved(stderr: string, label: string, phase: string, items: number): { announced: string; moved: string } {
-  const announced = new RegExp(`^ferry: ${label}: ${phase}: ${items} images, (\\S+ [kMG]?B)$`, 'm').exec(stderr)?.[1];
-  const moved = new RegExp(`^ferry: ${label}: ${phase}: (\\S+ [kMG]?B) in `, 'm').exec(stderr)?.[1];
+  // `ferry copy`'s copy phase is not named twice: `ferry: copy: 1 images, …`.
+  const named = phase === label ? '' : `${phase}: `;
+  const announced = new RegExp(`^ferry: ${label}: ${named}${items} images, (\\S+ [kMG]?B)$`, 'm').exec(stderr)?.[1];
+  const moved = new RegExp(`^ferry: ${label}: ${named}(\\S+ [kMG]?B) in `, 'm').exec(stderr)?.[1];
   expect(announced, stderr).toBeDefined();
   expect(moved, stderr).toBeDefined();
   return { announced: announced!, moved: moved! };

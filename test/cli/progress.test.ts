@@ -52,6 +52,23 @@ describe('presenters', () => {
     expect(tty.text).not.toMatch(/bps/);
   });
 
+  it('the phase a command is named after is not named twice: `verify: 3 blobs`, a bar `verify [`', () => {
+    let text = '';
+    const log = lineLog('verify', { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream);
+    log.sink({ type: 'phase', phase: 'verify', items: 3, total: 4_000_000 });
+    log.sink({ type: 'bytes', bytes: 4_000_000 });
+    log.end();
+    expect(text).toMatch(/^ferry: verify: 3 blobs, 4\.0 MB\nferry: verify: 4\.0 MB in [\d.]+ s \([\d.]+ [kMG]?B\/s\)\n$/);
+    const tty = fakeTty();
+    const bars = ttyBars('verify', tty, { throttleMs: 0 });
+    bars.sink({ type: 'phase', phase: 'verify', items: 3, total: 4_000_000 });
+    bars.sink({ type: 'bytes', bytes: 1_000_000 });
+    bars.end();
+    expect(tty.text).toContain('verify: 3 blobs, 4.0 MB');
+    expect(tty.text).toMatch(/verify \[=*-*\] 25%/);
+    expect(tty.text).not.toContain('verify verify');
+  });
+
   it('the registry client\'s retries reach whichever presenter listens on the channel', () => {
     let text = '';
     const log = lineLog('import', { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream);
@@ -92,6 +109,33 @@ describe.skipIf(!rigContext().available)('progress from the CLI when stderr is n
     expect(imported.stderr.split('\n')).toContain('ferry: import: verify');
     expect(imported.stderr).toMatch(/^ferry: import: push: \d+ blobs, [\d.]+ [kMG]?B$/m);
     expect(imported.stderr).toMatch(/^ferry: import: tag: 1 images$/m);
+  });
+
+  // A bundle read from a stick takes a while: verify says its blobs and bytes up front, then what it hashed.
+  it('verify writes a line log too: one file, a set of volumes (the blobs\' bytes, not the set\'s twice), --present', async () => {
+    const rig = seededRig();
+    const image = `${rig.source.host}/${rig.images.images.appA.reference}`;
+    const store = ['--store', join(dir, 'store')];
+    for (const extra of [[], ['--split', '64k']]) {
+      const r = await ferry(['export', image, '-o', join(dir, extra.length ? 'v.tar' : 'f.tar'), '--plain-http', ...store, '--quiet', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const phase = /^ferry: verify: (\d+) blobs, ([\d.]+ [kMG]?B)$/m;
+    const done = /^ferry: verify: ([\d.]+ [kMG]?B) in [\d.]+ s \([\d.]+ [kMG]?B\/s\)$/m;
+    const file = await ferry(['verify', join(dir, 'f.tar')]);
+    expect(file.code, file.stderr).toBe(0);
+    const [, blobs, total] = file.stderr.match(phase) ?? [];
+    expect(Number(blobs)).toBeGreaterThan(1);
+    expect(file.stderr.match(done)?.[1]).toBe(total);
+    const set = await ferry(['verify', join(dir, 'v.tar.000')]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stderr.match(phase)?.slice(1)).toEqual([blobs, total]);
+    expect(set.stderr.match(done)?.[1]).toBe(total);
+    const present = await ferry(['verify', join(dir, 'v.tar.001'), '--volume', '1']);
+    expect(present.code, present.stderr).toBe(0);
+    // 64k is 65,536 bytes, said in decimal units.
+    expect(present.stderr).toMatch(/^ferry: verify: 65\.5 kB$/m);
+    for (const flag of ['--quiet', '--json', '--no-progress']) expect((await ferry(['verify', join(dir, 'v.tar.000'), flag])).stderr, flag).not.toMatch(/ferry: verify:/);
   });
 
   it('--no-progress, --quiet and --json keep stderr free of it; --debug logs the decisions', async () => {

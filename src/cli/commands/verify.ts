@@ -3,6 +3,7 @@ import { verifyBundle, verifyVolumesInHand, type InHandReport, type VerifyReport
 import { defineCommand } from '../command.js';
 import { formatBytes } from '../output.js';
 import { verificationKeys } from '../key-flags.js';
+import { progressReporter } from '../progress-bars.js';
 
 function fullText(report: VerifyReport): string {
   return [
@@ -52,11 +53,20 @@ export const verifyCommand = defineCommand({
       .option('require-signature', { type: 'boolean', default: false, describe: 'refuse an unsigned bundle' })
       .option('present', { type: 'boolean', default: false, describe: 'split bundle: check the volumes in this folder against the signed volume list, and name those not checked' })
       .option('volume', { type: 'string', array: true, nargs: 1, describe: 'split bundle: check only volume N (1, 001 or NAME.001) against the signed volume list; repeatable' }),
-  async run(args, { out }) {
+  async run(args, ctx) {
+    const { out } = ctx;
     const key = await verificationKeys(args.key, out);
     const trust = { ...(key ? { key } : {}), ...(args['require-signature'] ? { requireSignature: true } : {}) };
     const inHand = args.present || args.volume !== undefined;
-    const report = inHand ? await verifyVolumesInHand(args.bundle, { ...trust, ...(args.volume ? { only: args.volume } : {}) }) : await verifyBundle(args.bundle, trust);
-    out.result({ ok: true, ...report }, () => (report.complete ? fullText(report) : inHandText(report)));
+    // A bar on a terminal, the line log elsewhere: a 100 GB bundle read from a stick takes a while.
+    const progress = progressReporter(ctx, 'verify');
+    try {
+      const onEvent = progress.sink;
+      const report = inHand ? await verifyVolumesInHand(args.bundle, { ...trust, onEvent, ...(args.volume ? { only: args.volume } : {}) }) : await verifyBundle(args.bundle, { ...trust, onEvent });
+      progress.done();
+      out.result({ ok: true, ...report }, () => (report.complete ? fullText(report) : inHandText(report)));
+    } finally {
+      progress.done();
+    }
   },
 });
