@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { ErrorCode, IntegrityError, NotFoundError, UsageError } from '../core/errors.js';
-import { openVolumeSet } from './bundle-source.js';
 import type { EventSink } from '../core/progress-events.js';
+import { openVolumeSet } from './bundle-source.js';
 import type { SignatureState, TrustOptions } from './signature-check.js';
 import { verifyBundle, type VerifyReport } from './verify.js';
 import { checkVolumesInFolder, isPresent, unlistedVolumes, type VolumeStatus } from './volume-check.js';

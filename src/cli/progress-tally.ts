@@ -82,8 +82,7 @@ export function formatSeconds(s: number): string {
 export function phaseLine(event: Extract<FerryEvent, { type: 'phase' }>, label?: string): string {
   const noun = event.phase === 'resolve' || event.phase === 'pull' || event.phase === 'copy' || event.phase === 'tag' ? 'images' : 'blobs';
   const parts = [event.items !== undefined ? `${event.items} ${noun}` : '', event.total !== undefined ? formatBytes(event.total) : ''].filter(Boolean);
-  if (!parts.length) return event.phase;
-  return event.phase === label ? parts.join(', ') : `${event.phase}: ${parts.join(', ')}`;
+  return parts.length ? `${label === undefined ? `${event.phase}: ` : phasePrefix(event.phase, label)}${parts.join(', ')}` : event.phase;
 }
 
 /** A phase's name before what it did, unless the command bears the same name (phaseLine). */
