@@ -153,17 +153,20 @@ export async function proveAcross(tar: TarSpan, ranges: readonly TarRange[], sig
 }
 
 /**
- * Proves located blobs without sending them anywhere (an importer's blobs the target already holds): on
- * the calling thread, neighbouring ranges in one positional read into one reused buffer
- * (core/range-pool.ts), yielding between batches; a blob across two volumes through its own verified
- * stream. Rejects with the first that is not its digest, named by its entry. The pool loads on the
+ * Proves located blobs without sending them anywhere (an importer's blobs the target already holds):
+ * neighbouring ranges in one positional read into one reused buffer (core/range-pool.ts), on the calling
+ * thread between batches and, for more than HASH_ALONE_BYTES, on the pool's workers too; a blob across
+ * two volumes through its own reused buffers. Rejects with the first that is not its digest, named by its entry. The pool loads on the
  * first call: inspect never proves a blob.
  */
 export async function proveBlobRanges(tar: TarSpan, ranges: readonly BlobRange[], signal?: AbortSignal): Promise<void> {
   if (ranges.length === 0) return;
   const { jobs, across } = rangeJobs(tar, ranges.map(blobTarRange));
   const { RangePool } = await import('./range-pool.js');
-  const pool = new RangePool({ mainThread: true, threads: 1 });
+  // Few bytes stay on this thread alone (HASH_ALONE_BYTES: a rerun at 1,000 images proves 12 MB); more
+  // take the other cores too, as verify does: a resume whose target held the bench set's 313 MB, 12 pairs,
+  // median 840 → 743 ms (docs/performance.md "Stop 35").
+  const pool = new RangePool({ mainThread: true, bytes: jobs.reduce((n, j) => n + j.expected.size, 0) });
   try {
     await pool.run(jobs, undefined, signal);
   } finally {

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeChunks } from '../../src/core/chunk-source.js';
 import { IntegrityError } from '../../src/core/errors.js';
-import { openBlobRange, openBundle, openRawRange, proveBlobRanges, verifyBundle, writeBundle, type BlobRange, type Bundle } from '../../src/bundle/index.js';
+import { openBlobRange, openBundle, openRawRange, proveBlobRanges, TarSpan, verifyBundle, writeBundle, type BlobRange, type Bundle } from '../../src/bundle/index.js';
+import type { Digest } from '../../src/core/digest.js';
 import { sha256Hex } from '../helpers/transfer-kit.js';
 import { ALL_IMAGES, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
 import { countingMessages } from '../helpers/worker-messages.js';
@@ -210,6 +212,39 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
 }
+
+// An importer's blobs the target already holds are proven, not sent: a resume whose target took most
+// of a large bundle proves most of it, so more than HASH_ALONE_BYTES take the other cores too.
+describe('proveBlobRanges', () => {
+  it('proves many bytes on the workers as well, and still names a blob that is not its digest', async () => {
+    const MiB = 1024 * 1024;
+    const blobs = [randomBytes(20 * MiB), randomBytes(20 * MiB), randomBytes(1000)];
+    const path = `${work.dir}/held.bin`;
+    const layout = (parts: Buffer[]) => Buffer.concat(parts.flatMap((b) => [Buffer.alloc(512, 7), b]));
+    await writeFile(path, layout(blobs));
+    let at = 0;
+    const ranges: BlobRange[] = blobs.map((b, i) => {
+      const digest = `sha256:${sha256Hex(b)}` as Digest;
+      at += 512;
+      const range = { blob: { descriptor: { mediaType: 'application/octet-stream', digest, size: b.length }, kind: 'layer', included: true, position: i } as unknown as BlobRange['blob'], entry: `blobs/sha256/${digest.slice(7)}`, start: at };
+      at += b.length;
+      return range;
+    });
+    const span = TarSpan.file(path, at);
+    expect(await countingMessages(() => proveBlobRanges(span, ranges))).toBeGreaterThan(0);
+    const small = await countingMessages(() => proveBlobRanges(span, ranges.slice(2)));
+    expect(small, 'a few bytes stay on the calling thread').toBe(0);
+    const bad = Buffer.from(blobs[1] as Buffer);
+    bad[bad.length >> 1] ^= 0x01;
+    await writeFile(path, layout([blobs[0] as Buffer, bad, blobs[2] as Buffer]));
+    const err = await proveBlobRanges(span, ranges).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as IntegrityError).subject).toBe(ranges[1]?.entry);
+  });
+});
 
 describe('verify of a small bundle', () => {
   it('hashes on the calling thread alone: no worker is sent a job', async () => {
