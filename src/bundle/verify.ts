@@ -40,15 +40,15 @@ export interface VerifyReport {
 /**
  * Two ways to read every blob, and which one runs:
  * - byRanges: a bundle on disk laid out as ferry writes it, one file or a set of volumes
- *   (locateBlobs proves the framing): blobs hashed by positional reads on every core (RangePool),
- *   and each volume of a set hashed whole beside them for the volume list. `ferry verify`,
- *   `import --verify-first`.
+ *   (locateBlobs proves the framing): hashed by positional reads on every core (RangePool), a
+ *   file's blobs each a job, a set's volumes each one job that reads the volume once for its own
+ *   sha256 (the volume list) and those of the blobs inside it. `ferry verify`, `import --verify-first`.
  * - inOnePass: the tar through the one-pass reader: a stream, or a file another writer laid out
  *   (pax headers, other order): locateBlobs answers undefined.
  * The first pays: 299 MiB single file, `ferry verify` paired back to back, 7 runs each at load
  * 12-16 on 2 cores: CPU (user + sys) median 0.82 s by ranges against 1.46 s in one pass (stream
  * hops, tar parsing, garbage), wall median 3.4 s against 4.6 s. A set hashes its bytes twice
- * (volumes and blobs), on both cores: docs/performance.md "Stop 35".
+ * (volumes and blobs) but reads them once: docs/performance.md "Stop 35".
  */
 export interface VerifyOptions extends OpenBundleOptions {
   /** Progress: the verify phase (its blobs, and the bytes it will hash), then `bytes` as they are hashed. */
@@ -121,10 +121,12 @@ async function byRanges(bundle: Bundle, pool: RangePool, emit: EventSink): Promi
   const span = bundle.tarSpan;
   if (!ranges || !span) return undefined;
   const tools = toolRanges(bundle).map((t) => ({ expected: t.release, start: t.start, subject: t.release.entry }));
-  const { jobs, across } = rangeJobs(span, [...tools, ...ranges.map(blobTarRange)]);
-  const volumes = volumeJobs(bundle, span);
-  // Progress counts the blobs' bytes, as the pool's hashers hash them (the volumes' own hashes run beside,
-  // silent: a set's bytes are not its size twice); a blob across a volume end is said once proved.
+  const { jobs: blobJobs, across } = rangeJobs(span, [...tools, ...ranges.map(blobTarRange)]);
+  // A set: each volume is one job, its own sha256 and those of the blobs inside it from one read (a blob
+  // across a volume end is read again, alone). One file: the blobs as jobs of their own.
+  const volumes = volumeJobs(bundle, span, blobJobs);
+  const jobs = volumes.length > 0 ? volumes : blobJobs;
+  // Progress: the bytes the jobs read, as the pool's hashers hash them; a blob across a volume end once proved.
   emit({ type: 'phase', phase: 'verify', items: ranges.length, total: sizeOf([...jobs, ...across].map((j) => j.expected)) });
   const stop = new AbortController();
   const failed = (err: unknown): never => {
@@ -135,17 +137,29 @@ async function byRanges(bundle: Bundle, pool: RangePool, emit: EventSink): Promi
   // go while the blobs hash, not after (from the last range to exit: 17 → 11 ms, median of 20
   // pairs at load 5 on 2 cores).
   const closing = bundle.close();
-  const settled = await Promise.allSettled([pool.run([...volumes, ...jobs], undefined, stop.signal).catch(failed), proveAcross(span, across, stop.signal, (r) => emit({ type: 'bytes', bytes: r.expected.size })).catch(failed), closing]);
+  const settled = await Promise.allSettled([pool.run(jobs, undefined, stop.signal).catch(failed), proveAcross(span, across, stop.signal, (r) => emit({ type: 'bytes', bytes: r.expected.size })).catch(failed), closing]);
   if (stop.signal.aborted) throw await volumeFailure(bundle, volumes, stop.signal.reason);
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
   const blobBytes = ranges.reduce((n, r) => n + r.blob.descriptor.size, 0);
   return { blobs: ranges.length, blobBytes, bytesRead: span.size };
 }
 
-/** A set's volumes, each hashed whole against the volume list (named by its file name); none for one file. */
-function volumeJobs(bundle: Bundle, span: TarSpan): RangeJob[] {
+/**
+ * A set's volumes, each hashed whole against the volume list (named by its file name), with the blob jobs
+ * inside it as its inner ranges; none for one file.
+ */
+function volumeJobs(bundle: Bundle, span: TarSpan, blobJobs: ReadonlyArray<RangeJob>): RangeJob[] {
   const listed = bundle.volumes?.sidecar.volumes ?? [];
-  return listed.map((v, i) => ({ expected: { digest: `sha256:${v.sha256}` as Digest, size: v.size }, path: (span.files[i] as TarPiece).path, start: 0, wholeFile: true, subject: v.name, silent: true }));
+  const inside = new Map<string, Array<NonNullable<RangeJob['inner']>[number]>>();
+  for (const job of [...blobJobs].sort((a, b) => a.start - b.start)) {
+    const list = inside.get(job.path) ?? [];
+    list.push({ expected: job.expected, at: job.start, subject: job.subject });
+    inside.set(job.path, list);
+  }
+  return listed.map((v, i) => {
+    const path = (span.files[i] as TarPiece).path;
+    return { expected: { digest: `sha256:${v.sha256}` as Digest, size: v.size }, path, start: 0, wholeFile: true, subject: v.name, inner: inside.get(path) ?? [] };
+  });
 }
 
 /** The error that stopped a verify by ranges, said of its volume: a volume's own mismatch as the one pass says it, a blob's blamed on the volume holding it. */

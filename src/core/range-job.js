@@ -25,12 +25,15 @@ export const BATCH_JOBS = 1024;
  * @property {boolean} wholeFile
  * @property {{ at: number; before?: Uint8Array; after?: Uint8Array } | undefined} copy
  * @property {boolean} [sizeOnly] bytes counted (and copied), not hashed
+ * @property {Array<{ at: number; size: number }>} [inner] ranges inside this one (`at` from `start`, in order,
+ *   not overlapping), each hashed too from the same reads: a volume and the blobs it holds, read once
  */
 
 /**
  * @typedef {object} JobResult
  * @property {string | undefined} hex sha256 of the bytes read; undefined for a sizeOnly job
  * @property {number} read bytes read: `size`, fewer when the file is short, one more when a wholeFile job finds more
+ * @property {string[]} [inner] sha256 of each inner range, in order (of the bytes there were)
  */
 
 /** @typedef {JobResult | { error: { code?: string; message: string } }} BatchResult */
@@ -61,6 +64,9 @@ export function runRangeJob(job, buf, out, io, report) {
   const fd = io.openSync(job.path, 'r');
   try {
     const hasher = job.sizeOnly ? undefined : createHash('sha256');
+    const inner = job.inner?.map((r) => ({ from: r.at, to: r.at + r.size, hash: createHash('sha256') }));
+    /** The first inner range not yet past: they are in order, so each piece starts its search there. */
+    let next = 0;
     let pos = job.start;
     let left = job.size;
     let read = 0;
@@ -75,6 +81,15 @@ export function runRangeJob(job, buf, out, io, report) {
       if (n === 0) break;
       const piece = buf.subarray(0, n);
       hasher?.update(piece);
+      if (inner) {
+        const rel = pos - job.start;
+        while (next < inner.length && /** @type {{ to: number }} */ (inner[next]).to <= rel) next += 1;
+        for (let i = next; i < inner.length; i++) {
+          const r = /** @type {{ from: number; to: number; hash: import('node:crypto').Hash }} */ (inner[i]);
+          if (r.from >= rel + n) break;
+          r.hash.update(piece.subarray(Math.max(r.from - rel, 0), Math.min(r.to - rel, n)));
+        }
+      }
       if (job.copy) {
         writeAll(piece, at);
         at += n;
@@ -92,7 +107,7 @@ export function runRangeJob(job, buf, out, io, report) {
     if (left === 0 && job.wholeFile && io.readSync(fd, buf, 0, 1, pos) > 0) read += 1;
     if (left === 0 && job.copy?.after) writeAll(job.copy.after, at);
     if (unreported > 0) report(unreported);
-    return { hex: hasher?.digest('hex'), read };
+    return { hex: hasher?.digest('hex'), read, ...(inner ? { inner: inner.map((r) => r.hash.digest('hex')) } : {}) };
   } finally {
     io.closeSync(fd);
   }
@@ -118,7 +133,7 @@ export function runRangeBatch(jobs, buf, out, io, report) {
     last !== undefined &&
     jobs.length > 1 &&
     last.start + last.size - first.start <= buf.length &&
-    jobs.every((j, i) => j.path === first.path && !j.wholeFile && !j.copy && (i === 0 || j.start >= /** @type {JobMessage} */ (jobs[i - 1]).start));
+    jobs.every((j, i) => j.path === first.path && !j.wholeFile && !j.copy && !j.inner && (i === 0 || j.start >= /** @type {JobMessage} */ (jobs[i - 1]).start));
   if (!spanned) {
     // Progress once per batch (or every REPORT_EVERY bytes), not once per small job.
     let unreported = 0;

@@ -40,6 +40,12 @@ export interface RangeJob {
   silent?: boolean;
   /** Counted (and copied), not hashed: bytes this process hashed as it wrote them (WriteBundleOptions.hashedHere). */
   sizeOnly?: boolean;
+  /**
+   * Ranges inside this one (`at` from `start`, in order, not overlapping), each checked against its own
+   * digest from the same reads: a volume and the blobs it holds, read once. A mismatch of the range
+   * itself is reported before one of its inner ranges.
+   */
+  inner?: ReadonlyArray<{ expected: Pick<Descriptor, 'digest' | 'size'>; at: number; subject: string }>;
 }
 
 export interface RangePoolOptions {
@@ -73,7 +79,15 @@ export interface RunOptions {
 }
 
 function messageOf(job: RangeJob): JobMessage {
-  return { path: job.path, start: job.start, size: job.expected.size, wholeFile: job.wholeFile === true, copy: job.copy, ...(job.sizeOnly ? { sizeOnly: true } : {}) };
+  return {
+    path: job.path,
+    start: job.start,
+    size: job.expected.size,
+    wholeFile: job.wholeFile === true,
+    copy: job.copy,
+    ...(job.sizeOnly ? { sizeOnly: true } : {}),
+    ...(job.inner ? { inner: job.inner.map((r) => ({ at: r.at, size: r.expected.size })) } : {}),
+  };
 }
 
 /** Hashing threads for one run of jobs; close() ends them. */
@@ -135,7 +149,7 @@ export class RangePool {
       };
       const settle = (job: RangeJob, result: BatchResult | Error): void => {
         const error =
-          result instanceof Error ? result : 'error' in result ? ioError(job, result.error, this.options) : (checkHashed(job.expected, result.read, result.hex, job.subject) ?? undefined);
+          result instanceof Error ? result : 'error' in result ? ioError(job, result.error, this.options) : (checkHashed(job.expected, result.read, result.hex, job.subject) ?? innerMismatch(job, result.inner));
         if (error && runOptions.onBad && error instanceof FerryError && !this.broken) runOptions.onBad(job, error);
         else failure ??= error;
         if (!error) onDone?.(job);
@@ -229,6 +243,15 @@ function batchesOf(jobs: readonly RangeJob[]): RangeJob[][] {
   if (batch.length > 0) packed.push(batch);
   const sized = [...alone, ...packed].map((b) => ({ b, size: b.reduce((n, j) => n + j.expected.size, 0) }));
   return sized.sort((x, y) => y.size - x.size).map((x) => x.b);
+}
+
+/** The first inner range (RangeJob.inner) whose bytes are not its digest, as its error; the range itself read whole. */
+function innerMismatch(job: RangeJob, hexes: readonly string[] | undefined): IntegrityError | undefined {
+  for (const [i, r] of (job.inner ?? []).entries()) {
+    const error = checkHashed(r.expected, r.expected.size, hexes?.[i] ?? '', r.subject);
+    if (error) return error;
+  }
+  return undefined;
 }
 
 function ioError(job: RangeJob, error: { code?: string; message: string }, options: RangePoolOptions): FerryError {

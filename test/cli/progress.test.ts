@@ -112,7 +112,7 @@ describe.skipIf(!rigContext().available)('progress from the CLI when stderr is n
   });
 
   // A bundle read from a stick takes a while: verify says its blobs and bytes up front, then what it hashed.
-  it('verify writes a line log too: one file, a set of volumes (the blobs\' bytes, not the set\'s twice), --present', async () => {
+  it('verify writes a line log too: one file, a set of volumes, --present', async () => {
     const rig = seededRig();
     const image = `${rig.source.host}/${rig.images.images.appA.reference}`;
     const store = ['--store', join(dir, 'store')];
@@ -127,10 +127,13 @@ describe.skipIf(!rigContext().available)('progress from the CLI when stderr is n
     const [, blobs, total] = file.stderr.match(phase) ?? [];
     expect(Number(blobs)).toBeGreaterThan(1);
     expect(file.stderr.match(done)?.[1]).toBe(total);
+    // A set: the bytes its jobs read, each volume once for its own sha256 and its blobs' (and a blob across a
+    // volume end again, alone: at 64k most of them); the blobs are the file's.
     const set = await ferry(['verify', join(dir, 'v.tar.000')]);
     expect(set.code, set.stderr).toBe(0);
-    expect(set.stderr.match(phase)?.slice(1)).toEqual([blobs, total]);
-    expect(set.stderr.match(done)?.[1]).toBe(total);
+    const [, setBlobs, setTotal] = set.stderr.match(phase) ?? [];
+    expect(setBlobs).toBe(blobs);
+    expect(set.stderr.match(done)?.[1]).toBe(setTotal);
     const present = await ferry(['verify', join(dir, 'v.tar.001'), '--volume', '1']);
     expect(present.code, present.stderr).toBe(0);
     // 64k is 65,536 bytes, said in decimal units.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,61 @@ describe('RangePool batches of whole files', () => {
       expect(bytes).toBe(files.reduce((n, f) => n + f.expected.size, 0));
       expect(sent).toBeLessThanOrEqual(2);
       expect(progress).toBeLessThanOrEqual(2);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+// A volume of a split bundle and the blobs inside it are checked from one read of the volume
+// (RangeJob.inner), on a worker and on the calling thread alike.
+describe('RangePool inner ranges', () => {
+  const whole = (path: string, inner: NonNullable<RangeJob['inner']>): RangeJob => ({ expected: { digest: wholeDigest, size: wholeSize }, path, start: 0, wholeFile: true, subject: 'the volume', inner });
+  let wholeDigest: Digest;
+  let wholeSize: number;
+  let inner: NonNullable<RangeJob['inner']>;
+
+  beforeAll(async () => {
+    const bytes = await readFile(file);
+    wholeDigest = sha(bytes);
+    wholeSize = bytes.length;
+    // Every range of the file, each at its own offset: the gaps between them are the volume's alone.
+    inner = jobs.map((j) => ({ expected: j.expected, at: j.start, subject: j.subject }));
+  });
+
+  it.each([
+    ['on a worker', 'worker', { threads: 1 }],
+    ['on the calling thread', 'main', { threads: 1, mainThread: true }],
+  ])('checks the whole and every inner range %s; a changed byte in a range names it, in a gap the whole', async (_where, name, options) => {
+    const copy = join(dir, `inner-${name}.bin`);
+    await copyFile(file, copy);
+    const pool = new RangePool(options);
+    try {
+      await pool.run([whole(copy, inner)]);
+      const flip = async (at: number) => {
+        const fh = await open(copy, 'r+');
+        const b = Buffer.alloc(1);
+        await fh.read(b, 0, 1, at);
+        b[0] = (b[0] as number) ^ 0x01;
+        await fh.write(b, 0, 1, at);
+        await fh.close();
+      };
+      // A byte of range 1500: the whole's own digest fails first, so take the whole as the volume list has it now.
+      await flip((jobs[1500] as RangeJob).start + 3);
+      const now = sha(await readFile(copy));
+      const err = await pool.run([{ ...whole(copy, inner), expected: { digest: now, size: wholeSize } }]).then(
+        () => undefined,
+        (e: FerryError) => e,
+      );
+      expect(err?.message).toContain('range 1500: digest mismatch');
+      await flip((jobs[1500] as RangeJob).start + 3);
+      // A byte in a gap: no inner range holds it, the whole does.
+      await flip((jobs[10] as RangeJob).start - 1);
+      const gap = await pool.run([whole(copy, inner)]).then(
+        () => undefined,
+        (e: FerryError) => e,
+      );
+      expect(gap?.message).toContain('the volume: digest mismatch');
     } finally {
       await pool.close();
     }
