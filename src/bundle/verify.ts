@@ -41,8 +41,9 @@ export interface VerifyReport {
  * Two ways to read every blob, and which one runs:
  * - byRanges: a bundle on disk laid out as ferry writes it, one file or a set of volumes
  *   (locateBlobs proves the framing): hashed by positional reads on every core (RangePool), a
- *   file's blobs each a job, a set's volumes each one job that reads the volume once for its own
- *   sha256 (the volume list) and those of the blobs inside it. `ferry verify`, `import --verify-first`.
+ *   file's blobs each a job, a set's volumes hashed whole too (the volume list): several volumes
+ *   each one job that reads the volume once for its own sha256 and those of the blobs inside it.
+ *   `ferry verify`, `import --verify-first`.
  * - inOnePass: the tar through the one-pass reader: a stream, or a file another writer laid out
  *   (pax headers, other order): locateBlobs answers undefined.
  * The first pays: 299 MiB single file, `ferry verify` paired back to back, 7 runs each at load
@@ -122,10 +123,14 @@ async function byRanges(bundle: Bundle, pool: RangePool, emit: EventSink): Promi
   if (!ranges || !span) return undefined;
   const tools = toolRanges(bundle).map((t) => ({ expected: t.release, start: t.start, subject: t.release.entry }));
   const { jobs: blobJobs, across } = rangeJobs(span, [...tools, ...ranges.map(blobTarRange)]);
-  // A set: each volume is one job, its own sha256 and those of the blobs inside it from one read (a blob
-  // across a volume end is read again, alone). One file: the blobs as jobs of their own.
-  const volumes = volumeJobs(bundle, span, blobJobs);
-  const jobs = volumes.length > 0 ? volumes : blobJobs;
+  // Several volumes: each is one job, its own sha256 and those of the blobs inside it from one read (a blob
+  // across a volume end is read again, alone), so a set larger than the page cache is read once; the volumes
+  // keep the cores busy. One volume (at most 4 GiB under fat32): the volume and its blobs as jobs of their
+  // own, on both cores, the page cache serving the second read (313.6 MB warm: 0.45-0.55 s against 0.65-0.69
+  // s as one job). One file: its blobs. docs/performance.md "Stop 35".
+  const several = (bundle.volumes?.sidecar.volumes.length ?? 0) > 1;
+  const volumes = volumeJobs(bundle, span, several ? blobJobs : []);
+  const jobs = several ? volumes : [...volumes, ...blobJobs];
   // Progress: the bytes the jobs read, as the pool's hashers hash them; a blob across a volume end once proved.
   emit({ type: 'phase', phase: 'verify', items: ranges.length, total: sizeOf([...jobs, ...across].map((j) => j.expected)) });
   const stop = new AbortController();
