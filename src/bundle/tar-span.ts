@@ -51,16 +51,7 @@ export class TarSpan {
   pieces(at: number, size: number): TarPiece[] {
     const end = at + size;
     const out: TarPiece[] = [];
-    // Binary search: the first file ending after `at` (a set of 100 GiB cut at 4 GiB has 25).
-    let lo = 0;
-    let hi = this.files.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const f = this.files[mid] as TarPiece;
-      if (f.start + f.size <= at) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < this.files.length; i++) {
+    for (let i = this.fileAt(at); i < this.files.length; i++) {
       const f = this.files[i] as TarPiece;
       if (f.start >= end) break;
       const from = Math.max(at, f.start);
@@ -71,16 +62,21 @@ export class TarSpan {
 
   /** The file holding all of tar bytes [at, at + size) and the offset of `at` in it; undefined when they straddle two files (or pass the end). */
   within(at: number, size: number): { path: string; offset: number } | undefined {
-    const { files } = this;
-    let lo = 0;
-    let hi = files.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((files[mid] as TarPiece).start <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    const f = files[lo];
+    const f = this.files[this.fileAt(at)];
     return f && at >= f.start && at + size <= f.start + f.size ? { path: f.path, offset: at - f.start } : undefined;
+  }
+
+  /** The index of the first file ending after tar offset `at` (binary search: a set of 100 GiB cut at 4 GiB has 25); files.length past the end. */
+  private fileAt(at: number): number {
+    let lo = 0;
+    let hi = this.files.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const f = this.files[mid] as TarPiece;
+      if (f.start + f.size <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Synchronous positional reads by tar offset; each file opened on first need. Close it. */
