@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { offerChunks } from '../core/chunk-source.js';
-import { checkHashed, type Expected } from '../core/hashing.js';
+import { checkHashed, verifyBytes, type Expected } from '../core/hashing.js';
+import { tooLarge } from '../core/read-capped.js';
 import { verifyingStream } from '../core/verified-stream.js';
 import type { BlobRange } from './blob-locate.js';
-import type { TarPiece, TarSpan } from './tar-span.js';
+import type { SpanReaderSync, TarPiece, TarSpan } from './tar-span.js';
 
 // The bytes of located blobs (blob-locate.ts): each read from its byte range of
 // the tar on disk, verified against its digest while read, so an importer can
@@ -115,6 +116,21 @@ async function* rangeChunks(tar: TarSpan, start: number, expected: Expected, sub
     await next?.catch(() => undefined);
     await file.close();
   }
+}
+
+/**
+ * A small located blob (a manifest, a signature layer) whole, verified: one positional read through a
+ * reader the caller keeps open, refused past `limit` before a byte is read. Errors as openBlobRange's
+ * and readCapped's. A read stream apiece cost an open, a close and the stream's turns: 2,750 manifests
+ * of the 1,000-image bundle took 0.66-1.6 s that way (a signed import gathers as many before its first push).
+ */
+export function readSmallRange(reader: SpanReaderSync, range: BlobRange, limit: number): Buffer {
+  const { descriptor } = range.blob;
+  if (descriptor.size > limit) throw tooLarge(limit, range.entry);
+  const bytes = Buffer.allocUnsafe(descriptor.size);
+  const got = reader.read(bytes, descriptor.size, range.start);
+  verifyBytes(bytes.subarray(0, got), descriptor, range.entry);
+  return bytes;
 }
 
 /** The raw bytes of a located blob from `offset` to its end, NOT verified: for a pusher resuming mid-blob, which verifies. */

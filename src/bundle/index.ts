@@ -24,7 +24,7 @@ export { buildManifestDb, remakeBundleVolume, walkBundleGraph, writeBundle } fro
 export type { WriteBundleOptions, WriteBundleResult } from './writer.js';
 export { openBundle } from './reader.js';
 export { locateBlobs } from './blob-locate.js';
-export { openBlobRange, openRawRange, proveBlobRanges } from './blob-ranges.js';
+export { openBlobRange, openRawRange, proveBlobRanges, readSmallRange } from './blob-ranges.js';
 export { TarSpan } from './tar-span.js';
 export type { BlobRange } from './blob-locate.js';
 export type { Bundle, OpenBundleOptions } from './reader.js';

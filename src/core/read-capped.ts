@@ -2,7 +2,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ErrorCode, IntegrityError } from './errors.js';
 
-function tooLarge(limit: number, subject: string): IntegrityError {
+/** The refusal of metadata larger than `limit` (readCapped's, and a reader's that knows the size before it reads). */
+export function tooLarge(limit: number, subject: string): IntegrityError {
   return new IntegrityError(`${subject}: larger than the ${limit}-byte limit for metadata`, { code: ErrorCode.manifestTooLarge, subject });
 }
 

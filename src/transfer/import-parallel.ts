@@ -1,6 +1,5 @@
 import { DEFAULT_CONCURRENCY, MAX_MANIFEST_BYTES } from '../core/limits.js';
-import { readCapped } from '../core/read-capped.js';
-import { openBlobRange, openRawRange, proveBlobRanges, type BlobRange } from '../bundle/index.js';
+import { openBlobRange, openRawRange, proveBlobRanges, readSmallRange, type BlobRange } from '../bundle/index.js';
 import { blobPusher, emptyPassResult, type BlobPassOptions, type BlobPassResult } from './import-blobs.js';
 import { inLanes } from './lanes.js';
 
@@ -53,17 +52,18 @@ export async function pushBlobsByRange(options: BlobPassOptions): Promise<BlobPa
   const abort = (): void => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', abort, { once: true });
 
+  // Manifests are read whole through one reader kept open (readSmallRange), not a stream apiece.
+  const reader = tar.openSync();
   const one = async (range: BlobRange): Promise<void> => {
     controller.signal.throwIfAborted();
     const desc = range.blob.descriptor;
-    const bytes = openBlobRange(tar, range);
     if (range.blob.kind === 'manifest') {
-      result.manifests.set(desc.digest, await readCapped(bytes, MAX_MANIFEST_BYTES, range.entry));
+      result.manifests.set(desc.digest, readSmallRange(reader, range, MAX_MANIFEST_BYTES));
       return;
     }
     const keys = options.missing.get(desc.digest) ?? [];
     // A large layer streams in one request and, after a failure, resumes from the registry's offset, re-read from the file.
-    await pushOne(desc, keys, { stream: bytes, again: () => openBlobRange(tar, range), reopen: (offset) => openRawRange(tar, range, offset) });
+    await pushOne(desc, keys, { stream: openBlobRange(tar, range), again: () => openBlobRange(tar, range), reopen: (offset) => openRawRange(tar, range, offset) });
   };
 
   try {
@@ -91,6 +91,7 @@ export async function pushBlobsByRange(options: BlobPassOptions): Promise<BlobPa
     await pushOne.idle();
     throw err;
   } finally {
+    reader.close();
     options.signal?.removeEventListener('abort', abort);
   }
 }

@@ -3,7 +3,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeChunks } from '../../src/core/chunk-source.js';
 import { IntegrityError } from '../../src/core/errors.js';
-import { openBlobRange, openBundle, openRawRange, proveBlobRanges, TarSpan, verifyBundle, writeBundle, type BlobRange, type Bundle } from '../../src/bundle/index.js';
+import { openBlobRange, openBundle, openRawRange, proveBlobRanges, readSmallRange, TarSpan, verifyBundle, writeBundle, type BlobRange, type Bundle } from '../../src/bundle/index.js';
+import { ErrorCode } from '../../src/core/errors.js';
 import type { Digest } from '../../src/core/digest.js';
 import { sha256Hex } from '../helpers/transfer-kit.js';
 import { ALL_IMAGES, fetchFrom, imageInput, readTar, tempDir, testImages } from './fixtures.js';
@@ -146,6 +147,13 @@ describe('locateBlobs', () => {
           expect(Buffer.concat(copied).equals(bytes), range.entry).toBe(true);
           const from = Math.floor(range.blob.descriptor.size / 3);
           expect((await readAll(openRawRange(span, range, from))).equals(bytes.subarray(from)), range.entry).toBe(true);
+          // A manifest's way (import, trust evidence): whole, through one reader kept open.
+          const reader = span.openSync();
+          try {
+            expect(readSmallRange(reader, range, 1 << 20).equals(bytes), range.entry).toBe(true);
+          } finally {
+            reader.close();
+          }
         }
         await proveBlobRanges(span, ranges);
       });
@@ -212,6 +220,57 @@ async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
   for await (const chunk of stream) parts.push(chunk as Buffer);
   return Buffer.concat(parts);
 }
+
+// Manifests and signature layers are read whole, a positional read each (import, trust evidence):
+// still verified, capped and named as a stream of them is.
+describe('readSmallRange', () => {
+  const caught = (fn: () => unknown): unknown => {
+    try {
+      fn();
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+
+  it('refuses a changed byte, a blob past the limit and a tar cut inside the blob, each naming its entry', async () => {
+    const ranges = (await openBundle(good).then(async (b) => {
+      try {
+        return await b.locate();
+      } finally {
+        await b.close();
+      }
+    }))!;
+    const range = ranges.find((r) => r.blob.kind === 'manifest')!;
+    const { size } = range.blob.descriptor;
+    const bytes = await readFile(good);
+    const changed = `${work.dir}/small-changed.tar`;
+    const copy = Buffer.from(bytes);
+    copy[range.start + (size >> 1)] ^= 0x01;
+    await writeFile(changed, copy);
+    const cut = `${work.dir}/small-cut.tar`;
+    await writeFile(cut, bytes.subarray(0, range.start + size - 1));
+    const read = (path: string, limit: number) => () => {
+      const reader = TarSpan.file(path, bytes.length).openSync();
+      try {
+        return readSmallRange(reader, range, limit);
+      } finally {
+        reader.close();
+      }
+    };
+    expect(read(good, size)().length).toBe(size);
+    for (const [what, fn, code] of [
+      ['a changed byte', read(changed, size), ErrorCode.digestMismatch],
+      ['past the limit', read(good, size - 1), ErrorCode.manifestTooLarge],
+      ['cut short', read(cut, size), ErrorCode.sizeMismatch],
+    ] as const) {
+      const err = caught(fn);
+      expect(err, what).toBeInstanceOf(IntegrityError);
+      expect((err as IntegrityError).code, what).toBe(code);
+      expect((err as IntegrityError).message, what).toContain(range.entry);
+    }
+  });
+});
 
 // An importer's blobs the target already holds are proven, not sent: a resume whose target took most
 // of a large bundle proves most of it, so more than HASH_ALONE_BYTES take the other cores too.
