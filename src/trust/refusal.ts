@@ -3,8 +3,9 @@ import type { Digest } from '../core/digest.js';
 import type { RefusalReason, Rejection } from './verdict.js';
 
 // What the user reads when images are refused: one line per image, naming it,
-// the digest checked and why (design §5: exit 5, integrity). The CLI prints
-// each line of the message as its own `ferry: error:` line.
+// the digest checked and why (design §5: exit 5, integrity), for the first
+// REFUSAL_LINES of them. The CLI prints each line of the message as its own
+// `ferry: error:` line.
 
 const HEADLINE: Record<RefusalReason, string> = {
   'no-signature': 'no signature by a trusted key',
@@ -30,11 +31,27 @@ export function refusalLine(r: ImageRefusal): string {
   return `${r.image}${at}: ${HEADLINE[r.rejection.reason]} — ${r.rejection.detail}`;
 }
 
+/**
+ * Refusals said a line each; past this many, the rest are counted by headline in one more line
+ * (`--json` lists every one): a mirror of 1,000 images under the wrong key printed 1,000 lines, 178 KB.
+ */
+export const REFUSAL_LINES = 10;
+
+function refusalMessage(refusals: readonly ImageRefusal[]): string {
+  const shown = refusals.slice(0, REFUSAL_LINES).map(refusalLine);
+  const rest = refusals.slice(REFUSAL_LINES);
+  if (rest.length === 0) return shown.join('\n');
+  const byHeadline = new Map<string, number>();
+  for (const r of rest) byHeadline.set(HEADLINE[r.rejection.reason], (byHeadline.get(HEADLINE[r.rejection.reason]) ?? 0) + 1);
+  const why = [...byHeadline].map(([headline, n]) => `${n}: ${headline}`).join(', ');
+  return [...shown, `and ${rest.length} more images refused (${refusals.length} in all; ${why}): --json lists every one`].join('\n');
+}
+
 /** One or more images failed the signature policy: nothing was written. Exit 5. */
 export class UntrustedImagesError extends IntegrityError {
   readonly refusals: readonly ImageRefusal[];
   constructor(refusals: readonly ImageRefusal[], hint: string) {
-    super(refusals.map(refusalLine).join('\n'), { code: ErrorCode.untrustedImage, hint, subject: refusals[0]?.image });
+    super(refusalMessage(refusals), { code: ErrorCode.untrustedImage, hint, subject: refusals[0]?.image });
     this.refusals = refusals;
   }
 }

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseBundleJson, serializeBundleJson, type BundleJson } from '../../src/bundle/index.js';
 import { digestOf } from '../../src/core/digest.js';
 import { parseReference } from '../../src/core/reference.js';
-import { containersPolicy, identityMatches, parseTrustedKey, repositoryPattern, ruleFor, type TrustRule } from '../../src/trust/index.js';
+import { containersPolicy, identityMatches, parseTrustedKey, refusalLine, repositoryPattern, ruleFor, UntrustedImagesError, type ImageRefusal, type TrustRule } from '../../src/trust/index.js';
+import { REFUSAL_LINES } from '../../src/trust/refusal.js';
+import { reportError } from '../../src/cli/error-boundary.js';
 import { parseSpecPolicy } from '../../src/transfer/spec-policy.js';
 import { cosignKey } from '../helpers/cosign-signer.js';
 
@@ -110,5 +112,34 @@ describe('bundle.json upstreamSignature', () => {
     const broken = JSON.parse(serializeBundleJson(signed).toString('utf8')) as { images: Array<{ upstreamSignature: { signature: string } }> };
     broken.images[0]!.upstreamSignature.signature = 'nope';
     expect(() => parseBundleJson(Buffer.from(JSON.stringify(broken)))).toThrow(/upstreamSignature is malformed/);
+  });
+});
+
+// A mirror of 1,000 images under the wrong key printed a line per image (178 KB on stderr): the
+// first REFUSAL_LINES name their images, one more line counts the rest by reason, --json has all.
+describe('refusals of many images', () => {
+  const refusal = (i: number, reason: 'unknown-key' | 'identity-mismatch'): ImageRefusal => ({
+    image: `registry.example/app:v${i}`,
+    digest: digestOf(Buffer.from(`image ${i}`)),
+    rejection: { ok: false, reason, detail: reason === 'unknown-key' ? 'signed by an unknown key' : 'signed for another repository' },
+  });
+  const many = Array.from({ length: REFUSAL_LINES + 15 }, (_, i) => refusal(i, i % 5 === 4 ? 'identity-mismatch' : 'unknown-key'));
+
+  it('names the first images a line each, then counts the rest by reason in one line', () => {
+    const lines = new UntrustedImagesError(many, 'hint').message.split('\n');
+    expect(lines).toHaveLength(REFUSAL_LINES + 1);
+    expect(lines.slice(0, REFUSAL_LINES)).toEqual(many.slice(0, REFUSAL_LINES).map(refusalLine));
+    expect(lines.at(-1)).toBe(`and 15 more images refused (${many.length} in all; 12: no signature by a trusted key, 3: identity mismatch): --json lists every one`);
+    expect(new UntrustedImagesError(many.slice(0, REFUSAL_LINES), 'hint').message.split('\n')).toEqual(many.slice(0, REFUSAL_LINES).map(refusalLine));
+  });
+
+  it('--json still lists every refused image', () => {
+    let out = '';
+    let err = '';
+    const code = reportError(new UntrustedImagesError(many, 'hint'), { debug: false, json: true, stdout: { write: (s: string) => (out += s) } as unknown as NodeJS.WritableStream, stderr: { write: (s: string) => (err += s) } as unknown as NodeJS.WritableStream });
+    expect(code).toBe(5);
+    expect(err.trimEnd().split('\n')).toHaveLength(REFUSAL_LINES + 2);
+    const refusals = (JSON.parse(out) as { refusals: Array<{ image: string }> }).refusals;
+    expect(refusals.map((r) => r.image)).toEqual(many.map((r) => r.image));
   });
 });
