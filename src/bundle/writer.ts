@@ -80,6 +80,8 @@ export interface WriteBundleResult {
   bytes: number;
   sha256: string | undefined;
   keyId: string | null;
+  /** Carried blobs this process hashed as it wrote them into the store (`hashedHere`): the rest came from the store as it was. */
+  hashedHere: number;
 }
 
 export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundleResult> {
@@ -148,7 +150,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<WriteBundle
     const pipe = piped !== undefined && hashes ? { pipe: { thread: hashes, minBytes: piped, onEvent: onCopied } } : {};
     await placeTar(entries, { mtime: created, files, ...(pool ? { pool } : {}), ...pipe, ...(onEvent ? { onEvent } : {}), ...(signal ? { signal } : {}) });
     const volumes = await files.finish();
-    const result: WriteBundleResult = { bundleJson: head.bundleJson, keyId, files: [], bytes: size, sha256: await whole?.digest() };
+    const result: WriteBundleResult = { bundleJson: head.bundleJson, keyId, files: [], bytes: size, sha256: await whole?.digest(), hashedHere: included.length - toHash.length };
     if (opts.split === undefined) {
       result.files = await files.commit();
       return result;

@@ -49,7 +49,8 @@ export interface ExportOptions {
 export interface ExportReport {
   images: Array<{ name: string; digest: string; sourceDigest?: string; referrers: number; signedBy?: SignedBy }>;
   failed: Outcome[];
-  pulled: { copied: number; skipped: number; bytes: number };
+  /** copied and skipped count graph nodes (a manifest found in the store stands for its graph); inStore, the bundle's blobs not pulled by this run. */
+  pulled: { copied: number; skipped: number; bytes: number; inStore: number };
   bundle: WriteBundleResult;
 }
 
@@ -239,8 +240,8 @@ export async function exportImages(options: ExportOptions): Promise<ExportReport
     })),
     failed,
     pulled: pulled.reduce(
-      (acc, p) => ({ copied: acc.copied + p.report.copied, skipped: acc.skipped + p.report.skipped, bytes: acc.bytes + p.report.bytesTransferred }),
-      { copied: 0, skipped: 0, bytes: 0 },
+      (acc, p) => ({ ...acc, copied: acc.copied + p.report.copied, skipped: acc.skipped + p.report.skipped, bytes: acc.bytes + p.report.bytesTransferred }),
+      { copied: 0, skipped: 0, bytes: 0, inStore: bundleJson.blobs.count - bundle.hashedHere },
     ),
     bundle,
   };

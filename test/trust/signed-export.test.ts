@@ -43,6 +43,23 @@ describe.skipIf(!rigContext().available)('export and copy with --require-signed-
     expect(existsSync(work.path('store-signed.tar', 'blobs', 'sha256', testImage('trust-signed').blobs[1]!.digest.slice(7)))).toBe(true);
   });
 
+  // The human report: who signed each image in its row, one line counting images per key, and blob
+  // counts that add up to the bundle's (a rerun said "7 already in the store" of a 34-blob bundle: graph nodes).
+  it('says the signer in each row and once in sum; a rerun counts every blob of the bundle as already in the store', async () => {
+    const keyId = parseTrustedKey(signed.publisher.publicPem, 'p').id;
+    const run = () => ferry(['export', signed.ref('signed'), signed.ref('bundled'), '-o', work.path('human.tar'), '--plain-http', '--store', work.path('store-human'), '--require-signed-by', signed.publisherPub]);
+    const first = expectOk(await run()).stdout.split('\n');
+    expect(first[0]).toMatch(/^IMAGE +DIGEST +REFERRERS +SIGNED BY$/);
+    expect(first.find((l) => l.startsWith(`${signed.ref('signed')} `))).toMatch(new RegExp(` ${keyId} \\(cosign-sig\\)$`));
+    expect(first.find((l) => l.startsWith(`${signed.ref('bundled')} `))).toMatch(new RegExp(` ${keyId} \\(sigstore-bundle\\)$`));
+    expect(first.filter((l) => l.includes('signed by') || l.startsWith('publisher signatures'))).toEqual([`publisher signatures verified: 2 images, by ${keyId}`]);
+    const blobs = Number(/: (\d+) blobs,/.exec(first.find((l) => l.startsWith('wrote ')) ?? '')?.[1]);
+    expect(blobs).toBeGreaterThan(4);
+    expect(first).toContainEqual(expect.stringMatching(new RegExp(`^pulled ${blobs} new blobs \\(.*\\), 0 already in the store$`)));
+    const again = expectOk(await run()).stdout.split('\n');
+    expect(again).toContain(`pulled 0 new blobs (0 B), ${blobs} already in the store`);
+  });
+
   it('accepts a cosign 3 Sigstore bundle referrer', async () => {
     const r = expectOk(await exportOf(['bundled'], 'bundled.tar', '--require-signed-by', signed.publisherPub));
     expect(r.json).toMatchObject({ images: [{ signedBy: { format: 'sigstore-bundle' } }] });

@@ -12,6 +12,7 @@ import { defineCommand, type CommandContext, type GlobalArgs } from '../command.
 import { openStoreFromArgs } from '../open-store.js';
 import { formatBytes, formatTable } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
+import { signersLine } from '../signers.js';
 import { registryPool, withRegistryFlags, type RegistryArgs } from '../registry-flags.js';
 import { TOOL_VERSION } from '../version.js';
 import { carriedReleases, withFerryValues, type CarriedReleases } from '../with-ferry.js';
@@ -136,17 +137,23 @@ export const exportCommand = defineCommand({
         signal: ctx.signal,
       });
       progress.done();
+      const signers = signersLine(report.images);
       return ctx.out.outcome(
         { ...report, progress: progress.counters() },
         () =>
         [
           formatTable(
-            ['IMAGE', 'DIGEST', 'REFERRERS'],
-            report.images.map((i) => [i.name, i.sourceDigest ? `${i.digest} (platform-filtered from ${i.sourceDigest})` : i.digest, String(i.referrers)]),
+            ['IMAGE', 'DIGEST', 'REFERRERS', ...(signers ? ['SIGNED BY'] : [])],
+            report.images.map((i) => [
+              i.name,
+              i.sourceDigest ? `${i.digest} (platform-filtered from ${i.sourceDigest})` : i.digest,
+              String(i.referrers),
+              ...(signers ? [i.signedBy ? `${i.signedBy.keyId} (${i.signedBy.format})` : '-'] : []),
+            ]),
           ),
-          ...report.images.flatMap((i) => (i.signedBy ? [`${i.name}: signed by ${i.signedBy.keyId} (${i.signedBy.format})`] : [])),
           '',
-          `pulled ${report.pulled.copied} new blobs (${formatBytes(report.pulled.bytes)}), ${report.pulled.skipped} already in the store`,
+          ...(signers ? [`publisher signatures verified: ${signers}`] : []),
+          `pulled ${report.pulled.copied} new blobs (${formatBytes(report.pulled.bytes)}), ${report.pulled.inStore} already in the store`,
           `wrote ${report.bundle.files.join(', ')}: ${report.bundle.bundleJson.blobs.count} blobs, ${formatBytes(report.bundle.bytes)}${report.bundle.keyId ? `, signed by ${report.bundle.keyId}` : ', UNSIGNED'}`,
           ...carried.tools.map((t) => `carries ${t.entry} (${formatBytes(t.size)}) in ${report.bundle.files[0]}`),
         ].join('\n'),

@@ -8,18 +8,10 @@ import { defineCommand } from '../command.js';
 import { openStoreFromArgs } from '../open-store.js';
 import { formatBytes, formatTable } from '../output.js';
 import { progressReporter } from '../progress-bars.js';
+import { signersLine } from '../signers.js';
 import { registryPool, withRegistryFlags } from '../registry-flags.js';
 import { trustPolicyFrom, withTrustFlags } from '../trust-flags.js';
 import { writePolicyOut } from '../../transfer/policy-out.js';
-
-/** `N images, by KEY` or `N images: n by KEY, m by KEY2`: one line at any count (the table names each image's key). */
-function signersOf(images: ReadonlyArray<{ signedBy: { keyId: string } }>): string {
-  const byKey = new Map<string, number>();
-  for (const i of images) byKey.set(i.signedBy.keyId, (byKey.get(i.signedBy.keyId) ?? 0) + 1);
-  const count = `${images.length} image${images.length === 1 ? '' : 's'}`;
-  if (byKey.size === 1) return `${count}, by ${[...byKey.keys()][0]}`;
-  return `${count}: ${[...byKey].map(([key, n]) => `${n} by ${key}`).join(', ')}`;
-}
 
 function describeReport(r: ImportReport): string {
   const signed = r.upstreamSignatures;
@@ -37,7 +29,7 @@ function describeReport(r: ImportReport): string {
   const unchanged = r.images.filter((i) => i.unchanged).length;
   if (unchanged > 0) lines.push(`${unchanged} of ${r.images.length} images were already there under their tags: left as they were`);
   if (r.verifiedFirst) lines.push(`bundle verified before the first push: ${r.verifiedFirst.blobs} blobs, ${formatBytes(r.verifiedFirst.blobBytes)}`);
-  if (signed) lines.push(`publisher signatures verified from the bundle ${signed.checked === 'before-push' ? 'before the first push' : 'before any manifest or tag'}: ${signersOf(signed.images)}`);
+  if (signed) lines.push(`publisher signatures verified from the bundle ${signed.checked === 'before-push' ? 'before the first push' : 'before any manifest or tag'}: ${signersLine(signed.images) ?? 'no images'}`);
   if (r.foreignLayerMapping.length) lines.push(`foreign layers localized: ${r.foreignLayerMapping.map((m) => `${m.from} -> ${m.to}`).join(', ')}`);
   return lines.join('\n');
 }
