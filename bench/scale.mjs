@@ -1,7 +1,9 @@
 // `npm run bench:scale`: how ferry's cost grows with the number of images.
 // For each N (default 10,100,1000) a generated set of small images (see
 // lib/scale-set.mjs) is served by a real docker-registry; ferry export/import/
-// inspect/verify run beside `skopeo sync` and `openssl dgst`, then the store
+// inspect/verify run beside `skopeo sync` and `openssl dgst`, and on a signed
+// copy export and import --dry-run with and without --require-signed-by
+// (lib/scale-trust.mjs); then the store
 // (gc/usage/ls on 100,000 blobs / 10,000 tags) and serve (tags/list, _catalog)
 // measures. The table is printed, kept in .bench/scale.md and, unless --quick
 // or --no-docs, written into docs/performance.md between the scale markers.

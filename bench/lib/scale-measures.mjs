@@ -4,6 +4,7 @@
 // under load. Returns the raw figures; bench/scale.mjs makes the table.
 import { stat, writeFile } from 'node:fs/promises';
 import { ensureScaleSet } from './scale-set.mjs';
+import { measureTrust } from './scale-trust.mjs';
 import { startRegistry } from './registry.mjs';
 import { runTimed } from './run-timed.mjs';
 import { median } from './stats.mjs';
@@ -88,7 +89,9 @@ export async function measureSize(ctx, n) {
       log(`  N=${n} run ${run}: export ${fig.exportMs.toFixed(1)} vs skopeo ${fig.skopeoExportMs.toFixed(1)} ms/image; import ${fig.importMs.toFixed(1)} vs ${fig.skopeoImportMs.toFixed(1)} ms/image; again ${fig.reimportMs.toFixed(1)} vs ${fig.skopeoReimportMs.toFixed(1)} ms/image; inspect ${inspects.map((x) => x.toFixed(0)).join('/')} ms; verify ${verifies.map((x) => x.toFixed(0)).join('/')} vs openssl ${openssls.map((x) => x.toFixed(0)).join('/')} ms (node -e 0 ${nodes.map((x) => x.toFixed(0)).join('/')} ms)`);
       runs.push(fig);
     }
-    return { n, set, runs };
+    const trust = await measureTrust(ctx, set);
+    log(`  N=${n} signed: export ${trust.plainExportMs.toFixed(1)} / ${trust.trustExportMs.toFixed(1)} ms/image with --require-signed-by; import --dry-run ${trust.plainDryMs.toFixed(2)} / ${trust.trustDryMs.toFixed(2)} ms/image`);
+    return { n, set, runs, trust };
   } finally {
     await source.stop();
   }

@@ -32,6 +32,8 @@ export function scaleRows(sizes) {
     }),
     line('verify: ferry / openssl (throughput ratio)', (s) => `${rate(s)} (${fmtRatio(ratio(s, 'opensslMs', 'verifyMs'))})`),
     line('verify floor of any node tool: node -e 0 + openssl (ratio to openssl)', (s) => (Number.isFinite(med(s, 'nodeFloorMs')) ? `${ms(med(s, 'nodeFloorMs'))} (${fmtRatio(ratio(s, 'opensslMs', 'nodeFloorMs'))})` : '–')),
+    line('signed set (a cosign .sig per image): export per image, plain / --require-signed-by', (s) => (s.trust ? `${ms(s.trust.plainExportMs)} / ${ms(s.trust.trustExportMs)} (${fmtRatio(s.trust.trustExportMs / s.trust.plainExportMs)})` : '–')),
+    line('signed set: import --dry-run per image, plain / --require-signed-by', (s) => (s.trust ? `${ms(s.trust.plainDryMs)} / ${ms(s.trust.trustDryMs)} (${s.trust.trustDryMs >= s.trust.plainDryMs ? '+' : '−'}${ms(Math.abs(s.trust.trustDryMs - s.trust.plainDryMs))})` : '–')),
     line('peak RSS export: ferry / skopeo', (s) => `${mib(med(s, 'exportRssKb'))} / ${mib(med(s, 'skopeoExportRssKb'))}`),
     line('peak RSS import: ferry / skopeo', (s) => `${mib(med(s, 'importRssKb'))} / ${mib(med(s, 'skopeoImportRssKb'))}`),
   ].join('\n');
