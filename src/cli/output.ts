@@ -1,4 +1,5 @@
 import { ErrorCode, ExitCode } from '../core/errors.js';
+import { LISTED_FAILURES } from '../core/limits.js';
 
 // Where command results go: the one place that decides what --json and --quiet
 // mean. With --json, stdout carries exactly one JSON document (with `ok`) and
@@ -8,7 +9,7 @@ import { ErrorCode, ExitCode } from '../core/errors.js';
 /** One thing that failed while the rest went on (an image, a manifest). */
 export interface Failure {
   subject: string;
-  error?: { message: string } | undefined;
+  error?: { message: string; code?: string } | undefined;
 }
 
 export interface Output {
@@ -35,8 +36,16 @@ function withOk(data: unknown): unknown {
   return { ok: true, ...data };
 }
 
+/** `N of M images failed:`, then the first LISTED_FAILURES a line each, and the rest counted by error code. */
 export function partialMessage(failures: readonly Failure[], of: { total: number; noun: string }): string {
-  return [`${failures.length} of ${of.total} ${of.noun} failed:`, ...failures.map((f) => `  ${f.subject}: ${f.error?.message ?? 'failed'}`)].join('\n');
+  const lines = [`${failures.length} of ${of.total} ${of.noun} failed:`, ...failures.slice(0, LISTED_FAILURES).map((f) => `  ${f.subject}: ${f.error?.message ?? 'failed'}`)];
+  const rest = failures.slice(LISTED_FAILURES);
+  if (rest.length > 0) {
+    const byCode = new Map<string, number>();
+    for (const f of rest) byCode.set(f.error?.code ?? 'failed', (byCode.get(f.error?.code ?? 'failed') ?? 0) + 1);
+    lines.push(`  and ${rest.length} more (${[...byCode].map(([code, n]) => `${n}: ${code}`).join(', ')}): --json lists every one`);
+  }
+  return lines.join('\n');
 }
 
 const PARTIAL_HINT = 'fix the causes above and rerun the same command: what was done is skipped';

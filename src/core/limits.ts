@@ -32,6 +32,12 @@ export const MAX_MEDIA_TYPE_CHARS = 255;
 export const MAX_IMAGE_NAME_CHARS = 512;
 /** Default number of blobs moved at once. */
 export const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Images a failure or refusal names a line each; past this many, one more line counts the rest
+ * by cause, and `--json` lists every one (1,000 images under the wrong key printed 1,000 lines).
+ */
+export const LISTED_FAILURES = 10;
 /**
  * Blobs up to this size (configs, signatures, attestation statements) are fetched
  * whole into memory and committed in one step, without a resumable ingest: a kill

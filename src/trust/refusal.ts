@@ -1,10 +1,11 @@
 import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { LISTED_FAILURES } from '../core/limits.js';
 import type { Digest } from '../core/digest.js';
 import type { RefusalReason, Rejection } from './verdict.js';
 
 // What the user reads when images are refused: one line per image, naming it,
 // the digest checked and why (design §5: exit 5, integrity), for the first
-// REFUSAL_LINES of them. The CLI prints each line of the message as its own
+// LISTED_FAILURES of them. The CLI prints each line of the message as its own
 // `ferry: error:` line.
 
 const HEADLINE: Record<RefusalReason, string> = {
@@ -31,15 +32,9 @@ export function refusalLine(r: ImageRefusal): string {
   return `${r.image}${at}: ${HEADLINE[r.rejection.reason]} — ${r.rejection.detail}`;
 }
 
-/**
- * Refusals said a line each; past this many, the rest are counted by headline in one more line
- * (`--json` lists every one): a mirror of 1,000 images under the wrong key printed 1,000 lines, 178 KB.
- */
-export const REFUSAL_LINES = 10;
-
 function refusalMessage(refusals: readonly ImageRefusal[]): string {
-  const shown = refusals.slice(0, REFUSAL_LINES).map(refusalLine);
-  const rest = refusals.slice(REFUSAL_LINES);
+  const shown = refusals.slice(0, LISTED_FAILURES).map(refusalLine);
+  const rest = refusals.slice(LISTED_FAILURES);
   if (rest.length === 0) return shown.join('\n');
   const byHeadline = new Map<string, number>();
   for (const r of rest) byHeadline.set(HEADLINE[r.rejection.reason], (byHeadline.get(HEADLINE[r.rejection.reason]) ?? 0) + 1);

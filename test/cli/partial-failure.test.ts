@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LISTED_FAILURES } from '../../src/core/limits.js';
+import { createOutput, partialMessage } from '../../src/cli/output.js';
 import { ferry } from '../helpers/ferry-cli.js';
 import { rigContext, seededRig } from '../rig/context.js';
 
@@ -46,5 +48,26 @@ describe.skipIf(!rigContext().available)('partial failure (exit 7)', () => {
     const r = await ferry(['export', refs()[0] ?? '', '-o', join(dir, 'ok.tar'), '--plain-http', '--store', join(dir, 'store'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({ ok: true, images: [{}] });
+  });
+});
+
+// A mirroring job of 1,000 images whose registry went away named every one on stderr: the first
+// LISTED_FAILURES are named, the rest counted by error code; --json's document keeps them all.
+describe('many failures', () => {
+  it('names the first ones a line each and counts the rest by code; the JSON result keeps every one', () => {
+    const failures = Array.from({ length: LISTED_FAILURES + 7 }, (_, i) => ({
+      subject: `registry.example/app:v${i}`,
+      error: i % 3 === 2 ? { code: 'ERR_NOT_FOUND', message: `app:v${i} not found` } : { code: 'ERR_NETWORK', message: 'connection refused' },
+    }));
+    const lines = partialMessage(failures, { total: 100, noun: 'images' }).split('\n');
+    expect(lines[0]).toBe(`${failures.length} of 100 images failed:`);
+    expect(lines.slice(1, -1)).toEqual(failures.slice(0, LISTED_FAILURES).map((f) => `  ${f.subject}: ${f.error.message}`));
+    const rest = failures.slice(LISTED_FAILURES);
+    const notFound = rest.filter((f) => f.error.code === 'ERR_NOT_FOUND').length;
+    expect(lines.at(-1)).toBe(`  and 7 more (${7 - notFound}: ERR_NETWORK, ${notFound}: ERR_NOT_FOUND): --json lists every one`);
+    let out = '';
+    const output = createOutput({ json: true, quiet: false }, { write: (s: string) => (out += s) } as unknown as NodeJS.WritableStream, { write: () => true } as unknown as NodeJS.WritableStream);
+    expect(output.outcome({ failed: failures }, () => '', failures, { total: 100, noun: 'images' })).toBe(7);
+    expect((JSON.parse(out) as { failed: unknown[] }).failed).toHaveLength(failures.length);
   });
 });

@@ -3,7 +3,7 @@ import { parseBundleJson, serializeBundleJson, type BundleJson } from '../../src
 import { digestOf } from '../../src/core/digest.js';
 import { parseReference } from '../../src/core/reference.js';
 import { containersPolicy, identityMatches, parseTrustedKey, refusalLine, repositoryPattern, ruleFor, UntrustedImagesError, type ImageRefusal, type TrustRule } from '../../src/trust/index.js';
-import { REFUSAL_LINES } from '../../src/trust/refusal.js';
+import { LISTED_FAILURES } from '../../src/core/limits.js';
 import { reportError } from '../../src/cli/error-boundary.js';
 import { parseSpecPolicy } from '../../src/transfer/spec-policy.js';
 import { cosignKey } from '../helpers/cosign-signer.js';
@@ -116,21 +116,21 @@ describe('bundle.json upstreamSignature', () => {
 });
 
 // A mirror of 1,000 images under the wrong key printed a line per image (178 KB on stderr): the
-// first REFUSAL_LINES name their images, one more line counts the rest by reason, --json has all.
+// first LISTED_FAILURES name their images, one more line counts the rest by reason, --json has all.
 describe('refusals of many images', () => {
   const refusal = (i: number, reason: 'unknown-key' | 'identity-mismatch'): ImageRefusal => ({
     image: `registry.example/app:v${i}`,
     digest: digestOf(Buffer.from(`image ${i}`)),
     rejection: { ok: false, reason, detail: reason === 'unknown-key' ? 'signed by an unknown key' : 'signed for another repository' },
   });
-  const many = Array.from({ length: REFUSAL_LINES + 15 }, (_, i) => refusal(i, i % 5 === 4 ? 'identity-mismatch' : 'unknown-key'));
+  const many = Array.from({ length: LISTED_FAILURES + 15 }, (_, i) => refusal(i, i % 5 === 4 ? 'identity-mismatch' : 'unknown-key'));
 
   it('names the first images a line each, then counts the rest by reason in one line', () => {
     const lines = new UntrustedImagesError(many, 'hint').message.split('\n');
-    expect(lines).toHaveLength(REFUSAL_LINES + 1);
-    expect(lines.slice(0, REFUSAL_LINES)).toEqual(many.slice(0, REFUSAL_LINES).map(refusalLine));
+    expect(lines).toHaveLength(LISTED_FAILURES + 1);
+    expect(lines.slice(0, LISTED_FAILURES)).toEqual(many.slice(0, LISTED_FAILURES).map(refusalLine));
     expect(lines.at(-1)).toBe(`and 15 more images refused (${many.length} in all; 12: no signature by a trusted key, 3: identity mismatch): --json lists every one`);
-    expect(new UntrustedImagesError(many.slice(0, REFUSAL_LINES), 'hint').message.split('\n')).toEqual(many.slice(0, REFUSAL_LINES).map(refusalLine));
+    expect(new UntrustedImagesError(many.slice(0, LISTED_FAILURES), 'hint').message.split('\n')).toEqual(many.slice(0, LISTED_FAILURES).map(refusalLine));
   });
 
   it('--json still lists every refused image', () => {
@@ -138,7 +138,7 @@ describe('refusals of many images', () => {
     let err = '';
     const code = reportError(new UntrustedImagesError(many, 'hint'), { debug: false, json: true, stdout: { write: (s: string) => (out += s) } as unknown as NodeJS.WritableStream, stderr: { write: (s: string) => (err += s) } as unknown as NodeJS.WritableStream });
     expect(code).toBe(5);
-    expect(err.trimEnd().split('\n')).toHaveLength(REFUSAL_LINES + 2);
+    expect(err.trimEnd().split('\n')).toHaveLength(LISTED_FAILURES + 2);
     const refusals = (JSON.parse(out) as { refusals: Array<{ image: string }> }).refusals;
     expect(refusals.map((r) => r.image)).toEqual(many.map((r) => r.image));
   });
