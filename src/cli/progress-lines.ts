@@ -1,7 +1,7 @@
 import type { EventSink, Phase } from '../core/progress-events.js';
 import { formatBytes } from '../core/format-bytes.js';
 import { formatRetry } from './retry-log.js';
-import { phaseLine, phasePrefix, Tally } from './progress-tally.js';
+import { formatDuration, phaseLine, phasePrefix, Tally } from './progress-tally.js';
 
 // The line log: progress when stderr is not a terminal (cron, CI, a pipe).
 // One line per event worth a line — a phase beginning and ending, an image
@@ -17,7 +17,7 @@ export function lineLog(label: string, stderr: NodeJS.WritableStream): { sink: E
   const tally = new Tally();
   const say = (text: string): void => void stderr.write(`ferry: ${label}: ${text}\n`);
   const endPhase = (): void => {
-    if (tally.phase && tally.moved > 0) say(`${phasePrefix(tally.phase, label)}${formatBytes(tally.moved)} in ${tally.seconds().toFixed(1)} s (${formatBytes(Math.round(tally.rate()))}/s)`);
+    if (tally.phase && tally.moved > 0) say(`${phasePrefix(tally.phase, label)}${formatBytes(tally.moved)} in ${formatDuration(tally.seconds())} (${formatBytes(Math.round(tally.rate()))}/s)`);
   };
   const sink: EventSink = (event) => {
     if (event.type === 'phase') endPhase();

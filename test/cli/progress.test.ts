@@ -58,7 +58,7 @@ describe('presenters', () => {
     log.sink({ type: 'phase', phase: 'verify', items: 3, total: 4_000_000 });
     log.sink({ type: 'bytes', bytes: 4_000_000 });
     log.end();
-    expect(text).toMatch(/^ferry: verify: 3 blobs, 4\.0 MB\nferry: verify: 4\.0 MB in [\d.]+ s \([\d.]+ [kMG]?B\/s\)\n$/);
+    expect(text).toMatch(/^ferry: verify: 3 blobs, 4\.0 MB\nferry: verify: 4\.0 MB in [\d.]+ m?s \([\d.]+ [kMG]?B\/s\)\n$/);
     const tty = fakeTty();
     const bars = ttyBars('verify', tty, { throttleMs: 0 });
     bars.sink({ type: 'phase', phase: 'verify', items: 3, total: 4_000_000 });
@@ -121,7 +121,7 @@ describe.skipIf(!rigContext().available)('progress from the CLI when stderr is n
       expect(r.code, r.stderr).toBe(0);
     }
     const phase = /^ferry: verify: (\d+) blobs, ([\d.]+ [kMG]?B)$/m;
-    const done = /^ferry: verify: ([\d.]+ [kMG]?B) in [\d.]+ s \([\d.]+ [kMG]?B\/s\)$/m;
+    const done = /^ferry: verify: ([\d.]+ [kMG]?B) in [\d.]+ m?s \([\d.]+ [kMG]?B\/s\)$/m;
     const file = await ferry(['verify', join(dir, 'f.tar')]);
     expect(file.code, file.stderr).toBe(0);
     const [, blobs, total] = file.stderr.match(phase) ?? [];
