@@ -150,6 +150,9 @@ describe.skipIf(!rigContext().available)('dry-run, inspect, platform filters and
     const inspected = expectOk(await ferry(['inspect', work.path('delta.tar'), '--json'])).json as InspectJson;
     expect(inspected.blobs.count).toBe(2);
     expect(inspected.assumed.count).toBe(first.size - 2);
+    // The export says what it left out in inspect's words.
+    const said = expectOk(await ferry(exportArgs('delta-said.tar', ...sourceRefs(rig), '--since', work.path('inventory.json')).filter((a) => a !== '--json'))).stdout;
+    expect(said).toMatch(new RegExp(`^wrote .*delta-said\\.tar: 2 blobs, .*, UNSIGNED; ${first.size - 2} blobs \\(.*\\) assumed on the far side$`, 'm'));
 
     // Make the inventory true: the far side loses appB's own layer.
     const appBRepo = `mirror/${appB.repository}`;
