@@ -5,6 +5,7 @@ import { parseReference } from '../../src/core/reference.js';
 import { containersPolicy, identityMatches, parseTrustedKey, refusalLine, repositoryPattern, ruleFor, UntrustedImagesError, type ImageRefusal, type TrustRule } from '../../src/trust/index.js';
 import { LISTED_FAILURES } from '../../src/core/limits.js';
 import { reportError } from '../../src/cli/error-boundary.js';
+import { signersLine } from '../../src/cli/signers.js';
 import { parseSpecPolicy } from '../../src/transfer/spec-policy.js';
 import { cosignKey } from '../helpers/cosign-signer.js';
 
@@ -141,5 +142,16 @@ describe('refusals of many images', () => {
     expect(err.trimEnd().split('\n')).toHaveLength(LISTED_FAILURES + 2);
     const refusals = (JSON.parse(out) as { refusals: Array<{ image: string }> }).refusals;
     expect(refusals.map((r) => r.image)).toEqual(many.map((r) => r.image));
+  });
+});
+
+// export and import say who signed what in one line at any count (the table has each image's key).
+describe('the signers line', () => {
+  it('counts images per key, in the order the keys first sign, and says nothing when none is signed', () => {
+    const by = (keyId: string) => ({ signedBy: { keyId } });
+    expect(signersLine([by('sha256:a'), by('sha256:a')])).toBe('2 images, by sha256:a');
+    expect(signersLine([by('sha256:a')])).toBe('1 image, by sha256:a');
+    expect(signersLine([by('sha256:b'), {}, by('sha256:a'), by('sha256:b')])).toBe('3 images: 2 by sha256:b, 1 by sha256:a');
+    expect(signersLine([{}, {}])).toBeUndefined();
   });
 });
