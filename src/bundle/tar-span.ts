@@ -107,9 +107,15 @@ export class SpanReaderSync {
         fd = openSync(piece.path, 'r');
         this.fds.set(piece.path, fd);
       }
-      const n = readSync(fd, buf, got, piece.size, piece.offset);
-      got += n;
-      if (n < piece.size) break;
+      // pread may answer short before the end (a FUSE-mounted stick); 0 is the end.
+      let done = 0;
+      while (done < piece.size) {
+        const n = readSync(fd, buf, got + done, piece.size - done, piece.offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      got += done;
+      if (done < piece.size) break;
     }
     return got;
   }
