@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +131,29 @@ describe('access on the name content is read from', () => {
     for (const [method, path] of reads('docker.io/secret/app', upstream, 'ns=docker.io')) {
       expect((await s.send(method, path, { headers: as('scoped') })).status).toBe(403);
     }
+  });
+
+  // Sent as raw paths (a URL object would remove the dot segments before the server saw them): a name
+  // that starts inside `secret/*` and climbs out of it is judged as the name it reaches, never as the
+  // one it starts with; an encoded slash is no name at all.
+  it('dot segments and encoded slashes in the raw path reach docker.io/secret/app for nobody allowed only secret/*', async () => {
+    const rawGet = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const url = new URL(s.server.url);
+        const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers: as('scoped') }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const climbs = ['secret/../docker.io/secret/app', 'secret/%2E%2E/docker.io/secret/app', 'secret/app/../../docker.io/secret/app', 'secret/./../docker.io/secret/app'];
+    for (const name of climbs) for (const [, path] of reads(name, upstream).filter(([m]) => m === 'GET')) expect([path, await rawGet(path)]).toEqual([path, 403]);
+    for (const name of ['secret/..%2Fdocker.io/secret/app', 'secret%2F..%2Fdocker.io/secret/app', 'docker.io//secret/app']) {
+      for (const [, path] of reads(name, upstream).filter(([m]) => m === 'GET')) expect([path, await rawGet(path)]).toEqual([path, 400]);
+    }
+    // An empty segment climbed out of stays inside secret/*: another name, which does not exist.
+    for (const [, path] of reads('secret//../docker.io/secret/app', upstream).filter(([m, , kind]) => m === 'GET' && kind !== 'referrers')) expect([path, await rawGet(path)]).toEqual([path, 404]);
   });
 
   it('the same through bearer tokens: the challenge names every candidate, the token endpoint grants only the readable one, and it reads nothing', async () => {
