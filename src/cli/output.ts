@@ -1,4 +1,5 @@
 import { ErrorCode, ExitCode } from '../core/errors.js';
+import { countBy } from '../core/count-by.js';
 import { LISTED_FAILURES } from '../core/limits.js';
 
 // Where command results go: the one place that decides what --json and --quiet
@@ -41,8 +42,7 @@ export function partialMessage(failures: readonly Failure[], of: { total: number
   const lines = [`${failures.length} of ${of.total} ${of.noun} failed:`, ...failures.slice(0, LISTED_FAILURES).map((f) => `  ${f.subject}: ${f.error?.message ?? 'failed'}`)];
   const rest = failures.slice(LISTED_FAILURES);
   if (rest.length > 0) {
-    const byCode = new Map<string, number>();
-    for (const f of rest) byCode.set(f.error?.code ?? 'failed', (byCode.get(f.error?.code ?? 'failed') ?? 0) + 1);
+    const byCode = countBy(rest, (f) => f.error?.code ?? 'failed');
     lines.push(`  and ${rest.length} more (${[...byCode].map(([code, n]) => `${n}: ${code}`).join(', ')}): --json lists every one`);
   }
   return lines.join('\n');

@@ -1,4 +1,5 @@
 import { ErrorCode, IntegrityError } from '../core/errors.js';
+import { countBy } from '../core/count-by.js';
 import { LISTED_FAILURES } from '../core/limits.js';
 import type { Digest } from '../core/digest.js';
 import type { RefusalReason, Rejection } from './verdict.js';
@@ -36,8 +37,7 @@ function refusalMessage(refusals: readonly ImageRefusal[]): string {
   const shown = refusals.slice(0, LISTED_FAILURES).map(refusalLine);
   const rest = refusals.slice(LISTED_FAILURES);
   if (rest.length === 0) return shown.join('\n');
-  const byHeadline = new Map<string, number>();
-  for (const r of rest) byHeadline.set(HEADLINE[r.rejection.reason], (byHeadline.get(HEADLINE[r.rejection.reason]) ?? 0) + 1);
+  const byHeadline = countBy(rest, (r) => HEADLINE[r.rejection.reason]);
   const why = [...byHeadline].map(([headline, n]) => `${n}: ${headline}`).join(', ');
   return [...shown, `and ${rest.length} more images refused (${refusals.length} in all; ${why}): --json lists every one`].join('\n');
 }

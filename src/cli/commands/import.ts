@@ -16,11 +16,11 @@ import { writePolicyOut } from '../../transfer/policy-out.js';
 function describeReport(r: ImportReport): string {
   const signed = r.upstreamSignatures;
   const keyOf = new Map(signed?.images.map((i) => [i.source, i.signedBy.keyId]));
-  const digestOf = (i: ImportReport['images'][number]) => (i.sourceDigest ? `${i.digest} (was ${i.sourceDigest})` : i.digest);
   const lines = [
-    signed
-      ? formatTable(['SOURCE', 'TARGET', 'DIGEST', 'SIGNED BY'], r.images.map((i) => [i.source, i.target, digestOf(i), keyOf.get(i.source) ?? '-']))
-      : formatTable(['SOURCE', 'TARGET', 'DIGEST'], r.images.map((i) => [i.source, i.target, digestOf(i)])),
+    formatTable(
+      ['SOURCE', 'TARGET', 'DIGEST', ...(signed ? ['SIGNED BY'] : [])],
+      r.images.map((i) => [i.source, i.target, i.sourceDigest ? `${i.digest} (was ${i.sourceDigest})` : i.digest, ...(signed ? [keyOf.get(i.source) ?? '-'] : [])]),
+    ),
     '',
     r.dryRun
       ? `dry run: ${r.blobs.missing} blobs (${formatBytes(r.blobs.missingBytes)}) would be pushed; nothing was written`
